@@ -1,0 +1,8 @@
+//! headroom-agent: the kubelet's eviction loop on live data, woken by kernel notifications.
+
+pub mod actuator;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod pods_source;
+pub mod runner;

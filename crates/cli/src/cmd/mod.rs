@@ -1,0 +1,38 @@
+//! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`.
+
+pub mod agent;
+pub mod capture;
+pub mod check_config;
+pub mod experiment;
+pub mod simulate;
+pub mod status;
+pub mod summary;
+
+use std::process::ExitCode;
+
+/// Marks an error caused by the user's input (a file, a flag value): exit status 2.
+/// Wrap with `anyhow::Error::new(BadInput(..))` or `bad_input(msg)`.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Exit status 2 for bad input, 1 for everything else.
+pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
+    if err.chain().any(|e| e.downcast_ref::<BadInput>().is_some()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Build a bad-input error with a message that names the file, the field and the value.
+pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}

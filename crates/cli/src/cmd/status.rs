@@ -1,0 +1,10 @@
+//! `headroom status` (not written yet).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Default)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`headroom status` is not implemented yet")
+}
