@@ -112,7 +112,7 @@ pub fn message(limit: &StorageLimit) -> String {
 }
 
 /// Whether the pod sets any limit this check can enforce (lets the hot path skip the rest).
-fn has_storage_limits(pod: &Pod) -> bool {
+pub fn has_storage_limits(pod: &Pod) -> bool {
     pod.spec
         .volumes
         .iter()
@@ -126,18 +126,13 @@ fn has_storage_limits(pod: &Pod) -> bool {
 }
 
 /// All local-storage evictions for this sync, in active-pod order; critical pods are skipped.
-/// `stats` is built lazily: most nodes have no pod with a storage limit.
-pub fn evictions<'a>(
-    pods: &[Pod],
-    stats: &mut impl FnMut() -> &'a PodStatsIndex<'a>,
-    dedicated_image_fs: bool,
-) -> Vec<StorageEviction> {
+pub fn evictions(pods: &[Pod], stats: &PodStatsIndex<'_>, dedicated_image_fs: bool) -> Vec<StorageEviction> {
     let mut out = Vec::new();
     for (index, pod) in pods.iter().enumerate() {
         if !has_storage_limits(pod) || pod.is_critical() {
             continue;
         }
-        let Some(pod_stats) = stats().get(&pod.metadata.uid) else {
+        let Some(pod_stats) = stats.get(&pod.metadata.uid) else {
             continue;
         };
         if let Some(limit) = broken_limit(pod, pod_stats, dedicated_image_fs) {
@@ -229,7 +224,7 @@ mod tests {
             {"podRef": {"uid": "d"}, "ephemeral-storage": {"usedBytes": 2048}}]}))
         .unwrap();
         let idx = PodStatsIndex::new(&summary);
-        let ev = evictions(&pods, &mut || &idx, false);
+        let ev = evictions(&pods, &idx, false);
         assert_eq!(ev.iter().map(|e| e.index).collect::<Vec<_>>(), [0, 2]);
     }
 }

@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn usage_over_request_t20() {
-        let pods = vec![
+        let pods = [
             pod("b1", 0, None, None),
             pod("b2", 0, None, None),
             pod("b3", 0, Some(100), None),
@@ -413,7 +413,7 @@ mod tests {
             ("g6", 200 * MI),
         ]);
         let idx = PodStatsIndex::new(&s);
-        let mut facts: Vec<_> = pods
+        let facts: Vec<_> = pods
             .iter()
             .map(|p| facts(RankKind::Memory, p, idx.get(&p.metadata.uid)))
             .collect();
@@ -422,7 +422,6 @@ mod tests {
         order.sort_by(|&a, &b| facts[b].usage_over_request.cmp(&facts[a].usage_over_request));
         let got: Vec<_> = order.iter().map(|&i| pods[i].metadata.name.as_str()).collect();
         assert_eq!(got, ["b3", "b1", "b2", "b4", "g5", "g6"]);
-        facts.clear();
     }
 
     #[test]
