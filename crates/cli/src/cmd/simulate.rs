@@ -143,7 +143,7 @@ fn go_duration(ns: i64) -> String {
     let ns = ns.unsigned_abs();
     let (h, m) = (ns / 3_600_000_000_000, (ns / 60_000_000_000) % 60);
     let s_ns = ns % 60_000_000_000;
-    let secs = if s_ns % 1_000_000_000 == 0 {
+    let secs = if s_ns.is_multiple_of(1_000_000_000) {
         format!("{}s", s_ns / 1_000_000_000)
     } else {
         let f = format!("{:.9}", s_ns as f64 / 1e9);
