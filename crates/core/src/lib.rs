@@ -10,6 +10,7 @@ pub mod admission;
 pub mod allocatable;
 pub mod config;
 pub mod duration;
+pub mod go_float;
 pub mod lint;
 pub mod local_storage;
 pub mod manager;
