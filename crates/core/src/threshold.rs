@@ -347,8 +347,16 @@ pub fn format_percentage(pct: f32) -> String {
         return format!("{}%", pct * 100.0);
     }
     let parses_back = |text: &str| go_float::parse_float32(text).is_ok_and(|v| v / 100.0f32 == pct);
+    // Fewest decimal places first: 15% is stored as 0.15000000596..., which prints as "15".
+    let exact = f64::from(pct) * 100.0;
+    for places in 0..=9 {
+        let text = format!("{exact:.places$}");
+        if parses_back(&text) {
+            return format!("{text}%");
+        }
+    }
+    // Very small values: the shortest float32 around pct*100 (or a neighbour) parses back.
     let mut candidate = pct * 100.0f32;
-    // pct*100 rounds, so the shortest form of it, or of a neighbour, is the answer.
     for _ in 0..4 {
         let text = format!("{candidate}");
         if parses_back(&text) {
