@@ -296,9 +296,9 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("aa-bb", Qos::Guaranteed, vec!["111"]),
-                ("cc-dd", Qos::Burstable, vec!["222"]),
                 ("ee", Qos::BestEffort, vec!["333"]),
+                ("cc-dd", Qos::Burstable, vec!["222"]),
+                ("aa-bb", Qos::Guaranteed, vec!["111"]),
             ]
         );
         let pods = discover(&root, hr, "/nothere", &mut skipped);
