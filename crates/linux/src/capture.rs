@@ -171,3 +171,37 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<(), CaptureError> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     tar.unpack(dest).map_err(io_err(archive))
 }
+
+/// A `--root` argument made usable: a directory as is, or a capture archive unpacked into a
+/// temporary directory that lives as long as this value.
+#[derive(Debug)]
+pub struct OpenedRoot {
+    pub root: crate::root::HostRoot,
+    _unpacked: Option<tempfile::TempDir>,
+}
+
+/// Open `--root`: `None` = the live host; a directory; or a `.tar.gz`/`.tgz` capture.
+pub fn open_root(arg: Option<&Path>) -> Result<OpenedRoot, CaptureError> {
+    let Some(path) = arg else {
+        return Ok(OpenedRoot {
+            root: crate::root::HostRoot::live(),
+            _unpacked: None,
+        });
+    };
+    let meta = std::fs::metadata(path).map_err(io_err(path))?;
+    if meta.is_dir() {
+        return Ok(OpenedRoot {
+            root: crate::root::HostRoot::dir(path),
+            _unpacked: None,
+        });
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("headroom-root-")
+        .tempdir()
+        .map_err(io_err(path))?;
+    unpack(path, tmp.path())?;
+    Ok(OpenedRoot {
+        root: crate::root::HostRoot::dir(tmp.path()),
+        _unpacked: Some(tmp),
+    })
+}
