@@ -1,10 +1,159 @@
-//! `headroom status` (not written yet).
+//! `headroom status`: why is (or isn't) this node under MemoryPressure?
+//!
+//! Reads one source (the live host, a captured tree with `--root`, or a kubelet Summary with
+//! `--summary`), optional pods and kubelet config, and prints the kubelet's view of the node
+//! with the real numbers. The report itself is built in `crate::status`.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Default)]
-pub struct Args {}
+use anyhow::Context;
+use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::pod::{Pod, PodList};
+use headroom_core::summary::Summary;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`headroom status` is not implemented yet")
+use crate::cmd::bad_input;
+use crate::status::input::{Source, StatusInput};
+use crate::status::{build, json, text};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+headroom status                                   # this node, kubelet default thresholds\n  \
+headroom status --config /var/lib/kubelet/config.yaml\n  \
+headroom status --root ./capture                  # a tree saved by `headroom capture`\n  \
+headroom status --summary summary.json --pods pods.json --config kubelet.yaml\n\n\
+Get the inputs from a cluster:\n  \
+kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json\n  \
+kubectl get pods -A -o json --field-selector spec.nodeName=NODE > pods.json")]
+pub struct Args {
+    /// Read a captured or synthetic host tree (DIR/sys/fs/cgroup, DIR/proc) instead of this host.
+    #[arg(long, value_name = "DIR", conflicts_with = "summary")]
+    pub root: Option<PathBuf>,
+
+    /// Use a kubelet Summary (GET /stats/summary) instead of reading kernel files.
+    #[arg(long, value_name = "SUMMARY.json")]
+    pub summary: Option<PathBuf>,
+
+    /// Pods on the node (`kubectl get pods -o json`): gives requests, priorities and names.
+    #[arg(long, value_name = "PODS.json")]
+    pub pods: Option<PathBuf>,
+
+    /// KubeletConfiguration file (YAML or JSON). Default: the kubelet's default thresholds.
+    #[arg(long, value_name = "KUBELET_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// The pod cgroup root (e.g. /kubepods or /kubepods.slice). Default: auto-detect.
+    #[arg(long, value_name = "PATH", conflicts_with = "summary")]
+    pub pod_cgroup_root: Option<String>,
+
+    /// How many pods of the eviction order to show.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args {
+            root: None,
+            summary: None,
+            pods: None,
+            config: None,
+            pod_cgroup_root: None,
+            top: 10,
+            format: Format::Text,
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (eviction, config_origin) = load_config(args.config.as_deref())?;
+    let (pods, pods_origin) = match &args.pods {
+        Some(path) => (Some(load_pods(path)?), Some(path.display().to_string())),
+        None => (None, None),
+    };
+    let (source, summary, host) = match &args.summary {
+        Some(path) => (
+            Source::Summary(path.display().to_string()),
+            load_summary(path)?,
+            None,
+        ),
+        None => {
+            let (summary, host) =
+                crate::status::host::collect(args.root.as_deref(), args.pod_cgroup_root.clone())?;
+            let source = match &args.root {
+                Some(root) => Source::Root(root.display().to_string()),
+                None => Source::Live,
+            };
+            (source, summary, Some(host))
+        }
+    };
+    let input = StatusInput {
+        source,
+        summary,
+        pods,
+        pods_origin,
+        eviction,
+        config_origin,
+        host,
+    };
+    let report = build::build(&input, args.top);
+    let out = match args.format {
+        Format::Json => json::render(&report)?,
+        Format::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            text::render(&report, text::Style { color })
+        }
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<(EvictionConfig, Option<String>)> {
+    let Some(path) = path else {
+        let eviction = KubeletConfig::default()
+            .eviction()
+            .map_err(|e| anyhow::anyhow!("the kubelet's default eviction settings: {e}"))?;
+        return Ok((eviction, None));
+    };
+    let origin = path.display().to_string();
+    let text = read(path, "kubelet config")?;
+    let eviction = KubeletConfig::parse(&text, &origin)
+        .and_then(|c| c.eviction())
+        .map_err(|e| bad_input(e.to_string()))?;
+    Ok((eviction, Some(origin)))
+}
+
+fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
+    let text = read(path, "Summary")?;
+    serde_json::from_str(&text).map_err(|e| {
+        bad_input(format!(
+            "{}: not a kubelet Summary (GET /stats/summary): {e}",
+            path.display()
+        ))
+    })
+}
+
+fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
+    let text = read(path, "pods file")?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| bad_input(format!("{}: not JSON: {e}", path.display())))
+        .context("expected `kubectl get pods -o json` output")?;
+    let list = PodList::from_value(value).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    Ok(list.items)
 }
