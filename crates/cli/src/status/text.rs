@@ -155,13 +155,11 @@ fn node_memory(out: &mut String, r: &StatusReport, style: Style) {
             "inactive_file (usage - ws)",
             opt(m.inactive_file_bytes)
         );
-        wrap(
+        let _ = writeln!(
             out,
-            "  ",
-            "  ",
-            "The Summary does not split usage into anon, page cache (active/inactive) and kernel \
-             memory, and has no `free` figures: run headroom on the node (or on a `headroom \
-             capture`) for that.",
+            "  {:<30}{:>11}",
+            "anon / page cache / kernel",
+            "unknown (a Summary does not carry the split)"
         );
         out.push('\n');
         return;
