@@ -243,11 +243,11 @@ fn split_number_and_suffix(s: &str) -> Result<NumberParts<'_>, QuantityError> {
     let bytes = s.as_bytes();
     let mut i = 0;
     let mut negative = false;
-    if let Some(&c) = bytes.first() {
-        if c == b'+' || c == b'-' {
-            negative = c == b'-';
-            i = 1;
-        }
+    if let Some(&c) = bytes.first()
+        && (c == b'+' || c == b'-')
+    {
+        negative = c == b'-';
+        i = 1;
     }
     let mut digits: i128 = 0;
     let mut seen_digit = false;
