@@ -113,11 +113,20 @@ fn v1_sample_capture_text_and_json() {
     let text = status_on_tree(tmp.path(), &[]);
     insta::assert_snapshot!("v1_sample_text", text.stdout);
     // The kubelet's figures from computed-cadvisor-figures.txt appear exactly.
-    assert!(text.stdout.contains("752,611,328 - inactive_file 464,138,240 = 288,473,088"));
-    assert!(text.stdout.contains("25,276,502,016 - working set 288,473,088 = 24,988,028,928"));
+    assert!(
+        text.stdout
+            .contains("752,611,328 - inactive_file 464,138,240 = 288,473,088")
+    );
+    assert!(
+        text.stdout
+            .contains("25,276,502,016 - working set 288,473,088 = 24,988,028,928")
+    );
     let json = status_on_tree(tmp.path(), &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v["kubelet"]["memoryAvailable"]["availableBytes"], 24_988_028_928u64);
+    assert_eq!(
+        v["kubelet"]["memoryAvailable"]["availableBytes"],
+        24_988_028_928u64
+    );
     assert_eq!(v["podsCgroup"]["found"], false);
     insta::assert_snapshot!("v1_sample_json", json.stdout);
 }
@@ -180,7 +189,10 @@ const UID_BE: &str = "33333333-cccc-4ccc-8ccc-000000000003";
 /// `systemd` selects the systemd cgroup driver's names.
 fn v2_tree(dir: &Path, systemd: bool) {
     let cg = dir.join("sys/fs/cgroup");
-    write(&cg.join("cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n");
+    write(
+        &cg.join("cgroup.controllers"),
+        "cpuset cpu io memory hugetlb pids rdma misc\n",
+    );
     write(&dir.join("proc/sys/kernel/hostname"), "node-v2\n");
     write(
         &dir.join("proc/meminfo"),
@@ -256,19 +268,42 @@ fn v2_tree(dir: &Path, systemd: bool) {
             } else {
                 format!("kubepods-{qos}")
             };
-            cg.join(parent).join(format!("{prefix}-pod{}.slice", uid.replace('-', "_")))
+            cg.join(parent)
+                .join(format!("{prefix}-pod{}.slice", uid.replace('-', "_")))
         } else {
             cg.join(parent).join(format!("pod{uid}"))
         }
     };
     let container = |n: u32| -> String {
         let id = format!("{n:0>64}");
-        if systemd { format!("cri-containerd-{id}.scope") } else { id }
+        if systemd {
+            format!("cri-containerd-{id}.scope")
+        } else {
+            id
+        }
     };
     let pods = [
         (kubepods, "", UID_G, GI, 150 * MI, 50 * MI, Some(2 * GI), 1),
-        (burstable, "burstable", UID_B, 1200 * MI, 800 * MI, 100 * MI, None, 2),
-        (besteffort, "besteffort", UID_BE, 800 * MI, 50 * MI, 250 * MI, None, 3),
+        (
+            burstable,
+            "burstable",
+            UID_B,
+            1200 * MI,
+            800 * MI,
+            100 * MI,
+            None,
+            2,
+        ),
+        (
+            besteffort,
+            "besteffort",
+            UID_BE,
+            800 * MI,
+            50 * MI,
+            250 * MI,
+            None,
+            3,
+        ),
     ];
     for (parent, qos, uid, anon, active, inactive, max, n) in pods {
         let dir = pod_dir(parent, qos, uid);
@@ -281,7 +316,11 @@ fn v2_tree(dir: &Path, systemd: bool) {
             max,
         };
         pod.write(&dir);
-        Cg { kernel: 18 * MI, ..pod }.write(&dir.join(container(n)));
+        Cg {
+            kernel: 18 * MI,
+            ..pod
+        }
+        .write(&dir.join(container(n)));
     }
     meta(dir, "2026-11-28T03:00:00Z", CGROUP2_MAGIC, None, None);
 }
@@ -362,7 +401,13 @@ fn summary_under_pressure_soft_and_hard() {
 
 #[test]
 fn summary_without_pods_says_what_is_unknown() {
-    let run = headroom(&["status", "--summary", &format!("{PRESSURE}/summary.json"), "--top", "3"]);
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--top",
+        "3",
+    ]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     insta::assert_snapshot!("summary_only_text", run.stdout);
 }
@@ -408,7 +453,11 @@ fn bad_inputs_exit_2_naming_the_file() {
         pods.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("pods.json") && run.stderr.contains("pod #0"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pods.json") && run.stderr.contains("pod #0"),
+        "{}",
+        run.stderr
+    );
 
     let junk = tmp.path().join("kubelet.yaml");
     std::fs::write(&junk, "evictionHard:\n  memory.available: lots\n").unwrap();

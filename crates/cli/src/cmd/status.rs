@@ -14,6 +14,7 @@ use headroom_core::pod::{Pod, PodList};
 use headroom_core::summary::Summary;
 
 use crate::cmd::bad_input;
+use crate::cmd::summary::SourceArgs;
 use crate::status::input::{Source, StatusInput};
 use crate::status::{build, json, text};
 
@@ -33,12 +34,11 @@ Get the inputs from a cluster:\n  \
 kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json\n  \
 kubectl get pods -A -o json --field-selector spec.nodeName=NODE > pods.json")]
 pub struct Args {
-    /// Read a captured or synthetic host tree (DIR/sys/fs/cgroup, DIR/proc) instead of this host.
-    #[arg(long, value_name = "DIR", conflicts_with = "summary")]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Use a kubelet Summary (GET /stats/summary) instead of reading kernel files.
-    #[arg(long, value_name = "SUMMARY.json")]
+    #[arg(long, value_name = "SUMMARY.json", conflicts_with_all = ["root", "pod_cgroup_root", "imagefs"])]
     pub summary: Option<PathBuf>,
 
     /// Pods on the node (`kubectl get pods -o json`): gives requests, priorities and names.
@@ -48,10 +48,6 @@ pub struct Args {
     /// KubeletConfiguration file (YAML or JSON). Default: the kubelet's default thresholds.
     #[arg(long, value_name = "KUBELET_CONFIG")]
     pub config: Option<PathBuf>,
-
-    /// The pod cgroup root (e.g. /kubepods or /kubepods.slice). Default: auto-detect.
-    #[arg(long, value_name = "PATH", conflicts_with = "summary")]
-    pub pod_cgroup_root: Option<String>,
 
     /// How many pods of the eviction order to show.
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -65,11 +61,14 @@ pub struct Args {
 impl Default for Args {
     fn default() -> Self {
         Args {
-            root: None,
+            source: SourceArgs {
+                // clap's default for --nodefs, which Default::default() does not know.
+                nodefs: PathBuf::from("/var/lib/kubelet"),
+                ..SourceArgs::default()
+            },
             summary: None,
             pods: None,
             config: None,
-            pod_cgroup_root: None,
             top: 10,
             format: Format::Text,
         }
@@ -89,9 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None,
         ),
         None => {
-            let (summary, host) =
-                crate::status::host::collect(args.root.as_deref(), args.pod_cgroup_root.clone())?;
-            let source = match &args.root {
+            let (summary, host) = crate::status::host::collect(&args.source)?;
+            let source = match &args.source.root {
                 Some(root) => Source::Root(root.display().to_string()),
                 None => Source::Live,
             };

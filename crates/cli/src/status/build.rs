@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use headroom_core::manager::{is_met, order_for_reclaim};
+use headroom_core::observe::observe as observe_core;
 use headroom_core::quantity::Quantity;
 use headroom_core::signal::{NodeCondition, Resource, Signal};
 use headroom_core::summary::{SYSTEM_CONTAINER_PODS, Summary};
-use headroom_core::threshold::{Threshold, threshold_quantity};
+use headroom_core::threshold::{Threshold, ThresholdValue, threshold_quantity};
 
 use super::input::{HostView, MemorySplit, StatusInput};
 use super::order;
@@ -23,6 +25,7 @@ pub(crate) struct Observed {
 
 pub fn build(input: &StatusInput, top: usize) -> StatusReport {
     let summary = &input.summary;
+    let core_observations = observe_core(summary);
     let observations = observe(summary);
     let host = input.host.as_ref();
 
@@ -31,8 +34,24 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         .eviction
         .thresholds
         .iter()
-        .map(|t| threshold_row(t, observations.get(&t.signal).copied(), input))
+        .map(|t| {
+            let met = is_met(t, &core_observations, false);
+            threshold_row(t, observations.get(&t.signal).copied(), met, input)
+        })
         .collect();
+
+    // The threshold the kubelet acts on first when several are met (its reclaim order).
+    let mut met: Vec<Threshold> = input
+        .eviction
+        .thresholds
+        .iter()
+        .filter(|t| is_met(t, &core_observations, false))
+        .cloned()
+        .collect();
+    order_for_reclaim(&mut met);
+    let acting_threshold = met
+        .first()
+        .and_then(|first| input.eviction.thresholds.iter().position(|t| t == first));
 
     let mut conditions: Vec<NodeCondition> = Vec::new();
     for row in thresholds.iter().filter(|r| r.met == Some(true)) {
@@ -70,6 +89,7 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         pods_cgroup,
         thresholds,
         conditions,
+        acting_threshold,
         eviction_order,
         verdict: String::new(),
         notes,
@@ -92,74 +112,21 @@ fn pods_source(input: &StatusInput) -> &'static str {
     }
 }
 
-/// The kubelet's observations (available, capacity) for every signal the Summary carries.
-// TODO(status): switch to headroom_core::observe once it lands on main.
+/// The kubelet's observations (available, capacity) for every signal the Summary carries,
+/// from headroom-core's `observe` (the kubelet's `makeSignalObservations`).
 pub(crate) fn observe(summary: &Summary) -> BTreeMap<Signal, Observed> {
-    let mut out = BTreeMap::new();
-    let node = &summary.node;
-    let mem = |m: &headroom_core::summary::MemoryStats| -> Option<Observed> {
-        let available = i64::try_from(m.available_bytes?).ok()?;
-        let ws = i64::try_from(m.working_set_bytes?).ok()?;
-        Some(Observed {
-            available,
-            capacity: available.checked_add(ws)?,
-        })
-    };
-    if let Some(o) = node.memory.as_ref().and_then(mem) {
-        out.insert(Signal::MemoryAvailable, o);
-    }
-    if let Some(o) = node
-        .system_container(SYSTEM_CONTAINER_PODS)
-        .and_then(|c| c.memory.as_ref())
-        .and_then(mem)
-    {
-        out.insert(Signal::AllocatableMemoryAvailable, o);
-    }
-    let pair = |a: Option<u64>, c: Option<u64>| -> Option<Observed> {
-        Some(Observed {
-            available: i64::try_from(a?).ok()?,
-            capacity: i64::try_from(c?).ok()?,
-        })
-    };
-    if let Some(fs) = &node.fs {
-        if let Some(o) = pair(fs.available_bytes, fs.capacity_bytes) {
-            out.insert(Signal::NodeFsAvailable, o);
-        }
-        if let Some(o) = pair(fs.inodes_free, fs.inodes) {
-            out.insert(Signal::NodeFsInodesFree, o);
-        }
-    }
-    if let Some(rt) = &node.runtime {
-        for (fs, bytes, inodes) in [
-            (&rt.image_fs, Signal::ImageFsAvailable, Signal::ImageFsInodesFree),
+    observe_core(summary)
+        .iter()
+        .map(|(signal, o)| {
             (
-                &rt.container_fs,
-                Signal::ContainerFsAvailable,
-                Signal::ContainerFsInodesFree,
-            ),
-        ] {
-            if let Some(fs) = fs {
-                if let Some(o) = pair(fs.available_bytes, fs.capacity_bytes) {
-                    out.insert(bytes, o);
-                }
-                if let Some(o) = pair(fs.inodes_free, fs.inodes) {
-                    out.insert(inodes, o);
-                }
-            }
-        }
-    }
-    if let Some(rl) = &node.rlimit
-        && let (Some(max), Some(cur)) = (rl.maxpid, rl.curproc)
-    {
-        out.insert(
-            Signal::PidAvailable,
-            Observed {
-                available: max - cur,
-                capacity: max,
-            },
-        );
-    }
-    out
+                signal,
+                Observed {
+                    available: o.available.value(),
+                    capacity: o.capacity.value(),
+                },
+            )
+        })
+        .collect()
 }
 
 fn unit_of(signal: Signal) -> &'static str {
@@ -170,9 +137,9 @@ fn unit_of(signal: Signal) -> &'static str {
     }
 }
 
-fn threshold_row(t: &Threshold, obs: Option<Observed>, input: &StatusInput) -> ThresholdRow {
+fn threshold_row(t: &Threshold, obs: Option<Observed>, met: bool, input: &StatusInput) -> ThresholdRow {
     let resolved = match (&t.value, obs) {
-        (headroom_core::threshold::ThresholdValue::Quantity(q), _) => Some(*q),
+        (ThresholdValue::Quantity(q), _) => Some(*q),
         (v, Some(o)) => Some(threshold_quantity(v, &Quantity::bytes(o.capacity))),
         (_, None) => None,
     };
@@ -198,11 +165,8 @@ fn threshold_row(t: &Threshold, obs: Option<Observed>, input: &StatusInput) -> T
             (Some(h), Some(o)) => percent(i128::from(h), i128::from(o.capacity)),
             _ => None,
         },
-        // The kubelet's comparison is strict: available == threshold is not met.
-        met: match (obs, threshold) {
-            (Some(o), Some(th)) => Some(th > o.available),
-            _ => None,
-        },
+        // headroom-core's comparison (strict, like the kubelet's); unknown when unobserved.
+        met: obs.map(|_| met),
         unobserved_reason: if obs.is_some() {
             None
         } else {
@@ -212,73 +176,34 @@ fn threshold_row(t: &Threshold, obs: Option<Observed>, input: &StatusInput) -> T
 }
 
 /// `100Mi` or `10%`, the way the threshold was written.
-// TODO(status): use the config module's printer once it lands.
-fn value_text(value: &headroom_core::threshold::ThresholdValue) -> String {
-    match value {
-        headroom_core::threshold::ThresholdValue::Quantity(q) => q.to_string(),
-        headroom_core::threshold::ThresholdValue::Percentage(p) => format!("{}%", p * 100.0),
-    }
+fn value_text(value: &ThresholdValue) -> String {
+    headroom_core::threshold::format_threshold_value(value)
 }
 
-/// Go's `Duration.String()` for the grace periods.
-// TODO(status): use headroom_core::duration's formatter once it lands.
+/// Go's `Duration.String()` for the grace periods (`0s`, `1m30s`).
 fn go_duration(ns: i64) -> String {
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    let secs = ns / 1_000_000_000;
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}s")
-    } else if m > 0 {
-        format!("{m}m{s}s")
-    } else {
-        format!("{s}s")
-    }
+    headroom_core::duration::format_duration(ns)
 }
 
-/// Why a signal has no observation, in words that point at the cause.
+/// Why a signal has no observation: short enough for a table cell, pointing at the cause.
 fn unobserved_reason(signal: Signal, input: &StatusInput) -> String {
     let node = &input.summary.node;
-    match signal {
-        Signal::MemoryAvailable => {
-            "the Summary has no node.memory.availableBytes/workingSetBytes".to_string()
-        }
+    let text = match signal {
+        Signal::MemoryAvailable => "no node.memory available/workingSet in the stats",
         Signal::AllocatableMemoryAvailable => match &input.host {
-            Some(h) if h.pods_cgroup.is_none() => no_pods_cgroup_text(h),
-            Some(_) => "the pods cgroup has no memory limit, so the kubelet reports no \
-                        availableBytes for it"
-                .to_string(),
-            None => "the Summary has no \"pods\" system container with memory \
-                     availableBytes/workingSetBytes"
-                .to_string(),
+            Some(h) if h.pods_cgroup.is_none() => "no pods cgroup found",
+            Some(_) => "the pods cgroup has no memory limit",
+            None => "no \"pods\" system container with memory stats",
         },
-        Signal::NodeFsAvailable | Signal::NodeFsInodesFree => {
-            if node.fs.is_none() {
-                "the Summary has no node.fs (is there a /var/lib/kubelet?)".to_string()
-            } else {
-                "node.fs lacks the needed fields".to_string()
-            }
+        Signal::NodeFsAvailable | Signal::NodeFsInodesFree if node.fs.is_none() => {
+            "no node.fs (kubelet root dir missing?)"
         }
-        Signal::ImageFsAvailable | Signal::ImageFsInodesFree => {
-            "the Summary has no runtime.imageFs (no container runtime root found)".to_string()
-        }
-        Signal::ContainerFsAvailable | Signal::ContainerFsInodesFree => {
-            "the Summary has no runtime.containerFs (no container runtime root found)".to_string()
-        }
-        Signal::PidAvailable => "the Summary has no node.rlimit maxpid/curproc".to_string(),
-    }
-}
-
-pub(crate) fn no_pods_cgroup_text(host: &HostView) -> String {
-    if host.pods_cgroup_searched.is_empty() {
-        "no pods cgroup found".to_string()
-    } else {
-        format!(
-            "no pods cgroup found (looked for {})",
-            host.pods_cgroup_searched.join(", ")
-        )
-    }
+        Signal::NodeFsAvailable | Signal::NodeFsInodesFree => "node.fs lacks the fields",
+        Signal::ImageFsAvailable | Signal::ImageFsInodesFree => "no runtime.imageFs in the stats",
+        Signal::ContainerFsAvailable | Signal::ContainerFsInodesFree => "no runtime.containerFs in the stats",
+        Signal::PidAvailable => "no node.rlimit in the stats",
+    };
+    text.to_string()
 }
 
 fn split_view(s: &MemorySplit) -> MemorySplitView {

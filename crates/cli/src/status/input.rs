@@ -111,8 +111,5 @@ pub struct PodCgroupView {
     pub uid: String,
     /// QoS class from the cgroup path (`Guaranteed`, `Burstable`, `BestEffort`).
     pub qos: Option<String>,
-    /// Host path of the pod cgroup (kept for JSON consumers and debugging).
-    #[allow(dead_code)]
-    pub path: String,
     pub memory: MemorySplit,
 }

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use headroom_core::observe::PodStatsIndex;
 use headroom_core::pod::{ObjectMeta, Pod};
+use headroom_core::rank::{self, Comparator, RankKind, RankedPod};
 use headroom_core::summary::PodStats;
 
 use super::input::{PodCgroupView, StatusInput};
@@ -13,14 +15,14 @@ use super::units::percent;
 pub const MEMORY_RULE: &str =
     "pods over their memory request first, then lower priority, then larger usage over request";
 
-/// What is known about one pod before ranking.
+/// What is known about one pod besides its ranking facts.
 struct PodFacts<'a> {
     pod: Pod,
     qos: Option<String>,
-    request: Option<i64>,
-    priority: Option<i32>,
-    critical: bool,
-    stats: Option<&'a PodStats>,
+    /// Whether the memory request is known (a pods file, or a BestEffort cgroup).
+    request_known: bool,
+    /// Whether the priority and criticality are known (a pods file).
+    api_known: bool,
     cgroup: Option<&'a PodCgroupView>,
 }
 
@@ -44,11 +46,9 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
             .map(|pod| {
                 let uid = pod.metadata.uid.as_str();
                 PodFacts {
-                    qos: qos_of(pod),
-                    request: Some(effective_memory_request(pod)),
-                    priority: Some(pod.spec.priority.unwrap_or(0)),
-                    critical: is_critical(pod),
-                    stats: stats_by_uid.get(uid).copied(),
+                    qos: Some(pod.qos_class().as_str().to_string()),
+                    request_known: true,
+                    api_known: true,
                     cgroup: cgroups_by_uid.get(uid).copied(),
                     pod: pod.clone(),
                 }
@@ -90,11 +90,9 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
                         },
                     };
                     PodFacts {
-                        request: (qos.as_deref() == Some("BestEffort")).then_some(0),
+                        request_known: qos.as_deref() == Some("BestEffort"),
                         qos,
-                        priority: None,
-                        critical: false,
-                        stats,
+                        api_known: false,
                         cgroup,
                         pod: Pod {
                             metadata: meta,
@@ -116,13 +114,16 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
         );
     }
 
-    let ranked = rank(&facts);
+    // The kubelet's memory ranking, from headroom-core (ties keep input order).
+    let pods_only: Vec<Pod> = facts.iter().map(|f| f.pod.clone()).collect();
+    let ranked = rank::rank(RankKind::Memory, &pods_only, &PodStatsIndex::new(&input.summary));
     let total = ranked.len();
+    let last = total.saturating_sub(1);
     let pods = ranked
-        .into_iter()
+        .iter()
         .take(top)
         .enumerate()
-        .map(|(i, (idx, placed_by))| candidate(i + 1, &facts[idx], placed_by))
+        .map(|(i, r)| candidate(i + 1, &facts[r.index], r, i == last))
         .collect();
     EvictionOrder {
         rule: MEMORY_RULE,
@@ -132,12 +133,27 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
     }
 }
 
-fn candidate(rank: usize, f: &PodFacts, placed_by: String) -> Candidate {
-    let usage = f.stats.and_then(|s| s.memory.as_ref()?.working_set_bytes);
-    let over = match (usage, f.request) {
-        (Some(u), Some(r)) => i64::try_from(u).ok().map(|u| u - r),
-        _ => None,
-    };
+/// A stable code for the comparator that placed a pod before the next one.
+fn placed_by_code(c: Option<Comparator>, last: bool) -> &'static str {
+    match c {
+        Some(Comparator::MissingStats) => "missingStats",
+        Some(Comparator::ExceedsRequest) => "exceedsRequest",
+        Some(Comparator::Priority) => "priority",
+        Some(Comparator::UsageOverRequest) => "usageOverRequest",
+        Some(Comparator::ProcessCount) => "processCount",
+        None if last => "last",
+        None => "tie",
+    }
+}
+
+fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate {
+    let facts = &r.facts;
+    let usage = facts
+        .has_stats
+        .then(|| u64::try_from(facts.usage.value()).ok())
+        .flatten();
+    let request = f.request_known.then(|| facts.request.value());
+    let over = (facts.has_stats && f.request_known).then(|| facts.usage_over_request.value());
     let active = f.cgroup.and_then(|c| c.memory.active_file);
     let meta = &f.pod.metadata;
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -147,56 +163,18 @@ fn candidate(rank: usize, f: &PodFacts, placed_by: String) -> Candidate {
         name: non_empty(&meta.name),
         uid: meta.uid.clone(),
         qos: f.qos.clone(),
-        priority: f.priority,
-        request_bytes: f.request,
+        priority: f.api_known.then_some(facts.priority),
+        request_bytes: request,
         usage_bytes: usage,
         over_request_bytes: over,
-        exceeds_request: over.map(|o| o > 0),
-        placed_by,
-        critical: f.critical,
+        exceeds_request: (facts.has_stats && f.request_known).then_some(facts.exceeds_request),
+        placed_by: placed_by_code(r.before_next, last),
+        placed_by_rule: r.before_next.map(Comparator::describe),
+        critical: f.api_known && f.pod.is_critical(),
         active_file_bytes: active,
         active_file_percent: match (active, usage) {
             (Some(a), Some(u)) => percent(i128::from(a), i128::from(u)),
             _ => None,
         },
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// TODO(status): interim stand-ins until headroom_core::{pod, rank} land on main; they will be
-// replaced by calls into the core, not kept.
-
-fn qos_of(pod: &Pod) -> Option<String> {
-    pod.status.as_ref().and_then(|s| s.qos_class.clone())
-}
-
-fn effective_memory_request(pod: &Pod) -> i64 {
-    pod.spec
-        .containers
-        .iter()
-        .filter_map(|c| c.resources.as_ref()?.requests.as_ref()?.get("memory"))
-        .map(|q| q.value())
-        .sum()
-}
-
-fn is_critical(pod: &Pod) -> bool {
-    pod.spec.priority.is_some_and(|p| p >= 2_000_000_000)
-}
-
-/// Indices into `facts` in eviction order, each with the rule that placed it.
-fn rank(facts: &[PodFacts]) -> Vec<(usize, String)> {
-    let usage = |f: &PodFacts| f.stats.and_then(|s| s.memory.as_ref()?.working_set_bytes);
-    let mut idx: Vec<usize> = (0..facts.len()).collect();
-    idx.sort_by_key(|&i| {
-        let f = &facts[i];
-        let u = usage(f).map(|u| u as i64);
-        let r = f.request.unwrap_or(0);
-        (
-            u.is_some(),
-            u.unwrap_or(0) <= r,
-            f.priority.unwrap_or(0),
-            std::cmp::Reverse(u.unwrap_or(0) - r),
-        )
-    });
-    idx.into_iter().map(|i| (i, "interim".to_string())).collect()
 }

@@ -25,6 +25,9 @@ pub struct StatusReport {
     /// Node conditions the met thresholds set right now (soft thresholds set theirs before
     /// their grace period runs out).
     pub conditions: Vec<NodeCondition>,
+    /// Index into `thresholds` of the met threshold the kubelet acts on first (its reclaim
+    /// order: memory first, hard before soft, memory.available before allocatable).
+    pub acting_threshold: Option<usize>,
     pub eviction_order: EvictionOrder,
     pub verdict: String,
     /// Things the operator should know (what is unknown and why).
@@ -194,8 +197,11 @@ pub struct Candidate {
     pub usage_bytes: Option<u64>,
     pub over_request_bytes: Option<i64>,
     pub exceeds_request: Option<bool>,
-    /// The comparator that placed this pod before the next one.
-    pub placed_by: String,
+    /// The comparator that placed this pod before the next one: `missingStats`,
+    /// `exceedsRequest`, `priority`, `usageOverRequest`, `tie` (kept in input order) or `last`.
+    pub placed_by: &'static str,
+    /// The same rule in words.
+    pub placed_by_rule: Option<&'static str>,
     /// Critical pods are ranked but never evicted by the kubelet.
     pub critical: bool,
     /// Active page cache in the pod's working set (counted by the kubelet, reclaimable by

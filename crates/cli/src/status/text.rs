@@ -158,8 +158,7 @@ fn node_memory(out: &mut String, r: &StatusReport, style: Style) {
         let _ = writeln!(
             out,
             "  {:<30}{:>11}",
-            "anon / page cache / kernel",
-            "unknown (a Summary does not carry the split)"
+            "anon / page cache / kernel", "unknown (a Summary does not carry the split)"
         );
         out.push('\n');
         return;
@@ -404,15 +403,16 @@ fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
     out.push('\n');
 }
 
-/// Short words for the comparator that placed a pod, to fit the table.
+/// Short words for the comparator that placed a pod before the next one, to fit the table.
 fn short_rule(placed_by: &str) -> &str {
     match placed_by {
-        s if s.len() <= 9 => s,
-        s if s.starts_with("exceeds") => "exceeds",
-        s if s.starts_with("priority") => "priority",
-        s if s.contains("over") => "over req",
-        s if s.contains("stats") => "no stats",
-        _ => "tie",
+        "missingStats" => "no stats",
+        "exceedsRequest" => "exceeds",
+        "priority" => "priority",
+        "usageOverRequest" => "over req",
+        "processCount" => "processes",
+        "tie" => "tie",
+        _ => "",
     }
 }
 
@@ -473,13 +473,19 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
                 .unwrap_or_else(|| "?".into()),
             c.usage_bytes.map(h).unwrap_or_else(|| "no stats".into()),
             c.over_request_bytes.map(signed).unwrap_or_else(|| "?".into()),
-            short_rule(&c.placed_by),
+            short_rule(c.placed_by),
             c.active_file_percent
                 .map(|p| format!("{p:.1}%"))
                 .unwrap_or_else(|| "-".into()),
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
+    wrap(
+        out,
+        "  ",
+        "  ",
+        "placed by = the rule that put the pod ahead of the next one (tie: kept in input order).",
+    );
     if e.pods.iter().any(|c| c.critical) {
         let _ = writeln!(out, "  * critical pod: ranked, but the kubelet never evicts it");
     }

@@ -7,11 +7,14 @@ use super::units::human_bytes;
 
 pub fn verdict(r: &StatusReport) -> String {
     let memory: Vec<&ThresholdRow> = r.thresholds.iter().filter(|t| t.signal.is_memory()).collect();
-    let met: Vec<&ThresholdRow> = memory.iter().copied().filter(|t| t.met == Some(true)).collect();
 
     let mut out = if memory.is_empty() {
         "No memory thresholds are configured: the kubelet never sets MemoryPressure on this node.".to_string()
-    } else if let Some(first) = pick_met(&met) {
+    } else if let Some(first) = r
+        .acting_threshold
+        .and_then(|i| r.thresholds.get(i))
+        .filter(|t| t.signal.is_memory())
+    {
         pressure_sentence(first, r)
     } else if let Some(closest) = closest(&memory) {
         calm_sentence(closest, r)
@@ -43,18 +46,6 @@ pub fn verdict(r: &StatusReport) -> String {
         out.push_str(": this host runs no Kubernetes pods.");
     }
     out
-}
-
-/// The met threshold the kubelet acts on: hard before soft, memory.available before
-/// allocatable (the kubelet's ordering), then the deepest breach.
-fn pick_met<'a>(met: &[&'a ThresholdRow]) -> Option<&'a ThresholdRow> {
-    met.iter().copied().min_by_key(|t| {
-        (
-            !t.hard,
-            t.signal != headroom_core::signal::Signal::MemoryAvailable,
-            t.headroom,
-        )
-    })
 }
 
 fn closest<'a>(rows: &[&'a ThresholdRow]) -> Option<&'a ThresholdRow> {
