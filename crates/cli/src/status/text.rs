@@ -92,10 +92,12 @@ fn header(out: &mut String, r: &StatusReport, style: Style) {
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "time unknown".to_string());
     let _ = writeln!(out, "{} node {node}, {time}", style.bold("headroom status:"));
+    // One fact per line, never wrapped: paths stay whole and output does not depend on
+    // their length.
     let source = match (r.source.kind, &r.source.path) {
-        ("live", _) => "live host".to_string(),
+        ("live", _) => "this host (live)".to_string(),
         ("root", Some(p)) => format!("captured tree {p}"),
-        ("summary", Some(p)) => format!("Summary {p}"),
+        ("summary", Some(p)) => format!("kubelet Summary {p}"),
         (k, _) => k.to_string(),
     };
     let layout = r
@@ -105,18 +107,19 @@ fn header(out: &mut String, r: &StatusReport, style: Style) {
         .map(|l| format!(", {l}"))
         .unwrap_or_default();
     let pods = match (r.source.pods, &r.source.pods_path) {
-        ("podsFile", Some(p)) => format!("pods from {p}"),
-        ("cgroups", _) => "pods from the cgroup tree".to_string(),
-        ("summary", _) => "pods from the Summary".to_string(),
-        _ => "no pods".to_string(),
+        ("podsFile", Some(p)) => p.clone(),
+        ("cgroups", _) => "from the cgroup tree (no --pods: names, requests, priorities unknown)".into(),
+        ("summary", _) => "from the Summary (no --pods: requests, priorities unknown)".into(),
+        _ => "none found".to_string(),
     };
     let config = r
         .source
         .config
-        .as_deref()
-        .map(|c| format!("config {c}"))
-        .unwrap_or_else(|| "kubelet default config".to_string());
-    wrap(out, "", "  ", &format!("{source}{layout}; {pods}; {config}"));
+        .clone()
+        .unwrap_or_else(|| "kubelet defaults (no --config)".into());
+    let _ = writeln!(out, "  source  {source}{layout}");
+    let _ = writeln!(out, "  pods    {pods}");
+    let _ = writeln!(out, "  config  {config}");
     out.push('\n');
     let pressure = r
         .conditions
