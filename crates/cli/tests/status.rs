@@ -400,6 +400,27 @@ fn summary_under_pressure_soft_and_hard() {
 }
 
 #[test]
+fn summary_with_only_the_soft_threshold_met() {
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        &format!("{PRESSURE}/pods.json"),
+        "--config",
+        &format!("{PRESSURE}/kubelet-soft.yaml"),
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("below the soft threshold 10% (1.6 GiB)"),
+        "{words}"
+    );
+    assert!(words.contains("for the 1m30s grace period"), "{words}");
+    insta::assert_snapshot!("pressure_soft_text", run.stdout);
+}
+
+#[test]
 fn summary_without_pods_says_what_is_unknown() {
     let run = headroom(&[
         "status",

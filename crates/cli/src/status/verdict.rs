@@ -48,6 +48,14 @@ pub fn verdict(r: &StatusReport) -> String {
     out
 }
 
+/// `500Mi`, or `10% (1.6 GiB)` for a percentage resolved against the capacity.
+fn threshold_words(t: &ThresholdRow) -> String {
+    match t.threshold {
+        Some(v) if t.value.ends_with('%') => format!("{} ({})", t.value, human_bytes(i128::from(v))),
+        _ => t.value.clone(),
+    }
+}
+
 fn closest<'a>(rows: &[&'a ThresholdRow]) -> Option<&'a ThresholdRow> {
     rows.iter()
         .copied()
@@ -69,13 +77,17 @@ fn pressure_sentence(t: &ThresholdRow, r: &StatusReport) -> String {
     let mut s = if t.hard {
         format!(
             "MemoryPressure: {} is {available}, {below} below the hard threshold {}.",
-            t.signal, t.value
+            t.signal,
+            threshold_words(t)
         )
     } else {
         format!(
-            "MemoryPressure: {} is {available}, {below} below the soft threshold {} (grace {}): \
-             the condition is set now, evictions start if it stays below for {}.",
-            t.signal, t.value, t.grace_period, t.grace_period
+            "MemoryPressure: {} is {available}, {below} below the soft threshold {}. The \
+             condition is set now; evictions start only if it stays below for the {} grace \
+             period.",
+            t.signal,
+            threshold_words(t),
+            t.grace_period
         )
     };
     match r.eviction_order.pods.iter().find(|c| !c.critical) {
@@ -110,7 +122,7 @@ fn calm_sentence(t: &ThresholdRow, r: &StatusReport) -> String {
         "No memory pressure: {} available ({}), threshold {}.",
         human_bytes(i128::from(t.available.unwrap_or(0))),
         t.signal,
-        t.threshold_quantity.as_deref().unwrap_or(&t.value)
+        threshold_words(t)
     );
     let m = &r.node_memory;
     match m
