@@ -49,6 +49,14 @@ fn status_on_tree(tree: &Path, extra: &[&str]) -> Run {
     run
 }
 
+/// The text view fits 100 columns and carries no colour when stdout is not a terminal.
+fn assert_fits(text: &str) {
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "line over 100 columns: {line:?}");
+        assert!(!line.contains('\x1b'), "colour escape in piped output: {line:?}");
+    }
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
@@ -111,6 +119,7 @@ fn v1_sample_capture_text_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     v1_sample_tree(tmp.path());
     let text = status_on_tree(tmp.path(), &[]);
+    assert_fits(&text.stdout);
     insta::assert_snapshot!("v1_sample_text", text.stdout);
     // The kubelet's figures from computed-cadvisor-figures.txt appear exactly.
     assert!(
@@ -354,6 +363,7 @@ fn v2_cgroupfs_tree_each_qos_text_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     v2_tree(tmp.path(), false);
     let text = status_on_tree(tmp.path(), &[]);
+    assert_fits(&text.stdout);
     insta::assert_snapshot!("v2_cgroupfs_text", text.stdout);
     let json = status_on_tree(tmp.path(), &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
@@ -368,6 +378,7 @@ fn v2_systemd_tree_with_pods_file() {
     v2_tree(tmp.path(), true);
     let pods = pods_file(tmp.path());
     let text = status_on_tree(tmp.path(), &["--pods", pods.to_str().unwrap()]);
+    assert_fits(&text.stdout);
     insta::assert_snapshot!("v2_systemd_pods_text", text.stdout);
 }
 
@@ -391,6 +402,7 @@ fn summary_under_pressure_soft_and_hard() {
     };
     let text = headroom(&args("text"));
     assert_eq!(text.code, 0, "stderr: {}", text.stderr);
+    assert_fits(&text.stdout);
     insta::assert_snapshot!("pressure_text", text.stdout);
     let json = headroom(&args("json"));
     assert_eq!(json.code, 0, "stderr: {}", json.stderr);
@@ -417,6 +429,7 @@ fn summary_with_only_the_soft_threshold_met() {
         "{words}"
     );
     assert!(words.contains("for the 1m30s grace period"), "{words}");
+    assert_fits(&run.stdout);
     insta::assert_snapshot!("pressure_soft_text", run.stdout);
 }
 
@@ -430,6 +443,7 @@ fn summary_without_pods_says_what_is_unknown() {
         "3",
     ]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_fits(&run.stdout);
     insta::assert_snapshot!("summary_only_text", run.stdout);
 }
 

@@ -314,3 +314,139 @@ pub(crate) fn amount(unit: &str, value: i64) -> String {
         super::units::grouped(i128::from(value))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::input::Source;
+    use headroom_core::config::EvictionConfig;
+    use headroom_core::summary::{FsStats, MemoryStats, NodeStats};
+    use headroom_core::threshold::ThresholdValue;
+
+    const MI: u64 = 1 << 20;
+
+    fn summary(available: u64, working_set: u64) -> Summary {
+        Summary {
+            node: NodeStats {
+                node_name: "n".into(),
+                memory: Some(MemoryStats {
+                    available_bytes: Some(available),
+                    working_set_bytes: Some(working_set),
+                    usage_bytes: Some(working_set + 10 * MI),
+                    ..MemoryStats::default()
+                }),
+                ..NodeStats::default()
+            },
+            pods: Vec::new(),
+        }
+    }
+
+    fn hard(signal: Signal, value: ThresholdValue) -> Threshold {
+        Threshold {
+            signal,
+            value,
+            grace_period_ns: 0,
+            min_reclaim: None,
+        }
+    }
+
+    fn input(summary: Summary, thresholds: Vec<Threshold>) -> StatusInput {
+        StatusInput {
+            source: Source::Summary("s.json".into()),
+            summary,
+            pods: None,
+            pods_origin: None,
+            eviction: EvictionConfig {
+                thresholds,
+                ..EvictionConfig::default()
+            },
+            config_origin: None,
+            host: None,
+        }
+    }
+
+    #[test]
+    fn available_equal_to_threshold_is_not_met() {
+        let t = hard(
+            Signal::MemoryAvailable,
+            ThresholdValue::Quantity(Quantity::bytes(100 * MI as i64)),
+        );
+        let r = build(&input(summary(100 * MI, 900 * MI), vec![t]), 10);
+        assert_eq!(r.thresholds[0].met, Some(false));
+        assert_eq!(r.thresholds[0].headroom, Some(0));
+        assert!(r.conditions.is_empty());
+        assert!(r.verdict.starts_with("No memory pressure"), "{}", r.verdict);
+
+        let t = hard(
+            Signal::MemoryAvailable,
+            ThresholdValue::Quantity(Quantity::bytes(100 * MI as i64 + 1)),
+        );
+        let r = build(&input(summary(100 * MI, 900 * MI), vec![t]), 10);
+        assert_eq!(r.thresholds[0].met, Some(true));
+        assert_eq!(r.conditions, vec![NodeCondition::MemoryPressure]);
+        assert!(
+            r.verdict
+                .starts_with("MemoryPressure: memory.available is 100.0 MiB, 1 B below")
+        );
+        assert!(r.verdict.contains("no pods to evict"), "{}", r.verdict);
+    }
+
+    #[test]
+    fn percentages_resolve_with_the_kubelets_f32_math() {
+        // 10% of 1000Mi is 104857601 bytes in the kubelet (f32 percentage), not 104857600.
+        let t = hard(Signal::MemoryAvailable, ThresholdValue::Percentage(0.1));
+        let r = build(&input(summary(500 * MI, 500 * MI), vec![t]), 10);
+        assert_eq!(r.thresholds[0].threshold, Some(104_857_601));
+        assert_eq!(r.thresholds[0].capacity, Some(1000 * MI as i64));
+        assert_eq!(r.thresholds[0].value, "10%");
+    }
+
+    #[test]
+    fn unobserved_signals_say_why_and_never_count_as_met() {
+        let mut s = summary(500 * MI, 500 * MI);
+        s.node.memory = None;
+        let thresholds = vec![
+            hard(
+                Signal::MemoryAvailable,
+                ThresholdValue::Quantity(Quantity::bytes(100 * MI as i64)),
+            ),
+            hard(Signal::NodeFsAvailable, ThresholdValue::Percentage(0.1)),
+        ];
+        let r = build(&input(s, thresholds), 10);
+        assert_eq!(r.thresholds[0].met, None);
+        assert!(r.thresholds[0].unobserved_reason.is_some());
+        assert_eq!(r.thresholds[1].threshold, None);
+        assert!(
+            r.verdict.starts_with("Unknown: no memory signal is observed"),
+            "{}",
+            r.verdict
+        );
+    }
+
+    #[test]
+    fn disk_pressure_alone_is_not_memory_pressure() {
+        let mut s = summary(500 * MI, 500 * MI);
+        s.node.fs = Some(FsStats {
+            available_bytes: Some(5),
+            capacity_bytes: Some(100),
+            ..FsStats::default()
+        });
+        let thresholds = vec![
+            hard(
+                Signal::MemoryAvailable,
+                ThresholdValue::Quantity(Quantity::bytes(100 * MI as i64)),
+            ),
+            hard(Signal::NodeFsAvailable, ThresholdValue::Percentage(0.1)),
+        ];
+        let r = build(&input(s, thresholds), 10);
+        assert_eq!(r.conditions, vec![NodeCondition::DiskPressure]);
+        assert!(r.verdict.starts_with("No memory pressure"), "{}", r.verdict);
+        assert!(r.verdict.ends_with("Also under DiskPressure."), "{}", r.verdict);
+    }
+
+    #[test]
+    fn no_memory_thresholds_means_no_memory_pressure_ever() {
+        let r = build(&input(summary(1, 1), Vec::new()), 10);
+        assert!(r.verdict.contains("never sets MemoryPressure"), "{}", r.verdict);
+    }
+}

@@ -195,7 +195,7 @@ fn node_memory(out: &mut String, r: &StatusReport, style: Style) {
         opt(split.cache_bytes),
         "page cache",
         f(free.map(|x| x.buff_cache_bytes)),
-        "buff/cache (+ reclaimable slab)",
+        "incl. reclaimable slab",
     );
     row(
         out,
@@ -425,8 +425,8 @@ fn pod_label(c: &Candidate) -> String {
         (None, Some(n)) => n.clone(),
         _ => format!("uid {}", c.uid),
     };
-    if full.chars().count() > 26 {
-        let keep: String = full.chars().take(25).collect();
+    if full.chars().count() > 24 {
+        let keep: String = full.chars().take(23).collect();
         format!("{keep}…")
     } else {
         full
@@ -452,7 +452,7 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
     wrap(out, "  ", "  ", &format!("rule: {}", e.rule));
     let _ = writeln!(
         out,
-        "  {:>3} {:<26} {:<10} {:>10} {:>10} {:>10} {:>10} {:<9} {:>6}",
+        "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
         "#", "pod", "qos", "priority", "request", "usage", "over req", "placed by", "active"
     );
     for c in &e.pods {
@@ -466,7 +466,7 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
             if v > 0 { format!("+{s}") } else { s }
         };
         let line = format!(
-            "  {:>3} {:<26} {:<10} {:>10} {:>10} {:>10} {:>10} {:<9} {:>6}",
+            "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
             rank,
             pod_label(c),
             c.qos.as_deref().unwrap_or("?"),

@@ -16,7 +16,9 @@ pub fn human_bytes(bytes: i128) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{sign}{value:.1} {}", UNITS[unit])
+    // Round half away from zero (2.25 -> 2.3), as people do; `{:.1}` alone rounds ties
+    // to even.
+    format!("{sign}{:.1} {}", round1(value), UNITS[unit])
 }
 
 /// `752,611,328`: exact counts, grouped so a tired eye can compare them.
@@ -57,7 +59,8 @@ mod tests {
         assert_eq!(human_bytes(0), "0 B");
         assert_eq!(human_bytes(1023), "1023 B");
         assert_eq!(human_bytes(1024), "1.0 KiB");
-        assert_eq!(human_bytes(752_611_328), "717.8 MiB");
+        assert_eq!(human_bytes(2304), "2.3 KiB");
+        assert_eq!(human_bytes(752_611_328), "717.7 MiB");
         assert_eq!(human_bytes(25_276_502_016), "23.5 GiB");
         assert_eq!(human_bytes(-20 * 1024 * 1024), "-20.0 MiB");
         assert_eq!(human_bytes(1024 * 1024 * 1024 - 1), "1.0 GiB");
