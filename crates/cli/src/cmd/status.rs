@@ -109,7 +109,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = match args.format {
         Format::Json => json::render(&report)?,
         Format::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            // https://no-color.org: a NO_COLOR that is present and not empty turns colour off.
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let color = std::io::stdout().is_terminal() && !no_color;
             text::render(&report, text::Style { color })
         }
     };

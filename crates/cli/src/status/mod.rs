@@ -20,8 +20,9 @@
 //! | `kubelet` | `{memoryAvailable, allocatableMemoryAvailable}`, each null when unobserved or `{signal, cgroup, capacityBytes, usageBytes, inactiveFileBytes, workingSetBytes, availableBytes}` |
 //! | `podsCgroup` | `{found, path, searched: [paths looked at], limitBytes}` |
 //! | `thresholds[]` | `{signal, condition, hard, gracePeriod ("0s", "1m30s"), value ("100Mi", "10%"), unit (bytes\|inodes\|pids), threshold (resolved integer), thresholdQuantity, observed, available, capacity, headroom (available - threshold), headroomPercent (of capacity), met, unobservedReason}` |
-//! | `conditions` | node conditions the met thresholds set now, e.g. `["MemoryPressure"]` |
-//! | `evictionOrder` | `{rule, total, requestsKnown, pods[]}`; each pod `{rank, namespace, name, uid, qos, priority, requestBytes, usageBytes, overRequestBytes, exceedsRequest, placedBy, critical, activeFileBytes, activeFilePercent}` |
+//! | `conditions` | node conditions the met thresholds set now, e.g. `["MemoryPressure"]` (soft thresholds set theirs before their grace period ends) |
+//! | `actingThreshold` | index into `thresholds` of the met threshold the kubelet acts on first (its reclaim order), or null |
+//! | `evictionOrder` | `{rule, total, requestsKnown, pods[]}`; each pod `{rank, namespace, name, uid, qos, priority, requestBytes, usageBytes, overRequestBytes, exceedsRequest, placedBy, placedByRule, critical, activeFileBytes, activeFilePercent}`; `placedBy` is the comparator that put the pod ahead of the next one: `missingStats`, `exceedsRequest`, `priority`, `usageOverRequest`, `tie` or `last`; unknown values (no `--pods`) are null |
 //! | `verdict` | the one-sentence answer |
 //! | `notes[]` | what is unknown and why |
 //! | `skipped[]` | what the collection skipped (`path: reason`) |
