@@ -460,7 +460,23 @@ fn live_host_runs_and_says_no_pods_cgroup() {
     assert_eq!(json.code, 0, "stderr: {}", json.stderr);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["podsCgroup"]["found"], false);
-    assert!(v["kubelet"]["memoryAvailable"]["capacityBytes"].as_u64().unwrap() > 0);
+    // Capacity is MemTotal, as the kubelet's cAdvisor sets it; the arithmetic holds exactly.
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let mem_total_kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let node = &v["kubelet"]["memoryAvailable"];
+    assert_eq!(node["capacityBytes"].as_u64().unwrap(), mem_total_kb * 1024);
+    assert_eq!(
+        node["availableBytes"].as_u64().unwrap() + node["workingSetBytes"].as_u64().unwrap(),
+        mem_total_kb * 1024
+    );
+    assert_eq!(
+        node["usageBytes"].as_u64().unwrap() - node["inactiveFileBytes"].as_u64().unwrap(),
+        node["workingSetBytes"].as_u64().unwrap()
+    );
 }
 
 #[test]
