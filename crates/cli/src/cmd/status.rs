@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::lint::{Warning, lint};
 use headroom_core::pod::{Pod, PodList};
 use headroom_core::summary::Summary;
 
@@ -76,7 +77,7 @@ impl Default for Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (eviction, config_origin) = load_config(args.config.as_deref())?;
+    let (eviction, config_origin, config_warnings) = load_config(args.config.as_deref())?;
     let (pods, pods_origin) = match &args.pods {
         Some(path) => (Some(load_pods(path)?), Some(path.display().to_string())),
         None => (None, None),
@@ -103,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pods_origin,
         eviction,
         config_origin,
+        config_warnings,
         host,
     };
     let report = build::build(&input, args.top);
@@ -124,19 +126,22 @@ fn read(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
         .map_err(|e| bad_input(format!("cannot read {what} {}: {e}", path.display())))
 }
 
-fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<(EvictionConfig, Option<String>)> {
+/// The effective eviction settings, the config's name, and its lint warnings.
+fn load_config(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<(EvictionConfig, Option<String>, Vec<Warning>)> {
     let Some(path) = path else {
         let eviction = KubeletConfig::default()
             .eviction()
             .map_err(|e| anyhow::anyhow!("the kubelet's default eviction settings: {e}"))?;
-        return Ok((eviction, None));
+        return Ok((eviction, None, Vec::new()));
     };
     let origin = path.display().to_string();
     let text = read(path, "kubelet config")?;
-    let eviction = KubeletConfig::parse(&text, &origin)
-        .and_then(|c| c.eviction())
-        .map_err(|e| bad_input(e.to_string()))?;
-    Ok((eviction, Some(origin)))
+    let config = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+    let eviction = config.eviction().map_err(|e| bad_input(e.to_string()))?;
+    let warnings = lint(&config, &eviction);
+    Ok((eviction, Some(origin), warnings))
 }
 
 fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {

@@ -93,6 +93,7 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         eviction_order,
         verdict: String::new(),
         notes,
+        config_warnings: input.config_warnings.clone(),
         skipped: host.map(|h| h.skipped.clone()).unwrap_or_default(),
     };
     report.verdict = verdict::verdict(&report);
@@ -361,6 +362,7 @@ mod tests {
                 ..EvictionConfig::default()
             },
             config_origin: None,
+            config_warnings: Vec::new(),
             host: None,
         }
     }

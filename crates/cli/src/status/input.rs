@@ -21,6 +21,8 @@ pub struct StatusInput {
     pub eviction: EvictionConfig,
     /// The config file's name; `None` = the kubelet's defaults.
     pub config_origin: Option<String>,
+    /// headroom-core's lint findings for the config file (empty without `--config`).
+    pub config_warnings: Vec<headroom_core::lint::Warning>,
     /// Present when the kernel files were read (live host or `--root`).
     pub host: Option<HostView>,
 }

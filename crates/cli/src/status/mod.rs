@@ -25,6 +25,7 @@
 //! | `evictionOrder` | `{rule, total, requestsKnown, pods[]}`; each pod `{rank, namespace, name, uid, qos, priority, requestBytes, usageBytes, overRequestBytes, exceedsRequest, placedBy, placedByRule, critical, activeFileBytes, activeFilePercent}`; `placedBy` is the comparator that put the pod ahead of the next one: `missingStats`, `exceedsRequest`, `priority`, `usageOverRequest`, `tie` or `last`; unknown values (no `--pods`) are null |
 //! | `verdict` | the one-sentence answer |
 //! | `notes[]` | what is unknown and why |
+//! | `configWarnings[]` | `{code, message}` lint findings for the `--config` file (empty without it) |
 //! | `skipped[]` | what the collection skipped (`path: reason`) |
 
 pub mod build;

@@ -32,6 +32,8 @@ pub struct StatusReport {
     pub verdict: String,
     /// Things the operator should know (what is unknown and why).
     pub notes: Vec<String>,
+    /// Config lint findings (`{code, message}`), only with `--config`.
+    pub config_warnings: Vec<headroom_core::lint::Warning>,
     /// What the collection skipped (`path: reason`).
     pub skipped: Vec<String>,
 }

@@ -505,12 +505,20 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
 }
 
 fn notes(out: &mut String, r: &StatusReport, style: Style) {
-    if r.notes.is_empty() && r.skipped.is_empty() {
+    if r.notes.is_empty() && r.skipped.is_empty() && r.config_warnings.is_empty() {
         return;
     }
     let _ = writeln!(out, "{}", style.bold("Notes"));
     for n in &r.notes {
         wrap(out, "  - ", "    ", n);
+    }
+    for w in &r.config_warnings {
+        wrap(
+            out,
+            "  - config: ",
+            "    ",
+            &format!("{} [{}]", w.message, w.code),
+        );
     }
     for s in &r.skipped {
         wrap(out, "  - skipped ", "    ", s);
