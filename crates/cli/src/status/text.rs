@@ -124,8 +124,15 @@ fn header(out: &mut String, r: &StatusReport, style: Style) {
     let pressure = r
         .conditions
         .contains(&headroom_core::signal::NodeCondition::MemoryPressure);
+    let memory_unobserved = r
+        .thresholds
+        .iter()
+        .filter(|t| t.signal.is_memory())
+        .all(|t| t.met.is_none());
     let label = if pressure {
         style.red("MemoryPressure: YES")
+    } else if memory_unobserved && r.thresholds.iter().any(|t| t.signal.is_memory()) {
+        style.yellow("MemoryPressure: unknown")
     } else {
         style.green("MemoryPressure: no")
     };
