@@ -20,7 +20,9 @@ pub struct KubeletConfig {}
 impl KubeletConfig {
     /// Parse a KubeletConfiguration document (YAML or JSON). `origin` names the file in errors.
     pub fn parse(_text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
-        Err(ConfigError(format!("{origin}: KubeletConfiguration parsing is not written yet")))
+        Err(ConfigError(format!(
+            "{origin}: KubeletConfiguration parsing is not written yet"
+        )))
     }
 
     /// Build from the kubelet's command-line flag forms (`--eviction-hard=memory.available<100Mi`, ...).
