@@ -98,11 +98,16 @@ fn sample_root_reproduces_cadvisor_figures_exactly() {
         25_276_502_016
     );
     let swap = snap.summary.node.swap.as_ref().unwrap();
-    assert_eq!((swap.swap_usage_bytes, swap.swap_available_bytes), (Some(0), Some(0)));
+    assert_eq!(
+        (swap.swap_usage_bytes, swap.swap_available_bytes),
+        (Some(0), Some(0))
+    );
     assert_eq!(snap.summary.node.node_name, "vm");
     assert!(snap.pods.is_empty());
     assert!(
-        snap.skipped.iter().any(|s| s.reason.contains("no pod cgroup root")),
+        snap.skipped
+            .iter()
+            .any(|s| s.reason.contains("no pod cgroup root")),
         "{:?}",
         snap.skipped
     );
