@@ -186,6 +186,10 @@ pub struct EvictionConfig {
     /// The pod cgroup root the `pods` system container stands for (`/kubepods`,
     /// `/kubepods.slice` with the systemd driver, `/` without cgroupsPerQOS).
     pub pod_cgroup_root: String,
+    /// The thresholds the node-allocatable reservation subtracts: `evictionHard` alone
+    /// (never soft ones, not even with grace `0s`), empty with
+    /// `--experimental-allocatable-ignore-eviction`.
+    pub reservation_thresholds: Vec<Threshold>,
 }
 
 impl Default for EvictionConfig {
@@ -202,6 +206,7 @@ impl Default for EvictionConfig {
             merge_default_eviction_settings: false,
             allocatable_ignore_eviction: false,
             pod_cgroup_root: "/kubepods".to_string(),
+            reservation_thresholds: Vec::new(),
         }
     }
 }
@@ -345,6 +350,14 @@ impl KubeletConfig {
             threshold_error(map, &e)
         })?;
 
+        // The kubelet parses evictionHard a second time, alone, for the allocatable reservation.
+        let reservation_thresholds = if ignore_eviction {
+            Vec::new()
+        } else {
+            parse_threshold_config(&[], &hard.pairs(), &[], &[], &[])
+                .map_err(|e| threshold_error(&hard, &e))?
+        };
+
         let pressure_transition_period_ns = match &self.eviction_pressure_transition_period {
             // The kubelet's defaulting replaces an unset or zero period with 5m.
             None => DEFAULT_PRESSURE_TRANSITION_PERIOD,
@@ -373,6 +386,7 @@ impl KubeletConfig {
                 .is_some_and(|s| s.value),
             allocatable_ignore_eviction: ignore_eviction,
             pod_cgroup_root: self.pod_cgroup_root(),
+            reservation_thresholds,
         })
     }
 
