@@ -8,8 +8,9 @@
 //! sending an eviction.
 
 use headroom_core::pod::Pod;
+use headroom_linux::control::{self, CgroupHost, ControlError, KillReport};
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `--action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -109,7 +110,7 @@ pub fn own_cgroups(proc_self_cgroup: &str) -> Vec<String> {
 }
 
 /// Every PID in `cgroup` and its descendants (v1 and v2 both list them in `cgroup.procs`).
-pub fn cgroup_pids(cgroup: &Path) -> Vec<i32> {
+fn cgroup_pids(cgroup: &Path) -> Vec<i32> {
     let mut pids = Vec::new();
     let mut stack = vec![cgroup.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -128,61 +129,13 @@ pub fn cgroup_pids(cgroup: &Path) -> Vec<i32> {
     pids
 }
 
-fn signal_all(pids: &[i32], sig: rustix::process::Signal) -> usize {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    pids.iter()
-        .filter(|p| **p != me)
-        .filter_map(|p| rustix::process::Pid::from_raw(*p))
-        .filter(|p| rustix::process::kill_process(*p, sig).is_ok())
-        .count()
-}
-
-/// What a kill did, for the log and the metrics.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KillReport {
-    pub terminated: usize,
-    pub killed: usize,
-    pub used_cgroup_kill: bool,
-    pub empty: bool,
-    pub elapsed: Duration,
-}
-
-/// Terminate every process of `cgroup`: SIGTERM, wait up to `grace` for them to exit (checked
-/// every `poll`), then SIGKILL what is left (through `cgroup.kill` when the cgroup has one: it
-/// is race-free against forks), repeating for up to 2 s to catch late forks.
-pub fn kill_cgroup(cgroup: &Path, grace: Duration, poll: Duration) -> KillReport {
-    let t0 = Instant::now();
-    let terminated = signal_all(&cgroup_pids(cgroup), rustix::process::Signal::TERM);
-    let deadline = t0 + grace;
-    while Instant::now() < deadline && !cgroup_pids(cgroup).is_empty() {
-        std::thread::sleep(poll.min(deadline.saturating_duration_since(Instant::now())));
-    }
-    let mut killed = 0;
-    let mut used_cgroup_kill = false;
-    let kill_file = cgroup.join("cgroup.kill");
-    let kill_deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let pids = cgroup_pids(cgroup);
-        if pids.is_empty() {
-            break;
-        }
-        if kill_file.exists() && std::fs::write(&kill_file, "1").is_ok() {
-            used_cgroup_kill = true;
-        } else {
-            killed += signal_all(&pids, rustix::process::Signal::KILL);
-        }
-        if Instant::now() >= kill_deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    KillReport {
-        terminated,
-        killed,
-        used_cgroup_kill,
-        empty: cgroup_pids(cgroup).is_empty(),
-        elapsed: t0.elapsed(),
-    }
+/// Terminate every process of the pod cgroup at `cgroup` (absolute host path) the way the
+/// kubelet stops a pod: SIGTERM, up to `grace`, then SIGKILL (`cgroup.kill` on v2). The
+/// cgroup itself stays (the container runtime owns it). Delegates to
+/// [`headroom_linux::control::kill_pod`].
+pub fn kill_cgroup(cgroup: &Path, grace: Duration) -> Result<KillReport, ControlError> {
+    let host = CgroupHost::detect()?;
+    control::kill_pod(&host, cgroup, grace)
 }
 
 /// Has the pod's cgroup released its resources (gone, or no processes left)? The kubelet's
@@ -295,18 +248,14 @@ mod tests {
     }
 
     #[test]
-    fn killing_a_fake_cgroup_tree_signals_nothing_when_empty() {
+    fn an_empty_or_missing_cgroup_counts_as_released() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("ctr")).unwrap();
         std::fs::write(dir.path().join("cgroup.procs"), "").unwrap();
         std::fs::write(dir.path().join("ctr/cgroup.procs"), "").unwrap();
-        let r = kill_cgroup(dir.path(), Duration::from_secs(1), Duration::from_millis(10));
-        assert!(r.empty && r.terminated == 0 && r.killed == 0);
-        assert!(
-            r.elapsed < Duration::from_secs(1),
-            "no grace wait for an empty cgroup"
-        );
         assert!(cgroup_released(dir.path()));
         assert!(cgroup_released(&dir.path().join("gone")));
+        std::fs::write(dir.path().join("ctr/cgroup.procs"), "4242\n").unwrap();
+        assert!(!cgroup_released(dir.path()));
     }
 }

@@ -111,12 +111,9 @@ impl Metrics {
             "Synchronize passes, by what started them (trigger=period|notification|cleanup|start)",
             syncs.clone(),
         );
-        let sync_duration_seconds = Histogram::new(
-            [
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-            ]
-            .into_iter(),
-        );
+        let sync_duration_seconds = Histogram::new([
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+        ]);
         registry.register(
             "headroom_sync_duration_seconds",
             "Time for one pass: collection, decision and action",

@@ -162,11 +162,16 @@ mod tests {
         assert_eq!(quote("a b"), "\"a b\"");
         assert_eq!(quote(""), "\"\"");
         let line = action_line(
-            &[("action", "kill".into()), ("pod", "ns/p".into()), ("why", "low memory".into())],
+            &[
+                ("action", "kill".into()),
+                ("pod", "ns/p".into()),
+                ("why", "low memory".into()),
+            ],
             LogFormat::Text,
         );
         assert_eq!(line, "action action=kill pod=ns/p why=\"low memory\"");
-        let json: Value = serde_json::from_str(&action_line(&[("pod", "ns/p".into())], LogFormat::Json)).unwrap();
+        let json: Value =
+            serde_json::from_str(&action_line(&[("pod", "ns/p".into())], LogFormat::Json)).unwrap();
         assert_eq!(json["event"], "action");
         assert_eq!(json["pod"], "ns/p");
     }

@@ -70,6 +70,7 @@ pub struct Runner {
     memory_root: PathBuf,
     mode: CgroupMode,
     psi_tried: bool,
+    arm_errors: std::collections::BTreeSet<String>,
     out: Box<dyn Write + Send>,
 }
 
@@ -107,6 +108,7 @@ impl Runner {
             memory_root,
             mode: layout.mode,
             psi_tried: false,
+            arm_errors: Default::default(),
             out: Box::new(std::io::stdout()),
             cfg,
         })
@@ -214,9 +216,8 @@ impl Runner {
         let action = self.cfg.action.as_str();
         let line = report::decision_line(&decision, &pods, trigger, action, self.cfg.log_format);
         self.emit(&line);
-        self.shared.publish_decision(
-            report::decision_json(&decision, &pods, trigger, action).to_string(),
-        );
+        self.shared
+            .publish_decision(report::decision_json(&decision, &pods, trigger, action).to_string());
         if let Ok(json) = serde_json::to_string(&snapshot.summary) {
             self.shared.publish_summary(json);
         }
@@ -236,7 +237,7 @@ impl Runner {
             }
         }
 
-        if self.cfg.notifications {
+        if self.cfg.notifications && !self.cfg.once {
             self.arm_notifications(&snapshot.summary);
         }
         self.shared
@@ -293,9 +294,7 @@ impl Runner {
                 pod: key.clone(),
                 uid: pod.metadata.uid.clone(),
             }),
-            (Some(rel), _) => {
-                actuator::check_target(pod, rel, &self.cfg.pod_cgroup_root, &self.own_cgroups)
-            }
+            (Some(rel), _) => actuator::check_target(pod, rel, &self.cfg.pod_cgroup_root, &self.own_cgroups),
         };
         let mut fields = vec![
             ("action", action.as_str().to_string()),
@@ -326,17 +325,23 @@ impl Runner {
             }
             Action::Kill => {
                 let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
-                let r = actuator::kill_cgroup(&path, grace, Duration::from_millis(10));
-                let result = if r.empty { "ok" } else { "error" };
-                self.shared.metrics.inc_action("kill", result);
-                tracing::info!(
-                    "killed pod {key}: {} SIGTERM, {} SIGKILL, cgroup.kill={}, empty={}, {:?}",
-                    r.terminated,
-                    r.killed,
-                    r.used_cgroup_kill,
-                    r.empty,
-                    r.elapsed
-                );
+                match actuator::kill_cgroup(&path, grace) {
+                    Ok(r) => {
+                        self.shared.metrics.inc_action("kill", "ok");
+                        tracing::info!(
+                            "killed pod {key}: SIGTERM to {:?}, SIGKILL to {:?}, cgroup.kill={}, exited in grace={}, {:?}",
+                            r.sigterm,
+                            r.sigkill,
+                            r.used_cgroup_kill,
+                            r.exited_in_grace,
+                            r.elapsed
+                        );
+                    }
+                    Err(e) => {
+                        self.shared.metrics.inc_action("kill", "error");
+                        tracing::error!("kill pod {key}: {e}");
+                    }
+                }
                 Some(path)
             }
             Action::Evict => {
@@ -406,7 +411,12 @@ impl Runner {
             }
         };
         if let Some(node) = &snapshot.node {
-            let avail = snapshot.summary.node.memory.as_ref().and_then(|m| m.available_bytes);
+            let avail = snapshot
+                .summary
+                .node
+                .memory
+                .as_ref()
+                .and_then(|m| m.available_bytes);
             breakdown("node", node, avail);
         }
         if let Some(pods) = &snapshot.pods_cgroup {
@@ -419,7 +429,11 @@ impl Runner {
             breakdown("pods", &pods.memory, avail);
         }
         for (signal, o) in decision.observations.iter() {
-            m.set_signal(signal.as_str(), o.available.value() as f64, o.capacity.value() as f64);
+            m.set_signal(
+                signal.as_str(),
+                o.available.value() as f64,
+                o.capacity.value() as f64,
+            );
             if let Some(t) = o.time {
                 let age = now.as_nanosecond() - t.as_nanosecond();
                 m.set_stats_age(signal.as_str(), age as f64 / 1e9);
@@ -449,16 +463,16 @@ impl Runner {
     /// Arm (or re-arm) the kernel notifications from this pass's Summary.
     fn arm_notifications(&mut self, summary: &Summary) {
         if self.mode != CgroupMode::Unified {
-            let arms = notifier::arm_all(
-                &self.cfg.eviction.thresholds,
-                summary,
-                &self.cfg.pod_cgroup_root,
-            );
+            let arms = notifier::arm_all(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
             for arm in arms {
                 let arm = match arm {
                     Ok(a) => a,
                     Err(e) => {
-                        tracing::warn!("memcg notifier not armed: {e}");
+                        // Once per distinct problem, not on every pass.
+                        let msg = e.to_string();
+                        if self.arm_errors.insert(msg.clone()) {
+                            tracing::warn!("memcg notifier not armed: {msg}");
+                        }
                         continue;
                     }
                 };
@@ -474,7 +488,9 @@ impl Runner {
                         let watch = Watch::Usage(w);
                         tracing::debug!("armed {}: {}", arm.description, watch.describe());
                         self.notifier.set(arm.description.clone(), watch);
-                        self.shared.metrics.set_notifier_armed(&arm.description, bytes as f64);
+                        self.shared
+                            .metrics
+                            .set_notifier_armed(&arm.description, bytes as f64);
                         self.armed.insert(arm.description.clone(), bytes);
                     }
                     Err(e) => {

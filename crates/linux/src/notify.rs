@@ -537,14 +537,12 @@ impl Notifier {
                 .filter_map(|k| self.watches.get(k))
                 .map(|w| PollFd::from_borrowed_fd(w.fd(), w.interest()))
                 .collect();
-            loop {
-                match rustix::event::poll(&mut fds, ts.as_ref()) {
-                    Ok(_) => break,
-                    // A signal interrupted the wait: report "nothing fired" and let the caller
-                    // decide; its period clock tells it whether to sync.
-                    Err(Errno::INTR) => return Ok(Vec::new()),
-                    Err(e) => return Err(NotifyError::Poll(e)),
-                }
+            match rustix::event::poll(&mut fds, ts.as_ref()) {
+                Ok(_) => {}
+                // A signal interrupted the wait: report "nothing fired" and let the caller
+                // decide; its period clock tells it whether to sync.
+                Err(Errno::INTR) => return Ok(Vec::new()),
+                Err(e) => return Err(NotifyError::Poll(e)),
             }
             fds.iter().map(PollFd::revents).collect()
         };

@@ -107,8 +107,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let eviction = kubelet
         .eviction()
         .map_err(|e| bad_input(format!("{origin}: {e}")))?;
-    let period_ns = parse_duration(&args.period)
-        .map_err(|e| bad_input(format!("--period {:?}: {e}", args.period)))?;
+    let period_ns =
+        parse_duration(&args.period).map_err(|e| bad_input(format!("--period {:?}: {e}", args.period)))?;
     if period_ns <= 0 {
         return Err(bad_input(format!(
             "--period {:?}: must be positive (the kubelet uses 10s)",
@@ -117,9 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let listen: Option<SocketAddr> = match args.listen.as_str() {
         "off" | "" => None,
-        s => Some(s.parse().map_err(|e| {
-            bad_input(format!("--listen {s:?}: not an address like 127.0.0.1:9464: {e}"))
-        })?),
+        s => Some(
+            s.parse()
+                .map_err(|e| bad_input(format!("--listen {s:?}: not an address like 127.0.0.1:9464: {e}")))?,
+        ),
     };
     let action = match args.action {
         ActionArg::None => Action::None,
