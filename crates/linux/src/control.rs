@@ -43,15 +43,9 @@ const CGROUP_KILL_WAIT: Duration = Duration::from_secs(1);
 /// `rmdir` of a cgroup whose last task just exited can briefly fail with EBUSY.
 const RMDIR_RETRY_FOR: Duration = Duration::from_secs(2);
 
-/// The cgroup interface version that carries the memory controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CgroupVersion {
-    /// cgroup v1: the memory controller has its own hierarchy (`/sys/fs/cgroup/memory`).
-    V1,
-    /// cgroup v2: one unified tree whose `cgroup.controllers` lists `memory`.
-    V2,
-}
+/// The cgroup interface version that carries the memory controller (shared with
+/// [`crate::memcg`], which reads the figures).
+pub use crate::memcg::CgroupVersion;
 
 impl fmt::Display for CgroupVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -171,6 +165,8 @@ impl CgroupHost {
     pub fn at(version: CgroupVersion, mount: PathBuf) -> Self {
         let fixture = match rustix::fs::statfs(&mount) {
             Ok(st) => {
+                // f_type is i64 on x86_64 but narrower on some architectures.
+                #[allow(clippy::unnecessary_cast)]
                 let magic = st.f_type as i64;
                 magic != CGROUP_SUPER_MAGIC && magic != CGROUP2_SUPER_MAGIC
             }
