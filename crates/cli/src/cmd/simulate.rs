@@ -31,7 +31,7 @@ pub enum Format {
 
 #[derive(clap::Args, Debug, Default)]
 #[command(
-    long_about = "Replay a timeline of kubelet Summaries through headroom's re-implementation of the \
+    after_long_help = "Replay a timeline of kubelet Summaries through headroom's re-implementation of the \
 kubelet eviction manager and print, for every step, the node conditions, the thresholds met, the pod \
 ranking and the pod the kubelet would evict (with its exact message).\n\n\
 The timeline (JSON or YAML) has `pods` (the active pods at the start), `steps` (each with `time` and a \
