@@ -531,3 +531,14 @@ fn no_thresholds_and_no_isolation_does_nothing() {
     assert!(d.conditions.is_empty());
     assert!(d.no_eviction_reason.is_some());
 }
+
+#[test]
+fn a_new_configuration_takes_effect() {
+    let (pods, ws) = set_a();
+    let mut sim = Sim::new(config(vec![hard_100mi()]), pods);
+    assert!(sim.mem(0, 500 * MI, CAP, &ws).thresholds_met.is_empty());
+    sim.config.thresholds = vec![threshold(Signal::MemoryAvailable, qty("1Gi"), 0, None)];
+    let d = sim.mem(10, 500 * MI, CAP, &ws);
+    assert_eq!(d.thresholds_met.len(), 1);
+    assert_eq!(d.evictions.len(), 1);
+}
