@@ -542,3 +542,28 @@ fn a_new_configuration_takes_effect() {
     assert_eq!(d.thresholds_met.len(), 1);
     assert_eq!(d.evictions.len(), 1);
 }
+
+#[test]
+fn percentage_thresholds_on_memory_and_nodefs_t12() {
+    use headroom_core::manager::still_reported;
+    let mem = threshold(Signal::MemoryAvailable, pct(20.0), 0, Some(pct(5.0)));
+    let nodefs = threshold(Signal::NodeFsAvailable, pct(30.0), 0, None);
+    let obs = |mem_mi: u64, fs_gi: u64| {
+        let mut s = summary(at(0), mem_mi * MI, 1000 * MI, &[]);
+        s.node.fs = serde_json::from_value(
+            serde_json::json!({"availableBytes": fs_gi * GI, "capacityBytes": 1000 * GI}),
+        )
+        .unwrap();
+        observe(&s)
+    };
+    let met = |o: &headroom_core::observe::Observations| (is_met(&mem, o, false), is_met(&nodefs, o, false));
+    assert_eq!(met(&obs(100, 100)), (true, true));
+    assert_eq!(met(&obs(300, 400)), (false, false));
+    assert_eq!(met(&obs(300, 100)), (false, true));
+    assert_eq!(met(&obs(100, 400)), (true, false));
+    // T16: condition last observed 1m ago.
+    let last = at(0);
+    assert!(still_reported(last, at(60), 120 * SEC));
+    assert!(!still_reported(last, at(60), 30 * SEC));
+    assert!(!still_reported(last, at(300), 300 * SEC));
+}
