@@ -4,6 +4,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -166,6 +167,9 @@ fn ctrl_c_cleans_up_cgroup_and_file() {
         .arg(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
+        // Its own process group, so the SIGINT below reaches the worker too, as Ctrl-C on a
+        // terminal does.
+        .process_group(0)
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -180,7 +184,7 @@ fn ctrl_c_cleans_up_cgroup_and_file() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(50));
-    rustix::process::kill_process(
+    rustix::process::kill_process_group(
         rustix::process::Pid::from_raw(pid as i32).unwrap(),
         rustix::process::Signal::INT,
     )

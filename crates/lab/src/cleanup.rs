@@ -67,6 +67,9 @@ pub fn wait_child(
 ) -> anyhow::Result<ExitStatus> {
     loop {
         if let Some(status) = child.try_wait().context("waiting for a worker process")? {
+            // Ctrl-C on a terminal reaches the worker too: report the interruption, not a
+            // failed worker.
+            check_cancel(cancel)?;
             return Ok(status);
         }
         if cancelled(cancel) {
