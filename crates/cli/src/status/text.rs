@@ -390,7 +390,7 @@ fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
                     out,
                     &line,
                     &" ".repeat(58),
-                    &style.dim(&format!("not observed: {why}")),
+                    &style.dim(&format!("unobserved: {why}")),
                 );
             }
         }
