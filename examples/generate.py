@@ -136,7 +136,7 @@ ws2 = [("etl", "uid-etl", 7*GI), ("frontend", "uid-frontend", 3*GI + 512*MI), ("
 tot = lambda w: sum(v for _, _, v in w)
 steps = [
     {"t": 0, "cap": cap, "avail": cap - tot(ws1) - 1*GI, "ws": ws1, "pc": pc(tot(ws1)), "note": "pods use 11Gi of their 13Gi cgroup"},
-    {"t": 10, "cap": cap, "avail": cap - tot(ws2) - 1*GI, "ws": ws2, "pc": pc(tot(ws2)), "note": "pods near the kubepods limit: allocatable threshold met while memory.available is still 3Gi+"},
+    {"t": 10, "cap": cap, "avail": cap - tot(ws2) - 1*GI, "ws": ws2, "pc": pc(tot(ws2)), "note": "pods near the kubepods limit: allocatable threshold met while memory.available still shows 2Gi+"},
 ]
 write("examples/allocatable/timeline.yaml", """# Allocatable (kubepods) pressure on a 16Gi node with 2Gi systemReserved + 1Gi kubeReserved.
 # With enforceNodeAllocatable [pods] the kubelet copies the hard memory.available threshold to

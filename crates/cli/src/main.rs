@@ -2,6 +2,7 @@
 //! its arguments; this file only dispatches and turns errors into exit codes.
 
 mod cmd;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -232,8 +232,7 @@ fn memory_semantics(eviction: &EvictionConfig, out: &mut Vec<Warning>) {
             out,
             "memory-percentage-of-memtotal",
             "A percentage on memory.available is a percentage of the machine's total memory (MemTotal), not of \
-             node allocatable. The derived allocatableMemory.available threshold uses the same percentage of \
-             the pods cgroup limit."
+             node allocatable. (A percentage on allocatableMemory.available is of the pods cgroup limit.)"
                 .to_string(),
         );
     }

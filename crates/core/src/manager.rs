@@ -191,7 +191,8 @@ pub struct Decision {
     pub no_eviction_reason: Option<String>,
     /// The notifiers were re-armed at this sync.
     pub notifiers_refreshed: bool,
-    /// Current notifier arming (empty unless kernelMemcgNotification is on).
+    /// The notifiers as re-armed at this sync (empty when not refreshed; the current arming is
+    /// always in [`ManagerState::notifiers`]).
     pub notifiers: Vec<Result<NotifierArm, NotifierError>>,
 }
 
@@ -411,8 +412,9 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
             state.notifiers_last_refreshed = Some(now);
             state.notifiers = notifier::arm_all(&config.thresholds, summary, inputs.pod_cgroup_root);
             d.notifiers_refreshed = true;
+            // Copied into the decision only when re-armed: the hot path stays allocation-free.
+            d.notifiers = state.notifiers.clone();
         }
-        d.notifiers = state.notifiers.clone();
     }
 
     // 5–7. Observations; thresholds met now, plus fired thresholds not yet recovered by

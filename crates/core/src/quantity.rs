@@ -563,7 +563,15 @@ mod tests {
             let printed = original.to_string();
             let reparsed = Quantity::parse(&printed).unwrap();
             proptest::prop_assert_eq!(reparsed, original);
-            proptest::prop_assert_eq!(reparsed.to_string(), printed);
+            // A byte count printed as plain digits re-parses as DecimalSI and may then print
+            // with a decimal suffix (apimachinery does the same: 1911498514120099000 bytes
+            // print as "1911498514120099000", which parses and prints as "1911498514120099k").
+            // The printed form of the re-parsed value is stable from there on.
+            let again = reparsed.to_string();
+            proptest::prop_assert_eq!(Quantity::parse(&again).unwrap().to_string(), again);
+            if !binary {
+                proptest::prop_assert_eq!(reparsed.to_string(), printed);
+            }
         }
 
         #[test]

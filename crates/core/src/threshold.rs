@@ -770,6 +770,30 @@ mod tests {
         assert_eq!(format_threshold_value(&qty("100Mi")), "100Mi");
     }
 
+    #[test]
+    fn parsed_ten_percent_keeps_the_kubelets_f32_rounding() {
+        // 10% of 1000Mi is 104857601 bytes, so exactly 100Mi available is already below it.
+        let Some(ten) = parse_threshold_value(Signal::MemoryAvailable, "10%").unwrap() else {
+            panic!("10% is a threshold");
+        };
+        let cap = Quantity::bytes(1000 << 20);
+        let q = threshold_quantity(&ten, &cap);
+        assert_eq!(q.value(), 104_857_601);
+        assert!(q > Quantity::bytes(100 << 20), "available == 100Mi is met");
+        let twenty = parse_threshold_value(Signal::MemoryAvailable, "20%")
+            .unwrap()
+            .unwrap();
+        assert_eq!(threshold_quantity(&twenty, &cap).value(), 209_715_203);
+        let five = parse_threshold_value(Signal::MemoryAvailable, "5%")
+            .unwrap()
+            .unwrap();
+        assert_eq!(threshold_quantity(&five, &cap).value(), 52_428_800);
+        assert_eq!(
+            threshold_quantity(&ten, &Quantity::bytes(16 << 30)).value(),
+            1_717_986_944
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn printed_percentages_parse_back(p in 0.0f32..=100.0f32) {

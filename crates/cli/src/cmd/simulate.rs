@@ -12,6 +12,7 @@ use clap::ValueEnum;
 use headroom_core::admission::{AdmitResult, admit};
 use headroom_core::config::{EvictionConfig, KubeletConfig};
 use headroom_core::manager::{Decision, EvictionCause, ManagerState, SyncInputs, synchronize};
+use headroom_core::notifier::{NotifierArm, NotifierError};
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
 use headroom_core::threshold::{Threshold, ThresholdValue};
@@ -115,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         match format {
             Format::Json => {
-                let line = step_json(&config, &decision, pods, &admissions);
+                let line = step_json(&config, &decision, state.notifiers(), pods, &admissions);
                 writeln!(out, "{line}")
             }
             Format::Text => write_text(&mut out, &decision, pods, &admissions),
@@ -143,7 +144,7 @@ fn go_duration(ns: i64) -> String {
     let ns = ns.unsigned_abs();
     let (h, m) = (ns / 3_600_000_000_000, (ns / 60_000_000_000) % 60);
     let s_ns = ns % 60_000_000_000;
-    let secs = if s_ns % 1_000_000_000 == 0 {
+    let secs = if s_ns.is_multiple_of(1_000_000_000) {
         format!("{}s", s_ns / 1_000_000_000)
     } else {
         let f = format!("{:.9}", s_ns as f64 / 1e9);
@@ -174,6 +175,7 @@ fn threshold_json(t: &Threshold) -> Value {
 fn step_json(
     config: &EvictionConfig,
     d: &Decision,
+    armed: &[Result<NotifierArm, NotifierError>],
     pods: &[Pod],
     admissions: &[(&Pod, AdmitResult)],
 ) -> Value {
@@ -251,8 +253,7 @@ fn step_json(
             json!("the kubelet would first garbage-collect images/containers; assumed to free nothing");
     }
     if config.kernel_memcg_notification {
-        let notifiers: Vec<Value> = d
-            .notifiers
+        let notifiers: Vec<Value> = armed
             .iter()
             .map(|n| match n {
                 Ok(a) => {
@@ -346,12 +347,11 @@ fn write_text(
     }
     for n in &d.notifiers {
         match n {
-            Ok(a) if d.notifiers_refreshed => writeln!(
+            Ok(a) => writeln!(
                 out,
                 "  memcg notifier: {} on /{} at usage {} bytes",
                 a.description, a.cgroup, a.arm_at_bytes
             )?,
-            Ok(_) => {}
             Err(e) => writeln!(out, "  memcg notifier: {e}")?,
         }
     }
