@@ -38,6 +38,7 @@ pub struct PageCacheArgs {
     /// is tmpfs. A tmpfs directory works but its pages are shmem and always count as used.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// text: a table of snapshots and conclusions; json: the full report for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Run the remaining steps when one fails (e.g. the disk filled up); failed steps are
@@ -69,6 +70,7 @@ pub struct HotCacheArgs {
     /// Write the raw 10 ms samples to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
     samples: Option<PathBuf>,
+    /// text: sampled rows and conclusions; json: the report (windows, reclaim, OOM time).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
