@@ -129,7 +129,21 @@ fn progress_bar() -> Option<Box<dyn FnMut(u64, u64)>> {
     }))
 }
 
+/// `--dir` must name an existing directory: say so before creating any cgroup.
+fn check_dir(dir: &Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(d) = dir
+        && !d.is_dir()
+    {
+        return Err(super::bad_input(format!(
+            "--dir {}: no such directory",
+            d.display()
+        )));
+    }
+    Ok(())
+}
+
 fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
+    check_dir(&a.dir)?;
     let bytes = size::parse_size(&a.size).map_err(|e| super::bad_input(format!("--size: {e}")))?;
     if bytes == 0 {
         return Err(super::bad_input(
@@ -159,6 +173,7 @@ fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn hot_cache_cmd(a: HotCacheArgs) -> anyhow::Result<ExitCode> {
+    check_dir(&a.dir)?;
     let limit = size::parse_size(&a.limit).map_err(|e| super::bad_input(format!("--limit: {e}")))?;
     let cache_fraction =
         size::parse_percent(&a.cache).map_err(|e| super::bad_input(format!("--cache: {e}")))?;
