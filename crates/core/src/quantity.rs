@@ -77,6 +77,11 @@ impl Quantity {
         Self::new(value, Format::DecimalSI)
     }
 
+    /// A quantity from an exact nano-unit count (sums computed by headroom).
+    pub fn from_nanos(nanos: i128, format: Format) -> Self {
+        Quantity { nanos, format }
+    }
+
     /// Exact value in nano-units.
     pub fn nanos(&self) -> i128 {
         self.nanos

@@ -1,1 +1,592 @@
-//! (to be written)
+//! One collection pass: the kubelet's Summary (memory, swap, fs, rlimit) built from the same
+//! kernel files cAdvisor reads, plus headroom's own detail (per-cgroup breakdowns, meminfo and
+//! `free` figures, PSI) and a list of what was skipped and why.
+//!
+//! Where each Summary figure comes from:
+//! * `node.memory`/`node.swap`: the hierarchy's root cgroup, limit = `MemTotal` x 1024, swap
+//!   limit = `SwapTotal` x 1024 (cAdvisor's raw root);
+//! * `node.systemContainers[name="pods"]`: the pod cgroup root (`/kubepods` or
+//!   `/kubepods.slice`, or as configured) with its own limit;
+//! * `pods[]`: one per pod cgroup, `podRef.uid` from the cgroup name. `podRef.name` and
+//!   `namespace` are empty: cgroups do not carry them (the kubelet takes them from runtime
+//!   labels). Containers are named by their container id for the same reason;
+//! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
+//!   [`crate::fsstats`];
+//! * `psi` objects only on cgroup v2 (as the kubelet's `KubeletPSI`); on v1/hybrid none.
+//!
+//! Read order (deliberate improvement over cAdvisor, which samples cgroups independently): every
+//! container's and pod's `memory.stat` is read BEFORE the pod cgroup root's and the node's. A
+//! parent's hierarchical counters (`total_*`) are refreshed by a periodic ~2 s flush and lag
+//! the children by up to hundreds of MiB; reading the children first flushes the subtree, so
+//! the parents' figures are consistent with the children's in the same pass.
+//!
+//! Robustness: a cgroup that vanishes mid-scan, an unreadable or junk file, a missing
+//! controller: the cgroup is skipped with a reason in [`NodeSnapshot::skipped`] and the scan
+//! goes on. Only a root that has neither `/proc/meminfo` nor a readable root cgroup is an error
+//! (almost certainly a wrong `--root`).
+//!
+//! Cost: one [`FileReader`] buffer and one [`MemcgReader`] (path buffer, `memory.stat` arena)
+//! are reused for every cgroup of every pass.
+
+use std::path::{Path, PathBuf};
+
+use headroom_core::summary::{
+    ContainerStats, MemoryStats, NodeStats, PodReference, PodStats, RlimitStats, RuntimeStats,
+    SYSTEM_CONTAINER_PODS, Summary,
+};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::capture::{CaptureMeta, META_FILE};
+use crate::discovery::{self, DiscoveredPod, Qos, Skip};
+use crate::fsstats::{self, FsFigures};
+use crate::layout::{self, Layout};
+use crate::memcg::{CgroupKind, CgroupVersion, MemcgError, MemcgReader, MemoryBreakdown};
+use crate::meminfo::{FreeFigures, Meminfo};
+use crate::pids::{self, PidFigures};
+use crate::psi::{self, Psi};
+use crate::root::{FileReader, HostRoot, RecordedFile};
+
+/// What to collect and from where.
+#[derive(Clone, Debug, Default)]
+pub struct CollectOptions {
+    /// `/` for the live host, or a captured/synthetic tree.
+    pub root: HostRoot,
+    /// Pod cgroup root as a cgroup name (`/kubepods`, `kubepods.slice`, or a test parent such
+    /// as `/headroom-test-1/kubepods`). `None`: `kubepods` if present, else `kubepods.slice`.
+    pub pod_cgroup_root: Option<String>,
+    /// nodefs path (default `/var/lib/kubelet`).
+    pub nodefs: Option<PathBuf>,
+    /// imagefs path (default: first existing runtime root, see [`fsstats::RUNTIME_ROOTS`]).
+    pub imagefs: Option<PathBuf>,
+    /// Node name for the Summary (default `/proc/sys/kernel/hostname`).
+    pub node_name: Option<String>,
+    /// Keep each cgroup's whole `memory.stat` in its breakdown (costs memory; off by default).
+    pub keep_stat_maps: bool,
+}
+
+/// The pod cgroup root and its memory.
+#[derive(Clone, Debug, Serialize)]
+pub struct PodsCgroup {
+    /// cgroup name, e.g. `/kubepods`.
+    pub cgroup: String,
+    /// Host path, e.g. `/sys/fs/cgroup/memory/kubepods`.
+    pub path: PathBuf,
+    pub memory: MemoryBreakdown,
+}
+
+/// A container cgroup and its memory.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContainerCgroup {
+    pub id: String,
+    /// Host path of the cgroup.
+    pub path: PathBuf,
+    pub memory: MemoryBreakdown,
+}
+
+/// A pod cgroup, its memory and its containers.
+#[derive(Clone, Debug, Serialize)]
+pub struct PodCgroup {
+    pub uid: String,
+    pub qos: Qos,
+    /// Host path of the pod cgroup.
+    pub path: PathBuf,
+    pub memory: MemoryBreakdown,
+    pub containers: Vec<ContainerCgroup>,
+}
+
+/// Everything one pass produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeSnapshot {
+    /// Sample time (whole seconds, as the Summary API prints it).
+    pub time: Timestamp,
+    /// The kubelet-compatible Summary.
+    pub summary: Summary,
+    pub layout: Layout,
+    pub meminfo: Option<Meminfo>,
+    pub free: Option<FreeFigures>,
+    /// The node (root cgroup), limit = `MemTotal`. `None` if unreadable (see `skipped`).
+    pub node: Option<MemoryBreakdown>,
+    pub pods_cgroup: Option<PodsCgroup>,
+    pub pods: Vec<PodCgroup>,
+    /// System-wide `/proc/pressure/memory` (any layout), when the kernel has PSI.
+    pub psi: Option<Psi>,
+    pub pids: PidFigures,
+    pub nodefs: Option<FsFigures>,
+    pub imagefs: Option<FsFigures>,
+    /// What could not be read, and why; also notes about unobserved signals.
+    pub skipped: Vec<Skip>,
+}
+
+/// A pass that could not produce anything.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(
+        "{root}: does not look like a host root: no readable proc/meminfo and no readable \
+         memory cgroup at {memory_root} ({detail}). Pass --root a directory made by \
+         `headroom capture`, or run on the node itself."
+    )]
+    NotAHost {
+        root: PathBuf,
+        memory_root: PathBuf,
+        detail: String,
+    },
+    #[error("{path}: capture metadata is unreadable: {detail}")]
+    BadMetadata { path: PathBuf, detail: String },
+}
+
+/// Collects snapshots; keeps the layout and reusable buffers between passes.
+#[derive(Debug)]
+pub struct Collector {
+    opts: CollectOptions,
+    layout: Layout,
+    meta: Option<CaptureMeta>,
+    files: FileReader,
+    memcg: MemcgReader,
+}
+
+impl Collector {
+    /// Detect the layout (and read a capture's metadata when the root is a captured tree).
+    pub fn new(opts: CollectOptions) -> Result<Collector, CollectError> {
+        let meta = if opts.root.is_live() {
+            None
+        } else {
+            let path = opts.root.path(META_FILE);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Some(serde_json::from_str::<CaptureMeta>(&text).map_err(|e| {
+                    CollectError::BadMetadata {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    }
+                })?),
+                Err(_) => None,
+            }
+        };
+        let mut files = FileReader::new();
+        let layout = layout::detect(&opts.root, &mut files, meta.as_ref().map(|m| &m.layout));
+        let mut memcg = MemcgReader::new();
+        memcg.keep_stat = opts.keep_stat_maps;
+        Ok(Collector {
+            opts,
+            layout,
+            meta,
+            files,
+            memcg,
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn options(&self) -> &CollectOptions {
+        &self.opts
+    }
+
+    /// Metadata of the captured tree being read, if any.
+    pub fn capture_meta(&self) -> Option<&CaptureMeta> {
+        self.meta.as_ref()
+    }
+
+    /// Record every file read from now on (for `capture`); see [`Collector::take_recorded`].
+    pub fn start_recording(&mut self) {
+        self.files = FileReader::recording();
+        // The layout files were read before recording started: read them again so they land
+        // in the capture.
+        let _ = self.files.read(&self.opts.root.path("/proc/self/mountinfo"));
+    }
+
+    /// Files read since [`Collector::start_recording`].
+    pub fn take_recorded(&mut self) -> Vec<RecordedFile> {
+        self.files.take_recorded()
+    }
+
+    fn version(&self) -> CgroupVersion {
+        if self.layout.mode.is_v2() {
+            CgroupVersion::V2
+        } else {
+            CgroupVersion::V1
+        }
+    }
+
+    /// Host path of a cgroup name in the memory hierarchy.
+    fn cgroup_host_path(&self, cgroup: &str) -> PathBuf {
+        let rel = cgroup.trim_start_matches('/');
+        if rel.is_empty() {
+            self.layout.memory_root.clone()
+        } else {
+            self.layout.memory_root.join(rel)
+        }
+    }
+
+    /// One pass, stamped with the current time (or the capture's time for a captured tree).
+    pub fn collect(&mut self) -> Result<NodeSnapshot, CollectError> {
+        let time = match &self.meta {
+            Some(m) => m.captured_at,
+            None => Timestamp::now(),
+        };
+        self.collect_at(time)
+    }
+
+    /// One pass stamped with `time` (truncated to whole seconds, as the Summary API prints).
+    pub fn collect_at(&mut self, time: Timestamp) -> Result<NodeSnapshot, CollectError> {
+        let time = Timestamp::from_second(time.as_second()).unwrap_or(time);
+        let root = self.opts.root.clone();
+        let version = self.version();
+        let mut skipped = Vec::new();
+
+        // 1. Pods and containers (children first: see the module docs).
+        let pods_cgroup_name = self
+            .opts
+            .pod_cgroup_root
+            .as_deref()
+            .map(discovery::normalize_cgroup_name)
+            .or_else(|| discovery::detect_pod_cgroup_root(&root, &self.layout.memory_root));
+        let discovered = match &pods_cgroup_name {
+            Some(name) => discovery::discover(&root, &self.layout.memory_root, name, &mut skipped),
+            None => {
+                skipped.push(Skip {
+                    path: self.cgroup_host_path("/kubepods"),
+                    reason: "no pod cgroup root (neither kubepods nor kubepods.slice): no pods \
+                             and no allocatableMemory.available"
+                        .into(),
+                });
+                Vec::new()
+            }
+        };
+        let kind = CgroupKind {
+            version,
+            is_root: false,
+            host_swap_used: 0,
+        };
+        let mut pods = Vec::with_capacity(discovered.len());
+        for pod in discovered {
+            if let Some(p) = self.read_pod(pod, kind, &mut skipped) {
+                pods.push(p);
+            }
+        }
+
+        // 2. The pod cgroup root.
+        let pods_cgroup = pods_cgroup_name.and_then(|cgroup| {
+            let path = self.cgroup_host_path(&cgroup);
+            let memory = self.read_cgroup(&path, kind, &mut skipped)?;
+            Some(PodsCgroup { cgroup, path, memory })
+        });
+
+        // 3. The node: root cgroup, then meminfo right after it (root usage is synthesised
+        //    from the same global counters meminfo shows).
+        let meminfo_path = root.path("/proc/meminfo");
+        let meminfo = match self.files.read(&meminfo_path) {
+            Ok(text) => Some(Meminfo::parse(text)),
+            Err(e) => {
+                skipped.push(Skip {
+                    path: PathBuf::from("/proc/meminfo"),
+                    reason: format!("unreadable ({e}): no machine capacity, no node memory"),
+                });
+                None
+            }
+        };
+        let root_kind = CgroupKind {
+            version,
+            is_root: true,
+            host_swap_used: meminfo.as_ref().and_then(|m| m.swap_used()).unwrap_or(0),
+        };
+        let node_path = self.layout.memory_root.clone();
+        let mut root_error = String::new();
+        let mut node = match self
+            .memcg
+            .read(&mut self.files, &root.path(&node_path), root_kind)
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                root_error = e.to_string();
+                skipped.push(Skip {
+                    path: node_path.clone(),
+                    reason: format!("root memory cgroup unreadable: {e}"),
+                });
+                None
+            }
+        };
+        if meminfo.is_none() && node.is_none() {
+            return Err(CollectError::NotAHost {
+                root: root.base().to_path_buf(),
+                memory_root: node_path,
+                detail: root_error,
+            });
+        }
+        let mem_total = meminfo.as_ref().and_then(|m| m.mem_total());
+        let swap_total = meminfo.as_ref().and_then(|m| m.swap_total());
+        if let Some(n) = node.as_mut() {
+            // cAdvisor's raw root: limit = MemTotal, swap limit = SwapTotal.
+            n.limit = mem_total.unwrap_or(u64::MAX);
+            n.swap_limit = swap_total;
+        }
+        if let Some(m) = &meminfo
+            && m.malformed_lines > 0
+        {
+            skipped.push(Skip {
+                path: PathBuf::from("/proc/meminfo"),
+                reason: format!("{} malformed lines ignored", m.malformed_lines),
+            });
+        }
+
+        // 4. PSI, pids, filesystems.
+        let psi = match self.files.read(&root.path("/proc/pressure/memory")) {
+            Ok(text) => match psi::parse(text) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    skipped.push(Skip {
+                        path: PathBuf::from("/proc/pressure/memory"),
+                        reason: format!("not PSI: {e}"),
+                    });
+                    None
+                }
+            },
+            Err(_) => None, // no PSI on this kernel: not a problem
+        };
+        let pid_figures = pids::read(&root, &mut self.files);
+        let (nodefs, imagefs) = self.filesystems(&mut skipped);
+        let node_name = match &self.opts.node_name {
+            Some(n) => n.clone(),
+            None => self
+                .files
+                .read(&root.path("/proc/sys/kernel/hostname"))
+                .map(|t| t.trim().to_string())
+                .unwrap_or_default(),
+        };
+
+        let summary = build_summary(SummaryParts {
+            time,
+            node_name,
+            with_psi: version == CgroupVersion::V2,
+            node: node.as_ref(),
+            mem_total,
+            pods_cgroup: pods_cgroup.as_ref(),
+            pods: &pods,
+            pids: &pid_figures,
+            nodefs: nodefs.as_ref(),
+            imagefs: imagefs.as_ref(),
+        });
+        Ok(NodeSnapshot {
+            time,
+            summary,
+            layout: self.layout.clone(),
+            free: meminfo.as_ref().and_then(|m| m.free()),
+            meminfo,
+            node,
+            pods_cgroup,
+            pods,
+            psi,
+            pids: pid_figures,
+            nodefs,
+            imagefs,
+            skipped,
+        })
+    }
+
+    fn read_pod(
+        &mut self,
+        pod: DiscoveredPod,
+        kind: CgroupKind,
+        skipped: &mut Vec<Skip>,
+    ) -> Option<PodCgroup> {
+        let mut containers = Vec::with_capacity(pod.containers.len());
+        for c in pod.containers {
+            let path = self.cgroup_host_path(&c.cgroup);
+            if let Some(memory) = self.read_cgroup(&path, kind, skipped) {
+                containers.push(ContainerCgroup {
+                    id: c.id,
+                    path,
+                    memory,
+                });
+            }
+        }
+        let path = self.cgroup_host_path(&pod.cgroup);
+        let memory = self.read_cgroup(&path, kind, skipped)?;
+        Some(PodCgroup {
+            uid: pod.uid,
+            qos: pod.qos,
+            path,
+            memory,
+            containers,
+        })
+    }
+
+    /// Read one cgroup; on failure record why and return `None`.
+    fn read_cgroup(
+        &mut self,
+        host_path: &Path,
+        kind: CgroupKind,
+        skipped: &mut Vec<Skip>,
+    ) -> Option<MemoryBreakdown> {
+        let real = self.opts.root.path(host_path);
+        match self.memcg.read(&mut self.files, &real, kind) {
+            Ok(b) => {
+                if b.malformed_stat_lines > 0 {
+                    skipped.push(Skip {
+                        path: host_path.join("memory.stat"),
+                        reason: format!(
+                            "{} malformed lines ignored, the rest kept",
+                            b.malformed_stat_lines
+                        ),
+                    });
+                }
+                Some(b)
+            }
+            Err(e) => {
+                let reason = match &e {
+                    MemcgError::Gone(_) => {
+                        "cgroup vanished during the scan (or has no memory controller)".to_string()
+                    }
+                    e if e.is_gone() => {
+                        format!("cgroup vanished during the scan: {e}")
+                    }
+                    e => e.to_string(),
+                };
+                skipped.push(Skip {
+                    path: host_path.to_path_buf(),
+                    reason,
+                });
+                None
+            }
+        }
+    }
+
+    fn filesystems(&self, skipped: &mut Vec<Skip>) -> (Option<FsFigures>, Option<FsFigures>) {
+        let root = &self.opts.root;
+        let nodefs_path = self
+            .opts
+            .nodefs
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(fsstats::DEFAULT_NODEFS));
+        let imagefs_path = self.opts.imagefs.clone().or_else(|| match &self.meta {
+            Some(m) => m.imagefs.as_ref().map(|f| f.path.clone()),
+            None => fsstats::default_imagefs(root),
+        });
+        let mut one = |signal: &str, path: Option<PathBuf>| -> Option<FsFigures> {
+            let Some(path) = path else {
+                skipped.push(Skip {
+                    path: PathBuf::from(fsstats::RUNTIME_ROOTS.join(", ")),
+                    reason: format!(
+                        "{signal}: no container runtime root found; {signal} signals unobserved \
+                         (pass --{signal} PATH)"
+                    ),
+                });
+                return None;
+            };
+            if root.is_live() {
+                match fsstats::statvfs(root, &path) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        skipped.push(Skip {
+                            path: path.clone(),
+                            reason: format!("{signal}: statvfs failed ({e}); signal unobserved"),
+                        });
+                        None
+                    }
+                }
+            } else {
+                let recorded = self.meta.as_ref().and_then(|m| {
+                    [&m.nodefs, &m.imagefs]
+                        .into_iter()
+                        .flatten()
+                        .find(|f| f.path == path)
+                        .cloned()
+                });
+                if recorded.is_none() {
+                    skipped.push(Skip {
+                        path: path.clone(),
+                        reason: format!(
+                            "{signal}: a captured tree has no real filesystems and the capture \
+                             recorded none for this path; signal unobserved"
+                        ),
+                    });
+                }
+                recorded
+            }
+        };
+        let nodefs = one("nodefs", Some(nodefs_path));
+        let imagefs = one("imagefs", imagefs_path);
+        (nodefs, imagefs)
+    }
+}
+
+struct SummaryParts<'a> {
+    time: Timestamp,
+    node_name: String,
+    with_psi: bool,
+    node: Option<&'a MemoryBreakdown>,
+    mem_total: Option<u64>,
+    pods_cgroup: Option<&'a PodsCgroup>,
+    pods: &'a [PodCgroup],
+    pids: &'a PidFigures,
+    nodefs: Option<&'a FsFigures>,
+    imagefs: Option<&'a FsFigures>,
+}
+
+fn build_summary(p: SummaryParts<'_>) -> Summary {
+    let time = p.time;
+    let node_memory = p.node.map(|n| {
+        if p.mem_total.is_some() {
+            n.to_summary(time, p.with_psi)
+        } else {
+            // cAdvisor's root has no memory spec without MemTotal: time + workingSetBytes 0.
+            MemoryStats {
+                time: Some(time),
+                working_set_bytes: Some(0),
+                ..Default::default()
+            }
+        }
+    });
+    let system_containers = p.pods_cgroup.map(|pc| {
+        vec![ContainerStats {
+            name: SYSTEM_CONTAINER_PODS.to_string(),
+            memory: Some(pc.memory.to_summary(time, p.with_psi)),
+            swap: Some(pc.memory.to_summary_swap(time)),
+            ..Default::default()
+        }]
+    });
+    let runtime = p.imagefs.map(|f| RuntimeStats {
+        image_fs: Some(f.to_summary(time)),
+        container_fs: Some(f.to_summary(time)),
+    });
+    let node = NodeStats {
+        node_name: p.node_name,
+        system_containers,
+        memory: node_memory,
+        swap: p.node.map(|n| n.to_summary_swap(time)),
+        fs: p.nodefs.map(|f| f.to_summary(time)),
+        runtime,
+        rlimit: Some(RlimitStats {
+            time: Some(time),
+            maxpid: p.pids.max_pid(),
+            curproc: p.pids.total_tasks,
+        }),
+        ..Default::default()
+    };
+    let pods = p
+        .pods
+        .iter()
+        .map(|pod| PodStats {
+            pod_ref: PodReference {
+                name: String::new(),
+                namespace: String::new(),
+                uid: pod.uid.clone(),
+            },
+            containers: pod
+                .containers
+                .iter()
+                .map(|c| ContainerStats {
+                    name: c.id.clone(),
+                    memory: Some(c.memory.to_summary(time, p.with_psi)),
+                    swap: Some(c.memory.to_summary_swap(time)),
+                    ..Default::default()
+                })
+                .collect(),
+            memory: Some(pod.memory.to_summary(time, p.with_psi)),
+            swap: Some(pod.memory.to_summary_swap(time)),
+            ..Default::default()
+        })
+        .collect();
+    Summary { node, pods }
+}

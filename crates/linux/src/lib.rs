@@ -5,6 +5,35 @@
 //! notify wraps the kernel's memory notifications (v1 usage thresholds, v2 `memory.events`,
 //! PSI triggers). All readers take a [`root::HostRoot`] so a captured tree can stand in for
 //! the live host.
+//!
+//! # Collection API (for `status`, the agent and experiments)
+//!
+//! ```no_run
+//! use headroom_linux::collect::{CollectOptions, Collector};
+//! use headroom_linux::root::HostRoot;
+//!
+//! let mut collector = Collector::new(CollectOptions {
+//!     root: HostRoot::live(),          // or HostRoot::dir("capture-dir")
+//!     pod_cgroup_root: None,           // auto: /kubepods, else /kubepods.slice
+//!     ..Default::default()
+//! })?;
+//! let snap = collector.collect()?;     // reuse the collector: buffers are kept between passes
+//! let summary = &snap.summary;         // kubelet-compatible stats/summary
+//! let node = snap.node.as_ref();       // MemoryBreakdown of the root cgroup (limit = MemTotal)
+//! for pod in &snap.pods { let _ = (&pod.uid, pod.qos, pod.memory.working_set); }
+//! for skip in &snap.skipped { eprintln!("{}: {}", skip.path.display(), skip.reason); }
+//! # Ok::<(), headroom_linux::collect::CollectError>(())
+//! ```
+//!
+//! * [`collect::Collector`] / [`collect::NodeSnapshot`]: one pass -> `summary`, `layout`,
+//!   `meminfo` + `free`, `node`, `pods_cgroup`, `pods` (with `containers`), `psi`, `pids`,
+//!   `nodefs`/`imagefs`, `skipped`, `time`.
+//! * Low level: [`memcg::MemcgReader::read`] reads one memory cgroup directory (v1 or v2) into a
+//!   [`memcg::MemoryBreakdown`] (`to_summary` gives the kubelet's `MemoryStats`);
+//!   [`meminfo::Meminfo`], [`psi::parse`], [`pids::read`], [`fsstats::statvfs`],
+//!   [`discovery::discover`], [`layout::detect`].
+//! * [`capture::capture`] writes exactly the files a pass read (plus `headroom-capture.json`),
+//!   so `Collector` on the captured directory reproduces the same Summary.
 
 pub mod capture;
 pub mod collect;

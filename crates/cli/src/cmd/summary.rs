@@ -1,10 +1,105 @@
-//! `headroom summary` (not written yet).
+//! `headroom summary`: this node's kubelet-compatible Summary JSON (`GET /stats/summary`),
+//! computed from the kernel files the kubelet's cAdvisor reads.
 
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Default)]
-pub struct Args {}
+use headroom_linux::capture::{self, CaptureError, OpenedRoot};
+use headroom_linux::collect::{CollectError, CollectOptions};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`headroom summary` is not implemented yet")
+use super::bad_input;
+
+/// Where to read from; shared by `summary` and `capture`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SourceArgs {
+    /// Read a captured tree instead of this host: a directory made by `headroom capture`
+    /// (or any tree with proc/ and sys/fs/cgroup/), or its .tar.gz.
+    #[arg(long, value_name = "DIR|FILE.tar.gz")]
+    pub root: Option<PathBuf>,
+    /// The kubelet's pod cgroup root as a cgroup name, e.g. /kubepods or /kubepods.slice.
+    /// Default: kubepods if it exists, else kubepods.slice.
+    #[arg(long, value_name = "PATH")]
+    pub pod_cgroup_root: Option<String>,
+    /// Filesystem of the kubelet's root dir, for nodefs.* signals.
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/kubelet")]
+    pub nodefs: PathBuf,
+    /// Filesystem of the container runtime's images, for imagefs.* signals. Default: the first
+    /// that exists of /var/lib/containerd, /var/lib/containers/storage, /var/lib/docker.
+    #[arg(long, value_name = "PATH")]
+    pub imagefs: Option<PathBuf>,
+    /// Node name to put in the Summary (default: the host's hostname).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+}
+
+impl SourceArgs {
+    /// Open `--root` (unpacking an archive) and build the collection options.
+    pub fn open(&self) -> anyhow::Result<(OpenedRoot, CollectOptions)> {
+        let opened = capture::open_root(self.root.as_deref()).map_err(|e| match e {
+            CaptureError::Io { path, source } => bad_input(format!(
+                "--root {}: cannot open it ({source}); expected a directory made by `headroom \
+                 capture` or its .tar.gz",
+                path.display()
+            )),
+            other => anyhow::Error::new(other),
+        })?;
+        let opts = CollectOptions {
+            root: opened.root.clone(),
+            pod_cgroup_root: self.pod_cgroup_root.clone(),
+            nodefs: Some(self.nodefs.clone()),
+            imagefs: self.imagefs.clone(),
+            node_name: self.node_name.clone(),
+            keep_stat_maps: false,
+        };
+        Ok((opened, opts))
+    }
+}
+
+/// Turn a collection error into the CLI's error (bad --root => exit status 2).
+pub fn collect_error(err: CollectError) -> anyhow::Error {
+    match err {
+        e @ (CollectError::NotAHost { .. } | CollectError::BadMetadata { .. }) => bad_input(e.to_string()),
+    }
+}
+
+#[derive(clap::Args, Default)]
+#[command(
+    after_help = "Notes about cgroups that vanished, unreadable files and unobserved \
+signals go to stderr; stdout carries only the JSON. Pods are identified by UID only \
+(podRef.name/namespace are empty) and containers by container id: cgroups do not carry names."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Pretty-print (default when stdout is a terminal).
+    #[arg(long, conflicts_with = "compact")]
+    pub pretty: bool,
+    /// One line of JSON (default when stdout is not a terminal).
+    #[arg(long)]
+    pub compact: bool,
+    /// Do not print notes about skipped cgroups and unobserved signals.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (_opened, opts) = args.source.open()?;
+    let mut collector = headroom_linux::collect::Collector::new(opts).map_err(collect_error)?;
+    let snap = collector.collect().map_err(collect_error)?;
+    if !args.quiet {
+        for skip in &snap.skipped {
+            eprintln!("headroom: note: {}: {}", skip.path.display(), skip.reason);
+        }
+    }
+    let stdout = std::io::stdout();
+    let pretty = args.pretty || (!args.compact && stdout.is_terminal());
+    let json = if pretty {
+        serde_json::to_string_pretty(&snap.summary)?
+    } else {
+        serde_json::to_string(&snap.summary)?
+    };
+    let mut out = stdout.lock();
+    writeln!(out, "{json}")?;
+    Ok(ExitCode::SUCCESS)
 }
