@@ -1,1 +1,166 @@
-//! (to be written)
+//! The agent's HTTP endpoints: `/metrics`, `/stats/summary`, `/decision`, `/healthz`.
+//!
+//! Served by axum on a tokio *current-thread* runtime in its own OS thread, so the agent's
+//! decision loop never waits on a scraper and the process stays small (one extra thread).
+
+use crate::metrics::{CLASSIC_CONTENT_TYPE, Metrics, OPENMETRICS_CONTENT_TYPE, wants_openmetrics};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// What the loop publishes for the HTTP side: the latest Summary and decision, pre-serialized
+/// (a scrape then costs one clone of a string, not a serialization under the lock).
+#[derive(Default)]
+pub struct Published {
+    pub summary_json: Option<String>,
+    pub decision_json: Option<String>,
+}
+
+/// State shared between the decision loop and the HTTP server.
+#[derive(Clone, Default)]
+pub struct Shared {
+    pub metrics: Arc<Metrics>,
+    pub published: Arc<Mutex<Published>>,
+}
+
+impl Shared {
+    pub fn new() -> Shared {
+        Shared::default()
+    }
+
+    pub fn publish_summary(&self, json: String) {
+        if let Ok(mut p) = self.published.lock() {
+            p.summary_json = Some(json);
+        }
+    }
+
+    pub fn publish_decision(&self, json: String) {
+        if let Ok(mut p) = self.published.lock() {
+            p.decision_json = Some(json);
+        }
+    }
+}
+
+/// The router, separate from the listener so tests can drive it directly.
+pub fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/stats/summary", get(summary))
+        .route("/decision", get(decision))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(shared)
+}
+
+async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let om = wants_openmetrics(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let body = shared.metrics.render(om);
+    let ct = if om {
+        OPENMETRICS_CONTENT_TYPE
+    } else {
+        CLASSIC_CONTENT_TYPE
+    };
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
+}
+
+fn json_or_503(body: Option<String>, what: &str) -> Response {
+    match body {
+        Some(b) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            b,
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no {what} yet: the agent has not completed its first pass\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn summary(State(shared): State<Shared>) -> Response {
+    let body = shared.published.lock().ok().and_then(|p| p.summary_json.clone());
+    json_or_503(body, "summary")
+}
+
+async fn decision(State(shared): State<Shared>) -> Response {
+    let body = shared.published.lock().ok().and_then(|p| p.decision_json.clone());
+    json_or_503(body, "decision")
+}
+
+/// Bind `addr` now (so a busy port is reported at start-up, naming the address) and serve in
+/// a background thread running a current-thread tokio runtime. Returns the bound address.
+pub fn spawn(addr: SocketAddr, shared: Shared) -> anyhow::Result<SocketAddr> {
+    let std_listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--listen): {e}"))?;
+    std_listener.set_nonblocking(true)?;
+    let bound = std_listener.local_addr()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    std::thread::Builder::new()
+        .name("headroom-http".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!("HTTP server on {bound} could not start: {e}");
+                        return;
+                    }
+                };
+                if let Err(e) = axum::serve(listener, router(shared)).await {
+                    tracing::error!("HTTP server on {bound} stopped: {e}");
+                }
+            });
+        })?;
+    Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\n{accept}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn endpoints_serve_published_state_and_negotiate_the_metrics_format() {
+        let shared = Shared::new();
+        let addr = spawn("127.0.0.1:0".parse().unwrap(), shared.clone()).unwrap();
+        assert!(get(addr, "/healthz", None).ends_with("ok\n"));
+        assert!(get(addr, "/decision", None).starts_with("HTTP/1.1 503"));
+        shared.publish_decision("{\"evicted\":null}".into());
+        shared.publish_summary("{\"node\":{}}".into());
+        let d = get(addr, "/decision", None);
+        assert!(d.starts_with("HTTP/1.1 200"), "{d}");
+        assert!(d.ends_with("{\"evicted\":null}"));
+        assert!(get(addr, "/stats/summary", None).ends_with("{\"node\":{}}"));
+
+        shared.metrics.inc_eviction("memory.available");
+        let classic = get(addr, "/metrics", None);
+        assert!(classic.contains("text/plain; version=0.0.4"), "{classic}");
+        assert!(classic.contains("# TYPE headroom_evictions_total counter"));
+        let om = get(
+            addr,
+            "/metrics",
+            Some("application/openmetrics-text; version=1.0.0"),
+        );
+        assert!(om.contains("application/openmetrics-text"), "{om}");
+        assert!(om.contains("# EOF"));
+    }
+}

@@ -5,4 +5,5 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod pods_source;
+pub mod report;
 pub mod runner;

@@ -1,1 +1,244 @@
-//! (to be written)
+//! Where the agent's list of active pods comes from.
+//!
+//! The kubelet ranks the pods its pod manager knows, with their spec (requests, priority,
+//! grace period). The agent has three ways to know them:
+//!
+//! * `--pods FILE` (`kubectl get pods -o json` for this node): names, requests, priorities.
+//!   Re-read whenever its modification time or size changes; a file that fails to parse is
+//!   logged and the last good list kept. Pods it does not name are never candidates (a stale
+//!   file must not make the agent act on a pod whose priority it cannot see); they are logged.
+//! * The Kubernetes API (feature `k8s`): pods bound to this node (see `actuator::kube_api`).
+//! * Nothing: pods are synthesized from the cgroup tree (one per `pod<uid>` directory). They
+//!   have no requests and priority 0, so ranking degenerates to "usage above request (= all
+//!   usage) first, then largest usage": the biggest pod by working set goes first, and no pod
+//!   is recognised as critical. Use a pod source for anything but experiments.
+
+use headroom_core::pod::{ObjectMeta, Pod, PodList, PodStatus};
+use headroom_core::summary::PodStats;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// A pods file the agent re-reads when it changes.
+pub struct PodsFile {
+    path: PathBuf,
+    stamp: Option<(SystemTime, u64)>,
+    pods: Vec<Pod>,
+}
+
+/// The outcome of [`PodsFile::refresh`], for the log.
+#[derive(Debug, PartialEq)]
+pub enum Refresh {
+    Unchanged,
+    Reloaded {
+        pods: usize,
+    },
+    /// The file changed but could not be used; the previous list stays in force.
+    KeptLastGood {
+        error: String,
+        pods: usize,
+    },
+}
+
+impl PodsFile {
+    /// Load the file; the first load must succeed (a typo in `--pods` should stop the agent).
+    pub fn load(path: &Path) -> Result<PodsFile, String> {
+        let mut file = PodsFile {
+            path: path.to_path_buf(),
+            stamp: None,
+            pods: Vec::new(),
+        };
+        match file.refresh() {
+            Refresh::KeptLastGood { error, .. } => Err(error),
+            _ => Ok(file),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn pods(&self) -> &[Pod] {
+        &self.pods
+    }
+
+    /// Re-read the file if its mtime or size changed.
+    pub fn refresh(&mut self) -> Refresh {
+        let stamp = match std::fs::metadata(&self.path) {
+            Ok(m) => (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()),
+            Err(e) => {
+                return Refresh::KeptLastGood {
+                    error: format!("cannot read pods file {}: {e}", self.path.display()),
+                    pods: self.pods.len(),
+                };
+            }
+        };
+        if self.stamp == Some(stamp) {
+            return Refresh::Unchanged;
+        }
+        match read_pods(&self.path) {
+            Ok(pods) => {
+                self.stamp = Some(stamp);
+                self.pods = pods;
+                Refresh::Reloaded {
+                    pods: self.pods.len(),
+                }
+            }
+            Err(error) => {
+                // Remember the stamp so a broken file is reported once, not every pass.
+                self.stamp = Some(stamp);
+                Refresh::KeptLastGood {
+                    error,
+                    pods: self.pods.len(),
+                }
+            }
+        }
+    }
+}
+
+/// Parse a pods file: a Pod, a PodList / List, or a JSON array; only non-terminal pods.
+pub fn read_pods(path: &Path) -> Result<Vec<Pod>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read pods file {}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "pods file {} is not valid JSON (expected `kubectl get pods -o json` output): {e}",
+            path.display()
+        )
+    })?;
+    let list = PodList::from_value(value).map_err(|e| format!("pods file {}: {e}", path.display()))?;
+    Ok(list.items.into_iter().filter(is_active).collect())
+}
+
+/// The kubelet's active pods exclude those that reached a terminal phase.
+fn is_active(pod: &Pod) -> bool {
+    !matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded") | Some("Failed")
+    )
+}
+
+/// Stand-in pods for the pods the cgroup tree shows (no spec known): uid, the name and
+/// namespace the collector put in the pod reference, QoS when it is known.
+pub fn synthesize(stats: &[PodStats], qos_of: impl Fn(&str) -> Option<String>) -> Vec<Pod> {
+    stats
+        .iter()
+        .filter(|s| !s.pod_ref.uid.is_empty())
+        .map(|s| Pod {
+            metadata: ObjectMeta {
+                name: if s.pod_ref.name.is_empty() {
+                    format!("pod{}", s.pod_ref.uid)
+                } else {
+                    s.pod_ref.name.clone()
+                },
+                namespace: s.pod_ref.namespace.clone(),
+                uid: s.pod_ref.uid.clone(),
+                ..ObjectMeta::default()
+            },
+            spec: Default::default(),
+            status: Some(PodStatus {
+                phase: Some("Running".into()),
+                qos_class: qos_of(&s.pod_ref.uid),
+            }),
+        })
+        .collect()
+}
+
+/// Copy names from the pod source into the Summary's pod references (the collector only knows
+/// uids), and list the uids the source does not name (for the log).
+pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
+    let mut unknown = Vec::new();
+    for s in stats.iter_mut() {
+        match pods.iter().find(|p| p.metadata.uid == s.pod_ref.uid) {
+            Some(p) => {
+                s.pod_ref.name = p.metadata.name.clone();
+                s.pod_ref.namespace = p.metadata.namespace.clone();
+            }
+            None => unknown.push(s.pod_ref.uid.clone()),
+        }
+    }
+    unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use headroom_core::summary::PodReference;
+
+    const LIST: &str = r#"{"kind":"PodList","items":[
+      {"metadata":{"name":"a","namespace":"ns","uid":"u-a"},"spec":{"priority":10}},
+      {"metadata":{"name":"done","namespace":"ns","uid":"u-d"},"status":{"phase":"Succeeded"}}
+    ]}"#;
+
+    #[test]
+    fn pods_file_reloads_on_change_and_keeps_the_last_good_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pods.json");
+        std::fs::write(&path, LIST).unwrap();
+        let mut f = PodsFile::load(&path).unwrap();
+        assert_eq!(f.pods().len(), 1, "terminal pods are not active");
+        assert_eq!(f.refresh(), Refresh::Unchanged);
+
+        std::fs::write(&path, "{\"items\": [trunc").unwrap();
+        match f.refresh() {
+            Refresh::KeptLastGood { error, pods } => {
+                assert!(error.contains("pods.json"), "{error}");
+                assert_eq!(pods, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f.pods()[0].metadata.name, "a");
+        // Reported once, not on every pass.
+        assert_eq!(f.refresh(), Refresh::Unchanged);
+
+        std::fs::write(&path, "[]").unwrap();
+        assert_eq!(f.refresh(), Refresh::Reloaded { pods: 0 });
+    }
+
+    #[test]
+    fn a_bad_first_load_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pods.json");
+        std::fs::write(&path, "42").unwrap();
+        let err = PodsFile::load(&path).err().unwrap();
+        assert!(err.contains("pods.json") && err.contains("scalar"), "{err}");
+        assert!(PodsFile::load(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn synthesized_pods_carry_uid_and_qos_and_names_flow_into_stats() {
+        let mut stats = vec![
+            PodStats {
+                pod_ref: PodReference {
+                    uid: "u-a".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            PodStats {
+                pod_ref: PodReference {
+                    uid: "u-x".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        ];
+        let pods = synthesize(&stats, |uid| (uid == "u-a").then(|| "BestEffort".to_string()));
+        assert_eq!(pods.len(), 2);
+        assert_eq!(pods[0].metadata.name, "podu-a");
+        assert_eq!(
+            pods[0].status.as_ref().unwrap().qos_class.as_deref(),
+            Some("BestEffort")
+        );
+        let named = read_pods_from_str(LIST);
+        let unknown = name_pod_stats(&mut stats, &named);
+        assert_eq!(stats[0].pod_ref.name, "a");
+        assert_eq!(unknown, vec!["u-x".to_string()]);
+    }
+
+    fn read_pods_from_str(s: &str) -> Vec<Pod> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.json");
+        std::fs::write(&p, s).unwrap();
+        read_pods(&p).unwrap()
+    }
+}

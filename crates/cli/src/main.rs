@@ -2,6 +2,7 @@
 //! its arguments; this file only dispatches and turns errors into exit codes.
 
 mod cmd;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     Experiment(cmd::experiment::Experiment),
     /// Run the node agent: kubelet-grade eviction woken by kernel notifications.
     Agent(cmd::agent::Args),
+    /// Small jobs run inside experiment cgroups (file writer/reader, paced allocator).
+    #[command(hide = true)]
+    Worker(cmd::worker::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Some(Command::CheckConfig(args)) => cmd::check_config::run(args),
         Some(Command::Experiment(exp)) => cmd::experiment::run(exp),
         Some(Command::Agent(args)) => cmd::agent::run(args),
+        Some(Command::Worker(args)) => cmd::worker::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,31 @@
 //! KubeletConfiguration (YAML or JSON) and the kubelet's eviction flags, turned into the
 //! effective eviction settings.
 //!
-//! INTERFACE STUB: the shapes below are the contract other modules build against; the
-//! parsing behind them is being written.
+//! Three steps, as in the kubelet:
+//! 1. [`KubeletConfig::parse`] reads a config file, [`KubeletConfig::from_flags`] reads the
+//!    command-line forms; [`KubeletConfig::overlay`] lets flags replace file fields (flags win).
+//!    Nothing is defaulted yet, and every value remembers where it came from (file and line,
+//!    or flag) so errors can point at it.
+//! 2. [`KubeletConfig::eviction`] applies the kubelet's defaults (the Linux `evictionHard` list
+//!    when the field is absent, `mergeDefaultEvictionSettings`, a 5m transition period for an
+//!    absent or `0s` one, `enforceNodeAllocatable: [pods]`), validates what the kubelet
+//!    validates at startup, and parses the thresholds ([`crate::threshold`]).
+//! 3. The result, [`EvictionConfig`], is what the eviction manager runs with.
+//!
+//! Decoding follows the kubelet's: unknown fields are ignored, a repeated key keeps the last
+//! value, field names are case-sensitive. Map values may be unquoted scalars
+//! (`memory.available: 100Mi`, `memory.available: 0`); they are taken as their text.
+//! Durations must be strings (`5m`), as the kubelet requires.
 
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::duration::{self, GoDuration, Nanos, go_quote};
 use crate::pod::ResourceList;
-use crate::threshold::Threshold;
+use crate::quantity::Quantity;
+use crate::threshold::{Threshold, ThresholdError, ThresholdField, parse_threshold_config};
 
 /// Why a configuration could not be used. Messages name the file/flag, the field and the value,
 /// and reuse the kubelet's own wording where it has one.
@@ -13,27 +33,132 @@ use crate::threshold::Threshold;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// The eviction-related fields of a `KubeletConfiguration` as written (before defaults).
+/// The only `kind` a kubelet config file may declare.
+pub const KIND: &str = "KubeletConfiguration";
+/// The only `apiVersion` the kubelet accepts for it.
+pub const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+
+/// Default `evictionPressureTransitionPeriod`.
+pub const DEFAULT_PRESSURE_TRANSITION_PERIOD: Nanos = 5 * duration::MINUTE;
+
+/// The kubelet's Linux default `evictionHard` (since about v1.30), in its documented order.
+pub const DEFAULT_EVICTION_HARD: [(&str, &str); 5] = [
+    ("memory.available", "100Mi"),
+    ("nodefs.available", "10%"),
+    ("nodefs.inodesFree", "5%"),
+    ("imagefs.available", "15%"),
+    ("imagefs.inodesFree", "5%"),
+];
+
+/// Where a setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A config file (`origin` as given to [`KubeletConfig::parse`]) and the 1-based line, when
+    /// known.
+    File { origin: String, line: Option<u64> },
+    /// A command-line flag such as `--eviction-hard`.
+    Flag { flag: String },
+    /// A kubelet default.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File {
+                origin,
+                line: Some(line),
+            } => write!(f, "{origin}:{line}"),
+            Source::File { origin, line: None } => f.write_str(origin),
+            Source::Flag { flag } => write!(f, "flag {flag}"),
+            Source::Default => f.write_str("kubelet default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// One `key: value` of a map setting (`evictionHard`, `systemReserved`, ...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapEntry {
+    pub key: String,
+    pub value: String,
+    pub source: Source,
+}
+
+/// A map setting in file (or flag) order; a repeated key keeps its first position and its
+/// last value, like a Go map that was assigned twice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingMap {
+    pub entries: Vec<MapEntry>,
+    /// Where the field itself was set.
+    pub source: Source,
+}
+
+impl SettingMap {
+    fn new(source: Source) -> Self {
+        SettingMap {
+            entries: Vec::new(),
+            source,
+        }
+    }
+
+    /// Insert or overwrite `key`.
+    pub fn insert(&mut self, key: String, value: String, source: Source) {
+        match self.entries.iter_mut().find(|e| e.key == key) {
+            Some(e) => {
+                e.value = value;
+                e.source = source;
+            }
+            None => self.entries.push(MapEntry { key, value, source }),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&MapEntry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    /// `(key, value)` pairs in order.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.entries
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect()
+    }
+}
+
+/// The eviction-related fields of a `KubeletConfiguration` (and flags) as written, before
+/// defaults. `None` = not set.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct KubeletConfig {}
-
-impl KubeletConfig {
-    /// Parse a KubeletConfiguration document (YAML or JSON). `origin` names the file in errors.
-    pub fn parse(_text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
-        Err(ConfigError(format!(
-            "{origin}: KubeletConfiguration parsing is not written yet"
-        )))
-    }
-
-    /// Build from the kubelet's command-line flag forms (`--eviction-hard=memory.available<100Mi`, ...).
-    pub fn from_flags(_args: &[String]) -> Result<KubeletConfig, ConfigError> {
-        Err(ConfigError("eviction flag parsing is not written yet".into()))
-    }
-
-    /// Apply the kubelet's defaults and parse every threshold (including allocatable copies).
-    pub fn eviction(&self) -> Result<EvictionConfig, ConfigError> {
-        Ok(EvictionConfig::default())
-    }
+pub struct KubeletConfig {
+    pub eviction_hard: Option<SettingMap>,
+    pub eviction_soft: Option<SettingMap>,
+    pub eviction_soft_grace_period: Option<SettingMap>,
+    pub eviction_minimum_reclaim: Option<SettingMap>,
+    pub eviction_pressure_transition_period: Option<Setting<Nanos>>,
+    pub eviction_max_pod_grace_period: Option<Setting<i32>>,
+    pub merge_default_eviction_settings: Option<Setting<bool>>,
+    pub enforce_node_allocatable: Option<Setting<Vec<String>>>,
+    pub system_reserved: Option<SettingMap>,
+    pub kube_reserved: Option<SettingMap>,
+    pub system_reserved_cgroup: Option<Setting<String>>,
+    pub kube_reserved_cgroup: Option<Setting<String>>,
+    pub kernel_memcg_notification: Option<Setting<bool>>,
+    pub local_storage_capacity_isolation: Option<Setting<bool>>,
+    pub cgroup_root: Option<Setting<String>>,
+    pub cgroups_per_qos: Option<Setting<bool>>,
+    pub cgroup_driver: Option<Setting<String>>,
+    /// Deprecated flag `--experimental-allocatable-ignore-eviction` (no config-file field).
+    pub experimental_allocatable_ignore_eviction: Option<Setting<bool>>,
+    /// `--config` given among the flags (the file is not read here: this crate does no I/O).
+    pub config_file: Option<String>,
+    /// Flags that do not influence eviction and were skipped (`--node-ip=...`).
+    pub ignored_flags: Vec<String>,
 }
 
 /// The effective eviction settings the manager runs with.
@@ -53,19 +178,557 @@ pub struct EvictionConfig {
     pub enforce_node_allocatable: Vec<String>,
     pub system_reserved: ResourceList,
     pub kube_reserved: ResourceList,
+    /// `mergeDefaultEvictionSettings` (default false).
+    pub merge_default_eviction_settings: bool,
+    /// `--experimental-allocatable-ignore-eviction`: no allocatable thresholds and hard
+    /// thresholds are not part of the node-allocatable reservation.
+    pub allocatable_ignore_eviction: bool,
+    /// The pod cgroup root the `pods` system container stands for (`/kubepods`,
+    /// `/kubepods.slice` with the systemd driver, `/` without cgroupsPerQOS).
+    pub pod_cgroup_root: String,
+    /// The thresholds the node-allocatable reservation subtracts: `evictionHard` alone
+    /// (never soft ones, not even with grace `0s`), empty with
+    /// `--experimental-allocatable-ignore-eviction`.
+    pub reservation_thresholds: Vec<Threshold>,
 }
 
 impl Default for EvictionConfig {
     fn default() -> Self {
         EvictionConfig {
             thresholds: Vec::new(),
-            pressure_transition_period_ns: 5 * 60 * 1_000_000_000,
+            pressure_transition_period_ns: DEFAULT_PRESSURE_TRANSITION_PERIOD,
             max_pod_grace_period_seconds: 0,
             kernel_memcg_notification: false,
             local_storage_capacity_isolation: true,
             enforce_node_allocatable: vec!["pods".to_string()],
             system_reserved: ResourceList::new(),
             kube_reserved: ResourceList::new(),
+            merge_default_eviction_settings: false,
+            allocatable_ignore_eviction: false,
+            pod_cgroup_root: "/kubepods".to_string(),
+            reservation_thresholds: Vec::new(),
         }
     }
 }
+
+impl EvictionConfig {
+    /// Whether `enforceNodeAllocatable` contains `pods` (the pods cgroup is limited to
+    /// allocatable and allocatable memory thresholds exist).
+    pub fn enforces_pods(&self) -> bool {
+        self.enforce_node_allocatable.iter().any(|e| e == "pods")
+    }
+}
+
+impl KubeletConfig {
+    /// Parse a KubeletConfiguration document (YAML or JSON). `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
+        crate::config_file::parse(text, origin)
+    }
+
+    /// Build from the kubelet's command-line flag forms (`--eviction-hard=memory.available<100Mi`,
+    /// `--eviction-soft-grace-period memory.available=1m30s`, `--kernel-memcg-notification`, ...).
+    /// Flags that do not affect eviction are skipped and listed in `ignored_flags`.
+    pub fn from_flags(args: &[String]) -> Result<KubeletConfig, ConfigError> {
+        crate::config_flags::parse(args)
+    }
+
+    /// This config with every field set in `flags` replaced by the flag's value, as the kubelet
+    /// lets command-line flags override its config file.
+    pub fn overlay(mut self, flags: &KubeletConfig) -> KubeletConfig {
+        fn take<T: Clone>(base: &mut Option<T>, over: &Option<T>) {
+            if over.is_some() {
+                base.clone_from(over);
+            }
+        }
+        take(&mut self.eviction_hard, &flags.eviction_hard);
+        take(&mut self.eviction_soft, &flags.eviction_soft);
+        take(
+            &mut self.eviction_soft_grace_period,
+            &flags.eviction_soft_grace_period,
+        );
+        take(
+            &mut self.eviction_minimum_reclaim,
+            &flags.eviction_minimum_reclaim,
+        );
+        take(
+            &mut self.eviction_pressure_transition_period,
+            &flags.eviction_pressure_transition_period,
+        );
+        take(
+            &mut self.eviction_max_pod_grace_period,
+            &flags.eviction_max_pod_grace_period,
+        );
+        take(
+            &mut self.merge_default_eviction_settings,
+            &flags.merge_default_eviction_settings,
+        );
+        take(
+            &mut self.enforce_node_allocatable,
+            &flags.enforce_node_allocatable,
+        );
+        take(&mut self.system_reserved, &flags.system_reserved);
+        take(&mut self.kube_reserved, &flags.kube_reserved);
+        take(&mut self.system_reserved_cgroup, &flags.system_reserved_cgroup);
+        take(&mut self.kube_reserved_cgroup, &flags.kube_reserved_cgroup);
+        take(
+            &mut self.kernel_memcg_notification,
+            &flags.kernel_memcg_notification,
+        );
+        take(
+            &mut self.local_storage_capacity_isolation,
+            &flags.local_storage_capacity_isolation,
+        );
+        take(&mut self.cgroup_root, &flags.cgroup_root);
+        take(&mut self.cgroups_per_qos, &flags.cgroups_per_qos);
+        take(&mut self.cgroup_driver, &flags.cgroup_driver);
+        take(
+            &mut self.experimental_allocatable_ignore_eviction,
+            &flags.experimental_allocatable_ignore_eviction,
+        );
+        take(&mut self.config_file, &flags.config_file);
+        self.ignored_flags.extend(flags.ignored_flags.iter().cloned());
+        self
+    }
+
+    /// The `evictionHard` map the kubelet ends up with: the Linux defaults when the field is
+    /// absent; the user's map with missing default keys added when
+    /// `mergeDefaultEvictionSettings` is true; otherwise exactly the user's map.
+    pub fn effective_eviction_hard(&self) -> SettingMap {
+        let merge = self
+            .merge_default_eviction_settings
+            .as_ref()
+            .is_some_and(|s| s.value);
+        let mut map = match &self.eviction_hard {
+            None => SettingMap::new(Source::Default),
+            Some(user) if !merge => return user.clone(),
+            Some(user) => user.clone(),
+        };
+        for (key, value) in DEFAULT_EVICTION_HARD {
+            if map.get(key).is_none() {
+                map.insert(key.to_string(), value.to_string(), Source::Default);
+            }
+        }
+        map
+    }
+
+    /// Apply the kubelet's defaults and parse every threshold (including allocatable copies).
+    pub fn eviction(&self) -> Result<EvictionConfig, ConfigError> {
+        let defaults = EvictionConfig::default();
+        let enforce = self
+            .enforce_node_allocatable
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_else(|| defaults.enforce_node_allocatable.clone());
+        let cgroups_per_qos = self.cgroups_per_qos.as_ref().is_none_or(|s| s.value);
+        self.validate_enforcement(&enforce, cgroups_per_qos)?;
+
+        let ignore_eviction = self
+            .experimental_allocatable_ignore_eviction
+            .as_ref()
+            .is_some_and(|s| s.value);
+        let parser_enforce: &[String] = if ignore_eviction { &[] } else { &enforce };
+
+        let hard = self.effective_eviction_hard();
+        let empty = SettingMap::new(Source::Default);
+        let soft = self.eviction_soft.as_ref().unwrap_or(&empty);
+        let grace = self.eviction_soft_grace_period.as_ref().unwrap_or(&empty);
+        let reclaim = self.eviction_minimum_reclaim.as_ref().unwrap_or(&empty);
+        let thresholds = parse_threshold_config(
+            parser_enforce,
+            &hard.pairs(),
+            &soft.pairs(),
+            &grace.pairs(),
+            &reclaim.pairs(),
+        )
+        .map_err(|e| {
+            let map = match e.field {
+                ThresholdField::EvictionHard => &hard,
+                ThresholdField::EvictionSoft => soft,
+                ThresholdField::EvictionSoftGracePeriod => grace,
+                ThresholdField::EvictionMinimumReclaim => reclaim,
+            };
+            threshold_error(map, &e)
+        })?;
+
+        // The kubelet parses evictionHard a second time, alone, for the allocatable reservation.
+        let reservation_thresholds = if ignore_eviction {
+            Vec::new()
+        } else {
+            parse_threshold_config(&[], &hard.pairs(), &[], &[], &[])
+                .map_err(|e| threshold_error(&hard, &e))?
+        };
+
+        let pressure_transition_period_ns = match &self.eviction_pressure_transition_period {
+            // The kubelet's defaulting replaces an unset or zero period with 5m.
+            None => DEFAULT_PRESSURE_TRANSITION_PERIOD,
+            Some(s) if s.value == 0 => DEFAULT_PRESSURE_TRANSITION_PERIOD,
+            Some(s) => s.value,
+        };
+
+        Ok(EvictionConfig {
+            thresholds,
+            pressure_transition_period_ns,
+            max_pod_grace_period_seconds: self
+                .eviction_max_pod_grace_period
+                .as_ref()
+                .map_or(0, |s| i64::from(s.value)),
+            kernel_memcg_notification: self.kernel_memcg_notification.as_ref().is_some_and(|s| s.value),
+            local_storage_capacity_isolation: self
+                .local_storage_capacity_isolation
+                .as_ref()
+                .is_none_or(|s| s.value),
+            enforce_node_allocatable: enforce,
+            system_reserved: reserved_resources(self.system_reserved.as_ref(), "systemReserved")?,
+            kube_reserved: reserved_resources(self.kube_reserved.as_ref(), "kubeReserved")?,
+            merge_default_eviction_settings: self
+                .merge_default_eviction_settings
+                .as_ref()
+                .is_some_and(|s| s.value),
+            allocatable_ignore_eviction: ignore_eviction,
+            pod_cgroup_root: self.pod_cgroup_root(),
+            reservation_thresholds,
+        })
+    }
+
+    /// The pod cgroup root the kubelet derives from `cgroupRoot`, `cgroupsPerQOS` and
+    /// `cgroupDriver`: `/kubepods` (cgroupfs) or `/kubepods.slice` (systemd) by default.
+    pub fn pod_cgroup_root(&self) -> String {
+        let root = self.cgroup_root.as_ref().map_or("/", |s| s.value.as_str());
+        let per_qos = self.cgroups_per_qos.as_ref().is_none_or(|s| s.value);
+        let systemd = self.cgroup_driver.as_ref().is_some_and(|s| s.value == "systemd");
+        let mut parts: Vec<String> = root
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        if per_qos {
+            parts.push("kubepods".to_string());
+        }
+        if parts.is_empty() {
+            return "/".to_string();
+        }
+        if !systemd {
+            return format!("/{}", parts.join("/"));
+        }
+        // systemd nests slices and repeats the ancestry in each name: /a.slice/a-b.slice.
+        let mut path = String::new();
+        let mut prefix = String::new();
+        for part in parts {
+            let part = part.strip_suffix(".slice").unwrap_or(&part).to_string();
+            prefix = if prefix.is_empty() {
+                part
+            } else {
+                format!("{prefix}-{part}")
+            };
+            path.push('/');
+            path.push_str(&prefix);
+            path.push_str(".slice");
+        }
+        path
+    }
+
+    /// The kubelet's startup validation of `enforceNodeAllocatable`.
+    fn validate_enforcement(&self, enforce: &[String], cgroups_per_qos: bool) -> Result<(), ConfigError> {
+        let source = self
+            .enforce_node_allocatable
+            .as_ref()
+            .map_or(Source::Default, |s| s.source.clone());
+        let fail = |msg: String| {
+            Err(ConfigError(format!(
+                "{source}: enforceNodeAllocatable {:?}: invalid configuration: {msg}",
+                enforce
+            )))
+        };
+        let has = |k: &str| enforce.iter().any(|e| e == k);
+        for (a, b) in [
+            ("system-reserved", "system-reserved-compressible"),
+            ("kube-reserved", "kube-reserved-compressible"),
+        ] {
+            if has(a) && has(b) {
+                return fail(format!(
+                    "both {} and {} cannot be specified together in enforceNodeAllocatable (--enforce-node-allocatable)",
+                    go_quote(a),
+                    go_quote(b)
+                ));
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for value in enforce {
+            if seen.contains(&value.as_str()) {
+                return fail(format!(
+                    "duplicated enforcements {} in enforceNodeAllocatable (--enforce-node-allocatable)",
+                    go_quote(value)
+                ));
+            }
+            seen.push(value);
+            match value.as_str() {
+                "pods" => {}
+                "system-reserved" | "system-reserved-compressible" => {
+                    if self
+                        .system_reserved_cgroup
+                        .as_ref()
+                        .is_none_or(|s| s.value.is_empty())
+                    {
+                        return fail(
+                            "systemReservedCgroup (--system-reserved-cgroup) must be specified when \
+                             \"system-reserved\" or \"system-reserved-compressible\" included in \
+                             enforceNodeAllocatable (--enforce-node-allocatable)"
+                                .to_string(),
+                        );
+                    }
+                }
+                "kube-reserved" | "kube-reserved-compressible" => {
+                    if self
+                        .kube_reserved_cgroup
+                        .as_ref()
+                        .is_none_or(|s| s.value.is_empty())
+                    {
+                        return fail(
+                            "kubeReservedCgroup (--kube-reserved-cgroup) must be specified when \
+                             \"kube-reserved\" or \"kube-reserved-compressible\" included in \
+                             enforceNodeAllocatable (--enforce-node-allocatable)"
+                                .to_string(),
+                        );
+                    }
+                }
+                "none" => {
+                    if enforce.len() > 1 {
+                        return fail(
+                            "enforceNodeAllocatable (--enforce-node-allocatable) may not contain additional \
+                             enforcements when \"none\" is specified"
+                                .to_string(),
+                        );
+                    }
+                    continue;
+                }
+                other => {
+                    return fail(format!(
+                        "option {} specified for enforceNodeAllocatable (--enforce-node-allocatable). Valid \
+                         options are \"pods\", \"system-reserved\", \"system-reserved-compressible\", \
+                         \"kube-reserved\", \"kube-reserved-compressible\" or \"none\"",
+                        go_quote(other)
+                    ));
+                }
+            }
+            if !cgroups_per_qos {
+                return fail(format!(
+                    "cgroupsPerQOS (--cgroups-per-qos) must be set to true when {} contained in \
+                     enforceNodeAllocatable (--enforce-node-allocatable)",
+                    go_quote(value)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Point a threshold error at the entry that caused it.
+fn threshold_error(map: &SettingMap, e: &ThresholdError) -> ConfigError {
+    let source = map
+        .get(&e.key)
+        .map_or_else(|| map.source.clone(), |entry| entry.source.clone());
+    let location = match &source {
+        Source::Flag { flag } => format!("{flag} {}", flag_pair(e.field, &e.key, &e.value)),
+        Source::Default => format!(
+            "kubelet default {}: {}",
+            e.field.config_name(),
+            go_quote(&e.value)
+        ),
+        file => format!(
+            "{file}: {} {}: {}",
+            e.field.config_name(),
+            go_quote(&e.key),
+            go_quote(&e.value)
+        ),
+    };
+    ConfigError(format!("{location}: {}", e.message))
+}
+
+fn flag_pair(field: ThresholdField, key: &str, value: &str) -> String {
+    let sep = match field {
+        ThresholdField::EvictionHard | ThresholdField::EvictionSoft => '<',
+        _ => '=',
+    };
+    go_quote(&format!("{key}{sep}{value}"))
+}
+
+/// The kubelet's `parseResourceList` for `systemReserved`/`kubeReserved`: only cpu, memory,
+/// ephemeral-storage and pid; quantities must parse and not be negative.
+fn reserved_resources(map: Option<&SettingMap>, field: &str) -> Result<ResourceList, ConfigError> {
+    let mut out = ResourceList::new();
+    let Some(map) = map else {
+        return Ok(out);
+    };
+    for entry in &map.entries {
+        let fail = |msg: String| {
+            ConfigError(format!(
+                "{}: {field} {}: {msg}",
+                entry.source,
+                go_quote(&entry.key)
+            ))
+        };
+        match entry.key.as_str() {
+            "cpu" | "memory" | "ephemeral-storage" | "pid" => {}
+            other => return Err(fail(format!("cannot reserve {} resource", go_quote(other)))),
+        }
+        let q = Quantity::parse(&entry.value).map_err(|e| {
+            fail(format!(
+                "failed to parse quantity {} for {} resource: {e}",
+                go_quote(&entry.value),
+                go_quote(&entry.key)
+            ))
+        })?;
+        if q.signum() < 0 {
+            return Err(fail(format!(
+                "resource quantity for {} cannot be negative: {}",
+                go_quote(&entry.key),
+                entry.value
+            )));
+        }
+        out.insert(entry.key.clone(), q);
+    }
+    Ok(out)
+}
+
+/// A duration for display, the way the kubelet prints it (`5m0s`).
+pub fn display_duration(ns: Nanos) -> String {
+    GoDuration(ns).to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding helpers shared with config_file.rs.
+
+/// Any YAML/JSON scalar (or null), as decoded, so each field can say precisely what it wanted.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+}
+
+impl Scalar {
+    /// The scalar as text, for map values the kubelet declares as strings.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            // Go decodes a null map value as the empty string.
+            Scalar::Null => String::new(),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Str(s) => s.clone(),
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Scalar::Null => "null".to_string(),
+            Scalar::Bool(b) => format!("the boolean {b}"),
+            Scalar::Int(i) => format!("the number {i}"),
+            Scalar::Float(f) => format!("the number {f}"),
+            Scalar::Str(s) => format!("the string {}", go_quote(s)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a scalar value (string, number or boolean)")
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+                Scalar::deserialize(d)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(i128::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(i128::from(v)))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar, E> {
+                i128::try_from(v)
+                    .map(Scalar::Int)
+                    .map_err(|_| E::custom("number too large"))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A YAML/JSON mapping of scalars kept in document order with each key's position.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RawMap(pub Vec<(Spanned<String>, Scalar)>);
+
+impl<'de> Deserialize<'de> for RawMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map such as {\"memory.available\": \"100Mi\"}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMap, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<Scalar>>()? {
+                    let value = map.next_value::<Scalar>()?;
+                    let key = Spanned::new(key.value.text(), key.referenced, key.defined);
+                    out.push((key, value));
+                }
+                Ok(RawMap(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A YAML/JSON sequence of scalars.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RawList(pub Vec<Scalar>);
+
+impl<'de> Deserialize<'de> for RawList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list such as [\"pods\"]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Scalar>()? {
+                    out.push(item);
+                }
+                Ok(RawList(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+#[cfg(test)]
+mod tests;

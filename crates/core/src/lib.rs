@@ -9,7 +9,10 @@
 pub mod admission;
 pub mod allocatable;
 pub mod config;
+mod config_file;
+mod config_flags;
 pub mod duration;
+pub mod go_float;
 pub mod lint;
 pub mod local_storage;
 pub mod manager;

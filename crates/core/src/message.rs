@@ -1,1 +1,216 @@
-//! (to be written)
+//! The eviction message and annotations the kubelet writes on an evicted pod (§10.3).
+//!
+//! The text is reproduced exactly because operators grep for it:
+//! `The node was low on resource: memory. Threshold quantity: 100Mi, available: 99Mi. Container
+//! app was using 1Gi, request is 100Mi, has larger consumption of memory. `
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::pod::Pod;
+use crate::quantity::Quantity;
+use crate::signal::Resource;
+use crate::summary::{ContainerStats, PodStats};
+
+/// Annotation: comma-joined names of the containers using more than their request.
+pub const OFFENDING_CONTAINERS: &str = "offending_containers";
+/// Annotation: their usages, same order.
+pub const OFFENDING_CONTAINERS_USAGE: &str = "offending_containers_usage";
+/// Annotation: the resource the node was low on.
+pub const STARVED_RESOURCE: &str = "starved_resource";
+/// Annotation (pod-level resources): the pod's name.
+pub const OFFENDING_POD: &str = "offending_pod";
+/// Annotation (pod-level resources): the pod's usage.
+pub const OFFENDING_POD_USAGE: &str = "offending_pod_usage";
+
+/// Annotations on the eviction event, sorted by key.
+pub type Annotations = BTreeMap<String, String>;
+
+/// The threshold part of a message: threshold quantity and observed available amount.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ThresholdMet {
+    pub quantity: Quantity,
+    pub available: Quantity,
+}
+
+fn container_usage(resource: Resource, stats: &ContainerStats) -> Option<Quantity> {
+    let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    match resource {
+        Resource::Memory => {
+            let ws = stats.memory.as_ref()?.working_set_bytes?;
+            Some(Quantity::bytes(signed(ws)))
+        }
+        Resource::EphemeralStorage => {
+            let root = stats.rootfs.as_ref()?.used_bytes?;
+            let logs = stats.logs.as_ref()?.used_bytes?;
+            Some(Quantity::bytes(signed(root).saturating_add(signed(logs))))
+        }
+        Resource::Inodes | Resource::Pids => None,
+    }
+}
+
+/// Build the message and annotations for evicting `pod` to reclaim `resource`.
+///
+/// `threshold` is the first actionable threshold for the same resource that had an
+/// observation (the caller picks it). Without pod stats the message stops after the threshold
+/// part and the annotations are empty, as upstream.
+pub fn eviction_message(
+    resource: Resource,
+    pod: &Pod,
+    stats: Option<&PodStats>,
+    threshold: Option<ThresholdMet>,
+) -> (String, Annotations) {
+    let mut message = format!("The node was low on resource: {resource}. ");
+    let mut annotations = Annotations::new();
+    if let Some(t) = threshold {
+        let _ = write!(
+            message,
+            "Threshold quantity: {}, available: {}. ",
+            t.quantity, t.available
+        );
+    }
+    let Some(stats) = stats else {
+        return (message, annotations);
+    };
+    // Pod-level resources (PodLevelResources, on by default since v1.34): the pod as a whole.
+    if resource == Resource::Memory
+        && pod.has_pod_level_resources()
+        && let Some(request) = pod.spec.resources.as_ref().and_then(|r| r.request("memory"))
+        && let Some(ws) = stats.memory.as_ref().and_then(|m| m.working_set_bytes)
+    {
+        let usage = Quantity::bytes(i64::try_from(ws).unwrap_or(i64::MAX));
+        let _ = write!(
+            message,
+            "Pod {} was using {usage}, request is {request}, has larger consumption of {resource}. ",
+            pod.metadata.name
+        );
+        annotations.insert(OFFENDING_POD.into(), pod.metadata.name.clone());
+        annotations.insert(OFFENDING_POD_USAGE.into(), usage.to_string());
+    }
+    let mut names: Vec<&str> = Vec::new();
+    let mut usages: Vec<String> = Vec::new();
+    let spec_containers = pod.spec.containers.iter().chain(&pod.spec.init_containers);
+    for cs in &stats.containers {
+        let Some(container) = spec_containers.clone().find(|c| c.name == cs.name) else {
+            continue;
+        };
+        let request = container.request(resource.as_str()).unwrap_or(Quantity::ZERO);
+        if let Some(usage) = container_usage(resource, cs)
+            && usage > request
+        {
+            let _ = write!(
+                message,
+                "Container {} was using {usage}, request is {request}, has larger consumption of {resource}. ",
+                container.name
+            );
+            names.push(&container.name);
+            usages.push(usage.to_string());
+        }
+    }
+    annotations.insert(OFFENDING_CONTAINERS.into(), names.join(","));
+    annotations.insert(OFFENDING_CONTAINERS_USAGE.into(), usages.join(","));
+    annotations.insert(STARVED_RESOURCE.into(), resource.as_str().into());
+    (message, annotations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod() -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u"},
+            "spec": {
+                "containers": [
+                    {"name": "app", "resources": {"requests": {"memory": "100Mi"}}},
+                    {"name": "sidecar"},
+                    {"name": "quiet", "resources": {"requests": {"memory": "1Gi"}}}
+                ],
+                "initContainers": [{"name": "log", "restartPolicy": "Always"}]
+            }
+        }))
+        .unwrap()
+    }
+
+    fn stats() -> PodStats {
+        serde_json::from_value(serde_json::json!({
+            "podRef": {"name": "web", "namespace": "shop", "uid": "u"},
+            "memory": {"workingSetBytes": 734003200u64},
+            "containers": [
+                {"name": "app", "memory": {"workingSetBytes": 524288000u64}},
+                {"name": "sidecar", "memory": {"workingSetBytes": 1000}},
+                {"name": "quiet", "memory": {"workingSetBytes": 1024}},
+                {"name": "log", "memory": {"workingSetBytes": 2048}},
+                {"name": "unknown", "memory": {"workingSetBytes": 4096}}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn memory_message_names_offending_containers() {
+        let t = ThresholdMet {
+            quantity: Quantity::parse("100Mi").unwrap(),
+            available: Quantity::bytes(99 * 1024 * 1024),
+        };
+        let (msg, ann) = eviction_message(Resource::Memory, &pod(), Some(&stats()), Some(t));
+        assert_eq!(
+            msg,
+            "The node was low on resource: memory. Threshold quantity: 100Mi, available: 99Mi. \
+             Container app was using 500Mi, request is 100Mi, has larger consumption of memory. \
+             Container sidecar was using 1k, request is 0, has larger consumption of memory. \
+             Container log was using 2Ki, request is 0, has larger consumption of memory. "
+        );
+        assert_eq!(ann[OFFENDING_CONTAINERS], "app,sidecar,log");
+        assert_eq!(ann[OFFENDING_CONTAINERS_USAGE], "500Mi,1k,2Ki");
+        assert_eq!(ann[STARVED_RESOURCE], "memory");
+        assert!(!ann.contains_key(OFFENDING_POD));
+    }
+
+    #[test]
+    fn without_stats_the_message_stops_after_the_threshold() {
+        let (msg, ann) = eviction_message(Resource::Memory, &pod(), None, None);
+        assert_eq!(msg, "The node was low on resource: memory. ");
+        assert!(ann.is_empty());
+        // (apimachinery prints a BinarySI 1000 as `1k`.)
+        // With stats but nobody over request, annotations are present and empty.
+        let mut s = stats();
+        s.containers.clear();
+        let (_, ann) = eviction_message(Resource::Memory, &pod(), Some(&s), None);
+        assert_eq!(ann[OFFENDING_CONTAINERS], "");
+        assert_eq!(ann[STARVED_RESOURCE], "memory");
+    }
+
+    #[test]
+    fn pod_level_variant() {
+        let mut p = pod();
+        p.spec.resources =
+            serde_json::from_value(serde_json::json!({"requests": {"memory": "600Mi"}})).unwrap();
+        let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&stats()), None);
+        assert!(
+            msg.starts_with("The node was low on resource: memory. Pod web was using 700Mi, request is 600Mi, has larger consumption of memory. Container app"),
+            "{msg}"
+        );
+        assert_eq!(ann[OFFENDING_POD], "web");
+        assert_eq!(ann[OFFENDING_POD_USAGE], "700Mi");
+    }
+
+    #[test]
+    fn ephemeral_storage_needs_rootfs_and_logs() {
+        let p = pod();
+        let s: PodStats = serde_json::from_value(serde_json::json!({
+            "podRef": {"uid": "u"},
+            "containers": [
+                {"name": "app", "rootfs": {"usedBytes": 1024}, "logs": {"usedBytes": 1024}},
+                {"name": "sidecar", "rootfs": {"usedBytes": 1024}}
+            ]
+        }))
+        .unwrap();
+        let (msg, ann) = eviction_message(Resource::EphemeralStorage, &p, Some(&s), None);
+        assert_eq!(
+            msg,
+            "The node was low on resource: ephemeral-storage. Container app was using 2Ki, request is 0, has larger consumption of ephemeral-storage. "
+        );
+        assert_eq!(ann[STARVED_RESOURCE], "ephemeral-storage");
+    }
+}

@@ -180,6 +180,286 @@ impl Pod {
     }
 }
 
+/// The pod's Quality of Service class (`status.qosClass`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QosClass {
+    Guaranteed,
+    Burstable,
+    BestEffort,
+}
+
+impl QosClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QosClass::Guaranteed => "Guaranteed",
+            QosClass::Burstable => "Burstable",
+            QosClass::BestEffort => "BestEffort",
+        }
+    }
+}
+
+/// Annotation the kubelet sets on pods it got from a file or URL (`file`, `http`) or the API (`api`).
+pub const ANNOTATION_CONFIG_SOURCE: &str = "kubernetes.io/config.source";
+/// Annotation present on mirror pods (the API copy of a static pod).
+pub const ANNOTATION_CONFIG_MIRROR: &str = "kubernetes.io/config.mirror";
+/// `system-cluster-critical`; any priority at or above it makes a pod critical.
+pub const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
+/// The taint the node lifecycle controller puts on a node under MemoryPressure.
+pub const TAINT_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
+
+/// The resources that decide the QoS class.
+const QOS_RESOURCES: [&str; 2] = ["cpu", "memory"];
+/// Resources that may be set at pod level (`spec.resources`, feature PodLevelResources).
+const POD_LEVEL_RESOURCES: [&str; 2] = ["cpu", "memory"];
+
+impl ResourceRequirements {
+    /// The request for `resource`, defaulted to the limit when only a limit is written (the API
+    /// server applies that default before the kubelet ever sees the pod, so a pod file taken
+    /// from `kubectl get` already has it; a hand-written one may not).
+    pub fn request(&self, resource: &str) -> Option<Quantity> {
+        self.requests
+            .as_ref()
+            .and_then(|r| r.get(resource))
+            .or_else(|| self.limits.as_ref().and_then(|l| l.get(resource)))
+            .copied()
+    }
+
+    /// The limit for `resource`.
+    pub fn limit(&self, resource: &str) -> Option<Quantity> {
+        self.limits.as_ref().and_then(|l| l.get(resource)).copied()
+    }
+}
+
+impl Container {
+    /// The container's request for `resource` (limit when only a limit is set).
+    pub fn request(&self, resource: &str) -> Option<Quantity> {
+        self.resources.as_ref()?.request(resource)
+    }
+
+    /// The container's limit for `resource`.
+    pub fn limit(&self, resource: &str) -> Option<Quantity> {
+        self.resources.as_ref()?.limit(resource)
+    }
+
+    /// An init container with `restartPolicy: Always` (a sidecar).
+    pub fn is_restartable_init(&self) -> bool {
+        self.restart_policy.as_deref() == Some("Always")
+    }
+}
+
+impl Toleration {
+    /// Kubernetes `Toleration.ToleratesTaint` for a taint with this key, value and effect.
+    pub fn tolerates(&self, key: &str, value: &str, effect: &str) -> bool {
+        let non_empty = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        if let Some(e) = non_empty(&self.effect)
+            && e != effect
+        {
+            return false;
+        }
+        if let Some(k) = non_empty(&self.key)
+            && k != key
+        {
+            return false;
+        }
+        match self.operator.as_deref().unwrap_or("") {
+            "" | "Equal" => self.value.as_deref().unwrap_or("") == value,
+            "Exists" => true,
+            _ => false,
+        }
+    }
+}
+
+/// Which containers' values go into a pod total.
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Requests,
+    Limits,
+}
+
+impl Pod {
+    /// `spec.priority`, 0 when unset (as the eviction manager reads it).
+    pub fn priority(&self) -> i32 {
+        self.spec.priority.unwrap_or(0)
+    }
+
+    /// Static pod: the config-source annotation is present and is not `api`.
+    pub fn is_static(&self) -> bool {
+        self.metadata
+            .annotations
+            .get(ANNOTATION_CONFIG_SOURCE)
+            .is_some_and(|s| s != "api")
+    }
+
+    /// Mirror pod: the mirror annotation is present.
+    pub fn is_mirror(&self) -> bool {
+        self.metadata.annotations.contains_key(ANNOTATION_CONFIG_MIRROR)
+    }
+
+    /// The kubelet's `IsCriticalPod`: static, mirror, or priority >= 2000000000. Critical pods
+    /// are ranked like any other but never evicted, and always admitted.
+    pub fn is_critical(&self) -> bool {
+        self.is_static()
+            || self.is_mirror()
+            || self.spec.priority.is_some_and(|p| p >= SYSTEM_CRITICAL_PRIORITY)
+    }
+
+    /// Whether any toleration matches the `node.kubernetes.io/memory-pressure:NoSchedule` taint.
+    pub fn tolerates_memory_pressure(&self) -> bool {
+        self.spec
+            .tolerations
+            .iter()
+            .any(|t| t.tolerates(TAINT_MEMORY_PRESSURE, "", "NoSchedule"))
+    }
+
+    /// Pod-level resources are set (`spec.resources` with a cpu or memory request or limit).
+    pub fn has_pod_level_resources(&self) -> bool {
+        self.spec.resources.as_ref().is_some_and(|r| {
+            POD_LEVEL_RESOURCES
+                .iter()
+                .any(|name| r.request(name).is_some() || r.limit(name).is_some())
+        })
+    }
+
+    /// QoS class: `status.qosClass` when the API filled it in, else computed like
+    /// `v1qos.ComputePodQOS` (only cpu and memory values > 0 count).
+    pub fn qos_class(&self) -> QosClass {
+        let from_status = self.status.as_ref().and_then(|s| s.qos_class.as_deref());
+        match from_status {
+            Some("Guaranteed") => QosClass::Guaranteed,
+            Some("Burstable") => QosClass::Burstable,
+            Some("BestEffort") => QosClass::BestEffort,
+            _ => self.computed_qos_class(),
+        }
+    }
+
+    /// QoS class computed from the spec, ignoring `status.qosClass`.
+    pub fn computed_qos_class(&self) -> QosClass {
+        let positive = |q: Option<Quantity>| q.filter(|q| q.signum() > 0);
+        let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut limits: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut guaranteed = true;
+        let pod_level = self
+            .spec
+            .resources
+            .as_ref()
+            .filter(|_| self.has_pod_level_resources());
+        if let Some(r) = pod_level {
+            for name in QOS_RESOURCES {
+                if let Some(q) = positive(r.request(name)) {
+                    requests.insert(name, q.nanos());
+                }
+                if let Some(q) = positive(r.limit(name)) {
+                    limits.insert(name, q.nanos());
+                }
+            }
+            if QOS_RESOURCES.iter().any(|n| !limits.contains_key(n)) {
+                guaranteed = false;
+            }
+        } else {
+            for c in self.spec.containers.iter().chain(&self.spec.init_containers) {
+                let mut limit_found = 0;
+                for name in QOS_RESOURCES {
+                    if let Some(q) = positive(c.request(name)) {
+                        *requests.entry(name).or_default() += q.nanos();
+                    }
+                    if let Some(q) = positive(c.limit(name)) {
+                        *limits.entry(name).or_default() += q.nanos();
+                        limit_found += 1;
+                    }
+                }
+                if limit_found < QOS_RESOURCES.len() {
+                    guaranteed = false;
+                }
+            }
+        }
+        if requests.is_empty() && limits.is_empty() {
+            return QosClass::BestEffort;
+        }
+        if guaranteed
+            && requests.iter().all(|(name, req)| limits.get(name) == Some(req))
+            && requests.len() == limits.len()
+        {
+            return QosClass::Guaranteed;
+        }
+        QosClass::Burstable
+    }
+
+    /// The pod's effective request for `resource` as the kubelet's ranking uses it
+    /// (`resourcehelper.PodRequests`): regular containers plus sidecars, or the largest init
+    /// container step if bigger; pod-level resources replace that for cpu/memory; the pod
+    /// overhead is added only when the result is non-zero. Missing values count as 0.
+    pub fn request(&self, resource: &str) -> Quantity {
+        self.aggregate(resource, Aggregate::Requests)
+            .unwrap_or(Quantity::bytes(0))
+    }
+
+    /// The pod's effective limit for `resource` (`resourcehelper.PodLimits`), `None` when no
+    /// container (nor the pod level) sets one.
+    pub fn limit(&self, resource: &str) -> Option<Quantity> {
+        self.aggregate(resource, Aggregate::Limits)
+    }
+
+    fn aggregate(&self, resource: &str, which: Aggregate) -> Option<Quantity> {
+        let get = |c: &Container| match which {
+            Aggregate::Requests => c.request(resource),
+            Aggregate::Limits => c.limit(resource),
+        };
+        // The total keeps the print format of the first value found, as Quantity.Add does.
+        let mut format = None;
+        let mut sum: i128 = 0;
+        for c in &self.spec.containers {
+            if let Some(q) = get(c) {
+                format.get_or_insert(q.format());
+                sum += q.nanos();
+            }
+        }
+        // Sidecars run alongside everything started after them; an ordinary init container
+        // runs alone next to the sidecars declared before it.
+        let mut sidecars: i128 = 0;
+        let mut init_max: i128 = 0;
+        for c in &self.spec.init_containers {
+            let q = get(c);
+            if let Some(q) = q {
+                format.get_or_insert(q.format());
+            }
+            let v = q.map_or(0, |q| q.nanos());
+            if c.is_restartable_init() {
+                sum += v;
+                sidecars += v;
+                init_max = init_max.max(sidecars);
+            } else {
+                init_max = init_max.max(v + sidecars);
+            }
+        }
+        let mut total = sum.max(init_max);
+        if POD_LEVEL_RESOURCES.contains(&resource)
+            && self.has_pod_level_resources()
+            && let Some(r) = &self.spec.resources
+        {
+            let pod_level = match which {
+                Aggregate::Requests => r.request(resource),
+                Aggregate::Limits => r.limit(resource),
+            };
+            if let Some(q) = pod_level {
+                format = Some(q.format());
+                total = q.nanos();
+            }
+        }
+        let format = format?;
+        if total != 0
+            && let Some(overhead) = self.spec.overhead.as_ref().and_then(|o| o.get(resource))
+        {
+            total += overhead.nanos();
+        }
+        Some(Quantity::from_nanos(total, format))
+    }
+
+    /// `terminationGracePeriodSeconds` when set.
+    pub fn termination_grace_period_seconds(&self) -> Option<i64> {
+        self.spec.termination_grace_period_seconds
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,11 @@ impl Quantity {
         Self::new(value, Format::DecimalSI)
     }
 
+    /// A quantity from an exact nano-unit count (sums computed by headroom).
+    pub fn from_nanos(nanos: i128, format: Format) -> Self {
+        Quantity { nanos, format }
+    }
+
     /// Exact value in nano-units.
     pub fn nanos(&self) -> i128 {
         self.nanos
@@ -243,11 +248,11 @@ fn split_number_and_suffix(s: &str) -> Result<NumberParts<'_>, QuantityError> {
     let bytes = s.as_bytes();
     let mut i = 0;
     let mut negative = false;
-    if let Some(&c) = bytes.first() {
-        if c == b'+' || c == b'-' {
-            negative = c == b'-';
-            i = 1;
-        }
+    if let Some(&c) = bytes.first()
+        && (c == b'+' || c == b'-')
+    {
+        negative = c == b'-';
+        i = 1;
     }
     let mut digits: i128 = 0;
     let mut seen_digit = false;
@@ -558,7 +563,15 @@ mod tests {
             let printed = original.to_string();
             let reparsed = Quantity::parse(&printed).unwrap();
             proptest::prop_assert_eq!(reparsed, original);
-            proptest::prop_assert_eq!(reparsed.to_string(), printed);
+            // A byte count printed as plain digits re-parses as DecimalSI and may then print
+            // with a decimal suffix (apimachinery does the same: 1911498514120099000 bytes
+            // print as "1911498514120099000", which parses and prints as "1911498514120099k").
+            // The printed form of the re-parsed value is stable from there on.
+            let again = reparsed.to_string();
+            proptest::prop_assert_eq!(Quantity::parse(&again).unwrap().to_string(), again);
+            if !binary {
+                proptest::prop_assert_eq!(reparsed.to_string(), printed);
+            }
         }
 
         #[test]

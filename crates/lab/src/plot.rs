@@ -1,1 +1,88 @@
-//! (to be written)
+//! SVG plot of a hot-cache run: usage, working set, active/inactive file and anon over time,
+//! with the limit and the kubelet's eviction line (limit - threshold).
+
+use crate::hot_cache::{HotCacheReport, Sample};
+use anyhow::Context;
+use plotters::prelude::*;
+use std::path::Path;
+
+pub fn hot_cache_svg(path: &Path, report: &HotCacheReport) -> anyhow::Result<()> {
+    draw(path, report)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot draw the plot to {}", path.display()))
+}
+
+fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error>> {
+    let mib = |b: u64| b as f64 / 1_048_576.0;
+    let series = &r.series;
+    let t_max = series.last().map(|s| s.t_ms).unwrap_or(1.0).max(1.0);
+    let y_max = mib(r.limit_bytes) * 1.1;
+    let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "hot cache: {:.0} MiB limit, {:.0} MiB cache, anon at {:.0} MiB/s",
+                mib(r.limit_bytes),
+                mib(r.cache_bytes),
+                mib(r.rate_bytes_per_s)
+            ),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("time since the allocator started (ms)")
+        .y_desc("MiB")
+        .draw()?;
+
+    type Pick = fn(&Sample) -> u64;
+    let lines: [(&str, RGBColor, Pick); 5] = [
+        ("usage", BLACK, |s| s.usage),
+        ("working set (kubelet)", RED, |s| s.working_set),
+        ("active_file", BLUE, |s| s.active_file),
+        ("inactive_file", CYAN, |s| s.inactive_file),
+        ("anon", GREEN, |s| s.anon),
+    ];
+    for (label, color, pick) in lines {
+        chart
+            .draw_series(LineSeries::new(
+                series.iter().map(|s| (s.t_ms, mib(pick(s)))),
+                color.stroke_width(2),
+            ))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    let limit = mib(r.limit_bytes);
+    let evict = mib(r.limit_bytes.saturating_sub(r.threshold_bytes));
+    chart
+        .draw_series(LineSeries::new(
+            vec![(0.0, limit), (t_max, limit)],
+            BLACK.mix(0.4),
+        ))?
+        .label("limit");
+    chart
+        .draw_series(LineSeries::new(
+            vec![(0.0, evict), (t_max, evict)],
+            MAGENTA.mix(0.6).stroke_width(1),
+        ))?
+        .label("kubelet eviction line (limit - threshold)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], MAGENTA));
+    if let Some(t) = r.oom_kill_at_ms {
+        chart
+            .draw_series(LineSeries::new(vec![(t, 0.0), (t, y_max)], RED.mix(0.5)))?
+            .label("OOM kill")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.mix(0.5)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

@@ -1,10 +1,188 @@
-//! `headroom agent` (not written yet).
+//! `headroom agent`: the kubelet's memory eviction loop on this node, woken by kernel
+//! notifications, exporting Prometheus metrics. Acts only when told to (`--action`).
 
+use super::bad_input;
+use headroom_agent::actuator::Action;
+use headroom_agent::config::{AgentConfig, DEFAULT_LISTEN};
+use headroom_agent::http::{self, Shared};
+use headroom_agent::report::LogFormat;
+use headroom_agent::runner::Runner;
+use headroom_core::config::KubeletConfig;
+use headroom_core::duration::parse_duration;
+use headroom_linux::root::HostRoot;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-#[derive(clap::Args, Default)]
-pub struct Args {}
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ActionArg {
+    /// Decide, log and export metrics; act on nothing (safe anywhere).
+    #[default]
+    None,
+    /// SIGTERM every process of the chosen pod's cgroup, wait the decided grace, then SIGKILL.
+    Kill,
+    /// Create a policy/v1 Eviction through the Kubernetes API (needs a build with `--features k8s`).
+    Evict,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`headroom agent` is not implemented yet")
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnOff {
+    #[default]
+    On,
+    Off,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormatArg {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Run the kubelet's memory eviction loop on this node, woken by kernel notifications",
+    long_about = "Runs the kubelet's eviction manager (same thresholds, same ranking, same grace \
+periods) on live kernel data, every --period and immediately when the kernel reports that \
+memory usage crossed a threshold. Prints one line per decision, serves /metrics, \
+/stats/summary, /decision and /healthz on --listen.\n\n\
+By default it acts on nothing (--action none). With --action kill it terminates the chosen \
+pod's processes itself; it never touches a cgroup outside the pod cgroup root, a critical pod, \
+or its own cgroup, whatever the flags say.\n\n\
+Without root it still decides and exports where cgroup files are readable; kernel \
+notifications (cgroup.event_control) and kill need root."
+)]
+pub struct Args {
+    /// The kubelet's config file (KubeletConfiguration YAML/JSON): thresholds, grace periods,
+    /// pod cgroup root.
+    #[arg(long, value_name = "KUBELET_CONFIG")]
+    pub config: PathBuf,
+    /// Time between passes (Go duration: 10s, 500ms, 1m). The kubelet uses 10s.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub period: String,
+    /// Also run a pass as soon as the kernel reports a threshold crossing (cgroup v1 usage
+    /// thresholds, cgroup v2 memory.events, PSI).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub notifications: OnOff,
+    /// What to do with the pod the eviction manager chooses.
+    #[arg(long, value_enum, default_value_t = ActionArg::None)]
+    pub action: ActionArg,
+    /// Pods on this node as `kubectl get pods -o json` prints them (names, requests,
+    /// priorities); re-read when it changes. Without it pods are synthesized from cgroups (no
+    /// requests, priority 0) and only the largest working set decides.
+    #[arg(long, value_name = "FILE")]
+    pub pods: Option<PathBuf>,
+    /// Address for /metrics, /stats/summary, /decision and /healthz ("off" to disable).
+    #[arg(long, default_value = DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen: String,
+    /// The pod cgroup root relative to the memory hierarchy (default: from the kubelet config,
+    /// /kubepods or /kubepods.slice).
+    #[arg(long, value_name = "PATH")]
+    pub pod_cgroup_root: Option<String>,
+    /// Read the kernel files under this directory instead of / (a host mount in a container).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Decision lines as key=value text or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
+    /// Run one pass, print the decision and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEADROOM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+
+    let origin = args.config.display().to_string();
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| bad_input(format!("--config {origin}: cannot read the kubelet config: {e}")))?;
+    let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+    let eviction = kubelet
+        .eviction()
+        .map_err(|e| bad_input(format!("{origin}: {e}")))?;
+    let period_ns =
+        parse_duration(&args.period).map_err(|e| bad_input(format!("--period {:?}: {e}", args.period)))?;
+    if period_ns <= 0 {
+        return Err(bad_input(format!(
+            "--period {:?}: must be positive (the kubelet uses 10s)",
+            args.period
+        )));
+    }
+    let listen: Option<SocketAddr> = match args.listen.as_str() {
+        "off" | "" => None,
+        s => Some(
+            s.parse()
+                .map_err(|e| bad_input(format!("--listen {s:?}: not an address like 127.0.0.1:9464: {e}")))?,
+        ),
+    };
+    let action = match args.action {
+        ActionArg::None => Action::None,
+        ActionArg::Kill => Action::Kill,
+        ActionArg::Evict => Action::Evict,
+    };
+    if action == Action::Evict && !cfg!(feature = "k8s") {
+        return Err(bad_input(
+            "--action evict needs a headroom built with `--features k8s`; use --action kill or none",
+        ));
+    }
+    let root = match &args.root {
+        Some(dir) => HostRoot::dir(dir.clone()),
+        None => HostRoot::live(),
+    };
+    let is_root = euid_is_root();
+    if !is_root && (action != Action::None || args.notifications == OnOff::On) {
+        eprintln!(
+            "headroom agent: not running as root: cgroup v1 notifications (cgroup.event_control) \
+             and --action kill will fail; decisions and metrics still work where cgroup files are readable"
+        );
+    }
+    let pod_cgroup_root = args
+        .pod_cgroup_root
+        .clone()
+        .unwrap_or_else(|| kubelet.pod_cgroup_root());
+    let cfg = AgentConfig {
+        eviction,
+        config_origin: origin,
+        period: Duration::from_nanos(u64::try_from(period_ns).unwrap_or(u64::MAX)),
+        notifications: args.notifications == OnOff::On,
+        action,
+        pods_file: args.pods.clone(),
+        pod_cgroup_root,
+        root,
+        log_format: match args.log_format {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        },
+        listen,
+        once: args.once,
+        max_passes: None,
+    };
+    let shared = Shared::new();
+    if let Some(addr) = cfg.listen {
+        let bound = http::spawn(addr, shared.clone())?;
+        tracing::info!("serving /metrics, /stats/summary, /decision, /healthz on http://{bound}");
+    }
+    let mut runner = Runner::new(cfg, shared)?;
+    runner.run()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn euid_is_root() -> bool {
+    // /proc/self/status avoids a dependency on rustix in the CLI crate.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
 }

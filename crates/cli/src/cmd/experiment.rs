@@ -1,13 +1,193 @@
-//! `headroom experiment` (not written yet).
+//! `headroom experiment page-cache|hot-cache`: run an experiment on the real kernel in a
+//! temporary memory cgroup and explain what the kubelet would make of it.
 
+use headroom_lab::cleanup::Cancel;
+use headroom_lab::worker::WorkerCommand;
+use headroom_lab::{hot_cache, page_cache, plot, size};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 #[derive(clap::Subcommand)]
 pub enum Experiment {
-    /// Show page cache moving in and out of the kubelet's working set.
-    PageCache,
+    /// Show page cache moving in and out of the kubelet's working set: write a file, sync,
+    /// read it once, read it again, delete it, all inside a temporary memory cgroup.
+    PageCache(PageCacheArgs),
+    /// Fill a memory-limited cgroup with active page cache, then allocate anonymous memory
+    /// until the kernel reclaims the cache or OOM-kills; measure how long a kubelet-style
+    /// evictor would have seen pressure that the kernel resolved by itself.
+    HotCache(HotCacheArgs),
 }
 
-pub fn run(_exp: Experiment) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`headroom experiment` is not implemented yet")
+#[derive(Clone, Copy, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct PageCacheArgs {
+    /// Size of the test file (binary units: 256M = 256 MiB).
+    #[arg(long, default_value = "256M")]
+    size: String,
+    /// Directory for the test file. Default: /var/tmp, or the current directory if /var/tmp
+    /// is tmpfs. A tmpfs directory works but its pages are shmem and always count as used.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Run the remaining steps when one fails (e.g. the disk filled up); failed steps are
+    /// marked in the report.
+    #[arg(long)]
+    keep_going: bool,
+}
+
+#[derive(clap::Args)]
+pub struct HotCacheArgs {
+    /// Memory limit of the temporary cgroup (binary units: 512M = 512 MiB).
+    #[arg(long, default_value = "512M")]
+    limit: String,
+    /// Share of the limit filled with page cache, then read twice so it is active.
+    #[arg(long, default_value = "60%")]
+    cache: String,
+    /// Anonymous allocation rate (e.g. 100M/s).
+    #[arg(long, default_value = "100M/s")]
+    rate: String,
+    /// The kubelet's hard threshold on memory.available.
+    #[arg(long, default_value = "100M")]
+    threshold: String,
+    /// Directory for the cache file (must be disk-backed). Default: /var/tmp or the cwd.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Draw usage, working set, active/inactive file and anon over time to this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Write the raw 10 ms samples to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    samples: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Ctrl-C / SIGTERM set a flag; the experiment stops at its next check and cleans up
+/// (processes, file, cgroup) instead of dying with a cgroup left behind.
+fn cancel_on_signals() -> anyhow::Result<Cancel> {
+    let cancel: Cancel = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, cancel.clone())?;
+    }
+    Ok(cancel)
+}
+
+pub fn run(exp: Experiment) -> anyhow::Result<ExitCode> {
+    match exp {
+        Experiment::PageCache(a) => page_cache_cmd(a),
+        Experiment::HotCache(a) => hot_cache_cmd(a),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal.
+fn progress_bar() -> Option<Box<dyn FnMut(u64, u64)>> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let mut finished = false;
+    Some(Box::new(move |done: u64, total: u64| {
+        if finished || total == 0 {
+            return;
+        }
+        let width = 40usize;
+        let filled = ((done.min(total) as f64 / total as f64) * width as f64) as usize;
+        eprint!(
+            "\r  writing [{}{}] {:.0}/{:.0} MiB",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            size::mib(done),
+            size::mib(total)
+        );
+        if done >= total {
+            eprintln!();
+            finished = true;
+        }
+    }))
+}
+
+fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
+    let bytes = size::parse_size(&a.size).map_err(|e| super::bad_input(format!("--size: {e}")))?;
+    if bytes == 0 {
+        return Err(super::bad_input(
+            "--size 0: the test file must have a size above zero",
+        ));
+    }
+    let report = page_cache::run(page_cache::PageCacheOptions {
+        size: bytes,
+        dir: a.dir,
+        keep_going: a.keep_going,
+        worker: WorkerCommand::current_exe()?,
+        cancel: cancel_on_signals()?,
+        progress: match a.format {
+            Format::Text => progress_bar(),
+            Format::Json => None,
+        },
+    })?;
+    match a.format {
+        Format::Text => print!("{}", page_cache::render_text(&report)),
+        Format::Json => print_json(&report)?,
+    }
+    Ok(if report.steps.iter().all(|s| s.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn hot_cache_cmd(a: HotCacheArgs) -> anyhow::Result<ExitCode> {
+    let limit = size::parse_size(&a.limit).map_err(|e| super::bad_input(format!("--limit: {e}")))?;
+    let cache_fraction =
+        size::parse_percent(&a.cache).map_err(|e| super::bad_input(format!("--cache: {e}")))?;
+    let rate = size::parse_rate(&a.rate).map_err(|e| super::bad_input(format!("--rate: {e}")))?;
+    let threshold =
+        size::parse_size(&a.threshold).map_err(|e| super::bad_input(format!("--threshold: {e}")))?;
+    if limit < (32 << 20) {
+        return Err(super::bad_input(format!(
+            "--limit {}: use at least 32M so the cache and the allocator fit",
+            a.limit
+        )));
+    }
+    let report = hot_cache::run(hot_cache::HotCacheOptions {
+        limit,
+        cache_fraction,
+        rate,
+        threshold,
+        interval: Duration::from_millis(10),
+        dir: a.dir,
+        worker: WorkerCommand::current_exe()?,
+        cancel: cancel_on_signals()?,
+    })?;
+    if let Some(path) = &a.samples {
+        hot_cache::write_csv(path, &report.series)?;
+    }
+    if let Some(path) = &a.plot {
+        plot::hot_cache_svg(path, &report)?;
+    }
+    match a.format {
+        Format::Text => print!("{}", hot_cache::render_text(&report)),
+        Format::Json => print_json(&report)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ pub mod experiment;
 pub mod simulate;
 pub mod status;
 pub mod summary;
+pub mod worker;
 
 use std::process::ExitCode;
 

@@ -1,10 +1,164 @@
-//! `headroom status` (not written yet).
+//! `headroom status`: why is (or isn't) this node under MemoryPressure?
+//!
+//! Reads one source (the live host, a captured tree with `--root`, or a kubelet Summary with
+//! `--summary`), optional pods and kubelet config, and prints the kubelet's view of the node
+//! with the real numbers. The report itself is built in `crate::status`.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Default)]
-pub struct Args {}
+use anyhow::Context;
+use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::lint::{Warning, lint};
+use headroom_core::pod::{Pod, PodList};
+use headroom_core::summary::Summary;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`headroom status` is not implemented yet")
+use crate::cmd::bad_input;
+use crate::cmd::summary::SourceArgs;
+use crate::status::input::{Source, StatusInput};
+use crate::status::{build, json, text};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+headroom status                                   # this node, kubelet default thresholds\n  \
+headroom status --config /var/lib/kubelet/config.yaml\n  \
+headroom status --root ./capture                  # a tree saved by `headroom capture`\n  \
+headroom status --summary summary.json --pods pods.json --config kubelet.yaml\n\n\
+Get the inputs from a cluster:\n  \
+kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json\n  \
+kubectl get pods -A -o json --field-selector spec.nodeName=NODE > pods.json")]
+pub struct Args {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Use a kubelet Summary (GET /stats/summary) instead of reading kernel files.
+    #[arg(long, value_name = "SUMMARY.json", conflicts_with_all = ["root", "pod_cgroup_root", "imagefs"])]
+    pub summary: Option<PathBuf>,
+
+    /// Pods on the node (`kubectl get pods -o json`): gives requests, priorities and names.
+    #[arg(long, value_name = "PODS.json")]
+    pub pods: Option<PathBuf>,
+
+    /// KubeletConfiguration file (YAML or JSON). Default: the kubelet's default thresholds.
+    #[arg(long, value_name = "KUBELET_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// How many pods of the eviction order to show.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args {
+            source: SourceArgs {
+                // clap's default for --nodefs, which Default::default() does not know.
+                nodefs: PathBuf::from("/var/lib/kubelet"),
+                ..SourceArgs::default()
+            },
+            summary: None,
+            pods: None,
+            config: None,
+            top: 10,
+            format: Format::Text,
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (eviction, config_origin, config_warnings) = load_config(args.config.as_deref())?;
+    let (pods, pods_origin) = match &args.pods {
+        Some(path) => (Some(load_pods(path)?), Some(path.display().to_string())),
+        None => (None, None),
+    };
+    let (source, summary, host) = match &args.summary {
+        Some(path) => (
+            Source::Summary(path.display().to_string()),
+            load_summary(path)?,
+            None,
+        ),
+        None => {
+            let (summary, host) = crate::status::host::collect(&args.source)?;
+            let source = match &args.source.root {
+                Some(root) => Source::Root(root.display().to_string()),
+                None => Source::Live,
+            };
+            (source, summary, Some(host))
+        }
+    };
+    let input = StatusInput {
+        source,
+        summary,
+        pods,
+        pods_origin,
+        eviction,
+        config_origin,
+        config_warnings,
+        host,
+    };
+    let report = build::build(&input, args.top);
+    let out = match args.format {
+        Format::Json => json::render(&report)?,
+        Format::Text => {
+            // https://no-color.org: a NO_COLOR that is present and not empty turns colour off.
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let color = std::io::stdout().is_terminal() && !no_color;
+            text::render(&report, text::Style { color })
+        }
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// The effective eviction settings, the config's name, and its lint warnings.
+fn load_config(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<(EvictionConfig, Option<String>, Vec<Warning>)> {
+    let Some(path) = path else {
+        let eviction = KubeletConfig::default()
+            .eviction()
+            .map_err(|e| anyhow::anyhow!("the kubelet's default eviction settings: {e}"))?;
+        return Ok((eviction, None, Vec::new()));
+    };
+    let origin = path.display().to_string();
+    let text = read(path, "kubelet config")?;
+    let config = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+    let eviction = config.eviction().map_err(|e| bad_input(e.to_string()))?;
+    let warnings = lint(&config, &eviction);
+    Ok((eviction, Some(origin), warnings))
+}
+
+fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
+    let text = read(path, "Summary")?;
+    serde_json::from_str(&text).map_err(|e| {
+        bad_input(format!(
+            "{}: not a kubelet Summary (GET /stats/summary): {e}",
+            path.display()
+        ))
+    })
+}
+
+fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
+    let text = read(path, "pods file")?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| bad_input(format!("{}: not JSON: {e}", path.display())))
+        .context("expected `kubectl get pods -o json` output")?;
+    let list = PodList::from_value(value).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    Ok(list.items)
 }

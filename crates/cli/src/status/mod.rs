@@ -1,0 +1,39 @@
+//! `headroom status`: why is (or isn't) this node under MemoryPressure?
+//!
+//! * [`input`]: what the report is computed from (Summary, pods, eviction config, and what the
+//!   kernel files add when they were read);
+//! * [`build`]: input -> [`report::StatusReport`], pure;
+//! * [`text`] and [`json`]: the two views of one report;
+//! * [`verdict`]: the one-sentence answer; [`order`]: the eviction order.
+//!
+//! # JSON document (`headroom status --format json`)
+//!
+//! One object, camelCase keys, byte values as integers (`...Bytes`), threshold values also as
+//! quantity strings. Absent knowledge is `null`, never a guess.
+//!
+//! | key | content |
+//! | --- | --- |
+//! | `nodeName` | the Summary's node name |
+//! | `time` | node memory sample time (RFC 3339) or null |
+//! | `source` | `{kind: live\|root\|summary, path, layout, pods: podsFile\|cgroups\|summary\|none, podsPath, config}` (`config` null = kubelet defaults) |
+//! | `nodeMemory` | `{capacityBytes, usageBytes, workingSetBytes, inactiveFileBytes, split, free}`; `split` = `{anonBytes, cacheBytes, activeFileBytes, inactiveFileBytes, shmemBytes, kernelBytes}` and `free` = `{totalBytes, usedBytes, freeBytes, sharedBytes, buffCacheBytes, availableBytes}` are null with `--summary` |
+//! | `kubelet` | `{memoryAvailable, allocatableMemoryAvailable}`, each null when unobserved or `{signal, cgroup, capacityBytes, usageBytes, inactiveFileBytes, workingSetBytes, availableBytes}` |
+//! | `podsCgroup` | `{found, path, searched: [paths looked at], limitBytes}` |
+//! | `thresholds[]` | `{signal, condition, hard, gracePeriod ("0s", "1m30s"), value ("100Mi", "10%"), unit (bytes\|inodes\|pids), threshold (resolved integer), thresholdQuantity, observed, available, capacity, headroom (available - threshold), headroomPercent (of capacity), met, unobservedReason}` |
+//! | `conditions` | node conditions the met thresholds set now, e.g. `["MemoryPressure"]` (soft thresholds set theirs before their grace period ends) |
+//! | `actingThreshold` | index into `thresholds` of the met threshold the kubelet acts on first (its reclaim order), or null |
+//! | `evictionOrder` | `{rule, total, requestsKnown, pods[]}`; each pod `{rank, namespace, name, uid, qos, priority, requestBytes, usageBytes, overRequestBytes, exceedsRequest, placedBy, placedByRule, critical, activeFileBytes, activeFilePercent}`; `placedBy` is the comparator that put the pod ahead of the next one: `missingStats`, `exceedsRequest`, `priority`, `usageOverRequest`, `tie` or `last`; unknown values (no `--pods`) are null |
+//! | `verdict` | the one-sentence answer |
+//! | `notes[]` | what is unknown and why |
+//! | `configWarnings[]` | `{code, message}` lint findings for the `--config` file (empty without it) |
+//! | `skipped[]` | what the collection skipped (`path: reason`) |
+
+pub mod build;
+pub mod host;
+pub mod input;
+pub mod json;
+pub mod order;
+pub mod report;
+pub mod text;
+pub mod units;
+pub mod verdict;

@@ -1,0 +1,535 @@
+//! The text view of a [`StatusReport`]: sections a tired operator can read top to bottom,
+//! at most 100 columns, colour only when asked for (a terminal without NO_COLOR).
+
+use std::fmt::Write as _;
+
+use super::build::amount;
+use super::report::{Candidate, SignalArithmetic, StatusReport, ThresholdRow};
+use super::units::{grouped, human_bytes};
+
+/// Lines are wrapped to this width.
+pub const WIDTH: usize = 100;
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn red(self, s: &str) -> String {
+        self.paint("1;31", s)
+    }
+    fn green(self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    fn yellow(self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+pub fn render(r: &StatusReport, style: Style) -> String {
+    let mut out = String::new();
+    header(&mut out, r, style);
+    node_memory(&mut out, r, style);
+    arithmetic(&mut out, r, style);
+    thresholds(&mut out, r, style);
+    eviction_order(&mut out, r, style);
+    notes(&mut out, r, style);
+    out
+}
+
+fn h(v: u64) -> String {
+    human_bytes(i128::from(v))
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map(h).unwrap_or_else(|| "?".to_string())
+}
+
+/// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`.
+fn wrap(out: &mut String, first: &str, indent: &str, text: &str) {
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = indent.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+fn header(out: &mut String, r: &StatusReport, style: Style) {
+    let node = if r.node_name.is_empty() {
+        "(unnamed)"
+    } else {
+        &r.node_name
+    };
+    let time = r
+        .time
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "time unknown".to_string());
+    let _ = writeln!(out, "{} node {node}, {time}", style.bold("headroom status:"));
+    // One fact per line, never wrapped: paths stay whole and output does not depend on
+    // their length.
+    let source = match (r.source.kind, &r.source.path) {
+        ("live", _) => "this host (live)".to_string(),
+        ("root", Some(p)) => format!("captured tree {p}"),
+        ("summary", Some(p)) => format!("kubelet Summary {p}"),
+        (k, _) => k.to_string(),
+    };
+    let layout = r
+        .source
+        .layout
+        .as_deref()
+        .map(|l| format!(", {l}"))
+        .unwrap_or_default();
+    let pods = match (r.source.pods, &r.source.pods_path) {
+        ("podsFile", Some(p)) => p.clone(),
+        ("cgroups", _) => "from the cgroup tree (no --pods: names, requests, priorities unknown)".into(),
+        ("summary", _) => "from the Summary (no --pods: requests, priorities unknown)".into(),
+        _ => "none found".to_string(),
+    };
+    let config = r
+        .source
+        .config
+        .clone()
+        .unwrap_or_else(|| "kubelet defaults (no --config)".into());
+    let _ = writeln!(out, "  source  {source}{layout}");
+    let _ = writeln!(out, "  pods    {pods}");
+    let _ = writeln!(out, "  config  {config}");
+    out.push('\n');
+    let pressure = r
+        .conditions
+        .contains(&headroom_core::signal::NodeCondition::MemoryPressure);
+    let memory_unobserved = r
+        .thresholds
+        .iter()
+        .filter(|t| t.signal.is_memory())
+        .all(|t| t.met.is_none());
+    let label = if pressure {
+        style.red("MemoryPressure: YES")
+    } else if memory_unobserved && r.thresholds.iter().any(|t| t.signal.is_memory()) {
+        style.yellow("MemoryPressure: unknown")
+    } else {
+        style.green("MemoryPressure: no")
+    };
+    let _ = writeln!(out, "{label}");
+    wrap(out, "", "", &r.verdict);
+    out.push('\n');
+}
+
+fn node_memory(out: &mut String, r: &StatusReport, style: Style) {
+    let m = &r.node_memory;
+    let _ = writeln!(out, "{}", style.bold("Node memory"));
+    let Some(split) = &m.split else {
+        // --summary: only what the Summary carries.
+        let _ = writeln!(
+            out,
+            "  {:<30}{:>11}",
+            "capacity (MemTotal)",
+            opt(m.capacity_bytes)
+        );
+        let _ = writeln!(out, "  {:<30}{:>11}", "usage", opt(m.usage_bytes));
+        let _ = writeln!(
+            out,
+            "  {:<30}{:>11}",
+            "working set (kubelet used)",
+            opt(m.working_set_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "  {:<30}{:>11}",
+            "inactive_file (usage - ws)",
+            opt(m.inactive_file_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "  {:<30}{:>11}",
+            "anon / page cache / kernel", "unknown (a Summary does not carry the split)"
+        );
+        out.push('\n');
+        return;
+    };
+    let free = m.free.as_ref();
+    let f = |v: Option<u64>| v.map(h).unwrap_or_default();
+    let _ = writeln!(out, "  {:<28}{:>11}  {:<18}{:>11}", "", "kubelet", "", "free");
+    let row = |out: &mut String, label: &str, k: String, knote: &str, fr: String, fnote: &str| {
+        let line = format!("  {label:<28}{k:>11}  {knote:<18}{fr:>11}  {fnote}");
+        let _ = writeln!(out, "{}", line.trim_end());
+    };
+    row(
+        out,
+        "total",
+        opt(m.capacity_bytes),
+        "MemTotal",
+        f(free.map(|x| x.total_bytes)),
+        "total",
+    );
+    row(
+        out,
+        "used",
+        opt(m.working_set_bytes),
+        "working set",
+        f(free.map(|x| x.used_bytes)),
+        "used = total - available",
+    );
+    row(
+        out,
+        "buff/cache",
+        opt(split.cache_bytes),
+        "page cache",
+        f(free.map(|x| x.buff_cache_bytes)),
+        "incl. reclaimable slab",
+    );
+    row(
+        out,
+        "  active_file",
+        opt(split.active_file_bytes),
+        "counted as used",
+        String::new(),
+        "",
+    );
+    row(
+        out,
+        "  inactive_file",
+        opt(split.inactive_file_bytes),
+        "ignored",
+        String::new(),
+        "",
+    );
+    let available = r.kubelet.memory_available.as_ref().map(|a| a.available_bytes);
+    row(
+        out,
+        "available",
+        available
+            .map(|a| human_bytes(i128::from(a)))
+            .unwrap_or_else(|| "?".into()),
+        "memory.available",
+        f(free.map(|x| x.available_bytes)),
+        "available (MemAvailable)",
+    );
+    let mut parts = vec![format!("usage {}", opt(m.usage_bytes))];
+    if let Some(a) = split.anon_bytes {
+        parts.push(format!("anon {}", h(a)));
+    }
+    if let Some(c) = split.cache_bytes {
+        parts.push(format!("page cache {}", h(c)));
+    }
+    if let Some(s) = split.shmem_bytes {
+        parts.push(format!("shmem {} (inside page cache)", h(s)));
+    }
+    if let Some(k) = split.kernel_bytes {
+        // The root cgroup's usage is synthesised from page cache + anon (v1) or anon + file
+        // (v2): kernel memory is charged elsewhere and is not part of it.
+        parts.push(format!("kernel {} (not in the node's usage)", h(k)));
+    }
+    wrap(out, "  ", "    ", &format!("split: {}", parts.join(", ")));
+    out.push('\n');
+}
+
+fn arithmetic_lines(out: &mut String, a: &SignalArithmetic) {
+    let cg = a
+        .cgroup
+        .as_deref()
+        .map(|c| format!(" (cgroup {c})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  {}{cg}", a.signal);
+    match (a.usage_bytes, a.inactive_file_bytes) {
+        (Some(u), Some(i)) => {
+            let clamped = u.saturating_sub(i) != a.working_set_bytes;
+            let _ = writeln!(
+                out,
+                "    working set = usage {} - inactive_file {} = {} ({}){}",
+                grouped(i128::from(u)),
+                grouped(i128::from(i)),
+                grouped(i128::from(a.working_set_bytes)),
+                h(a.working_set_bytes),
+                if clamped { " [kubelet sample]" } else { "" }
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "    working set = {} ({})",
+                grouped(i128::from(a.working_set_bytes)),
+                h(a.working_set_bytes)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    available   = capacity {} - working set {} = {} ({})",
+        grouped(i128::from(a.capacity_bytes)),
+        grouped(i128::from(a.working_set_bytes)),
+        grouped(i128::from(a.available_bytes)),
+        human_bytes(i128::from(a.available_bytes))
+    );
+}
+
+fn arithmetic(out: &mut String, r: &StatusReport, style: Style) {
+    let _ = writeln!(out, "{}", style.bold("The kubelet's arithmetic"));
+    match &r.kubelet.memory_available {
+        Some(a) => arithmetic_lines(out, a),
+        None => {
+            let _ = writeln!(
+                out,
+                "  memory.available: not observed (the Summary has no node memory)"
+            );
+        }
+    }
+    match &r.kubelet.allocatable_memory_available {
+        Some(a) => arithmetic_lines(out, a),
+        None => {
+            let why = r
+                .thresholds
+                .iter()
+                .find(|t| t.signal == headroom_core::signal::Signal::AllocatableMemoryAvailable)
+                .and_then(|t| t.unobserved_reason.clone())
+                .unwrap_or_else(|| {
+                    if r.pods_cgroup.found {
+                        "the pods cgroup has no memory limit".to_string()
+                    } else if r.pods_cgroup.searched.is_empty() {
+                        "no pods cgroup".to_string()
+                    } else {
+                        format!(
+                            "no pods cgroup found (looked for {})",
+                            r.pods_cgroup.searched.join(", ")
+                        )
+                    }
+                });
+            wrap(
+                out,
+                "  ",
+                "    ",
+                &format!("allocatableMemory.available: not observed: {why}"),
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn threshold_kind(t: &ThresholdRow) -> String {
+    if t.hard {
+        "hard".to_string()
+    } else {
+        format!("soft {}", t.grace_period)
+    }
+}
+
+fn threshold_text(t: &ThresholdRow) -> String {
+    match t.threshold {
+        Some(v) if t.value.ends_with('%') => format!("{} = {}", t.value, amount(t.unit, v)),
+        _ => t.value.clone(),
+    }
+}
+
+fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
+    let title = match &r.source.config {
+        Some(c) => format!("Thresholds ({c})"),
+        None => "Thresholds (kubelet defaults)".to_string(),
+    };
+    let _ = writeln!(out, "{}", style.bold(&title));
+    if r.thresholds.is_empty() {
+        let _ = writeln!(out, "  none configured\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {:<28}{:<12}{:<16}{:>11} {:>20}  state",
+        "signal", "type", "threshold", "available", "headroom"
+    );
+    for t in &r.thresholds {
+        let kind = threshold_kind(t);
+        let th = threshold_text(t);
+        match (t.available, t.headroom) {
+            (Some(avail), Some(head)) => {
+                let pct = t
+                    .headroom_percent
+                    .map(|p| format!(" ({p:.1}%)"))
+                    .unwrap_or_default();
+                let state = match t.met {
+                    Some(true) if t.hard => style.red("MET"),
+                    Some(true) => style.yellow("MET"),
+                    _ => style.green("ok"),
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<28}{:<12}{:<16}{:>11} {:>20}  {state}",
+                    t.signal.as_str(),
+                    kind,
+                    th,
+                    amount(t.unit, avail),
+                    format!("{}{pct}", amount(t.unit, head)),
+                );
+            }
+            _ => {
+                let line = format!("  {:<28}{:<12}{:<16}", t.signal.as_str(), kind, th);
+                let why = t.unobserved_reason.as_deref().unwrap_or("no observation");
+                wrap(
+                    out,
+                    &line,
+                    &" ".repeat(58),
+                    &style.dim(&format!("unobserved: {why}")),
+                );
+            }
+        }
+    }
+    let mut drives: Vec<String> = Vec::new();
+    for t in r.thresholds.iter().filter(|t| t.met == Some(true)) {
+        let s = format!("{} (by {})", t.condition, t.signal);
+        if !drives.contains(&s) {
+            drives.push(s);
+        }
+    }
+    let text = if drives.is_empty() {
+        "Conditions set now: none (memory signals drive MemoryPressure, nodefs/imagefs \
+         DiskPressure, pid PIDPressure)."
+            .to_string()
+    } else {
+        format!("Conditions set now: {}.", drives.join(", "))
+    };
+    wrap(out, "  ", "  ", &text);
+    out.push('\n');
+}
+
+/// Short words for the comparator that placed a pod before the next one, to fit the table.
+fn short_rule(placed_by: &str) -> &str {
+    match placed_by {
+        "missingStats" => "no stats",
+        "exceedsRequest" => "exceeds",
+        "priority" => "priority",
+        "usageOverRequest" => "over req",
+        "processCount" => "processes",
+        "tie" => "tie",
+        _ => "",
+    }
+}
+
+fn pod_label(c: &Candidate) -> String {
+    let full = match (&c.namespace, &c.name) {
+        (Some(ns), Some(n)) => format!("{ns}/{n}"),
+        (None, Some(n)) => n.clone(),
+        _ => format!("uid {}", c.uid),
+    };
+    if full.chars().count() > 24 {
+        let keep: String = full.chars().take(23).collect();
+        format!("{keep}…")
+    } else {
+        full
+    }
+}
+
+fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
+    let e = &r.eviction_order;
+    let title = if e.total > e.pods.len() {
+        format!(
+            "Eviction order if memory pressure happened now (top {} of {})",
+            e.pods.len(),
+            e.total
+        )
+    } else {
+        "Eviction order if memory pressure happened now".to_string()
+    };
+    let _ = writeln!(out, "{}", style.bold(&title));
+    if e.total == 0 {
+        let _ = writeln!(out, "  no pods\n");
+        return;
+    }
+    wrap(out, "  ", "  ", &format!("rule: {}", e.rule));
+    let _ = writeln!(
+        out,
+        "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
+        "#", "pod", "qos", "priority", "request", "usage", "over req", "placed by", "active"
+    );
+    for c in &e.pods {
+        let rank = if c.critical {
+            format!("{}*", c.rank)
+        } else {
+            c.rank.to_string()
+        };
+        let signed = |v: i64| {
+            let s = human_bytes(i128::from(v));
+            if v > 0 { format!("+{s}") } else { s }
+        };
+        let line = format!(
+            "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
+            rank,
+            pod_label(c),
+            c.qos.as_deref().unwrap_or("?"),
+            c.priority.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            c.request_bytes
+                .map(|v| human_bytes(i128::from(v)))
+                .unwrap_or_else(|| "?".into()),
+            c.usage_bytes.map(h).unwrap_or_else(|| "no stats".into()),
+            c.over_request_bytes.map(signed).unwrap_or_else(|| "?".into()),
+            short_rule(c.placed_by),
+            c.active_file_percent
+                .map(|p| format!("{p:.1}%"))
+                .unwrap_or_else(|| "-".into()),
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    wrap(
+        out,
+        "  ",
+        "  ",
+        "placed by = the rule that put the pod ahead of the next one (tie: kept in input order).",
+    );
+    if e.pods.iter().any(|c| c.critical) {
+        let _ = writeln!(out, "  * critical pod: ranked, but the kubelet never evicts it");
+    }
+    if e.pods.iter().any(|c| c.active_file_percent.is_some()) {
+        wrap(
+            out,
+            "  ",
+            "  ",
+            "active = share of the pod's working set that is active page cache: counted by the \
+             kubelet, yet reclaimable by the kernel.",
+        );
+    }
+    out.push('\n');
+}
+
+fn notes(out: &mut String, r: &StatusReport, style: Style) {
+    if r.notes.is_empty() && r.skipped.is_empty() && r.config_warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("Notes"));
+    for n in &r.notes {
+        wrap(out, "  - ", "    ", n);
+    }
+    for w in &r.config_warnings {
+        wrap(
+            out,
+            "  - config: ",
+            "    ",
+            &format!("{} [{}]", w.message, w.code),
+        );
+    }
+    for s in &r.skipped {
+        wrap(out, "  - skipped ", "    ", s);
+    }
+}

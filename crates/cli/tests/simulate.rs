@@ -1,0 +1,204 @@
+//! `headroom simulate` end to end: the shipped examples and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn headroom() -> Command {
+    Command::cargo_bin("headroom").unwrap()
+}
+
+/// Run an example and return one JSON object per step.
+fn run_example(name: &str) -> Vec<Value> {
+    let dir = examples().join(name);
+    let out = headroom()
+        .args(["simulate", "--format", "json", "--config"])
+        .arg(dir.join("kubelet-config.yaml"))
+        .arg("--timeline")
+        .arg(dir.join("timeline.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn evicted(step: &Value) -> Option<&str> {
+    step["evicted"]["pod"].as_str()
+}
+
+#[test]
+fn soft_then_hard_example() {
+    let steps = run_example("soft-then-hard");
+    assert_eq!(steps.len(), 9);
+    assert_eq!(steps[0]["conditions"], json!([]));
+    assert_eq!(steps[0]["observations"]["memory.available"]["capacity"], "8Gi");
+    // Soft threshold crossed: condition at once, no eviction, BestEffort refused.
+    assert_eq!(steps[1]["conditions"], json!(["MemoryPressure"]));
+    assert!(steps[1]["evicted"].is_null());
+    assert_eq!(steps[1]["thresholdsMet"][0]["signal"], "memory.available");
+    assert_eq!(steps[1]["thresholdsMet"][0]["hard"], false);
+    assert_eq!(steps[1]["thresholdsMet"][0]["gracePeriod"], "30s");
+    assert_eq!(steps[1]["admission"][0]["admit"], false);
+    assert_eq!(steps[1]["admission"][0]["reason"], "Evicted");
+    assert_eq!(
+        steps[1]["admission"][0]["message"],
+        "The node had condition: [MemoryPressure]. "
+    );
+    assert!(evicted(&steps[3]).is_none());
+    // Grace elapsed: soft eviction with the pod's own shorter grace.
+    assert_eq!(evicted(&steps[4]), Some("shop/batch"));
+    assert_eq!(steps[4]["evicted"]["gracePeriodSeconds"], 5);
+    assert_eq!(
+        steps[4]["ranking"],
+        json!(["shop/batch", "shop/web", "shop/cache"])
+    );
+    assert_eq!(steps[4]["evicted"]["annotations"]["starved_resource"], "memory");
+    // Recovered but still reported during the transition period.
+    assert_eq!(steps[5]["conditions"], json!(["MemoryPressure"]));
+    assert_eq!(steps[5]["ranking"], json!([]));
+    // Hard threshold: immediate.
+    assert_eq!(evicted(&steps[6]), Some("shop/web"));
+    assert_eq!(steps[6]["evicted"]["gracePeriodSeconds"], 1);
+    assert!(
+        steps[6]["evicted"]["message"].as_str().unwrap().starts_with(
+            "The node was low on resource: memory. Threshold quantity: 500Mi, available: 400Mi. "
+        )
+    );
+    assert_eq!(steps[8]["conditions"], json!([]));
+}
+
+#[test]
+fn min_reclaim_example() {
+    let steps = run_example("min-reclaim");
+    assert_eq!(evicted(&steps[0]), Some("shop/worker"));
+    assert_eq!(evicted(&steps[1]), Some("shop/api"));
+    assert_eq!(steps[1]["thresholdsMet"][0]["heldByMinReclaim"], true);
+    assert!(steps[2]["evicted"].is_null());
+    assert_eq!(steps[2]["thresholdsMet"], json!([]));
+}
+
+#[test]
+fn allocatable_example() {
+    let steps = run_example("allocatable");
+    assert!(steps[0]["evicted"].is_null());
+    assert_eq!(
+        steps[0]["observations"]["allocatableMemory.available"]["capacity"],
+        "13Gi"
+    );
+    let notifiers = steps[0]["memcgNotifiers"].as_array().unwrap();
+    assert_eq!(notifiers.len(), 2);
+    assert_eq!(
+        notifiers[1]["description"],
+        "hard allocatable memory eviction threshold"
+    );
+    assert_eq!(notifiers[1]["cgroup"], "kubepods");
+    assert_eq!(steps[1]["conditions"], json!(["MemoryPressure"]));
+    assert_eq!(steps[1]["evicted"]["signal"], "allocatableMemory.available");
+    assert_eq!(evicted(&steps[1]), Some("shop/etl"));
+}
+
+#[test]
+fn text_format_is_readable() {
+    let dir = examples().join("min-reclaim");
+    let out = headroom()
+        .args(["simulate", "--format", "text", "--config"])
+        .arg(dir.join("kubelet-config.yaml"))
+        .arg("--timeline")
+        .arg(dir.join("timeline.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("EVICT shop/worker (grace 1s)"), "{text}");
+    assert!(text.contains("held until minimum reclaim is recovered"), "{text}");
+}
+
+fn simulate(timeline: &str, config: Option<&str>) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("timeline.yaml");
+    std::fs::write(&t, timeline).unwrap();
+    let mut cmd = headroom();
+    cmd.args(["simulate", "--format", "json", "--timeline"]).arg(&t);
+    if let Some(c) = config {
+        let p = dir.path().join("kubelet.yaml");
+        std::fs::write(&p, c).unwrap();
+        cmd.arg("--config").arg(p);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const STEP: &str = "steps:\n  - time: 2026-01-01T00:00:00Z\n    summary: {node: {memory: {time: 2026-01-01T00:00:00Z, availableBytes: 52428800, workingSetBytes: 8000000000}}}\n";
+
+#[test]
+fn bad_input_exits_2_with_the_field_path() {
+    let cases = [
+        (
+            "steps:\n  - time: 2026-01-01T00:00:00Z\n    summary: {node: {memory: {availableBytes: -1}}}\n"
+                .to_string(),
+            None,
+            "steps[0].summary.node.memory.availableBytes",
+        ),
+        (
+            "steps:\n  - time: 2026-01-01T00:00:00Z\n    summary: {pods: []}\n".to_string(),
+            None,
+            "steps[0].summary.node",
+        ),
+        (
+            "steps:\n  - summary: {node: {}}\n".to_string(),
+            None,
+            "steps[0].time",
+        ),
+        (
+            "pods: [{metadata: {name: x}}]\nsteps: []\n".to_string(),
+            None,
+            "pods[0].metadata.uid",
+        ),
+        (
+            "{\"steps\": [{\"time\": \"2026-01-01T00:00:00Z\", \"summ".to_string(),
+            None,
+            "truncated",
+        ),
+        (
+            STEP.to_string(),
+            Some("evictionHard:\n  mem.available: 100Mi\n"),
+            "mem.available",
+        ),
+        (
+            format!("config: {{evictionHard: {{memory.available: \"-100Mi\"}}}}\n{STEP}"),
+            None,
+            "-100Mi",
+        ),
+    ];
+    for (timeline, config, needle) in cases {
+        let (code, stdout, stderr) = simulate(&timeline, config);
+        assert_eq!(code, 2, "{timeline}\nstderr: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(needle), "expected {needle:?} in {stderr:?}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one-line error: {stderr}");
+    }
+}
+
+#[test]
+fn default_config_applies_kubelet_defaults() {
+    // 50Mi available < default hard 100Mi: MemoryPressure without any configuration.
+    let (code, stdout, stderr) = simulate(STEP, None);
+    assert_eq!(code, 0, "{stderr}");
+    let step: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(step["conditions"], json!(["MemoryPressure"]));
+    assert_eq!(step["ranking"], json!([]));
+    assert!(step["reason"].as_str().unwrap().contains("no pods are active"));
+}

@@ -1,0 +1,557 @@
+//! `headroom status` end to end: snapshot tests of the text and JSON views on
+//! (a) the real cgroup v1 root captured on this machine kind,
+//! (b) constructed cgroup v2 trees with a kubepods cgroup and pods of each QoS class,
+//! (c) a Summary + pods + kubelet config under memory pressure,
+//! plus the live host (no pods cgroup here) and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+const PRESSURE: &str = "tests/fixtures/status/pressure";
+
+/// The real samples, as copied by the collection work.
+fn samples() -> PathBuf {
+    Path::new(MANIFEST).join("../linux/tests/fixtures/samples")
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+fn headroom(args: &[&str]) -> Run {
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .current_dir(MANIFEST)
+        .env_remove("NO_COLOR")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// Run status on a tree and hide its temporary path.
+fn status_on_tree(tree: &Path, extra: &[&str]) -> Run {
+    let root = tree.to_str().unwrap();
+    let mut args = vec!["status", "--root", root];
+    args.extend_from_slice(extra);
+    let mut run = headroom(&args);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    run.stdout = run.stdout.replace(root, "<ROOT>");
+    run
+}
+
+/// The text view fits 100 columns and carries no colour when stdout is not a terminal.
+fn assert_fits(text: &str) {
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "line over 100 columns: {line:?}");
+        assert!(!line.contains('\x1b'), "colour escape in piped output: {line:?}");
+    }
+}
+
+/// Config lint wording belongs to headroom-core's lint tests: keep each warning's code in the
+/// snapshot, hide its message so a rewording there does not break the status snapshots.
+fn redact_lint(output: &str) -> String {
+    let mut out = String::new();
+    let mut in_warning = false;
+    for line in output.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix("\"message\": ") {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let comma = if rest.ends_with(',') { "," } else { "" };
+            out.push_str(&format!("{indent}\"message\": \"<lint message>\"{comma}\n"));
+            continue;
+        }
+        if line.starts_with("  - config: ") {
+            in_warning = true;
+        } else if in_warning && !line.starts_with("    ") {
+            in_warning = false;
+        }
+        if in_warning {
+            if let (Some(open), true) = (line.rfind('['), line.ends_with(']')) {
+                out.push_str(&format!("  - config: <lint message> {}\n", &line[open..]));
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Capture metadata: fixes the sample time and the layout (statfs cannot be captured).
+fn meta(dir: &Path, time: &str, cgroup_fs_type: u64, unified_fs_type: Option<u64>, v1_mount: Option<&str>) {
+    let meta = serde_json::json!({
+        "format": 1,
+        "captured_at": time,
+        "layout": {
+            "cgroup_fs_type": cgroup_fs_type,
+            "unified_fs_type": unified_fs_type,
+            "v1_memory_mount": v1_mount,
+        },
+    });
+    write(&dir.join("headroom-capture.json"), &meta.to_string());
+}
+
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const CGROUP2_MAGIC: u64 = 0x6367_7270;
+
+// ---------------------------------------------------------------------------------------
+// (a) the real v1 capture
+
+fn v1_sample_tree(dir: &Path) {
+    let mem = dir.join("sys/fs/cgroup/memory");
+    std::fs::create_dir_all(&mem).unwrap();
+    let copy = |from: &str, to: &Path| {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(samples().join(from), to).unwrap();
+    };
+    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
+    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
+    for f in [
+        "memory.stat",
+        "memory.usage_in_bytes",
+        "memory.max_usage_in_bytes",
+        "memory.failcnt",
+        "memory.limit_in_bytes",
+        "memory.use_hierarchy",
+        "memory.kmem.usage_in_bytes",
+        "memory.memsw.usage_in_bytes",
+        "memory.numa_stat",
+    ] {
+        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
+    }
+    write(&dir.join("proc/sys/kernel/hostname"), "vm\n");
+    meta(
+        dir,
+        "2026-11-28T02:01:35Z",
+        TMPFS_MAGIC,
+        Some(CGROUP2_MAGIC),
+        Some("/sys/fs/cgroup/memory"),
+    );
+}
+
+#[test]
+fn v1_sample_capture_text_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    v1_sample_tree(tmp.path());
+    let text = status_on_tree(tmp.path(), &[]);
+    assert_fits(&text.stdout);
+    insta::assert_snapshot!("v1_sample_text", text.stdout);
+    // The kubelet's figures from computed-cadvisor-figures.txt appear exactly.
+    assert!(
+        text.stdout
+            .contains("752,611,328 - inactive_file 464,138,240 = 288,473,088")
+    );
+    assert!(
+        text.stdout
+            .contains("25,276,502,016 - working set 288,473,088 = 24,988,028,928")
+    );
+    let json = status_on_tree(tmp.path(), &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        v["kubelet"]["memoryAvailable"]["availableBytes"],
+        24_988_028_928u64
+    );
+    assert_eq!(v["podsCgroup"]["found"], false);
+    insta::assert_snapshot!("v1_sample_json", json.stdout);
+}
+
+// ---------------------------------------------------------------------------------------
+// (b) constructed v2 trees
+
+const MI: u64 = 1 << 20;
+const GI: u64 = 1 << 30;
+
+/// A v2 memory cgroup: `memory.current`, `memory.max`, `memory.stat`, `memory.events`.
+struct Cg {
+    anon: u64,
+    active_file: u64,
+    inactive_file: u64,
+    shmem: u64,
+    kernel: u64,
+    max: Option<u64>,
+}
+
+impl Cg {
+    fn file(&self) -> u64 {
+        self.active_file + self.inactive_file + self.shmem
+    }
+    fn current(&self) -> u64 {
+        self.anon + self.file() + self.kernel
+    }
+    fn write_stat(&self, dir: &Path) {
+        let stat = format!(
+            "anon {}\nfile {}\nkernel {}\nkernel_stack 0\npagetables 0\nsock 0\nshmem {}\n\
+             file_mapped 0\nfile_dirty 0\nfile_writeback 0\ninactive_anon 0\nactive_anon {}\n\
+             inactive_file {}\nactive_file {}\nunevictable 0\npgfault 100\npgmajfault 1\n",
+            self.anon,
+            self.file(),
+            self.kernel,
+            self.shmem,
+            self.anon + self.shmem,
+            self.inactive_file,
+            self.active_file
+        );
+        write(&dir.join("memory.stat"), &stat);
+    }
+    fn write(&self, dir: &Path) {
+        self.write_stat(dir);
+        write(&dir.join("memory.current"), &format!("{}\n", self.current()));
+        let max = self.max.map(|m| m.to_string()).unwrap_or_else(|| "max".into());
+        write(&dir.join("memory.max"), &format!("{max}\n"));
+        write(
+            &dir.join("memory.events"),
+            "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n",
+        );
+    }
+}
+
+const UID_G: &str = "11111111-aaaa-4aaa-8aaa-000000000001";
+const UID_B: &str = "22222222-bbbb-4bbb-8bbb-000000000002";
+const UID_BE: &str = "33333333-cccc-4ccc-8ccc-000000000003";
+
+/// An 8 GiB cgroup v2 node with `kubepods` (limit 7 GiB) holding one pod per QoS class.
+/// `systemd` selects the systemd cgroup driver's names.
+fn v2_tree(dir: &Path, systemd: bool) {
+    let cg = dir.join("sys/fs/cgroup");
+    write(
+        &cg.join("cgroup.controllers"),
+        "cpuset cpu io memory hugetlb pids rdma misc\n",
+    );
+    write(&dir.join("proc/sys/kernel/hostname"), "node-v2\n");
+    write(
+        &dir.join("proc/meminfo"),
+        "MemTotal:        8388608 kB\nMemFree:         2097152 kB\nMemAvailable:    3355443 kB\n\
+         Buffers:           10240 kB\nCached:          2621440 kB\nSwapCached:            0 kB\n\
+         Active:          4718592 kB\nInactive:         921600 kB\nActive(anon):    3145728 kB\n\
+         Inactive(anon):        0 kB\nActive(file):    1572864 kB\nInactive(file):   921600 kB\n\
+         Unevictable:           0 kB\nMlocked:               0 kB\nSwapTotal:             0 kB\n\
+         SwapFree:              0 kB\nDirty:               100 kB\nWriteback:             0 kB\n\
+         AnonPages:       3145728 kB\nMapped:           204800 kB\nShmem:            102400 kB\n\
+         KReclaimable:     204800 kB\nSlab:             307200 kB\nSReclaimable:     204800 kB\n\
+         SUnreclaim:       102400 kB\n",
+    );
+    write(&dir.join("proc/sys/kernel/pid_max"), "4194304\n");
+    write(&dir.join("proc/sys/kernel/threads-max"), "63000\n");
+    write(&dir.join("proc/loadavg"), "0.50 0.40 0.30 3/412 12345\n");
+    write(
+        &dir.join("proc/pressure/memory"),
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=500\n",
+    );
+    // The root: no memory.current; usage = anon + file.
+    Cg {
+        anon: 3 * GI,
+        active_file: 1536 * MI,
+        inactive_file: 900 * MI,
+        shmem: 100 * MI,
+        kernel: 300 * MI,
+        max: None,
+    }
+    .write_stat(&cg);
+
+    let (kubepods, burstable, besteffort) = if systemd {
+        (
+            "kubepods.slice",
+            "kubepods.slice/kubepods-burstable.slice",
+            "kubepods.slice/kubepods-besteffort.slice",
+        )
+    } else {
+        ("kubepods", "kubepods/burstable", "kubepods/besteffort")
+    };
+    Cg {
+        anon: 3 * GI,
+        active_file: GI,
+        inactive_file: 400 * MI,
+        shmem: 0,
+        kernel: 100 * MI,
+        max: Some(7 * GI),
+    }
+    .write(&cg.join(kubepods));
+    Cg {
+        anon: 0,
+        active_file: 0,
+        inactive_file: 0,
+        shmem: 0,
+        kernel: 0,
+        max: None,
+    }
+    .write(&cg.join(burstable));
+    Cg {
+        anon: 0,
+        active_file: 0,
+        inactive_file: 0,
+        shmem: 0,
+        kernel: 0,
+        max: None,
+    }
+    .write(&cg.join(besteffort));
+
+    let pod_dir = |parent: &str, qos: &str, uid: &str| -> PathBuf {
+        if systemd {
+            let prefix = if qos.is_empty() {
+                "kubepods".to_string()
+            } else {
+                format!("kubepods-{qos}")
+            };
+            cg.join(parent)
+                .join(format!("{prefix}-pod{}.slice", uid.replace('-', "_")))
+        } else {
+            cg.join(parent).join(format!("pod{uid}"))
+        }
+    };
+    let container = |n: u32| -> String {
+        let id = format!("{n:0>64}");
+        if systemd {
+            format!("cri-containerd-{id}.scope")
+        } else {
+            id
+        }
+    };
+    let pods = [
+        (kubepods, "", UID_G, GI, 150 * MI, 50 * MI, Some(2 * GI), 1),
+        (
+            burstable,
+            "burstable",
+            UID_B,
+            1200 * MI,
+            800 * MI,
+            100 * MI,
+            None,
+            2,
+        ),
+        (
+            besteffort,
+            "besteffort",
+            UID_BE,
+            800 * MI,
+            50 * MI,
+            250 * MI,
+            None,
+            3,
+        ),
+    ];
+    for (parent, qos, uid, anon, active, inactive, max, n) in pods {
+        let dir = pod_dir(parent, qos, uid);
+        let pod = Cg {
+            anon,
+            active_file: active,
+            inactive_file: inactive,
+            shmem: 0,
+            kernel: 20 * MI,
+            max,
+        };
+        pod.write(&dir);
+        Cg {
+            kernel: 18 * MI,
+            ..pod
+        }
+        .write(&dir.join(container(n)));
+    }
+    meta(dir, "2026-11-28T03:00:00Z", CGROUP2_MAGIC, None, None);
+}
+
+fn pods_file(dir: &Path) -> PathBuf {
+    let pod = |name: &str, uid: &str, req: Option<&str>, lim: Option<&str>, prio: i32| {
+        let mut res = serde_json::json!({});
+        if let Some(r) = req {
+            res["requests"] = serde_json::json!({"memory": r, "cpu": "250m"});
+        }
+        if let Some(l) = lim {
+            res["limits"] = serde_json::json!({"memory": l, "cpu": "250m"});
+        }
+        serde_json::json!({
+            "metadata": {"name": name, "namespace": "shop", "uid": uid},
+            "spec": {"priority": prio, "containers": [{"name": "main", "resources": res}]},
+        })
+    };
+    let list = serde_json::json!({"kind": "PodList", "items": [
+        pod("checkout-0", UID_G, Some("2Gi"), Some("2Gi"), 1000),
+        pod("search-0", UID_B, Some("1Gi"), None, 1000),
+        pod("thumbnailer-0", UID_BE, None, None, 0),
+    ]});
+    let path = dir.join("pods.json");
+    write(&path, &list.to_string());
+    path
+}
+
+#[test]
+fn v2_cgroupfs_tree_each_qos_text_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_tree(tmp.path(), false);
+    let text = status_on_tree(tmp.path(), &[]);
+    assert_fits(&text.stdout);
+    insta::assert_snapshot!("v2_cgroupfs_text", text.stdout);
+    let json = status_on_tree(tmp.path(), &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["podsCgroup"]["found"], true);
+    assert_eq!(v["evictionOrder"]["total"], 3);
+    insta::assert_snapshot!("v2_cgroupfs_json", json.stdout);
+}
+
+#[test]
+fn v2_systemd_tree_with_pods_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_tree(tmp.path(), true);
+    let pods = pods_file(tmp.path());
+    let text = status_on_tree(tmp.path(), &["--pods", pods.to_str().unwrap()]);
+    assert_fits(&text.stdout);
+    insta::assert_snapshot!("v2_systemd_pods_text", text.stdout);
+}
+
+// ---------------------------------------------------------------------------------------
+// (c) Summary + pods + config under memory pressure
+
+#[test]
+fn summary_under_pressure_soft_and_hard() {
+    let args = |format: &'static str| {
+        [
+            "status",
+            "--summary",
+            "tests/fixtures/status/pressure/summary.json",
+            "--pods",
+            "tests/fixtures/status/pressure/pods.json",
+            "--config",
+            "tests/fixtures/status/pressure/kubelet.yaml",
+            "--format",
+            format,
+        ]
+    };
+    let text = headroom(&args("text"));
+    assert_eq!(text.code, 0, "stderr: {}", text.stderr);
+    assert_fits(&text.stdout);
+    insta::assert_snapshot!("pressure_text", redact_lint(&text.stdout));
+    let json = headroom(&args("json"));
+    assert_eq!(json.code, 0, "stderr: {}", json.stderr);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["conditions"], serde_json::json!(["MemoryPressure"]));
+    assert!(v["configWarnings"].as_array().is_some_and(|w| !w.is_empty()));
+    insta::assert_snapshot!("pressure_json", redact_lint(&json.stdout));
+}
+
+#[test]
+fn summary_with_only_the_soft_threshold_met() {
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        &format!("{PRESSURE}/pods.json"),
+        "--config",
+        &format!("{PRESSURE}/kubelet-soft.yaml"),
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("below the soft threshold 10% (1.6 GiB)"),
+        "{words}"
+    );
+    assert!(words.contains("for the 1m30s grace period"), "{words}");
+    assert_fits(&run.stdout);
+    insta::assert_snapshot!("pressure_soft_text", redact_lint(&run.stdout));
+}
+
+#[test]
+fn summary_without_pods_says_what_is_unknown() {
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--top",
+        "3",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_fits(&run.stdout);
+    insta::assert_snapshot!("summary_only_text", run.stdout);
+}
+
+// ---------------------------------------------------------------------------------------
+// live host and bad input
+
+#[test]
+fn live_host_runs_and_says_no_pods_cgroup() {
+    let run = headroom(&["status"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("No pods cgroup was found"), "{}", run.stdout);
+    assert!(run.stdout.contains("memory.available"), "{}", run.stdout);
+    let json = headroom(&["status", "--format", "json"]);
+    assert_eq!(json.code, 0, "stderr: {}", json.stderr);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["podsCgroup"]["found"], false);
+    // Capacity is MemTotal, as the kubelet's cAdvisor sets it; the arithmetic holds exactly.
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let mem_total_kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let node = &v["kubelet"]["memoryAvailable"];
+    assert_eq!(node["capacityBytes"].as_u64().unwrap(), mem_total_kb * 1024);
+    assert_eq!(
+        node["availableBytes"].as_u64().unwrap() + node["workingSetBytes"].as_u64().unwrap(),
+        mem_total_kb * 1024
+    );
+    assert_eq!(
+        node["usageBytes"].as_u64().unwrap() - node["inactiveFileBytes"].as_u64().unwrap(),
+        node["workingSetBytes"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn bad_inputs_exit_2_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truncated = tmp.path().join("truncated.json");
+    std::fs::write(&truncated, r#"{"node": {"nodeName": "x", "memory": {"availab"#).unwrap();
+    let run = headroom(&["status", "--summary", truncated.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("truncated.json"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+
+    let missing = tmp.path().join("nope.json");
+    let run = headroom(&["status", "--summary", missing.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("nope.json"), "{}", run.stderr);
+
+    let pods = tmp.path().join("pods.json");
+    std::fs::write(&pods, r#"{"items": [{"spec": {"priority": "high"}}]}"#).unwrap();
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pods.json") && run.stderr.contains("pod #0"),
+        "{}",
+        run.stderr
+    );
+
+    let junk = tmp.path().join("kubelet.yaml");
+    std::fs::write(&junk, "evictionHard:\n  memory.available: lots\n").unwrap();
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--config",
+        junk.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("kubelet.yaml"), "{}", run.stderr);
+
+    let run = headroom(&["status", "--root", tmp.path().join("empty").to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

@@ -1,0 +1,294 @@
+//! Decoding a KubeletConfiguration file (YAML, or JSON, which the YAML parser also reads) into
+//! [`KubeletConfig`], keeping the line of every value for error messages.
+
+use serde::Deserialize;
+use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
+
+use crate::config::{
+    API_VERSION, ConfigError, KIND, KubeletConfig, RawList, RawMap, Scalar, Setting, SettingMap, Source,
+};
+use crate::duration::{self, go_quote};
+
+/// The fields headroom reads. Everything else in the file is ignored, as the kubelet's
+/// lenient decoding ignores unknown fields.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawConfig {
+    kind: Option<Spanned<Scalar>>,
+    api_version: Option<Spanned<Scalar>>,
+    eviction_hard: Option<Spanned<RawMap>>,
+    eviction_soft: Option<Spanned<RawMap>>,
+    eviction_soft_grace_period: Option<Spanned<RawMap>>,
+    eviction_minimum_reclaim: Option<Spanned<RawMap>>,
+    eviction_pressure_transition_period: Option<Spanned<Scalar>>,
+    eviction_max_pod_grace_period: Option<Spanned<Scalar>>,
+    merge_default_eviction_settings: Option<Spanned<Scalar>>,
+    enforce_node_allocatable: Option<Spanned<RawList>>,
+    system_reserved: Option<Spanned<RawMap>>,
+    kube_reserved: Option<Spanned<RawMap>>,
+    system_reserved_cgroup: Option<Spanned<Scalar>>,
+    kube_reserved_cgroup: Option<Spanned<Scalar>>,
+    kernel_memcg_notification: Option<Spanned<Scalar>>,
+    local_storage_capacity_isolation: Option<Spanned<Scalar>>,
+    cgroup_root: Option<Spanned<Scalar>>,
+    #[serde(rename = "cgroupsPerQOS")]
+    cgroups_per_qos: Option<Spanned<Scalar>>,
+    cgroup_driver: Option<Spanned<Scalar>>,
+}
+
+struct Ctx<'a> {
+    origin: &'a str,
+    /// False when the text had to be re-encoded (lines would be wrong).
+    lines: bool,
+}
+
+impl Ctx<'_> {
+    fn source<T>(&self, spanned: &Spanned<T>) -> Source {
+        let line = spanned.referenced.line();
+        Source::File {
+            origin: self.origin.to_string(),
+            line: (self.lines && line > 0).then_some(line),
+        }
+    }
+
+    fn error<T>(&self, at: &Spanned<T>, field: &str, msg: String) -> ConfigError {
+        ConfigError(format!("{}: {field}: {msg}", self.source(at)))
+    }
+
+    fn map(&self, raw: Option<Spanned<RawMap>>) -> Option<SettingMap> {
+        let raw = raw?;
+        let mut map = SettingMap {
+            entries: Vec::new(),
+            source: self.source(&raw),
+        };
+        for (key, value) in raw.value.0 {
+            let source = self.source(&key);
+            map.insert(key.value, value.text(), source);
+        }
+        Some(map)
+    }
+
+    /// Scalars the kubelet declares as strings (names, paths).
+    fn string(
+        &self,
+        raw: Option<Spanned<Scalar>>,
+        field: &str,
+    ) -> Result<Option<Setting<String>>, ConfigError> {
+        let Some(raw) = raw else { return Ok(None) };
+        match &raw.value {
+            Scalar::Null => Ok(None),
+            Scalar::Str(s) => Ok(Some(Setting {
+                value: s.clone(),
+                source: self.source(&raw),
+            })),
+            other => Err(self.error(
+                &raw,
+                field,
+                format!("expected a string, got {}; quote the value", other.describe()),
+            )),
+        }
+    }
+
+    fn boolean(
+        &self,
+        raw: Option<Spanned<Scalar>>,
+        field: &str,
+    ) -> Result<Option<Setting<bool>>, ConfigError> {
+        let Some(raw) = raw else { return Ok(None) };
+        match &raw.value {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(b) => Ok(Some(Setting {
+                value: *b,
+                source: self.source(&raw),
+            })),
+            other => Err(self.error(
+                &raw,
+                field,
+                format!("expected true or false, got {}", other.describe()),
+            )),
+        }
+    }
+
+    fn duration(
+        &self,
+        raw: Option<Spanned<Scalar>>,
+        field: &str,
+    ) -> Result<Option<Setting<i64>>, ConfigError> {
+        let Some(raw) = raw else { return Ok(None) };
+        match &raw.value {
+            Scalar::Null => Ok(None),
+            Scalar::Str(s) => {
+                let ns = duration::parse_duration(s)
+                    .map_err(|e| self.error(&raw, field, format!("{}: {e}", go_quote(s))))?;
+                Ok(Some(Setting {
+                    value: ns,
+                    source: self.source(&raw),
+                }))
+            }
+            other => Err(self.error(
+                &raw,
+                field,
+                format!(
+                    "expected a duration string such as \"5m0s\", got {} (the kubelet rejects \
+                     a bare number here; write e.g. \"300s\")",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+
+    fn int32(&self, raw: Option<Spanned<Scalar>>, field: &str) -> Result<Option<Setting<i32>>, ConfigError> {
+        let Some(raw) = raw else { return Ok(None) };
+        match &raw.value {
+            Scalar::Null => Ok(None),
+            Scalar::Int(i) => match i32::try_from(*i) {
+                Ok(v) => Ok(Some(Setting {
+                    value: v,
+                    source: self.source(&raw),
+                })),
+                Err(_) => Err(self.error(
+                    &raw,
+                    field,
+                    format!("{i} does not fit in a 32-bit integer (seconds)"),
+                )),
+            },
+            other => Err(self.error(
+                &raw,
+                field,
+                format!("expected a whole number of seconds, got {}", other.describe()),
+            )),
+        }
+    }
+}
+
+pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Err(ConfigError(format!(
+            "{origin}: the file is empty (the kubelet refuses an empty config file)"
+        )));
+    }
+    let (raw, lines) = match decode(text) {
+        Ok(raw) => (raw, true),
+        Err(yaml_err) => {
+            // JSON that the YAML parser cannot read (tabs for indentation, for instance):
+            // re-encode through serde_json. Line numbers are lost on that path.
+            let reencoded = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| serde_json::to_string(&v).ok());
+            match reencoded.map(|t| decode(&t)) {
+                Some(Ok(raw)) => (raw, false),
+                _ => return Err(yaml_error(origin, &yaml_err)),
+            }
+        }
+    };
+    let ctx = Ctx { origin, lines };
+    check_type_meta(&ctx, &raw)?;
+    Ok(KubeletConfig {
+        eviction_hard: ctx.map(raw.eviction_hard),
+        eviction_soft: ctx.map(raw.eviction_soft),
+        eviction_soft_grace_period: ctx.map(raw.eviction_soft_grace_period),
+        eviction_minimum_reclaim: ctx.map(raw.eviction_minimum_reclaim),
+        eviction_pressure_transition_period: ctx.duration(
+            raw.eviction_pressure_transition_period,
+            "evictionPressureTransitionPeriod",
+        )?,
+        eviction_max_pod_grace_period: ctx
+            .int32(raw.eviction_max_pod_grace_period, "evictionMaxPodGracePeriod")?,
+        merge_default_eviction_settings: ctx.boolean(
+            raw.merge_default_eviction_settings,
+            "mergeDefaultEvictionSettings",
+        )?,
+        enforce_node_allocatable: match raw.enforce_node_allocatable {
+            None => None,
+            Some(list) => {
+                let source = ctx.source(&list);
+                let mut values = Vec::new();
+                for item in &list.value.0 {
+                    match item {
+                        Scalar::Str(s) => values.push(s.clone()),
+                        other => {
+                            return Err(ctx.error(
+                                &list,
+                                "enforceNodeAllocatable",
+                                format!("expected a list of strings, found {}", other.describe()),
+                            ));
+                        }
+                    }
+                }
+                Some(Setting {
+                    value: values,
+                    source,
+                })
+            }
+        },
+        system_reserved: ctx.map(raw.system_reserved),
+        kube_reserved: ctx.map(raw.kube_reserved),
+        system_reserved_cgroup: ctx.string(raw.system_reserved_cgroup, "systemReservedCgroup")?,
+        kube_reserved_cgroup: ctx.string(raw.kube_reserved_cgroup, "kubeReservedCgroup")?,
+        kernel_memcg_notification: ctx.boolean(raw.kernel_memcg_notification, "kernelMemcgNotification")?,
+        local_storage_capacity_isolation: ctx.boolean(
+            raw.local_storage_capacity_isolation,
+            "localStorageCapacityIsolation",
+        )?,
+        cgroup_root: ctx.string(raw.cgroup_root, "cgroupRoot")?,
+        cgroups_per_qos: ctx.boolean(raw.cgroups_per_qos, "cgroupsPerQOS")?,
+        cgroup_driver: ctx.string(raw.cgroup_driver, "cgroupDriver")?,
+        experimental_allocatable_ignore_eviction: None,
+        config_file: None,
+        ignored_flags: Vec::new(),
+    })
+}
+
+fn decode(text: &str) -> Result<RawConfig, serde_saphyr::Error> {
+    let mut options = Options::default();
+    // The kubelet's lenient decoding keeps the last of repeated keys.
+    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    options.with_snippet = false;
+    // A document that is only comments (or `---`) decodes as null: no fields set.
+    let raw: Option<RawConfig> = serde_saphyr::from_str_with_options(text, options)?;
+    Ok(raw.unwrap_or_default())
+}
+
+fn yaml_error(origin: &str, err: &serde_saphyr::Error) -> ConfigError {
+    let message = err.to_string();
+    let message = message.trim();
+    match err.location() {
+        Some(loc) if loc.line() > 0 => ConfigError(format!(
+            "{origin}:{}: not a valid KubeletConfiguration: {message}",
+            loc.line()
+        )),
+        _ => ConfigError(format!("{origin}: not a valid KubeletConfiguration: {message}")),
+    }
+}
+
+/// `kind` and `apiVersion` are optional here (handy for snippets), but when present they must
+/// be the kubelet's.
+fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig) -> Result<(), ConfigError> {
+    if let Some(kind) = &raw.kind
+        && kind.value != Scalar::Str(KIND.to_string())
+        && kind.value != Scalar::Null
+    {
+        return Err(ctx.error(
+            kind,
+            "kind",
+            format!(
+                "{} is not a kubelet configuration; expected kind: {KIND}",
+                go_quote(&kind.value.text())
+            ),
+        ));
+    }
+    if let Some(version) = &raw.api_version
+        && version.value != Scalar::Str(API_VERSION.to_string())
+        && version.value != Scalar::Null
+    {
+        return Err(ctx.error(
+            version,
+            "apiVersion",
+            format!(
+                "{} is not supported; the kubelet reads apiVersion: {API_VERSION}",
+                go_quote(&version.value.text())
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! The kubelet's eviction-related command-line flags, parsed the way pflag and the kubelet's
+//! flag types parse them.
+//!
+//! * `--flag=value` and `--flag value`; boolean flags take no separate value (`--flag`,
+//!   `--flag=false`). `_` in a flag name counts as `-`, as in the kubelet.
+//! * `--eviction-hard`/`--eviction-soft`: `signal<value` pairs separated by commas.
+//!   `--eviction-soft-grace-period`, `--eviction-minimum-reclaim`, `--system-reserved`,
+//!   `--kube-reserved`: `key=value` pairs. Keys and values are trimmed; empty pairs are skipped.
+//!   Repeating a map flag adds to (and overwrites keys of) the map it started.
+//! * `--enforce-node-allocatable`: comma-separated list; an empty value means an empty list.
+//! * Other flags are skipped and listed in [`KubeletConfig::ignored_flags`].
+
+use crate::config::{ConfigError, KubeletConfig, Setting, SettingMap, Source};
+use crate::duration::{self, go_quote};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    LangleMap,
+    EqualsMap,
+    Duration,
+    Int32,
+    Bool,
+    StringList,
+    Text,
+}
+
+fn kind_of(name: &str) -> Option<Kind> {
+    Some(match name {
+        "eviction-hard" | "eviction-soft" => Kind::LangleMap,
+        "eviction-soft-grace-period" | "eviction-minimum-reclaim" | "system-reserved" | "kube-reserved" => {
+            Kind::EqualsMap
+        }
+        "eviction-pressure-transition-period" => Kind::Duration,
+        "eviction-max-pod-grace-period" => Kind::Int32,
+        "kernel-memcg-notification"
+        | "local-storage-capacity-isolation"
+        | "cgroups-per-qos"
+        | "experimental-allocatable-ignore-eviction" => Kind::Bool,
+        "enforce-node-allocatable" => Kind::StringList,
+        "cgroup-root" | "cgroup-driver" | "system-reserved-cgroup" | "kube-reserved-cgroup" | "config" => {
+            Kind::Text
+        }
+        _ => return None,
+    })
+}
+
+pub(crate) fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
+    let mut cfg = KubeletConfig::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        let Some(body) = arg.strip_prefix("--") else {
+            cfg.ignored_flags.push(arg.clone());
+            continue;
+        };
+        let (raw_name, inline_value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (body, None),
+        };
+        let name = raw_name.replace('_', "-");
+        let flag = format!("--{name}");
+        let Some(kind) = kind_of(&name) else {
+            // Not an eviction flag. Its value, when given as a separate word, is skipped too.
+            let mut ignored = arg.clone();
+            if inline_value.is_none() && args.get(i).is_some_and(|next| !next.starts_with('-')) {
+                ignored = format!("{arg} {}", args[i]);
+                i += 1;
+            }
+            cfg.ignored_flags.push(ignored);
+            continue;
+        };
+        let value = match (inline_value, kind) {
+            (Some(v), _) => v,
+            (None, Kind::Bool) => "true".to_string(),
+            (None, _) => match args.get(i) {
+                Some(v) => {
+                    i += 1;
+                    v.clone()
+                }
+                None => return Err(ConfigError(format!("flag needs an argument: {flag}"))),
+            },
+        };
+        apply(&mut cfg, &name, &flag, kind, &value)?;
+    }
+    Ok(cfg)
+}
+
+fn invalid(flag: &str, value: &str, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!(
+        "invalid argument {} for {} flag: {why}",
+        go_quote(value),
+        go_quote(flag)
+    ))
+}
+
+fn apply(
+    cfg: &mut KubeletConfig,
+    name: &str,
+    flag: &str,
+    kind: Kind,
+    value: &str,
+) -> Result<(), ConfigError> {
+    let source = Source::Flag {
+        flag: flag.to_string(),
+    };
+    match kind {
+        Kind::LangleMap | Kind::EqualsMap => {
+            let slot = match name {
+                "eviction-hard" => &mut cfg.eviction_hard,
+                "eviction-soft" => &mut cfg.eviction_soft,
+                "eviction-soft-grace-period" => &mut cfg.eviction_soft_grace_period,
+                "eviction-minimum-reclaim" => &mut cfg.eviction_minimum_reclaim,
+                "system-reserved" => &mut cfg.system_reserved,
+                _ => &mut cfg.kube_reserved,
+            };
+            let map = slot.get_or_insert_with(|| SettingMap {
+                entries: Vec::new(),
+                source: source.clone(),
+            });
+            let sep = if kind == Kind::LangleMap { '<' } else { '=' };
+            for pair in value.split(',') {
+                // pflag's `=` maps trim each pair first; the `<` maps only skip empty ones.
+                let pair = if kind == Kind::EqualsMap {
+                    pair.trim()
+                } else {
+                    pair
+                };
+                if pair.is_empty() {
+                    continue;
+                }
+                let Some((k, v)) = pair.split_once(sep) else {
+                    return Err(invalid(
+                        flag,
+                        value,
+                        format!("malformed pair, expect string{sep}string"),
+                    ));
+                };
+                map.insert(k.trim().to_string(), v.trim().to_string(), source.clone());
+            }
+        }
+        Kind::Duration => {
+            let ns = duration::parse_duration(value).map_err(|e| invalid(flag, value, e))?;
+            cfg.eviction_pressure_transition_period = Some(Setting { value: ns, source });
+        }
+        Kind::Int32 => {
+            let v = parse_go_int32(value).map_err(|why| invalid(flag, value, why))?;
+            cfg.eviction_max_pod_grace_period = Some(Setting { value: v, source });
+        }
+        Kind::Bool => {
+            let b = parse_go_bool(value).ok_or_else(|| {
+                invalid(
+                    flag,
+                    value,
+                    format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(value)),
+                )
+            })?;
+            let setting = Some(Setting { value: b, source });
+            match name {
+                "kernel-memcg-notification" => cfg.kernel_memcg_notification = setting,
+                "local-storage-capacity-isolation" => cfg.local_storage_capacity_isolation = setting,
+                "cgroups-per-qos" => cfg.cgroups_per_qos = setting,
+                _ => cfg.experimental_allocatable_ignore_eviction = setting,
+            }
+        }
+        Kind::StringList => {
+            let items: Vec<String> = if value.is_empty() {
+                Vec::new()
+            } else {
+                value.split(',').map(str::to_string).collect()
+            };
+            // The first use replaces the default list; later uses append.
+            match &mut cfg.enforce_node_allocatable {
+                Some(existing) => existing.value.extend(items),
+                None => cfg.enforce_node_allocatable = Some(Setting { value: items, source }),
+            }
+        }
+        Kind::Text => {
+            let setting = Some(Setting {
+                value: value.to_string(),
+                source,
+            });
+            match name {
+                "cgroup-root" => cfg.cgroup_root = setting,
+                "cgroup-driver" => cfg.cgroup_driver = setting,
+                "system-reserved-cgroup" => cfg.system_reserved_cgroup = setting,
+                "kube-reserved-cgroup" => cfg.kube_reserved_cgroup = setting,
+                _ => cfg.config_file = Some(value.to_string()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Go's `strconv.ParseInt(s, 0, 32)` (pflag's int32): sign, `0x`/`0o`/`0b`/leading-`0`
+/// prefixes, `_` between digits.
+fn parse_go_int32(s: &str) -> Result<i32, String> {
+    let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s));
+    let range = || format!("strconv.ParseInt: parsing {}: value out of range", go_quote(s));
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(rest) = lower.strip_prefix("0x") {
+        (16, rest, true)
+    } else if let Some(rest) = lower.strip_prefix("0o") {
+        (8, rest, true)
+    } else if let Some(rest) = lower.strip_prefix("0b") {
+        (2, rest, true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..], true)
+    } else {
+        (10, lower.as_str(), false)
+    };
+    if digits.is_empty() {
+        return Err(syntax());
+    }
+    // Underscores only between digits (or right after a base prefix).
+    if digits.contains('_') {
+        let bytes = digits.as_bytes();
+        let bad_start = bytes[0] == b'_' && !prefixed;
+        let doubled = digits.contains("__");
+        if bad_start || doubled || digits.ends_with('_') {
+            return Err(syntax());
+        }
+    }
+    let clean: String = digits.chars().filter(|&c| c != '_').collect();
+    if clean.is_empty() || !clean.chars().all(|c| c.is_digit(radix)) {
+        return Err(syntax());
+    }
+    let magnitude = u64::from_str_radix(&clean, radix).map_err(|_| range())?;
+    let value = if negative {
+        -(i128::from(magnitude))
+    } else {
+        i128::from(magnitude)
+    };
+    i32::try_from(value).map_err(|_| range())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_int32() {
+        assert_eq!(parse_go_int32("30"), Ok(30));
+        assert_eq!(parse_go_int32("-1"), Ok(-1));
+        assert_eq!(parse_go_int32("+0x1e"), Ok(30));
+        assert_eq!(parse_go_int32("036"), Ok(30));
+        assert_eq!(parse_go_int32("0b11110"), Ok(30));
+        assert_eq!(parse_go_int32("3_0"), Ok(30));
+        assert_eq!(parse_go_int32("-2147483648"), Ok(i32::MIN));
+        assert_eq!(
+            parse_go_int32("2147483648"),
+            Err(r#"strconv.ParseInt: parsing "2147483648": value out of range"#.to_string())
+        );
+        for bad in ["", "-", "abc", "1.5", "_1", "1_", "1__0", "0x", "09", "1e3", " 1"] {
+            assert!(parse_go_int32(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn go_bool() {
+        assert_eq!(parse_go_bool("T"), Some(true));
+        assert_eq!(parse_go_bool("False"), Some(false));
+        assert_eq!(parse_go_bool("yes"), None);
+    }
+}
