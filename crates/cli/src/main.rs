@@ -3,9 +3,11 @@
 
 mod cmd;
 mod status;
+mod stdout_failure;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use stdout_failure::OutputFailure;
 
 #[derive(Parser)]
 #[command(
@@ -45,7 +47,30 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    stdout_failure::install_panic_hook();
+    // AssertUnwindSafe: nothing observes `cli` after a panic; the unwind only has to run the
+    // subcommands' Drop guards (temporary cgroups, worker processes) before we exit.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli)));
+    match outcome {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) if stdout_failure::is_reader_gone(&err) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
+            report_error(&error_line(&err));
+            cmd::exit_code_for(&err)
+        }
+        Err(payload) => match stdout_failure::classify_payload(payload.as_ref()) {
+            Some(OutputFailure::ReaderGone) => ExitCode::SUCCESS,
+            Some(OutputFailure::Other(message)) => {
+                report_error(&message);
+                ExitCode::from(1)
+            }
+            None => std::panic::resume_unwind(payload),
+        },
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
         None => cmd::status::run(cmd::status::Args::default()),
         Some(Command::Status(args)) => cmd::status::run(args),
         Some(Command::Summary(args)) => cmd::summary::run(args),
@@ -55,12 +80,64 @@ fn main() -> ExitCode {
         Some(Command::Experiment(exp)) => cmd::experiment::run(exp),
         Some(Command::Agent(args)) => cmd::agent::run(args),
         Some(Command::Worker(args)) => cmd::worker::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("headroom: error: {err:#}");
-            cmd::exit_code_for(&err)
+    }
+}
+
+/// One line on stderr; if stderr itself is gone there is nobody left to tell.
+fn report_error(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "headroom: error: {message}");
+}
+
+/// The error and its causes on one line, like anyhow's `{:#}`, but without repeating a cause
+/// whose text is already in the line (errors that print their source *and* return it from
+/// `source()` would otherwise read "Permission denied (os error 13): Permission denied (os
+/// error 13)").
+fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
         }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct PrintsItsSource(std::io::Error);
+
+    impl std::fmt::Display for PrintsItsSource {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "/root/x.tar.gz: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for PrintsItsSource {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let expected = format!("/root/x.tar.gz: {io}");
+        let err = anyhow::Error::new(PrintsItsSource(io));
+        assert_eq!(error_line(&err), expected);
+    }
+
+    #[test]
+    fn context_and_distinct_causes_are_joined_like_anyhow() {
+        let err = anyhow::anyhow!("disk on fire").context("writing /tmp/out");
+        assert_eq!(error_line(&err), "writing /tmp/out: disk on fire");
     }
 }

@@ -1,6 +1,7 @@
 //! `headroom summary`: this node's kubelet-compatible Summary JSON (`GET /stats/summary`),
 //! computed from the kernel files the kubelet's cAdvisor reads.
 
+use anyhow::Context as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +101,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_string(&snap.summary)?
     };
     let mut out = stdout.lock();
-    writeln!(out, "{json}")?;
+    writeln!(out, "{json}").context("writing the Summary JSON to stdout")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,85 @@
+//! Regression tests from user-level QA of the whole CLI: what a tired operator trips on.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
+
+/// A minimal cgroup v1 host tree from the samples of this machine kind.
+fn sample_tree(dir: &Path) {
+    let mem = dir.join("sys/fs/cgroup/memory");
+    std::fs::create_dir_all(&mem).unwrap();
+    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
+    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
+    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
+    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
+    for f in [
+        "memory.stat",
+        "memory.usage_in_bytes",
+        "memory.max_usage_in_bytes",
+        "memory.failcnt",
+        "memory.limit_in_bytes",
+        "memory.use_hierarchy",
+    ] {
+        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn headroom<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run
+}
+
+#[test]
+fn capture_into_a_missing_directory_names_the_path_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    sample_tree(&host);
+    let out = tmp.path().join("no-such-dir/node.tar.gz");
+    let run = headroom([
+        "capture".as_ref(),
+        "--root".as_ref(),
+        host.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let error: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("headroom: error:"))
+        .collect();
+    assert_eq!(error.len(), 1, "{}", run.stderr);
+    assert!(error[0].contains(&out.display().to_string()), "{}", error[0]);
+    // The io error used to be printed twice ("...: No such file ...: No such file ...").
+    assert_eq!(
+        error[0].matches("No such file or directory").count(),
+        1,
+        "{}",
+        error[0]
+    );
+    assert!(run.stdout.is_empty());
+}
