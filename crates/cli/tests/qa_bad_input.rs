@@ -83,3 +83,17 @@ fn capture_into_a_missing_directory_names_the_path_once() {
     );
     assert!(run.stdout.is_empty());
 }
+
+#[test]
+fn a_summary_passed_as_the_pods_file_is_bad_input() {
+    let summary = "tests/fixtures/status/pressure/summary.json";
+    let run = headroom(["status", "--summary", summary, "--pods", summary]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let line = run.stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains(summary) && line.contains("expected a Pod"),
+        "{line}"
+    );
+}

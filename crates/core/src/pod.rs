@@ -142,6 +142,10 @@ pub struct PodList {
 pub enum PodListError {
     #[error("expected a Pod, a PodList (with \"items\") or an array of pods, found {0}")]
     Shape(&'static str),
+    /// An object that is some other Kubernetes kind (or not a Kubernetes object at all), e.g. a
+    /// kubelet Summary passed where the pods file was expected.
+    #[error("{at}: expected a Pod, found {found}")]
+    NotAPod { at: String, found: String },
     #[error("pod #{index}: {source}")]
     Pod {
         index: usize,
@@ -159,17 +163,55 @@ impl PodList {
                 Some(serde_json::Value::Array(items)) => items,
                 Some(serde_json::Value::Null) => Vec::new(),
                 Some(_) => return Err(PodListError::Shape("\"items\" that is not an array")),
-                None => vec![serde_json::Value::Object(map)],
+                None => {
+                    let single = serde_json::Value::Object(map);
+                    check_pod_shape(&single).map_err(|found| PodListError::NotAPod {
+                        at: "the document".to_string(),
+                        found,
+                    })?;
+                    vec![single]
+                }
             },
             serde_json::Value::Null => Vec::new(),
             _ => return Err(PodListError::Shape("a scalar")),
         };
+        for (index, item) in items.iter().enumerate() {
+            check_pod_shape(item).map_err(|found| PodListError::NotAPod {
+                at: format!("item #{index}"),
+                found,
+            })?;
+        }
         let items = items
             .into_iter()
             .enumerate()
             .map(|(index, v)| serde_json::from_value(v).map_err(|source| PodListError::Pod { index, source }))
             .collect::<Result<Vec<Pod>, _>>()?;
         Ok(PodList { items })
+    }
+}
+
+/// Pods are lenient about missing fields (everything has a default), so without this check any
+/// JSON object, say a Summary, would "parse" as one nameless pod. An object is a Pod when its
+/// `kind` is `Pod`, or, without `kind` (hand-written or trimmed files), when it has `metadata` or
+/// `spec` or is empty. Non-objects are left to serde, whose error already says what was found.
+fn check_pod_shape(value: &serde_json::Value) -> Result<(), String> {
+    let serde_json::Value::Object(map) = value else {
+        return Ok(());
+    };
+    match map.get("kind") {
+        Some(serde_json::Value::String(kind)) if kind == "Pod" => Ok(()),
+        Some(kind) => Err(format!("kind: {kind}")),
+        None if map.contains_key("metadata") || map.contains_key("spec") => Ok(()),
+        // `{}` is an all-defaults pod (kept: earlier tests and hand-written lists rely on it).
+        None if map.is_empty() => Ok(()),
+        None => {
+            let keys: Vec<&str> = map.keys().take(5).map(String::as_str).collect();
+            let more = if map.len() > keys.len() { ", ..." } else { "" };
+            Err(format!(
+                "an object with no kind, metadata or spec (keys: {}{more})",
+                keys.join(", ")
+            ))
+        }
     }
 }
 
@@ -463,6 +505,33 @@ impl Pod {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_kinds_and_stray_objects_are_not_pods() {
+        // A kubelet Summary passed as the pods file used to become one nameless BestEffort pod.
+        let summary = serde_json::json!({"node": {"nodeName": "n"}, "pods": []});
+        let err = PodList::from_value(summary).unwrap_err().to_string();
+        assert!(
+            err.contains("expected a Pod") && err.contains("keys: node, pods"),
+            "{err}"
+        );
+        let node = serde_json::json!({"kind": "Node", "metadata": {"name": "n"}});
+        let err = PodList::from_value(node).unwrap_err().to_string();
+        assert!(err.contains("kind: \"Node\""), "{err}");
+        let nodes = serde_json::json!({"kind": "List", "items": [{"kind": "Pod"}, {"kind": "Node"}]});
+        let err = PodList::from_value(nodes).unwrap_err().to_string();
+        assert!(err.starts_with("item #1: ") && err.contains("Node"), "{err}");
+    }
+
+    #[test]
+    fn pods_without_kind_are_recognised_by_metadata_or_spec() {
+        let bare = serde_json::json!([{"metadata": {"name": "a"}}, {"spec": {"containers": []}}]);
+        assert_eq!(PodList::from_value(bare).unwrap().items.len(), 2);
+        let one = serde_json::json!({"kind": "Pod", "metadata": {"name": "a", "namespace": "d"}});
+        assert_eq!(PodList::from_value(one).unwrap().items[0].key(), "d/a");
+        let empty = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": []});
+        assert!(PodList::from_value(empty).unwrap().items.is_empty());
+    }
 
     #[test]
     fn reads_kubectl_pod_list() {
