@@ -97,3 +97,44 @@ fn a_summary_passed_as_the_pods_file_is_bad_input() {
         "{line}"
     );
 }
+
+#[test]
+fn experiment_output_paths_are_checked_before_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-dir/plot.svg");
+    let run = headroom([
+        "experiment".as_ref(),
+        "hot-cache".as_ref(),
+        "--plot".as_ref(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--plot") && run.stderr.contains("does not exist"),
+        "{}",
+        run.stderr
+    );
+    let run = headroom([
+        "experiment".as_ref(),
+        "hot-cache".as_ref(),
+        "--samples".as_ref(),
+        tmp.path().as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("is a directory"), "{}", run.stderr);
+}
+
+#[test]
+fn experiment_dir_that_is_a_file_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let run = headroom([
+        "experiment".as_ref(),
+        "page-cache".as_ref(),
+        "--dir".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("not a directory"), "{}", run.stderr);
+}

@@ -131,12 +131,42 @@ fn progress_bar() -> Option<Box<dyn FnMut(u64, u64)>> {
 
 /// `--dir` must name an existing directory: say so before creating any cgroup.
 fn check_dir(dir: &Option<PathBuf>) -> anyhow::Result<()> {
-    if let Some(d) = dir
-        && !d.is_dir()
-    {
+    if let Some(d) = dir {
+        if !d.exists() {
+            return Err(super::bad_input(format!(
+                "--dir {}: no such directory",
+                d.display()
+            )));
+        }
+        if !d.is_dir() {
+            return Err(super::bad_input(format!(
+                "--dir {}: is a file, not a directory; pass the directory to put the test file in",
+                d.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `--plot`/`--samples` are written after a run that takes a while: refuse a path that cannot
+/// be written (missing parent directory, a directory) before the run, not after it.
+fn check_output_file(flag: &str, path: &Option<PathBuf>) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    if path.is_dir() {
         return Err(super::bad_input(format!(
-            "--dir {}: no such directory",
-            d.display()
+            "{flag} {}: is a directory; give a file name",
+            path.display()
+        )));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(super::bad_input(format!(
+            "{flag} {}: directory {} does not exist",
+            path.display(),
+            parent.display()
         )));
     }
     Ok(())
@@ -174,6 +204,8 @@ fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
 
 fn hot_cache_cmd(a: HotCacheArgs) -> anyhow::Result<ExitCode> {
     check_dir(&a.dir)?;
+    check_output_file("--plot", &a.plot)?;
+    check_output_file("--samples", &a.samples)?;
     let limit = size::parse_size(&a.limit).map_err(|e| super::bad_input(format!("--limit: {e}")))?;
     let cache_fraction =
         size::parse_percent(&a.cache).map_err(|e| super::bad_input(format!("--cache: {e}")))?;
