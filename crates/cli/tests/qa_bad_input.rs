@@ -138,3 +138,33 @@ fn experiment_dir_that_is_a_file_says_so() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("not a directory"), "{}", run.stderr);
 }
+
+#[test]
+fn agent_config_error_names_the_file_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("kubelet.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         evictionHard:\n  memory.availble: 100Mi\n",
+    )
+    .unwrap();
+    let run = headroom([
+        "agent".as_ref(),
+        "--once".as_ref(),
+        "--listen".as_ref(),
+        "off".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("headroom: error:"))
+        .unwrap();
+    let name = config.display().to_string();
+    assert_eq!(line.matches(name.as_str()).count(), 1, "{line}");
+    assert!(line.contains(&format!("{name}:4:")), "{line}");
+    assert!(line.contains("memory.availble"), "{line}");
+}

@@ -105,9 +105,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| bad_input(format!("--config {origin}: cannot read the kubelet config: {e}")))?;
     let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
-    let eviction = kubelet
-        .eviction()
-        .map_err(|e| bad_input(format!("{origin}: {e}")))?;
+    // The error already starts with "FILE:LINE:" (as in status, simulate and check-config).
+    let eviction = kubelet.eviction().map_err(|e| bad_input(e.to_string()))?;
     let period_ns =
         parse_duration(&args.period).map_err(|e| bad_input(format!("--period {:?}: {e}", args.period)))?;
     if period_ns <= 0 {
