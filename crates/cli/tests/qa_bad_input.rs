@@ -168,3 +168,46 @@ fn agent_config_error_names_the_file_once() {
     assert!(line.contains(&format!("{name}:4:")), "{line}");
     assert!(line.contains("memory.availble"), "{line}");
 }
+
+/// Run `headroom ARGS` on a pseudo-terminal through util-linux `script`; None when it is missing.
+fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
+    let bin = assert_cmd::cargo::cargo_bin("headroom");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"]);
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn no_color_turns_off_escape_codes_on_a_terminal() {
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/min-reclaim/kubelet-config.yaml"
+    );
+    let summary = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/status/pressure/summary.json"
+    );
+    let commands = [
+        format!("agent --once --listen off --notifications off --config {config}"),
+        format!("status --summary {summary}"),
+    ];
+    for args in &commands {
+        let Some(coloured) = on_a_terminal(args, false) else {
+            eprintln!("skipping: util-linux `script` is not installed");
+            return;
+        };
+        assert!(!coloured.contains("panicked"), "{coloured}");
+        let plain = on_a_terminal(args, true).unwrap();
+        assert!(!plain.is_empty(), "{args}: no output");
+        assert!(
+            !plain.contains('\u{1b}'),
+            "{args}: escape codes despite NO_COLOR:\n{plain}"
+        );
+    }
+}
