@@ -211,3 +211,43 @@ fn no_color_turns_off_escape_codes_on_a_terminal() {
         );
     }
 }
+
+#[test]
+fn help_fits_100_columns_and_shows_examples() {
+    let all: &[&[&str]] = &[
+        &[],
+        &["status"],
+        &["summary"],
+        &["capture"],
+        &["simulate"],
+        &["check-config"],
+        &["experiment"],
+        &["experiment", "page-cache"],
+        &["experiment", "hot-cache"],
+        &["agent"],
+    ];
+    for cmd in all {
+        for flag in ["-h", "--help"] {
+            let run = headroom(cmd.iter().copied().chain([flag]));
+            assert_eq!(run.code, Some(0), "{cmd:?} {flag}: {}", run.stderr);
+            for line in run.stdout.lines() {
+                assert!(
+                    line.chars().count() <= 100,
+                    "{cmd:?} {flag}: line over 100 columns: {line}"
+                );
+            }
+        }
+    }
+    let with_examples: &[&[&str]] = &[
+        &["status"],
+        &["summary"],
+        &["capture"],
+        &["check-config"],
+        &["experiment", "page-cache"],
+        &["experiment", "hot-cache"],
+    ];
+    for cmd in with_examples {
+        let run = headroom(cmd.iter().copied().chain(["--help"]));
+        assert!(run.stdout.contains("Examples:"), "{cmd:?}: {}", run.stdout);
+    }
+}

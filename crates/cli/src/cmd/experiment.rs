@@ -30,6 +30,12 @@ pub enum Format {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+sudo headroom experiment page-cache                  # 256 MiB file under /var/tmp\n  \
+sudo headroom experiment page-cache --size 32M --dir /data\n  \
+sudo headroom experiment page-cache --format json > page-cache.json\n\n\
+The temporary cgroup (headroom-page-cache-*) and the test file are removed at the end, also on \
+Ctrl-C.")]
 pub struct PageCacheArgs {
     /// Size of the test file (binary units: 256M = 256 MiB).
     #[arg(long, default_value = "256M")]
@@ -48,6 +54,12 @@ pub struct PageCacheArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+sudo headroom experiment hot-cache                   # 512 MiB limit, 60% cache, 100M/s\n  \
+sudo headroom experiment hot-cache --limit 256M --rate 50M/s --plot hot-cache.svg\n  \
+sudo headroom experiment hot-cache --samples samples.csv --format json > hot-cache.json\n\n\
+The temporary cgroup (headroom-hot-cache-*), its processes and the cache file are removed at the \
+end, also on Ctrl-C.")]
 pub struct HotCacheArgs {
     /// Memory limit of the temporary cgroup (binary units: 512M = 512 MiB).
     #[arg(long, default_value = "512M")]

@@ -68,7 +68,11 @@ pub fn collect_error(err: CollectError) -> anyhow::Error {
 #[command(
     after_help = "Notes about cgroups that vanished, unreadable files and unobserved \
 signals go to stderr; stdout carries only the JSON. Pods are identified by UID only \
-(podRef.name/namespace are empty) and containers by container id: cgroups do not carry names."
+(podRef.name/namespace are empty) and containers by container id: cgroups do not carry names.\n\n\
+Examples:\n  \
+headroom summary > summary.json                     # then: headroom status --summary summary.json\n  \
+headroom summary --pretty --root node1.tar.gz       # a tree saved by `headroom capture`\n  \
+headroom summary -q | jq .node.memory"
 )]
 pub struct Args {
     #[command(flatten)]
