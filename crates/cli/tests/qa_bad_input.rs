@@ -251,3 +251,28 @@ fn help_fits_100_columns_and_shows_examples() {
         assert!(run.stdout.contains("Examples:"), "{cmd:?}: {}", run.stdout);
     }
 }
+
+#[test]
+fn a_bad_pod_field_is_named_with_its_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pods = tmp.path().join("pods.json");
+    std::fs::write(
+        &pods,
+        r#"{"kind":"List","items":[{"metadata":{"name":"a","namespace":"d","uid":"u"},
+            "spec":{"containers":[{"name":"c","resources":{"requests":{"memory":"lots"}}}]}}]}"#,
+    )
+    .unwrap();
+    let run = headroom([
+        "status".as_ref(),
+        "--summary".as_ref(),
+        "tests/fixtures/status/pressure/summary.json".as_ref(),
+        "--pods".as_ref(),
+        pods.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let line = run.stderr.trim_end();
+    assert!(
+        line.contains("pod #0: spec.containers[0].resources.requests.memory: ") && line.contains("\"lots\""),
+        "{line}"
+    );
+}

@@ -146,9 +146,12 @@ pub enum PodListError {
     /// kubelet Summary passed where the pods file was expected.
     #[error("{at}: expected a Pod, found {found}")]
     NotAPod { at: String, found: String },
-    #[error("pod #{index}: {source}")]
+    /// `path` is the field inside the pod, e.g. `spec.containers[0].resources.requests.memory`
+    /// (empty when the pod itself is the wrong type).
+    #[error("pod #{index}: {}{source}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
     Pod {
         index: usize,
+        path: String,
         #[source]
         source: serde_json::Error,
     },
@@ -184,7 +187,17 @@ impl PodList {
         let items = items
             .into_iter()
             .enumerate()
-            .map(|(index, v)| serde_json::from_value(v).map_err(|source| PodListError::Pod { index, source }))
+            .map(|(index, v)| {
+                serde_path_to_error::deserialize(v).map_err(|e| {
+                    let path = e.path().to_string();
+                    PodListError::Pod {
+                        index,
+                        // serde_path_to_error prints "." for the document itself.
+                        path: if path == "." { String::new() } else { path },
+                        source: e.into_inner(),
+                    }
+                })
+            })
             .collect::<Result<Vec<Pod>, _>>()?;
         Ok(PodList { items })
     }
@@ -593,7 +606,7 @@ mod tests {
         assert_eq!(arr.items.len(), 2);
         let err = PodList::from_value(serde_json::json!({"items": [{}, {"spec": {"priority": "high"}}]}))
             .unwrap_err();
-        assert!(err.to_string().starts_with("pod #1:"), "{err}");
+        assert!(err.to_string().starts_with("pod #1: spec.priority: "), "{err}");
         assert!(PodList::from_value(serde_json::json!(3)).is_err());
     }
 }
