@@ -276,3 +276,24 @@ fn a_bad_pod_field_is_named_with_its_path() {
         "{line}"
     );
 }
+
+#[test]
+fn root_that_is_not_an_archive_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("node1.tar.gz");
+    std::fs::write(&junk, b"this is not gzip").unwrap();
+    let empty = tmp.path().join("empty.tar.gz");
+    std::fs::write(&empty, b"").unwrap();
+    for (file, why) in [(&junk, "invalid gzip header"), (&empty, "unexpected end of file")] {
+        for cmd in ["status", "summary"] {
+            let run = headroom([cmd.as_ref(), "--root".as_ref(), file.as_os_str()]);
+            assert_eq!(run.code, Some(2), "{}", run.stderr);
+            let line = run.stderr.trim_end();
+            assert_eq!(line.lines().count(), 1, "{line}");
+            assert!(
+                line.contains(&file.display().to_string()) && line.contains(why),
+                "{line}"
+            );
+        }
+    }
+}

@@ -38,6 +38,12 @@ impl SourceArgs {
     /// Open `--root` (unpacking an archive) and build the collection options.
     pub fn open(&self) -> anyhow::Result<(OpenedRoot, CollectOptions)> {
         let opened = capture::open_root(self.root.as_deref()).map_err(|e| match e {
+            CaptureError::Io { path, source } if path.is_file() => bad_input(format!(
+                "--root {}: not a .tar.gz made by `headroom capture` ({}); expected such an \
+                 archive or a directory",
+                path.display(),
+                with_causes(&source)
+            )),
             CaptureError::Io { path, source } => bad_input(format!(
                 "--root {}: cannot open it ({source}); expected a directory made by `headroom \
                  capture` or its .tar.gz",
@@ -55,6 +61,27 @@ impl SourceArgs {
         };
         Ok((opened, opts))
     }
+}
+
+/// An io error and what it wraps: tar reports "failed to iterate over archive" and keeps the
+/// useful part ("invalid gzip header", "unexpected end of file") one level down.
+fn with_causes(err: &std::io::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    if let Some(inner) = err.get_ref() {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+    }
+    text
 }
 
 /// Turn a collection error into the CLI's error (bad --root => exit status 2).
