@@ -67,12 +67,19 @@ fn page_cache_moves_between_inactive_and_active() {
     let (base, write, read2, delete) = (snap("baseline"), snap("write"), snap("read-2"), snap("delete"));
 
     let d = |a: &Value, b: &Value, k: &str| num(a, k) - num(b, k);
+    // Written pages land on the inactive list, but under a busy CI run (other kernel tests,
+    // parallel builds) the kernel has been seen to promote part of them early (10 MiB of 64 once):
+    // the point is that most of the write is not working set, so allow a quarter either way.
     assert!(
-        d(&write, &base, "inactive_file") >= 0.9 * size,
+        d(&write, &base, "cache") >= 0.9 * size,
         "write: {write} vs {base}"
     );
     assert!(
-        d(&write, &base, "working_set") < 0.1 * size,
+        d(&write, &base, "inactive_file") >= 0.75 * size,
+        "write: {write} vs {base}"
+    );
+    assert!(
+        d(&write, &base, "working_set") < 0.25 * size,
         "write: {write} vs {base}"
     );
     assert!(
