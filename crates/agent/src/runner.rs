@@ -32,7 +32,9 @@ use headroom_core::summary::Summary;
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
 use headroom_linux::layout::CgroupMode;
-use headroom_linux::notify::{MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, UsageThreshold, Watch};
+use headroom_linux::notify::{
+    FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, UsageThreshold, Watch,
+};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -162,6 +164,10 @@ impl Runner {
             for f in &fired {
                 self.shared.metrics.inc_notification(&f.key, f.kind.label());
                 tracing::info!("notification: {f}");
+                if matches!(f.kind, FiredKind::Gone { .. }) {
+                    // Re-arm from scratch at the next pass if the cgroup comes back.
+                    self.armed.remove(&f.key);
+                }
             }
             return Ok("notification");
         }

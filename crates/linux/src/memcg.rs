@@ -191,13 +191,14 @@ pub struct MemoryBreakdown {
     pub oom_kill: Option<u64>,
     /// v2 `memory.events` (not at the root, not on v1).
     pub events: Option<MemoryEvents>,
-    /// v2 `memory.pressure` (never on v1/hybrid).
-    pub psi: Option<Psi>,
+    /// v2 `memory.pressure` (never on v1/hybrid). Boxed: absent on v1, and snapshots hold
+    /// thousands of breakdowns.
+    pub psi: Option<Box<Psi>>,
     /// Malformed `memory.stat` lines that were skipped.
     pub malformed_stat_lines: usize,
     /// The whole `memory.stat`, when the reader was asked to keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat: Option<StatMap>,
+    pub stat: Option<Box<StatMap>>,
 }
 
 impl MemoryBreakdown {
@@ -224,7 +225,7 @@ impl MemoryBreakdown {
             page_faults: Some(self.pgfault),
             major_page_faults: Some(self.pgmajfault),
             psi: if with_psi {
-                self.psi.map(|p| p.to_summary())
+                self.psi.as_ref().map(|p| p.to_summary())
             } else {
                 None
             },
@@ -361,7 +362,7 @@ impl MemcgReader {
         };
         b.malformed_stat_lines = self.stat.malformed_lines();
         if self.keep_stat {
-            b.stat = Some(self.stat.clone());
+            b.stat = Some(Box::new(self.stat.clone()));
         }
         Ok(b)
     }
@@ -480,7 +481,11 @@ impl MemcgReader {
             b.oom_kill = b.events.map(|e| e.oom_kill);
         }
         let path = self.file(dir, "memory.pressure");
-        b.psi = files.read(path).ok().and_then(|t| crate::psi::parse(t).ok());
+        b.psi = files
+            .read(path)
+            .ok()
+            .and_then(|t| crate::psi::parse(t).ok())
+            .map(Box::new);
         Ok(b)
     }
 

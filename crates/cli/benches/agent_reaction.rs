@@ -1,0 +1,408 @@
+//! Agent reaction time and idle cost (root, cgroup v1). `cargo bench -p headroom --bench agent_reaction`
+//!
+//! Reaction: a 512 MiB test "pods" cgroup, a Guaranteed pod holding 100 MiB, and a BestEffort
+//! pod allocating anonymous memory at 200 MiB/s or as fast as it can (`headroom worker alloc`).
+//! The threshold is `allocatableMemory.available<100Mi` (hard). A sampler thread reads the pods
+//! cgroup's working set (usage - total_inactive_file) every ~200 µs and records the
+//! CLOCK_MONOTONIC time it first exceeded `capacity - 100Mi` (the crossing); a waiter thread
+//! records when the BestEffort process died (the kill). Reaction = kill - crossing (the
+//! sampler's resolution, ~0.2-0.5 ms, is included). Three contenders:
+//!   * the agent with notifications (10 s period, so only notifications can win);
+//!   * the agent polling every 1 s (notifications off);
+//!   * a yardstick: a minimal loop re-reading the working set every 10 ms and SIGKILLing the
+//!     BestEffort pod's processes (this very binary, re-executed with `yardstick`).
+//!
+//! Idle cost: 110 empty pod cgroups, no pressure, 10 s period: CPU time and peak RSS of the
+//! agent vs the yardstick over the same wall time.
+//!
+//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 30).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use headroom_linux::control::{Cgroup, CgroupHost};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const MIB: u64 = 1 << 20;
+const LIMIT: u64 = 512 * MIB;
+const THRESHOLD: u64 = 100 * MIB;
+const BIN: &str = env!("CARGO_BIN_EXE_headroom");
+
+fn mono_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+fn read_u64(p: &Path) -> u64 {
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn working_set(cg: &Path) -> u64 {
+    let usage = read_u64(&cg.join("memory.usage_in_bytes"));
+    let stat = std::fs::read_to_string(cg.join("memory.stat")).unwrap_or_default();
+    let inactive = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("total_inactive_file "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    usage.saturating_sub(inactive)
+}
+
+fn oom_kills(cg: &Path) -> u64 {
+    std::fs::read_to_string(cg.join("memory.oom_control"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn pids_under(cg: &Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut stack = vec![cg.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(t) = std::fs::read_to_string(d.join("cgroup.procs")) {
+            out.extend(t.lines().filter_map(|l| l.parse::<i32>().ok()));
+        }
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            stack.extend(
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+        }
+    }
+    out
+}
+
+/// The yardstick: every 10 ms read the pods cgroup's working set; when it exceeds
+/// `capacity - threshold`, SIGKILL every process under `victims`.
+fn yardstick(pods: &Path, victims: &Path, limit_ws: u64) -> ! {
+    loop {
+        if working_set(pods) > limit_ws {
+            for pid in pids_under(victims) {
+                if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Contender {
+    AgentNotify,
+    AgentPoll1s,
+    Yardstick,
+}
+
+impl Contender {
+    fn name(self) -> &'static str {
+        match self {
+            Contender::AgentNotify => "agent, notifications",
+            Contender::AgentPoll1s => "agent, 1 s polling",
+            Contender::Yardstick => "yardstick, 10 ms polling",
+        }
+    }
+}
+
+struct Started {
+    child: Child,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_contender(
+    c: Contender,
+    dir: &Path,
+    parent: &Cgroup,
+    besteffort: &Cgroup,
+    pods_file: &Path,
+) -> Started {
+    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let child = match c {
+        Contender::Yardstick => Command::new(std::env::current_exe().unwrap())
+            .arg("yardstick")
+            .arg(parent.path())
+            .arg(besteffort.path())
+            .arg((LIMIT - THRESHOLD).to_string())
+            .spawn()
+            .unwrap(),
+        _ => {
+            let config = dir.join("kubelet.yaml");
+            std::fs::write(
+                &config,
+                "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+                 evictionHard:\n  allocatableMemory.available: \"100Mi\"\n",
+            )
+            .unwrap();
+            let (period, notif) = if c == Contender::AgentNotify {
+                ("10s", "on")
+            } else {
+                ("1s", "off")
+            };
+            Command::new(BIN)
+                .args(["agent", "--config"])
+                .arg(&config)
+                .args([
+                    "--period",
+                    period,
+                    "--notifications",
+                    notif,
+                    "--action",
+                    "kill",
+                    "--listen",
+                    "off",
+                ])
+                .arg("--pods")
+                .arg(pods_file)
+                .args(["--pod-cgroup-root", &format!("/{parent_name}")])
+                .env("HEADROOM_LOG", "error")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        }
+    };
+    // Let it complete its first pass (and arm its notifications).
+    std::thread::sleep(Duration::from_millis(500));
+    Started { child }
+}
+
+struct RunResult {
+    reaction_ms: Option<f64>,
+    oom: bool,
+}
+
+fn one_run(parent: &Cgroup, besteffort: &Cgroup, uid: &str, rate: Option<u32>) -> RunResult {
+    let pod = besteffort.create_child(&format!("pod{uid}")).unwrap();
+    let ctr = pod.create_child("ctr").unwrap();
+    let crossed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (crossed, stop, pods) = (crossed.clone(), stop.clone(), parent.path().to_path_buf());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if crossed.load(Ordering::Relaxed) == 0 && working_set(&pods) > LIMIT - THRESHOLD {
+                    crossed.store(mono_ns(), Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        })
+    };
+    let mut args = vec![
+        "worker".to_string(),
+        "alloc".into(),
+        "--mib".into(),
+        "1024".into(),
+    ];
+    if let Some(r) = rate {
+        args.extend(["--rate".into(), r.to_string()]);
+    }
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut hog = ctr.spawn(BIN, &args_ref).unwrap();
+    let t0 = Instant::now();
+    let mut died = None;
+    while t0.elapsed() < Duration::from_secs(20) {
+        if hog.try_wait().unwrap().is_some() {
+            died = Some(mono_ns());
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let _ = hog.kill();
+    let _ = hog.wait();
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let oom = oom_kills(ctr.path()) + oom_kills(pod.path()) > 0;
+    let c = crossed.load(Ordering::Relaxed);
+    let reaction_ms = match (died, c) {
+        (Some(d), c) if c > 0 && !oom => Some((d.saturating_sub(c)) as f64 / 1e6),
+        _ => None,
+    };
+    drop(ctr);
+    drop(pod);
+    // Let the agent's cleanup wait and re-arm settle before the next run.
+    std::thread::sleep(Duration::from_millis(300));
+    RunResult { reaction_ms, oom }
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// CPU seconds (user+sys) and peak RSS (KiB) of a process.
+fn cpu_and_hwm(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // USER_HZ: /proc reports times in 1/100 s on Linux.
+    let ticks = 100.0;
+    let cpu = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (cpu / ticks, hwm)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("yardstick") {
+        yardstick(Path::new(&args[2]), Path::new(&args[3]), args[4].parse().unwrap());
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if !headroom_linux::control::is_root()
+        || !Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists()
+    {
+        eprintln!("agent_reaction: needs root and the cgroup v1 memory controller; skipped");
+        return;
+    }
+    let runs: usize = std::env::var("HEADROOM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let idle_secs: u64 = std::env::var("HEADROOM_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let host = CgroupHost::detect().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    println!("## Agent reaction time (threshold crossing -> BestEffort process dead), {runs} runs each");
+    println!("| allocation rate | contender | p50 ms | p90 ms | max ms | kernel OOM kills | missed |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut p50s: Vec<(String, f64)> = Vec::new();
+    for (rate_name, rate) in [("200 MiB/s", Some(200)), ("full speed", None)] {
+        for c in [
+            Contender::AgentNotify,
+            Contender::AgentPoll1s,
+            Contender::Yardstick,
+        ] {
+            let parent = host.create_unique("headroom-test-bench").unwrap();
+            parent.set_memory_limit(Some(LIMIT)).unwrap();
+            let g = parent.create_child("podbench-g").unwrap();
+            let gc = g.create_child("ctr").unwrap();
+            let besteffort = parent.create_child("besteffort").unwrap();
+            let uids: Vec<String> = (0..runs)
+                .map(|i| format!("bench-{}-{i}", std::process::id()))
+                .collect();
+            let mut items = vec![serde_json::json!({
+                "metadata": {"name": "guaranteed", "namespace": "bench", "uid": "bench-g"},
+                "spec": {"containers": [{"name": "m", "resources": {
+                    "requests": {"memory": "128Mi", "cpu": "1"}, "limits": {"memory": "128Mi", "cpu": "1"}}}]}})];
+            for u in &uids {
+                items.push(
+                    serde_json::json!({"metadata": {"name": u, "namespace": "bench", "uid": u},
+                    "spec": {"containers": [{"name": "m"}]}}),
+                );
+            }
+            let pods_file = dir.path().join("pods.json");
+            std::fs::write(&pods_file, serde_json::json!({"items": items}).to_string()).unwrap();
+            let _holder = Started {
+                child: gc.spawn(BIN, &["worker", "alloc", "--mib", "100"]).unwrap(),
+            };
+            std::thread::sleep(Duration::from_millis(700));
+            let _contender = start_contender(c, dir.path(), &parent, &besteffort, &pods_file);
+            let mut times = Vec::new();
+            let (mut ooms, mut missed) = (0, 0);
+            for uid in &uids {
+                let r = one_run(&parent, &besteffort, uid, rate);
+                if r.oom {
+                    ooms += 1;
+                }
+                match r.reaction_ms {
+                    Some(ms) => times.push(ms),
+                    None if !r.oom => missed += 1,
+                    None => {}
+                }
+            }
+            drop(_contender);
+            drop(_holder);
+            times.sort_by(f64::total_cmp);
+            let (p50, p90, max) = (
+                pct(&times, 0.5),
+                pct(&times, 0.9),
+                times.last().copied().unwrap_or(f64::NAN),
+            );
+            println!(
+                "| {rate_name} | {} | {p50:.2} | {p90:.2} | {max:.2} | {ooms}/{runs} | {missed} |",
+                c.name()
+            );
+            p50s.push((format!("{rate_name}, {}", c.name()), p50));
+            drop(besteffort);
+            drop(gc);
+            drop(g);
+            drop(parent);
+        }
+    }
+    for chunk in p50s.chunks(3) {
+        if let [(n, notify), (_, poll), (_, yard)] = chunk {
+            println!(
+                "ratio p50 ({}): yardstick/agent-notify = {:.1}x, agent-1s/agent-notify = {:.1}x",
+                n.split(',').next().unwrap_or(""),
+                yard / notify,
+                poll / notify
+            );
+        }
+    }
+
+    // Idle cost: 110 empty pod cgroups, no pressure.
+    let parent = host.create_unique("headroom-test-bench-idle").unwrap();
+    let be = parent.create_child("besteffort").unwrap();
+    let mut pods = Vec::new();
+    for i in 0..110 {
+        let p = be.create_child(&format!("podidle-{i}")).unwrap();
+        pods.push(p.create_child("ctr").unwrap());
+        pods.push(p);
+    }
+    let pods_file = dir.path().join("pods-empty.json");
+    std::fs::write(&pods_file, "[]").unwrap();
+    let mut agent = start_contender(Contender::AgentNotify, dir.path(), &parent, &be, &pods_file);
+    let mut yard = start_contender(Contender::Yardstick, dir.path(), &parent, &be, &pods_file);
+    let (a0, _) = cpu_and_hwm(agent.child.id());
+    let (y0, _) = cpu_and_hwm(yard.child.id());
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(idle_secs));
+    let wall = t0.elapsed().as_secs_f64();
+    let (a1, a_hwm) = cpu_and_hwm(agent.child.id());
+    let (y1, y_hwm) = cpu_and_hwm(yard.child.id());
+    let _ = agent.child.kill();
+    let _ = yard.child.kill();
+    let (acpu, ycpu) = ((a1 - a0) / wall * 100.0, (y1 - y0) / wall * 100.0);
+    println!();
+    println!("## Idle cost over {wall:.0} s, 110 pod cgroups, no pressure");
+    println!("| process | CPU % | peak RSS MiB |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| agent (10 s period, notifications) | {acpu:.3} | {:.1} |",
+        a_hwm as f64 / 1024.0
+    );
+    println!(
+        "| yardstick (10 ms polling) | {ycpu:.3} | {:.1} |",
+        y_hwm as f64 / 1024.0
+    );
+    println!("ratio idle CPU agent/yardstick = {:.1}%", acpu / ycpu * 100.0);
+    drop(pods);
+    drop(be);
+    drop(parent);
+}

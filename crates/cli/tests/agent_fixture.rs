@@ -1,0 +1,206 @@
+//! `headroom agent --once` on a fake host tree (no root needed): the real sample v1 root plus
+//! a hand-made pods cgroup under pressure. Checks the decision line, the dry-run action line
+//! and the refusal to act on a critical pod.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
+const MIB: u64 = 1 << 20;
+
+fn copy(name: &str, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(Path::new(SAMPLES).join(name), to).unwrap();
+}
+
+/// A v1 memory cgroup directory with usage, limit and a minimal memory.stat.
+fn memcg(dir: &Path, usage: u64, inactive_file: u64, limit: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("memory.usage_in_bytes"), format!("{usage}\n")).unwrap();
+    std::fs::write(dir.join("memory.limit_in_bytes"), format!("{limit}\n")).unwrap();
+    std::fs::write(dir.join("memory.max_usage_in_bytes"), format!("{usage}\n")).unwrap();
+    std::fs::write(dir.join("memory.failcnt"), "0\n").unwrap();
+    std::fs::write(
+        dir.join("memory.stat"),
+        format!(
+            "cache {inactive_file}\nrss {a}\ninactive_file {inactive_file}\nactive_file 0\n\
+             total_cache {inactive_file}\ntotal_rss {a}\ntotal_inactive_file {inactive_file}\n\
+             total_active_file 0\ntotal_inactive_anon 0\ntotal_active_anon {a}\n",
+            a = usage - inactive_file
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("cgroup.procs"), "").unwrap();
+}
+
+fn host(dir: &Path) {
+    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
+    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
+    let mem = dir.join("sys/fs/cgroup/memory");
+    for f in [
+        "memory.stat",
+        "memory.usage_in_bytes",
+        "memory.limit_in_bytes",
+        "memory.use_hierarchy",
+        "memory.max_usage_in_bytes",
+        "memory.failcnt",
+    ] {
+        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
+    }
+    // Pods cgroup: 512 MiB limit, 450 MiB working set -> allocatable available 62 MiB < 100Mi.
+    memcg(&mem.join("kubepods"), 460 * MIB, 10 * MIB, 512 * MIB);
+    memcg(&mem.join("kubepods/podg-1"), 100 * MIB, 0, 128 * MIB);
+    memcg(&mem.join("kubepods/podg-1/ctr"), 100 * MIB, 0, 128 * MIB);
+    memcg(
+        &mem.join("kubepods/besteffort"),
+        350 * MIB,
+        10 * MIB,
+        u64::MAX >> 1,
+    );
+    memcg(
+        &mem.join("kubepods/besteffort/podbe-1"),
+        350 * MIB,
+        10 * MIB,
+        u64::MAX >> 1,
+    );
+    memcg(
+        &mem.join("kubepods/besteffort/podbe-1/ctr"),
+        350 * MIB,
+        10 * MIB,
+        u64::MAX >> 1,
+    );
+}
+
+fn pods(dir: &Path, be_priority: i64) -> std::path::PathBuf {
+    let p = dir.join("pods.json");
+    std::fs::write(
+        &p,
+        serde_json::json!({"kind": "PodList", "items": [
+            {"metadata": {"name": "db", "namespace": "prod", "uid": "g-1"},
+             "spec": {"containers": [{"name": "db", "resources": {
+                 "requests": {"memory": "128Mi", "cpu": "1"}, "limits": {"memory": "128Mi", "cpu": "1"}}}]}},
+            {"metadata": {"name": "batch", "namespace": "jobs", "uid": "be-1"},
+             "spec": {"priority": be_priority, "containers": [{"name": "b"}]}},
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    p
+}
+
+fn config(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("kubelet.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         evictionHard:\n  allocatableMemory.available: \"100Mi\"\n",
+    )
+    .unwrap();
+    p
+}
+
+fn run(dir: &Path, pods_file: &Path, action: &str, format: &str) -> String {
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args([
+            "agent",
+            "--once",
+            "--listen",
+            "off",
+            "--action",
+            action,
+            "--log-format",
+            format,
+        ])
+        .arg("--config")
+        .arg(config(dir))
+        .arg("--root")
+        .arg(dir)
+        .arg("--pods")
+        .arg(pods_file)
+        .env("HEADROOM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn once_decides_on_a_fixture_tree_and_dry_runs_the_action() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    let text = run(tmp.path(), &pods, "none", "text");
+    let decision = text.lines().find(|l| l.starts_with("decision")).unwrap();
+    assert!(
+        decision.contains("allocatableMemory.available<100Mi (hard"),
+        "{text}"
+    );
+    assert!(decision.contains("evict=jobs/batch grace=1s"), "{text}");
+    assert!(decision.contains("conditions=MemoryPressure"), "{text}");
+    let action = text.lines().find(|l| l.starts_with("action")).unwrap();
+    assert!(action.contains("action=none pod=jobs/batch"), "{text}");
+    assert!(action.contains("dry run"), "{text}");
+
+    let json = run(tmp.path(), &pods, "none", "json");
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"], "decision");
+    assert_eq!(first["evictions"][0]["pod"], "jobs/batch");
+    assert_eq!(first["evictions"][0]["gracePeriodSeconds"], 1);
+    assert_eq!(first["thresholdsMet"][0]["signal"], "allocatableMemory.available");
+}
+
+#[test]
+fn a_critical_pod_is_chosen_by_the_ranking_but_never_acted_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    // Make the BestEffort pod critical: the kubelet skips it and evicts the next one.
+    let pods = pods(tmp.path(), 2_000_000_000);
+    let text = run(tmp.path(), &pods, "none", "text");
+    let decision = text.lines().find(|l| l.starts_with("decision")).unwrap();
+    assert!(decision.contains("allocatableMemory.available<100Mi"), "{text}");
+    assert!(!decision.contains("evict=jobs/batch"), "{text}");
+    // The next pod in the ranking is chosen instead, as the kubelet does.
+    assert!(decision.contains("evict=prod/db"), "{text}");
+    let json = run(tmp.path(), &pods, "none", "json");
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["skippedCritical"][0], "jobs/batch", "{json}");
+}
+
+#[test]
+fn bad_config_and_pods_files_exit_2_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let bad = tmp.path().join("pods-bad.json");
+    std::fs::write(&bad, "{\"items\": [").unwrap();
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["agent", "--once", "--listen", "off", "--config"])
+        .arg(config(tmp.path()))
+        .arg("--root")
+        .arg(tmp.path())
+        .arg("--pods")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("pods-bad.json"), "{err}");
+
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["agent", "--once", "--config", "/nonexistent/kubelet.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/kubelet.yaml"));
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["agent", "--once", "--period", "soon", "--config"])
+        .arg(config(tmp.path()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--period"));
+}
