@@ -7,10 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use headroom_core::summary::Summary;
 
-const FIX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../linux/tests/fixtures/samples"
-);
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
 
 fn sample_tree(dir: &Path) {
     let mem = dir.join("sys/fs/cgroup/memory");
@@ -129,5 +126,10 @@ fn bad_roots_exit_2_and_name_the_path() {
         .arg(&junk)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

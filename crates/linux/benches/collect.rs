@@ -53,11 +53,7 @@ fn fake_tree(dir: &Path, pods: usize) {
     write(&dir.join("proc/sys/kernel/threads-max"), "192000\n");
     let mem = dir.join("sys/fs/cgroup/memory");
     let mut cgs: Vec<PathBuf> = vec![mem.clone(), mem.join("kubepods")];
-    cgs.extend(
-        pod_cgroups(pods)
-            .iter()
-            .map(|c| mem.join("kubepods").join(c)),
-    );
+    cgs.extend(pod_cgroups(pods).iter().map(|c| mem.join("kubepods").join(c)));
     for cg in cgs {
         write(&cg.join("memory.stat"), STAT);
         for (f, v) in [
@@ -95,10 +91,7 @@ fn files_of_a_pass(opts: &CollectOptions) -> (Vec<PathBuf>, usize) {
     c.start_recording();
     let snap = c.collect().unwrap();
     let files = c.take_recorded().into_iter().map(|f| f.path).collect();
-    (
-        files,
-        snap.pods.iter().map(|p| 1 + p.containers.len()).sum(),
-    )
+    (files, snap.pods.iter().map(|p| 1 + p.containers.len()).sum())
 }
 
 fn floor_pass(files: &[PathBuf], buf: &mut Vec<u8>) -> usize {
@@ -192,9 +185,7 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = |n: usize| if quick { 3 } else { n };
-    println!(
-        "collection pass: median of N alternating rounds; floor = the same files, open/read/close only"
-    );
+    println!("collection pass: median of N alternating rounds; floor = the same files, open/read/close only");
     for (label, pods, n) in [
         ("110 pods x 3 containers", 110usize, 30usize),
         ("10,000 cgroups (2,500 pods x 3)", 2500, 7),
