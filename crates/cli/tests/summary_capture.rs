@@ -133,3 +133,27 @@ fn bad_roots_exit_2_and_name_the_path() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn summary_output_is_a_simulate_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_tree(tmp.path());
+    let (_, json) = summary(tmp.path());
+    let timeline = format!(
+        r#"{{"config": {{"evictionHard": {{"memory.available": "100Mi"}}}}, "pods": [],
+            "steps": [{{"time": "2026-11-28T02:01:35Z", "summary": {json}}}]}}"#
+    );
+    let path = tmp.path().join("timeline.json");
+    std::fs::write(&path, timeline).unwrap();
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["simulate", "--format", "json", "--timeline"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "simulate rejected the summary: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -27,7 +27,7 @@ use crate::pod::Pod;
 use crate::rank::{self, FsTopology, RankKind, RankedPod};
 use crate::signal::{NodeCondition, Resource, Signal};
 use crate::summary::Summary;
-use crate::threshold::{Threshold, ThresholdValue, threshold_quantity};
+use crate::threshold::{Threshold, ThresholdValue, format_threshold_value, threshold_quantity};
 
 /// Grace period the kubelet passes for hard-threshold evictions (since ≈v1.31).
 pub const HARD_EVICTION_GRACE_SECONDS: i64 = 1;
@@ -365,10 +365,7 @@ pub fn grace_override(threshold: &Threshold, pod: &Pod, max_pod_grace_period_sec
 }
 
 fn describe(t: &Threshold) -> String {
-    let value = match &t.value {
-        ThresholdValue::Quantity(q) => q.to_string(),
-        ThresholdValue::Percentage(p) => format!("{}%", p * 100.0),
-    };
+    let value = format_threshold_value(&t.value);
     let kind = if t.is_hard() { "hard" } else { "soft" };
     format!("{kind} {}<{value}", t.signal)
 }

@@ -15,7 +15,7 @@ use headroom_core::manager::{Decision, EvictionCause, ManagerState, SyncInputs, 
 use headroom_core::notifier::{NotifierArm, NotifierError};
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
-use headroom_core::threshold::{Threshold, ThresholdValue};
+use headroom_core::threshold::{Threshold, ThresholdValue, format_threshold_value};
 use headroom_core::timeline::Timeline;
 use serde_json::{Value, json};
 
@@ -132,12 +132,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Threshold value as the kubelet config writes it: `100Mi` or `10%`.
+/// Threshold value as the kubelet config writes it: `100Mi` or `10%` (the shortest text that
+/// parses back to the same f32, so `30%` does not print as `30.000002%`).
 fn value_text(v: &ThresholdValue) -> String {
-    match v {
-        ThresholdValue::Quantity(q) => q.to_string(),
-        ThresholdValue::Percentage(p) => format!("{}%", p * 100.0),
-    }
+    format_threshold_value(v)
 }
 
 fn threshold_json(t: &Threshold) -> Value {
@@ -233,6 +231,9 @@ fn step_json(
         v["nodeReclaim"] =
             json!("the kubelet would first garbage-collect images/containers; assumed to free nothing");
     }
+    // Always present so a consumer can tell "none armed" from a missing field: empty when
+    // kernelMemcgNotification is off, as the kubelet then creates no notifier.
+    v["memcgNotifiers"] = json!([]);
     if config.kernel_memcg_notification {
         let notifiers: Vec<Value> = armed
             .iter()
