@@ -297,3 +297,39 @@ fn root_that_is_not_an_archive_says_why() {
         }
     }
 }
+
+#[test]
+fn agent_bad_pods_file_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/min-reclaim/kubelet-config.yaml"
+    );
+    let truncated = tmp.path().join("pods.json");
+    std::fs::write(&truncated, br#"{"kind":"List","items":[{"metadata":{"na"#).unwrap();
+    let missing = tmp.path().join("missing.json");
+    for pods in [&truncated, &missing] {
+        let run = headroom([
+            "agent".as_ref(),
+            "--once".as_ref(),
+            "--listen".as_ref(),
+            "off".as_ref(),
+            "--notifications".as_ref(),
+            "off".as_ref(),
+            "--config".as_ref(),
+            config.as_ref(),
+            "--pods".as_ref(),
+            pods.as_os_str(),
+        ]);
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("headroom: error:"))
+            .unwrap();
+        assert!(
+            line.contains("--pods") && line.contains(&pods.display().to_string()),
+            "{line}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ use super::bad_input;
 use headroom_agent::actuator::Action;
 use headroom_agent::config::{AgentConfig, DEFAULT_LISTEN};
 use headroom_agent::http::{self, Shared};
+use headroom_agent::pods_source::PodsFile;
 use headroom_agent::report::LogFormat;
 use headroom_agent::runner::Runner;
 use headroom_core::config::KubeletConfig;
@@ -135,6 +136,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Err(bad_input(
             "--action evict needs a headroom built with `--features k8s`; use --action kill or none",
         ));
+    }
+    // A missing or malformed --pods file at start is the operator's input (exit 2), not an
+    // agent failure; the runner loads it again and re-reads it when it changes.
+    if let Some(path) = &args.pods {
+        PodsFile::load(path).map_err(|e| bad_input(format!("--pods: {e}")))?;
     }
     let root = match &args.root {
         Some(dir) => HostRoot::dir(dir.clone()),
