@@ -333,3 +333,33 @@ fn agent_bad_pods_file_is_bad_input() {
         );
     }
 }
+
+#[test]
+fn empty_and_binary_inputs_to_status_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.json");
+    std::fs::write(&empty, b"  \n").unwrap();
+    let binary = tmp.path().join("binary.json");
+    std::fs::write(&binary, [0xff_u8, 0xfe, 0x00, 0x7b]).unwrap();
+    let summary = Path::new("tests/fixtures/status/pressure/summary.json");
+    let cases = [
+        ("--summary", &empty, "the file is empty"),
+        ("--summary", &binary, "not a text file"),
+        ("--pods", &empty, "the file is empty"),
+        ("--pods", &binary, "not a text file"),
+    ];
+    for (flag, file, why) in cases {
+        let mut args = vec!["status".as_ref(), flag.as_ref(), file.as_os_str()];
+        if flag == "--pods" {
+            args.extend(["--summary".as_ref(), summary.as_os_str()]);
+        }
+        let run = headroom(args);
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        let line = run.stderr.trim_end();
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(
+            line.contains(&file.display().to_string()) && line.contains(why),
+            "{flag}: {line}"
+        );
+    }
+}

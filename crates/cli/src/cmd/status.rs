@@ -122,8 +122,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn read(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| bad_input(format!("cannot read {what} {}: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
+            bad_input(format!(
+                "{what} {}: not a text file (invalid UTF-8); expected JSON",
+                path.display()
+            ))
+        } else {
+            bad_input(format!("cannot read {what} {}: {e}", path.display()))
+        }
+    })?;
+    if text.trim().is_empty() {
+        return Err(bad_input(format!(
+            "{what} {}: the file is empty; expected JSON",
+            path.display()
+        )));
+    }
+    Ok(text)
 }
 
 /// The effective eviction settings, the config's name, and its lint warnings.
