@@ -363,3 +363,32 @@ fn empty_and_binary_inputs_to_status_say_so() {
         );
     }
 }
+
+#[test]
+fn agent_once_works_next_to_a_running_agent() {
+    // Hold an ephemeral port the way a running agent holds 127.0.0.1:9464.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    sample_tree(&host);
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/min-reclaim/kubelet-config.yaml"
+    );
+    let run = headroom([
+        "agent".as_ref(),
+        "--once".as_ref(),
+        "--notifications".as_ref(),
+        "off".as_ref(),
+        "--listen".as_ref(),
+        addr.as_ref(),
+        "--root".as_ref(),
+        host.as_os_str(),
+        "--config".as_ref(),
+        config.as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.starts_with("decision "), "{}", run.stdout);
+    drop(busy);
+}

@@ -87,7 +87,8 @@ pub struct Args {
     /// Decision lines as key=value text or one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
     pub log_format: LogFormatArg,
-    /// Run one pass, print the decision and exit.
+    /// Run one pass, print the decision and exit (serves no HTTP, so it works next to a
+    /// running agent).
     #[arg(long)]
     pub once: bool,
 }
@@ -127,6 +128,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| bad_input(format!("--listen {s:?}: not an address like 127.0.0.1:9464: {e}")))?,
         ),
     };
+    // One pass exits before anyone could scrape it, and binding would fail next to a running
+    // agent (the DaemonSet already holds 127.0.0.1:9464) exactly when an SRE wants --once.
+    let listen = if args.once { None } else { listen };
     let action = match args.action {
         ActionArg::None => Action::None,
         ActionArg::Kill => Action::Kill,
