@@ -464,3 +464,47 @@ fn reasons_print_percentages_as_written() {
         "soft memory.available<30% met for 0s of its 60s grace period"
     );
 }
+
+#[test]
+fn disk_ranking_counts_only_local_ephemeral_volumes() {
+    use headroom_core::rank::{FsTopology, RankKind, facts};
+    // Current upstream (`IsLocalEphemeralVolume` + hostPath): hostPath, gitRepo, configMap and
+    // emptyDir on the default medium. Not: downwardAPI, secret, Memory or HugePages emptyDirs.
+    let p = pod_json(json!({"metadata": {"name": "p", "uid": "p"}, "spec": {
+        "containers": [{"name": "c"}],
+        "volumes": [
+            {"name": "host", "hostPath": {"path": "/data"}},
+            {"name": "git", "gitRepo": {"repository": "r"}},
+            {"name": "cm", "configMap": {"name": "cm"}},
+            {"name": "disk", "emptyDir": {}},
+            {"name": "explicit-default", "emptyDir": {"medium": ""}},
+            {"name": "downward", "downwardAPI": {}},
+            {"name": "secret", "secret": {"secretName": "s"}},
+            {"name": "ram", "emptyDir": {"medium": "Memory"}},
+            {"name": "huge", "emptyDir": {"medium": "HugePages"}}
+        ]
+    }}));
+    let names = [
+        ("host", 1u64),
+        ("git", 2),
+        ("cm", 4),
+        ("disk", 8),
+        ("explicit-default", 16),
+        ("downward", 32),
+        ("secret", 64),
+        ("ram", 128),
+        ("huge", 256),
+    ];
+    let volume: Vec<_> = names
+        .iter()
+        .map(|(n, b)| json!({"name": n, "usedBytes": b * MI, "inodesUsed": b}))
+        .collect();
+    let stats: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "p", "uid": "p"}, "containers": [], "volume": volume}))
+    .unwrap();
+    let kind = RankKind::for_signal(Signal::NodeFsAvailable, FsTopology::default());
+    let f = facts(kind, &p, Some(&stats));
+    assert_eq!(f.usage, Quantity::bytes(31 * MI as i64));
+    let kind = RankKind::for_signal(Signal::NodeFsInodesFree, FsTopology::default());
+    assert_eq!(facts(kind, &p, Some(&stats)).usage, Quantity::count(31));
+}
