@@ -508,3 +508,42 @@ fn disk_ranking_counts_only_local_ephemeral_volumes() {
     let kind = RankKind::for_signal(Signal::NodeFsInodesFree, FsTopology::default());
     assert_eq!(facts(kind, &p, Some(&stats)).usage, Quantity::count(31));
 }
+
+#[test]
+fn pod_level_message_needs_memory_stats_but_not_a_working_set() {
+    // Upstream checks only that the pod has memory stats; a missing working set counts as 0.
+    let p = pod_json(
+        json!({"metadata": {"name": "plr", "namespace": "ns", "uid": "u"}, "spec": {
+            "resources": {"requests": {"memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+            "containers": [{"name": "c"}]
+        }}),
+    );
+    let with_ws: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "plr", "uid": "u"}, "memory": {"workingSetBytes": 3 * GI}, "containers": []}))
+    .unwrap();
+    let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&with_ws), None);
+    assert_eq!(
+        msg,
+        "The node was low on resource: memory. Pod plr was using 3Gi, request is 1Gi, has larger consumption of memory. "
+    );
+    assert_eq!(ann["offending_pod"], "plr");
+    assert_eq!(ann["offending_pod_usage"], "3Gi");
+    let no_ws: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "plr", "uid": "u"}, "memory": {"rssBytes": 5}, "containers": []}))
+    .unwrap();
+    let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&no_ws), None);
+    assert!(
+        msg.ends_with("Pod plr was using 0, request is 1Gi, has larger consumption of memory. "),
+        "{msg}"
+    );
+    assert_eq!(ann["offending_pod_usage"], "0");
+    let no_memory: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "plr", "uid": "u"}, "containers": []}))
+    .unwrap();
+    let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&no_memory), None);
+    assert_eq!(msg, "The node was low on resource: memory. ");
+    assert!(!ann.contains_key("offending_pod"));
+    // Not for other resources.
+    let (msg, _) = eviction_message(Resource::EphemeralStorage, &p, Some(&with_ws), None);
+    assert_eq!(msg, "The node was low on resource: ephemeral-storage. ");
+}
