@@ -547,3 +547,17 @@ fn pod_level_message_needs_memory_stats_but_not_a_working_set() {
     let (msg, _) = eviction_message(Resource::EphemeralStorage, &p, Some(&with_ws), None);
     assert_eq!(msg, "The node was low on resource: ephemeral-storage. ");
 }
+
+#[test]
+fn an_explicit_go_zero_time_is_the_zero_time() {
+    // Go's zero time written out ("0001-01-01T00:00:00Z") must behave like a missing time:
+    // the updated-stats filter keeps the threshold at every sync.
+    let cfg = config(vec![threshold(Signal::MemoryAvailable, qty("100Mi"), 0, None)]);
+    let (pods, ws) = set_a();
+    let mut sim = Sim::new(cfg, pods);
+    let mut s = summary(at(0), 50 * MI, 4 * GI, &ws);
+    s.node.memory.as_mut().unwrap().time = Some("0001-01-01T00:00:00Z".parse().unwrap());
+    assert_eq!(observe(&s).get(Signal::MemoryAvailable).unwrap().time, None);
+    assert_eq!(sim.sync(at(0), &s).evictions.len(), 1);
+    assert_eq!(sim.sync(at(10), &s).evictions.len(), 1);
+}
