@@ -2,11 +2,16 @@
 //!
 //! Reaction: a 512 MiB test "pods" cgroup, a Guaranteed pod holding 100 MiB, and a BestEffort
 //! pod allocating anonymous memory at 200 MiB/s or as fast as it can (`headroom worker alloc`).
-//! The threshold is `allocatableMemory.available<100Mi` (hard). A sampler thread reads the pods
-//! cgroup's working set (usage - total_inactive_file) every ~200 µs and records the
-//! CLOCK_MONOTONIC time it first exceeded `capacity - 100Mi` (the crossing); a waiter thread
-//! records when the BestEffort process died (the kill). Reaction = kill - crossing (the
-//! sampler's resolution, ~0.2-0.5 ms, is included). Three contenders:
+//! The threshold is `allocatableMemory.available<100Mi` (hard). Both ends are read on the
+//! allocator's own clock (its `--heartbeat` file: CLOCK_MONOTONIC of its last progress and the
+//! bytes allocated so far, rewritten every 64 KiB):
+//!   * crossing: a sampler pairs the pods cgroup's working set (usage - total_inactive_file)
+//!     with the heartbeat every ~200 µs, which gives how many allocated bytes put the working
+//!     set at `capacity - 100Mi`; the time the heartbeat passed that amount is interpolated;
+//!   * kill: the heartbeat's last progress (a killed allocator stops within one 64 KiB step).
+//!
+//! Reaction = kill - crossing. Process teardown (freeing hundreds of MiB, tens of ms) is NOT
+//! included: the pod stops growing at the kill. Three contenders:
 //!   * the agent with notifications (10 s period, so only notifications can win);
 //!   * the agent polling every 1 s (notifications off);
 //!   * a yardstick: a minimal loop re-reading the working set every 10 ms and SIGKILLing the
@@ -18,22 +23,18 @@
 //! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 30).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use headroom_lab::heartbeat::Heartbeat;
 use headroom_linux::control::{Cgroup, CgroupHost};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const LIMIT: u64 = 512 * MIB;
 const THRESHOLD: u64 = 100 * MIB;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
-
-fn mono_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-}
 
 fn read_u64(p: &Path) -> u64 {
     std::fs::read_to_string(p)
@@ -184,20 +185,26 @@ struct RunResult {
     oom: bool,
 }
 
-fn one_run(parent: &Cgroup, besteffort: &Cgroup, uid: &str, rate: Option<u32>) -> RunResult {
+fn one_run(parent: &Cgroup, besteffort: &Cgroup, uid: &str, rate: Option<u32>, dir: &Path) -> RunResult {
     let pod = besteffort.create_child(&format!("pod{uid}")).unwrap();
     let ctr = pod.create_child("ctr").unwrap();
-    let crossed = Arc::new(AtomicU64::new(0));
+    let hb_path = dir.join(format!("heartbeat-{uid}"));
     let stop = Arc::new(AtomicBool::new(false));
+    // (pods working set, heartbeat allocated, heartbeat mono_ns) pairs, read back to back.
     let sampler = {
-        let (crossed, stop, pods) = (crossed.clone(), stop.clone(), parent.path().to_path_buf());
+        let (stop, pods, hb_path) = (stop.clone(), parent.path().to_path_buf(), hb_path.clone());
         std::thread::spawn(move || {
+            let mut samples: Vec<(u64, u64, u64)> = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                if crossed.load(Ordering::Relaxed) == 0 && working_set(&pods) > LIMIT - THRESHOLD {
-                    crossed.store(mono_ns(), Ordering::Relaxed);
+                if let Some(hb) = Heartbeat::read(&hb_path) {
+                    let ws = working_set(&pods);
+                    if hb.allocated > 0 && !hb.done {
+                        samples.push((ws, hb.allocated, hb.mono_ns));
+                    }
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }
+            samples
         })
     };
     let mut args = vec![
@@ -209,32 +216,59 @@ fn one_run(parent: &Cgroup, besteffort: &Cgroup, uid: &str, rate: Option<u32>) -
     if let Some(r) = rate {
         args.extend(["--rate".into(), r.to_string()]);
     }
+    args.extend(["--heartbeat".into(), hb_path.display().to_string()]);
     let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut hog = ctr.spawn(BIN, &args_ref).unwrap();
     let t0 = Instant::now();
-    let mut died = None;
+    let mut died = false;
     while t0.elapsed() < Duration::from_secs(20) {
         if hog.try_wait().unwrap().is_some() {
-            died = Some(mono_ns());
+            died = true;
             break;
         }
-        std::thread::sleep(Duration::from_micros(200));
+        std::thread::sleep(Duration::from_micros(500));
     }
     let _ = hog.kill();
     let _ = hog.wait();
     stop.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
+    let samples = sampler.join().unwrap();
+    let last = Heartbeat::read(&hb_path);
     let oom = oom_kills(ctr.path()) + oom_kills(pod.path()) > 0;
-    let c = crossed.load(Ordering::Relaxed);
-    let reaction_ms = match (died, c) {
-        (Some(d), c) if c > 0 && !oom => Some((d.saturating_sub(c)) as f64 / 1e6),
+    let reaction_ms = match (died && !oom, last) {
+        (true, Some(last)) => crossing_ns(&samples).map(|c| (last.mono_ns as f64 - c) / 1e6),
         _ => None,
     };
     drop(ctr);
     drop(pod);
+    let _ = std::fs::remove_file(&hb_path);
     // Let the agent's cleanup wait and re-arm settle before the next run.
     std::thread::sleep(Duration::from_millis(300));
     RunResult { reaction_ms, oom }
+}
+
+/// When the pods cgroup's working set crossed `capacity - threshold`, on the allocator's
+/// clock: everything but the allocator's bytes is `offset = ws - allocated` (median over the
+/// samples), so the crossing is at `allocated = (LIMIT - THRESHOLD) - offset`, interpolated
+/// between the heartbeat samples around it.
+fn crossing_ns(samples: &[(u64, u64, u64)]) -> Option<f64> {
+    if samples.len() < 2 {
+        return None;
+    }
+    let mut offsets: Vec<i64> = samples.iter().map(|(ws, a, _)| *ws as i64 - *a as i64).collect();
+    offsets.sort_unstable();
+    let offset = offsets[offsets.len() / 2];
+    let target = (LIMIT - THRESHOLD) as i64 - offset;
+    let pts: Vec<(f64, f64)> = samples.iter().map(|(_, a, m)| (*a as f64, *m as f64)).collect();
+    let i = pts.iter().position(|(a, _)| *a >= target as f64)?;
+    let (lo, hi) = if i == 0 {
+        (pts[0], pts[1])
+    } else {
+        (pts[i - 1], pts[i])
+    };
+    if hi.0 == lo.0 {
+        return Some(hi.1);
+    }
+    Some(lo.1 + (target as f64 - lo.0) * (hi.1 - lo.1) / (hi.0 - lo.0))
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -326,7 +360,7 @@ fn main() {
             let mut times = Vec::new();
             let (mut ooms, mut missed) = (0, 0);
             for uid in &uids {
-                let r = one_run(&parent, &besteffort, uid, rate);
+                let r = one_run(&parent, &besteffort, uid, rate, dir.path());
                 if r.oom {
                     ooms += 1;
                 }

@@ -228,6 +228,13 @@ fn bad_flag_values_exit_2_with_the_value_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+
+    let out = headroom()
+        .args(["experiment", "page-cache", "--dir", "/nonexistent/headroom"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/headroom"));
 }
 
 #[test]
