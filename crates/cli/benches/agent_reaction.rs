@@ -399,12 +399,19 @@ fn main() {
     }
     for chunk in p50s.chunks(3) {
         if let [(n, notify), (_, poll), (_, yard)] = chunk {
-            println!(
-                "ratio p50 ({}): yardstick/agent-notify = {:.1}x, agent-1s/agent-notify = {:.1}x",
-                n.split(',').next().unwrap_or(""),
-                yard / notify,
-                poll / notify
-            );
+            let rate = n.split(',').next().unwrap_or("");
+            if *notify < 0.1 {
+                // Below the heartbeat's resolution: a ratio would be meaningless.
+                println!(
+                    "p50 ({rate}): agent-notify {notify:.2} ms (below resolution), yardstick {yard:.2} ms, agent-1s {poll:.2} ms"
+                );
+            } else {
+                println!(
+                    "ratio p50 ({rate}): yardstick/agent-notify = {:.1}x, agent-1s/agent-notify = {:.1}x",
+                    yard / notify,
+                    poll / notify
+                );
+            }
         }
     }
 
