@@ -33,7 +33,7 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// Print the effective eviction thresholds of a KubeletConfiguration, or its error.
     CheckConfig(cmd::check_config::Args),
-    /// Run an experiment on the real kernel in a temporary cgroup.
+    /// Run an experiment on the real kernel in a temporary cgroup (needs root).
     #[command(subcommand)]
     Experiment(cmd::experiment::Experiment),
     /// Run the node agent: kubelet-grade eviction woken by kernel notifications.

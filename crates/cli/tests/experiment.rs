@@ -4,6 +4,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -166,6 +167,9 @@ fn ctrl_c_cleans_up_cgroup_and_file() {
         .arg(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
+        // Its own process group, so the SIGINT below reaches the worker too, as Ctrl-C on a
+        // terminal does.
+        .process_group(0)
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -180,7 +184,7 @@ fn ctrl_c_cleans_up_cgroup_and_file() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(50));
-    rustix::process::kill_process(
+    rustix::process::kill_process_group(
         rustix::process::Pid::from_raw(pid as i32).unwrap(),
         rustix::process::Signal::INT,
     )
@@ -224,6 +228,13 @@ fn bad_flag_values_exit_2_with_the_value_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+
+    let out = headroom()
+        .args(["experiment", "page-cache", "--dir", "/nonexistent/headroom"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/headroom"));
 }
 
 #[test]
@@ -278,4 +289,57 @@ fn worker_is_hidden_from_help() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("experiment"));
     assert!(!help.contains("worker"), "{help}");
+}
+
+#[test]
+fn tmpfs_dir_warns_and_counts_as_working_set() {
+    if !kernel_ready("tmpfs_dir_warns_and_counts_as_working_set") {
+        return;
+    }
+    if !Path::new("/dev/shm").is_dir() {
+        eprintln!("skipping: no /dev/shm");
+        return;
+    }
+    let out = headroom()
+        .args(["experiment", "page-cache", "--size", "16M", "--format", "json"])
+        .args(["--dir", "/dev/shm"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out.stdout);
+    assert_eq!(r["dir_memory_backed"], true);
+    assert!(r["warnings"][0].as_str().unwrap().contains("tmpfs"), "{r}");
+    let steps = r["steps"].as_array().unwrap();
+    let ws = |i: usize| num(&steps[i]["snapshot"], "working_set");
+    // shmem sits on the anon LRU: the write alone puts it in the working set.
+    assert!(ws(1) - ws(0) >= 0.9 * 16.0 * MIB, "{r}");
+    assert!(!Path::new(r["file"].as_str().unwrap()).exists());
+}
+
+#[test]
+fn not_root_is_a_plain_error() {
+    if !kernel_ready("not_root_is_a_plain_error") {
+        return;
+    }
+    let Ok(setpriv) = which_setpriv() else {
+        eprintln!("skipping not_root_is_a_plain_error: no setpriv");
+        return;
+    };
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_headroom"))
+        .args(["experiment", "page-cache", "--size", "1M"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("needs root"), "{err}");
+}
+
+fn which_setpriv() -> Result<&'static str, ()> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or(())
 }

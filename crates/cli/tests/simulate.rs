@@ -202,3 +202,26 @@ fn default_config_applies_kubelet_defaults() {
     assert_eq!(step["ranking"], json!([]));
     assert!(step["reason"].as_str().unwrap().contains("no pods are active"));
 }
+
+#[test]
+fn percentages_print_as_written_and_notifier_key_is_always_present() {
+    // 0.3f32 * 100 is 30.000002 in f32 arithmetic; the value must print as the operator wrote it.
+    let config = "evictionHard: {memory.available: \"30%\"}\n\
+                  evictionSoft: {memory.available: \"33.3%\"}\n\
+                  evictionSoftGracePeriod: {memory.available: 1m}\n\
+                  evictionMinimumReclaim: {memory.available: \"7%\"}\n";
+    let (code, stdout, stderr) = simulate(STEP, Some(config));
+    assert_eq!(code, 0, "{stderr}");
+    let step: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let values: Vec<&str> = step["thresholdsMet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["30%", "33.3%"], "{step}");
+    assert_eq!(step["thresholdsMet"][0]["minReclaim"], "7%");
+    assert_eq!(step["reclaiming"]["value"], "30%");
+    // kernelMemcgNotification is off: no notifier is armed, and the key says so.
+    assert_eq!(step["memcgNotifiers"], json!([]), "{step}");
+}

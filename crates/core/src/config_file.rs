@@ -177,7 +177,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
                 .and_then(|v| serde_json::to_string(&v).ok());
             match reencoded.map(|t| decode(&t)) {
                 Some(Ok(raw)) => (raw, false),
-                _ => return Err(yaml_error(origin, &yaml_err)),
+                _ => return Err(yaml_error(origin, text, &yaml_err)),
             }
         }
     };
@@ -249,15 +249,28 @@ fn decode(text: &str) -> Result<RawConfig, serde_saphyr::Error> {
     Ok(raw.unwrap_or_default())
 }
 
-fn yaml_error(origin: &str, err: &serde_saphyr::Error) -> ConfigError {
+fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigError {
     let message = err.to_string();
     let message = message.trim();
-    match err.location() {
-        Some(loc) if loc.line() > 0 => ConfigError(format!(
-            "{origin}:{}: not a valid KubeletConfiguration: {message}",
-            loc.line()
-        )),
-        _ => ConfigError(format!("{origin}: not a valid KubeletConfiguration: {message}")),
+    let line = err.location().map(|l| l.line()).filter(|&l| l > 0);
+    match line {
+        Some(line) => {
+            // Quote the offending line: the parser's wording alone rarely names the field.
+            let quoted = usize::try_from(line - 1)
+                .ok()
+                .and_then(|i| text.lines().nth(i))
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let short: String = l.chars().take(80).collect();
+                    format!(" (line {line}: {})", go_quote(&short))
+                })
+                .unwrap_or_default();
+            ConfigError(format!(
+                "{origin}:{line}: not a valid KubeletConfiguration: {message}{quoted}"
+            ))
+        }
+        None => ConfigError(format!("{origin}: not a valid KubeletConfiguration: {message}")),
     }
 }
 

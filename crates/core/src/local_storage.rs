@@ -122,7 +122,14 @@ pub fn has_storage_limits(pod: &Pod) -> bool {
             .containers
             .iter()
             .chain(&pod.spec.init_containers)
-            .any(|c| c.limit("ephemeral-storage").is_some())
+            .any(|c| {
+                // Runs for every pod on every sync: compare names by equality (length first)
+                // instead of an ordered map lookup.
+                c.resources
+                    .as_ref()
+                    .and_then(|r| r.limits.as_ref())
+                    .is_some_and(|l| l.keys().any(|k| k == "ephemeral-storage"))
+            })
 }
 
 /// All local-storage evictions for this sync, in active-pod order; critical pods are skipped.

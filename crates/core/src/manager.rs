@@ -27,7 +27,7 @@ use crate::pod::Pod;
 use crate::rank::{self, FsTopology, RankKind, RankedPod};
 use crate::signal::{NodeCondition, Resource, Signal};
 use crate::summary::Summary;
-use crate::threshold::{Threshold, ThresholdValue, threshold_quantity};
+use crate::threshold::{Threshold, ThresholdValue, format_threshold_value, threshold_quantity};
 
 /// Grace period the kubelet passes for hard-threshold evictions (since ≈v1.31).
 pub const HARD_EVICTION_GRACE_SECONDS: i64 = 1;
@@ -52,6 +52,8 @@ pub struct TrackedThreshold {
 pub struct ManagerState {
     /// The thresholds in force after the first sync derived the containerfs ones.
     thresholds: Option<Vec<TrackedThreshold>>,
+    /// The configured thresholds `thresholds` was derived from (a new configuration re-derives).
+    derived_from: Vec<Threshold>,
     topology: Option<FsTopology>,
     first_observed: Vec<(usize, Timestamp)>,
     thresholds_met: Vec<TrackedThreshold>,
@@ -363,10 +365,7 @@ pub fn grace_override(threshold: &Threshold, pod: &Pod, max_pod_grace_period_sec
 }
 
 fn describe(t: &Threshold) -> String {
-    let value = match &t.value {
-        ThresholdValue::Quantity(q) => q.to_string(),
-        ThresholdValue::Percentage(p) => format!("{}%", p * 100.0),
-    };
+    let value = format_threshold_value(&t.value);
     let kind = if t.is_hard() { "hard" } else { "soft" };
     format!("{kind} {}<{value}", t.signal)
 }
@@ -382,7 +381,16 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     }
     // 2. First sync: detect the filesystem topology. This sync still runs on the configured
     //    list; the derived containerfs thresholds apply from the next one.
-    let first_sync = state.thresholds.is_none();
+    // A caller that reloads its configuration gets the new thresholds (derived the same way);
+    // the kubelet itself never changes them without a restart.
+    let reconfigured = state.thresholds.is_some() && state.derived_from != config.thresholds;
+    if reconfigured {
+        // Threshold ids refer to the old list: start their bookkeeping afresh, as a restarted
+        // kubelet would (conditions and last observations are kept).
+        state.first_observed.clear();
+        state.thresholds_met.clear();
+    }
+    let first_sync = state.thresholds.is_none() || reconfigured;
     let topology = *state.topology.get_or_insert(inputs.fs_topology);
     let pre_update: Vec<TrackedThreshold>;
     let thresholds: &[TrackedThreshold] = if first_sync {
@@ -396,6 +404,7 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
             })
             .collect();
         state.thresholds = Some(derive_containerfs(&config.thresholds, topology));
+        state.derived_from.clone_from(&config.thresholds);
         &pre_update
     } else {
         state.thresholds.as_deref().unwrap_or_default()

@@ -531,3 +531,39 @@ fn no_thresholds_and_no_isolation_does_nothing() {
     assert!(d.conditions.is_empty());
     assert!(d.no_eviction_reason.is_some());
 }
+
+#[test]
+fn a_new_configuration_takes_effect() {
+    let (pods, ws) = set_a();
+    let mut sim = Sim::new(config(vec![hard_100mi()]), pods);
+    assert!(sim.mem(0, 500 * MI, CAP, &ws).thresholds_met.is_empty());
+    sim.config.thresholds = vec![threshold(Signal::MemoryAvailable, qty("1Gi"), 0, None)];
+    let d = sim.mem(10, 500 * MI, CAP, &ws);
+    assert_eq!(d.thresholds_met.len(), 1);
+    assert_eq!(d.evictions.len(), 1);
+}
+
+#[test]
+fn percentage_thresholds_on_memory_and_nodefs_t12() {
+    use headroom_core::manager::still_reported;
+    let mem = threshold(Signal::MemoryAvailable, pct(20.0), 0, Some(pct(5.0)));
+    let nodefs = threshold(Signal::NodeFsAvailable, pct(30.0), 0, None);
+    let obs = |mem_mi: u64, fs_gi: u64| {
+        let mut s = summary(at(0), mem_mi * MI, 1000 * MI, &[]);
+        s.node.fs = serde_json::from_value(
+            serde_json::json!({"availableBytes": fs_gi * GI, "capacityBytes": 1000 * GI}),
+        )
+        .unwrap();
+        observe(&s)
+    };
+    let met = |o: &headroom_core::observe::Observations| (is_met(&mem, o, false), is_met(&nodefs, o, false));
+    assert_eq!(met(&obs(100, 100)), (true, true));
+    assert_eq!(met(&obs(300, 400)), (false, false));
+    assert_eq!(met(&obs(300, 100)), (false, true));
+    assert_eq!(met(&obs(100, 400)), (true, false));
+    // T16: condition last observed 1m ago.
+    let last = at(0);
+    assert!(still_reported(last, at(60), 120 * SEC));
+    assert!(!still_reported(last, at(60), 30 * SEC));
+    assert!(!still_reported(last, at(300), 300 * SEC));
+}

@@ -67,6 +67,9 @@ pub fn wait_child(
 ) -> anyhow::Result<ExitStatus> {
     loop {
         if let Some(status) = child.try_wait().context("waiting for a worker process")? {
+            // Ctrl-C on a terminal reaches the worker too: report the interruption, not a
+            // failed worker.
+            check_cancel(cancel)?;
             return Ok(status);
         }
         if cancelled(cancel) {
@@ -155,4 +158,42 @@ pub fn require_root() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn space_check_names_dir_and_sizes() {
+        let info = DirInfo {
+            dir: PathBuf::from("/mnt/small"),
+            memory_backed: false,
+            free_bytes: 100 << 20,
+        };
+        assert!(require_space(&info, 30 << 20).is_ok());
+        let err = require_space(&info, 256 << 20).unwrap_err().to_string();
+        assert!(err.contains("no space for the test file"), "{err}");
+        assert!(
+            err.contains("/mnt/small") && err.contains("100 MiB free"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dir_info_detects_dev_shm_as_memory_backed() {
+        if let Ok(info) = dir_info(Path::new("/dev/shm")) {
+            assert!(info.memory_backed);
+        }
+        assert!(dir_info(Path::new("/nonexistent/dir")).is_err());
+    }
+
+    #[test]
+    fn temp_file_is_removed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, "x").unwrap();
+        drop(TempFile::new(p.clone()));
+        assert!(!p.exists());
+    }
 }

@@ -315,3 +315,71 @@ pub fn render_text(r: &PageCacheReport) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MI: u64 = 1 << 20;
+
+    fn step(name: &'static str, active: u64, inactive: u64, extra: u64) -> StepResult {
+        StepResult {
+            step: name,
+            description: String::new(),
+            ok: true,
+            error: None,
+            duration_ms: 1.0,
+            snapshot: Snapshot {
+                usage: (active + inactive + extra) * MI,
+                cache: (active + inactive) * MI,
+                active_file: active * MI,
+                inactive_file: inactive * MI,
+                working_set: (active + extra) * MI,
+                host_buff_cache: Some(1000 * MI + (active + inactive) * MI),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn conclusions_follow_the_measurements() {
+        let steps = vec![
+            step("baseline", 0, 0, 0),
+            step("write", 0, 64, 2),
+            step("sync", 0, 64, 2),
+            step("read-1", 0, 64, 2),
+            step("read-2", 64, 0, 2),
+            step("delete", 0, 0, 0),
+        ];
+        let c = conclusions(64 * MI, &steps);
+        assert_eq!(c.len(), 6, "{c:#?}");
+        assert!(c[0].contains("added 64.0 MiB of page cache") && c[0].contains("ignores"));
+        assert!(c[0].contains("working set +2.0 MiB"), "{}", c[0]);
+        assert!(c[3].contains("second read activated 64.0 MiB"), "{}", c[3]);
+        assert!(c[3].contains("working set +64.0 MiB"), "{}", c[3]);
+        assert!(c[4].contains("released 64.0 MiB"), "{}", c[4]);
+        assert!(c[5].contains("+64.0 MiB above the baseline"), "{}", c[5]);
+    }
+
+    #[test]
+    fn conclusions_do_not_claim_what_did_not_happen() {
+        // A kernel that activated on the first write (e.g. tmpfs: shmem is always "used").
+        let steps = vec![
+            step("baseline", 0, 0, 0),
+            step("write", 0, 0, 64),
+            step("read-1", 0, 0, 64),
+            step("read-2", 0, 0, 64),
+        ];
+        let c = conclusions(64 * MI, &steps);
+        assert!(c[0].contains("counts it as used memory"), "{}", c[0]);
+        assert!(!c.iter().any(|l| l.contains("activated")), "{c:#?}");
+        // A failed step is left out instead of being compared.
+        let mut failed = steps.clone();
+        failed[1].ok = false;
+        assert!(
+            !conclusions(64 * MI, &failed)
+                .iter()
+                .any(|l| l.starts_with("writing"))
+        );
+    }
+}

@@ -97,7 +97,19 @@ pub fn capture(opts: CollectOptions, output: &Path) -> Result<CaptureReport, Cap
             files.push((host, bytes));
         }
     }
-    let layout = snapshot.layout.evidence.clone();
+    let mut layout = snapshot.layout.evidence.clone();
+    if layout.cgroup_fs_type.is_none() {
+        // The source was itself a tree without magics (decided from its shape, whose marker
+        // files a pass does not read): record magics that reproduce the decided mode.
+        use crate::layout::{CGROUP2_MAGIC, CgroupMode, TMPFS_MAGIC};
+        let (cgroup, unified) = match snapshot.layout.mode {
+            CgroupMode::Unified => (CGROUP2_MAGIC, None),
+            CgroupMode::Hybrid => (TMPFS_MAGIC, Some(CGROUP2_MAGIC)),
+            CgroupMode::Legacy => (TMPFS_MAGIC, None),
+        };
+        layout.cgroup_fs_type = Some(cgroup);
+        layout.unified_fs_type = unified;
+    }
     let meta = CaptureMeta {
         format: META_FORMAT,
         captured_at: snapshot.time,

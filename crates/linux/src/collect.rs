@@ -209,14 +209,16 @@ impl Collector {
         }
     }
 
-    /// Host path of a cgroup name in the memory hierarchy.
+    /// Host path of a cgroup name in the memory hierarchy (exact capacity: a snapshot keeps
+    /// one per cgroup).
     fn cgroup_host_path(&self, cgroup: &str) -> PathBuf {
         let rel = cgroup.trim_start_matches('/');
-        if rel.is_empty() {
-            self.layout.memory_root.clone()
-        } else {
-            self.layout.memory_root.join(rel)
+        let mut path = self.layout.memory_root.clone();
+        if !rel.is_empty() {
+            path.push(rel);
         }
+        path.shrink_to_fit();
+        path
     }
 
     /// One pass, stamped with the current time (or the capture's time for a captured tree).

@@ -442,7 +442,7 @@ impl Cgroup {
     ///
     /// v2 with `cgroup.kill`: one write kills the whole subtree, race-free against forks.
     /// Otherwise (v1, older v2): SIGKILL every pid in `cgroup.procs`, repeatedly, until the
-    /// subtree is empty or [`KILL_DEADLINE`] passes.
+    /// subtree is empty or 5 s have passed.
     pub fn kill_all(&self) -> Result<KillReport> {
         let start = Instant::now();
         let mut report = KillReport::default();

@@ -32,6 +32,11 @@
 //!   [`memcg::MemoryBreakdown`] (`to_summary` gives the kubelet's `MemoryStats`);
 //!   [`meminfo::Meminfo`], [`psi::parse`], [`pids::read`], [`fsstats::statvfs`],
 //!   [`discovery::discover`], [`layout::detect`].
+//! * Control (experiments, tests, the agent's kill action): [`control::CgroupHost::detect`]
+//!   finds the memory controller (v1 or v2); `create_unique` makes an owned [`control::Cgroup`]
+//!   (removed on drop) with `set_memory_limit`, `set_oom_kill_disable` (v1), `spawn`/`command`
+//!   (a process that starts inside the cgroup), `pids`, `kill_all`, `terminate(grace)`,
+//!   `teardown`; [`control::kill_pod`] = SIGTERM, grace, SIGKILL on an existing cgroup.
 //! * [`capture::capture`] writes exactly the files a pass read (plus `headroom-capture.json`),
 //!   so `Collector` on the captured directory reproduces the same Summary.
 

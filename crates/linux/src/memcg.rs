@@ -180,7 +180,10 @@ pub struct MemoryBreakdown {
     /// Memory limit; `u64::MAX` or a value above 2^62 means unlimited. For the node root the
     /// collector sets `MemTotal`.
     pub limit: u64,
-    /// Swap-only limit when known (v2 `memory.swap.max`; root: `SwapTotal`).
+    /// The limit cAdvisor reports as the spec's `swap_limit`, which the kubelet subtracts
+    /// `swap` from for `swapAvailableBytes`: v2 `memory.swap.max` (swap only), v1
+    /// `memory.memsw.limit_in_bytes` (memory+swap: the kubelet's arithmetic is odd there, but
+    /// this is what it does), node root `SwapTotal`. `None` when the file does not exist.
     pub swap_limit: Option<u64>,
     pub max_usage: u64,
     pub failcnt: u64,
@@ -191,13 +194,14 @@ pub struct MemoryBreakdown {
     pub oom_kill: Option<u64>,
     /// v2 `memory.events` (not at the root, not on v1).
     pub events: Option<MemoryEvents>,
-    /// v2 `memory.pressure` (never on v1/hybrid).
-    pub psi: Option<Psi>,
+    /// v2 `memory.pressure` (never on v1/hybrid). Boxed: absent on v1, and snapshots hold
+    /// thousands of breakdowns.
+    pub psi: Option<Box<Psi>>,
     /// Malformed `memory.stat` lines that were skipped.
     pub malformed_stat_lines: usize,
     /// The whole `memory.stat`, when the reader was asked to keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat: Option<StatMap>,
+    pub stat: Option<Box<StatMap>>,
 }
 
 impl MemoryBreakdown {
@@ -224,7 +228,7 @@ impl MemoryBreakdown {
             page_faults: Some(self.pgfault),
             major_page_faults: Some(self.pgmajfault),
             psi: if with_psi {
-                self.psi.map(|p| p.to_summary())
+                self.psi.as_ref().map(|p| p.to_summary())
             } else {
                 None
             },
@@ -361,7 +365,7 @@ impl MemcgReader {
         };
         b.malformed_stat_lines = self.stat.malformed_lines();
         if self.keep_stat {
-            b.stat = Some(self.stat.clone());
+            b.stat = Some(Box::new(self.stat.clone()));
         }
         Ok(b)
     }
@@ -403,10 +407,8 @@ impl MemcgReader {
         b.inactive_file = s.get("total_inactive_file");
         b.pgfault = s.get("pgfault").unwrap_or(0);
         b.pgmajfault = s.get("pgmajfault").unwrap_or(0);
-        // memsw limit is memory+swap; the swap-only limit is the difference when both are set.
-        b.swap_limit = memsw_limit
-            .filter(|l| *l <= UNLIMITED_ABOVE && b.limit <= UNLIMITED_ABOVE)
-            .map(|l| l.saturating_sub(b.limit));
+        // Kept as cAdvisor's spec has it (memory+swap), see the field docs.
+        b.swap_limit = memsw_limit;
         b.working_set = working_set(b.usage, b.inactive_file);
         Ok(b)
     }
@@ -480,7 +482,11 @@ impl MemcgReader {
             b.oom_kill = b.events.map(|e| e.oom_kill);
         }
         let path = self.file(dir, "memory.pressure");
-        b.psi = files.read(path).ok().and_then(|t| crate::psi::parse(t).ok());
+        b.psi = files
+            .read(path)
+            .ok()
+            .and_then(|t| crate::psi::parse(t).ok())
+            .map(Box::new);
         Ok(b)
     }
 
@@ -607,6 +613,30 @@ mod tests {
         let b = MemcgReader::new().read(&mut FileReader::new(), &d, kind).unwrap();
         assert_eq!((b.cache, b.rss, b.working_set), (1, 2, 100));
         assert_eq!(b.available(), Some(1900));
+        assert_eq!(
+            b.to_summary_swap(Timestamp::UNIX_EPOCH).swap_available_bytes,
+            None
+        );
+        // v1 swap "limit" is the memsw (memory+swap) limit, as cAdvisor's spec reports it.
+        std::fs::write(
+            d.join("memory.memsw.limit_in_bytes"),
+            "5000
+",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("memory.stat"),
+            "swap 300
+total_inactive_file 900
+",
+        )
+        .unwrap();
+        let b = MemcgReader::new().read(&mut FileReader::new(), &d, kind).unwrap();
+        let swap = b.to_summary_swap(Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            (swap.swap_usage_bytes, swap.swap_available_bytes),
+            (Some(300), Some(4700))
+        );
 
         // Junk in a required file is an error naming the file and value.
         std::fs::write(d.join("memory.usage_in_bytes"), "lots\n").unwrap();

@@ -168,3 +168,24 @@ fn missing_cgroup_is_reported() {
     assert!(matches!(err, ControlError::CgroupMissing { .. }), "{err}");
     assert!(err.to_string().contains("pod-gone"), "{err}");
 }
+
+#[test]
+fn terminate_sends_sigterm_first() {
+    let tree = v2_tree("memory");
+    let host = CgroupHost::detect_at(tree.path()).unwrap();
+    let cg = host.create_unique("headroom-fixture").unwrap();
+    populate_v2(cg.path(), false);
+    let mut child = cg.spawn("sleep", &["30"]).unwrap();
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while cg.pids().unwrap() != vec![pid] {
+        assert!(std::time::Instant::now() < deadline, "pid never written");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let report = cg.terminate(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(report.sigterm, vec![pid]);
+    assert!(report.sigkill.is_empty(), "{report:?}");
+    assert!(report.exited_in_grace);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(15));
+}

@@ -30,6 +30,11 @@ fn alloc_helper() {
         return;
     };
     let mib: usize = mib.parse().unwrap();
+    // Never outlive a parent that forgot us.
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        std::process::exit(0);
+    });
     let block = vec![0x5au8; mib << 20];
     // libtest prints "test alloc_helper ... " without a newline first: start a line.
     println!("\nheadroom-alloc-ready {}", block.len());
@@ -204,4 +209,20 @@ fn page_cache_moves_from_inactive_to_active_on_the_second_read() {
     assert_eq!(pod.qos, Qos::Guaranteed);
     assert!(pod.memory.active_file >= read.active_file);
     drop(file);
+}
+
+#[test]
+fn live_layout_finds_the_v1_memory_hierarchy() {
+    if skip_unless_kernel("live_layout_finds_the_v1_memory_hierarchy") {
+        return;
+    }
+    let c = Collector::new(CollectOptions::default()).unwrap();
+    let layout = c.layout();
+    assert_eq!(layout.source, headroom_linux::layout::EvidenceSource::Statfs);
+    assert!(!layout.mode.is_v2(), "v1 memory controller present: {layout:?}");
+    assert_eq!(layout.memory_root, Path::new(common::cgroups::V1_MEMORY));
+    assert_eq!(
+        layout.evidence.cgroup_fs_type,
+        Some(headroom_linux::layout::TMPFS_MAGIC)
+    );
 }

@@ -363,3 +363,31 @@ fn an_empty_directory_is_not_a_host() {
     assert!(msg.contains("does not look like a host root"), "{msg}");
     assert!(msg.contains("proc/meminfo"), "{msg}");
 }
+
+#[test]
+fn capture_of_a_v2_tree_reads_back_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    build(&host, &SYSTEMD);
+    let opts = CollectOptions {
+        root: HostRoot::dir(&host),
+        ..Default::default()
+    };
+    for out in ["out", "out.tar.gz"] {
+        let out = tmp.path().join(out);
+        let report = headroom_linux::capture::capture(opts.clone(), &out).unwrap();
+        let opened = headroom_linux::capture::open_root(Some(&out)).unwrap();
+        let again = Collector::new(CollectOptions {
+            root: opened.root.clone(),
+            ..Default::default()
+        })
+        .unwrap()
+        .collect()
+        .unwrap();
+        assert_eq!(again.layout.mode, CgroupMode::Unified);
+        assert_eq!(again.summary, report.snapshot.summary);
+        assert_eq!(again.pods.len(), 3);
+        // The vanished pod and the junk container stay skipped on the other side too.
+        assert!(!again.skipped.is_empty());
+    }
+}

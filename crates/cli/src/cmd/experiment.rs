@@ -38,6 +38,7 @@ pub struct PageCacheArgs {
     /// is tmpfs. A tmpfs directory works but its pages are shmem and always count as used.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// text: a table of snapshots and conclusions; json: the full report for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Run the remaining steps when one fails (e.g. the disk filled up); failed steps are
@@ -69,6 +70,7 @@ pub struct HotCacheArgs {
     /// Write the raw 10 ms samples to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
     samples: Option<PathBuf>,
+    /// text: sampled rows and conclusions; json: the report (windows, reclaim, OOM time).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -127,7 +129,21 @@ fn progress_bar() -> Option<Box<dyn FnMut(u64, u64)>> {
     }))
 }
 
+/// `--dir` must name an existing directory: say so before creating any cgroup.
+fn check_dir(dir: &Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(d) = dir
+        && !d.is_dir()
+    {
+        return Err(super::bad_input(format!(
+            "--dir {}: no such directory",
+            d.display()
+        )));
+    }
+    Ok(())
+}
+
 fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
+    check_dir(&a.dir)?;
     let bytes = size::parse_size(&a.size).map_err(|e| super::bad_input(format!("--size: {e}")))?;
     if bytes == 0 {
         return Err(super::bad_input(
@@ -157,6 +173,7 @@ fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn hot_cache_cmd(a: HotCacheArgs) -> anyhow::Result<ExitCode> {
+    check_dir(&a.dir)?;
     let limit = size::parse_size(&a.limit).map_err(|e| super::bad_input(format!("--limit: {e}")))?;
     let cache_fraction =
         size::parse_percent(&a.cache).map_err(|e| super::bad_input(format!("--cache: {e}")))?;

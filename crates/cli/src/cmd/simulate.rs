@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::ValueEnum;
 use headroom_core::admission::{AdmitResult, admit};
-use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::config::{EvictionConfig, KubeletConfig, display_duration};
 use headroom_core::manager::{Decision, EvictionCause, ManagerState, SyncInputs, synchronize};
 use headroom_core::notifier::{NotifierArm, NotifierError};
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
-use headroom_core::threshold::{Threshold, ThresholdValue};
+use headroom_core::threshold::{Threshold, ThresholdValue, format_threshold_value};
 use headroom_core::timeline::Timeline;
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ pub enum Format {
 
 #[derive(clap::Args, Debug, Default)]
 #[command(
-    long_about = "Replay a timeline of kubelet Summaries through headroom's re-implementation of the \
+    after_long_help = "Replay a timeline of kubelet Summaries through headroom's re-implementation of the \
 kubelet eviction manager and print, for every step, the node conditions, the thresholds met, the pod \
 ranking and the pod the kubelet would evict (with its exact message).\n\n\
 The timeline (JSON or YAML) has `pods` (the active pods at the start), `steps` (each with `time` and a \
@@ -49,9 +49,10 @@ pub struct Args {
     /// Output format [default: json when stdout is not a terminal, else text].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// The pod cgroup root that allocatable memcg notifiers watch.
-    #[arg(long, default_value = "kubepods", value_name = "CGROUP")]
-    pub pod_cgroup_root: String,
+    /// The pod cgroup root that allocatable memcg notifiers watch [default: derived from the
+    /// configuration's cgroupRoot/cgroupsPerQOS/cgroupDriver, e.g. /kubepods].
+    #[arg(long, value_name = "CGROUP")]
+    pub pod_cgroup_root: Option<String>,
     /// Simulate a node whose images live on a dedicated filesystem (imagefs != nodefs).
     #[arg(long)]
     pub dedicated_image_fs: bool,
@@ -92,6 +93,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let pod_cgroup_root = args
+        .pod_cgroup_root
+        .clone()
+        .unwrap_or_else(|| config.pod_cgroup_root.clone());
     let mut state = ManagerState::new();
     let mut pods: &[Pod] = &timeline.pods;
     for step in &timeline.steps {
@@ -106,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 active_pods: pods,
                 now: step.time,
                 fs_topology: topology,
-                pod_cgroup_root: &args.pod_cgroup_root,
+                pod_cgroup_root: &pod_cgroup_root,
             },
         );
         let admissions: Vec<(&Pod, AdmitResult)> = step
@@ -127,43 +132,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Threshold value as the kubelet config writes it: `100Mi` or `10%`.
+/// Threshold value as the kubelet config writes it: `100Mi` or `10%` (the shortest text that
+/// parses back to the same f32, so `30%` does not print as `30.000002%`).
 fn value_text(v: &ThresholdValue) -> String {
-    match v {
-        ThresholdValue::Quantity(q) => q.to_string(),
-        ThresholdValue::Percentage(p) => format!("{}%", p * 100.0),
-    }
-}
-
-/// A Go-style duration for whole and fractional seconds: `0s`, `30s`, `1m30s`, `1h0m0s`, `1.5s`.
-fn go_duration(ns: i64) -> String {
-    if ns == 0 {
-        return "0s".into();
-    }
-    let sign = if ns < 0 { "-" } else { "" };
-    let ns = ns.unsigned_abs();
-    let (h, m) = (ns / 3_600_000_000_000, (ns / 60_000_000_000) % 60);
-    let s_ns = ns % 60_000_000_000;
-    let secs = if s_ns.is_multiple_of(1_000_000_000) {
-        format!("{}s", s_ns / 1_000_000_000)
-    } else {
-        let f = format!("{:.9}", s_ns as f64 / 1e9);
-        format!("{}s", f.trim_end_matches('0').trim_end_matches('.'))
-    };
-    if h > 0 {
-        format!("{sign}{h}h{m}m{secs}")
-    } else if m > 0 {
-        format!("{sign}{m}m{secs}")
-    } else {
-        format!("{sign}{secs}")
-    }
+    format_threshold_value(v)
 }
 
 fn threshold_json(t: &Threshold) -> Value {
     let mut v = json!({
         "signal": t.signal.as_str(),
         "value": value_text(&t.value),
-        "gracePeriod": go_duration(t.grace_period_ns),
+        "gracePeriod": display_duration(t.grace_period_ns),
         "hard": t.is_hard(),
     });
     if let Some(mr) = &t.min_reclaim {
@@ -252,6 +231,9 @@ fn step_json(
         v["nodeReclaim"] =
             json!("the kubelet would first garbage-collect images/containers; assumed to free nothing");
     }
+    // Always present so a consumer can tell "none armed" from a missing field: empty when
+    // kernelMemcgNotification is off, as the kubelet then creates no notifier.
+    v["memcgNotifiers"] = json!([]);
     if config.kernel_memcg_notification {
         let notifiers: Vec<Value> = armed
             .iter()
@@ -294,12 +276,12 @@ fn write_text(
         } else if t.is_hard() {
             "hard: acts now".to_string()
         } else if m.grace_satisfied {
-            format!("grace {} elapsed", go_duration(t.grace_period_ns))
+            format!("grace {} elapsed", display_duration(t.grace_period_ns))
         } else {
             format!(
                 "met since {}, grace {} not yet elapsed",
                 m.first_observed,
-                go_duration(t.grace_period_ns)
+                display_duration(t.grace_period_ns)
             )
         };
         writeln!(out, "  met: {} < {} ({state})", t.signal, value_text(&t.value))?;
@@ -356,18 +338,4 @@ fn write_text(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::go_duration;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(30_000_000_000), "30s");
-        assert_eq!(go_duration(90_000_000_000), "1m30s");
-        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
-        assert_eq!(go_duration(1_500_000_000), "1.5s");
-    }
 }

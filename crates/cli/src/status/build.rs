@@ -186,22 +186,21 @@ fn go_duration(ns: i64) -> String {
     headroom_core::duration::format_duration(ns)
 }
 
-/// Why a signal has no observation: short enough for a table cell, pointing at the cause.
+/// Why a signal has no observation: at most 30 characters (a table cell); the collection
+/// notes say more.
 fn unobserved_reason(signal: Signal, input: &StatusInput) -> String {
     let node = &input.summary.node;
     let text = match signal {
-        Signal::MemoryAvailable => "no node.memory available/workingSet in the stats",
+        Signal::MemoryAvailable => "no node.memory in the stats",
         Signal::AllocatableMemoryAvailable => match &input.host {
             Some(h) if h.pods_cgroup.is_none() => "no pods cgroup found",
-            Some(_) => "the pods cgroup has no memory limit",
-            None => "no \"pods\" system container with memory stats",
+            Some(_) => "pods cgroup has no limit",
+            None => "no \"pods\" system container",
         },
-        Signal::NodeFsAvailable | Signal::NodeFsInodesFree if node.fs.is_none() => {
-            "no node.fs (kubelet root dir missing?)"
-        }
+        Signal::NodeFsAvailable | Signal::NodeFsInodesFree if node.fs.is_none() => "no node.fs in the stats",
         Signal::NodeFsAvailable | Signal::NodeFsInodesFree => "node.fs lacks the fields",
-        Signal::ImageFsAvailable | Signal::ImageFsInodesFree => "no runtime.imageFs in the stats",
-        Signal::ContainerFsAvailable | Signal::ContainerFsInodesFree => "no runtime.containerFs in the stats",
+        Signal::ImageFsAvailable | Signal::ImageFsInodesFree => "no runtime.imageFs in stats",
+        Signal::ContainerFsAvailable | Signal::ContainerFsInodesFree => "no runtime.containerFs",
         Signal::PidAvailable => "no node.rlimit in the stats",
     };
     text.to_string()
@@ -444,6 +443,18 @@ mod tests {
         assert_eq!(r.conditions, vec![NodeCondition::DiskPressure]);
         assert!(r.verdict.starts_with("No memory pressure"), "{}", r.verdict);
         assert!(r.verdict.ends_with("Also under DiskPressure."), "{}", r.verdict);
+    }
+
+    #[test]
+    fn unobserved_reasons_fit_a_table_cell() {
+        let mut with_host = input(Summary::default(), Vec::new());
+        with_host.host = Some(HostView::default());
+        for inp in [input(Summary::default(), Vec::new()), with_host] {
+            for signal in Signal::ALL {
+                let why = unobserved_reason(signal, &inp);
+                assert!(why.chars().count() <= 30, "{signal}: {why:?}");
+            }
+        }
     }
 
     #[test]

@@ -242,7 +242,9 @@ fn node_memory(out: &mut String, r: &StatusReport, style: Style) {
         parts.push(format!("shmem {} (inside page cache)", h(s)));
     }
     if let Some(k) = split.kernel_bytes {
-        parts.push(format!("kernel {}", h(k)));
+        // The root cgroup's usage is synthesised from page cache + anon (v1) or anon + file
+        // (v2): kernel memory is charged elsewhere and is not part of it.
+        parts.push(format!("kernel {} (not in the node's usage)", h(k)));
     }
     wrap(out, "  ", "    ", &format!("split: {}", parts.join(", ")));
     out.push('\n');
@@ -390,7 +392,7 @@ fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
                     out,
                     &line,
                     &" ".repeat(58),
-                    &style.dim(&format!("not observed: {why}")),
+                    &style.dim(&format!("unobserved: {why}")),
                 );
             }
         }

@@ -261,6 +261,13 @@ fn malformed_documents_are_errors_not_panics() {
         let err = KubeletConfig::parse(bad, "bad.yaml").unwrap_err().to_string();
         assert!(err.starts_with("bad.yaml"), "{bad:?}: {err}");
     }
+    let err = KubeletConfig::parse("kind: KubeletConfiguration\nevictionHard: 5\n", "b.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("b.yaml:2:") && err.ends_with(r#"(line 2: "evictionHard: 5")"#),
+        "{err}"
+    );
     let err = KubeletConfig::parse("  \n", "empty.yaml")
         .unwrap_err()
         .to_string();

@@ -1,0 +1,159 @@
+//! `headroom summary` and `headroom capture` end to end, on the v1 sample from this machine
+//! kind (fixtures of headroom-linux).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use headroom_core::summary::Summary;
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
+
+fn sample_tree(dir: &Path) {
+    let mem = dir.join("sys/fs/cgroup/memory");
+    std::fs::create_dir_all(&mem).unwrap();
+    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
+    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
+    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
+    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
+    for f in [
+        "memory.stat",
+        "memory.usage_in_bytes",
+        "memory.max_usage_in_bytes",
+        "memory.failcnt",
+        "memory.limit_in_bytes",
+        "memory.use_hierarchy",
+    ] {
+        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
+    }
+}
+
+fn summary(root: &Path) -> (Summary, String) {
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["summary", "--compact", "--node-name", "vm", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "compact JSON is one line");
+    (serde_json::from_str(&stdout).unwrap(), stdout)
+}
+
+#[test]
+fn summary_of_the_sample_is_the_kubelets_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_tree(tmp.path());
+    let (s, _) = summary(tmp.path());
+    let m = s.node.memory.unwrap();
+    assert_eq!(m.working_set_bytes, Some(288_473_088));
+    assert_eq!(m.available_bytes, Some(24_988_028_928));
+    assert_eq!(s.node.node_name, "vm");
+}
+
+#[test]
+fn capture_then_summary_elsewhere_gives_the_same_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    sample_tree(&host);
+    let (_, direct) = summary(&host);
+
+    for out in ["cap-dir", "cap.tar.gz"] {
+        let out = tmp.path().join(out);
+        let st = Command::cargo_bin("headroom")
+            .unwrap()
+            .args(["capture", "--node-name", "vm", "--root"])
+            .arg(&host)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        assert!(String::from_utf8_lossy(&st.stdout).contains("hybrid layout"));
+        let (_, again) = summary(&out);
+        // Same figures; the capture's time is the pass time, so compare without times.
+        let strip = |s: &str| {
+            let mut v: serde_json::Value = serde_json::from_str(s).unwrap();
+            v["node"]["memory"]["time"] = serde_json::Value::Null;
+            v["node"]["swap"]["time"] = serde_json::Value::Null;
+            v["node"]["rlimit"]["time"] = serde_json::Value::Null;
+            v
+        };
+        assert_eq!(strip(&again), strip(&direct));
+    }
+    // Capturing over a non-empty directory is refused (exit 2).
+    let st = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["capture", "--root"])
+        .arg(&host)
+        .arg("--output")
+        .arg(&host)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("not an empty directory"));
+}
+
+#[test]
+fn bad_roots_exit_2_and_name_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["summary", "--root"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&*missing.to_string_lossy()), "{err}");
+
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["summary", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not look like a host root"));
+
+    let junk = tmp.path().join("junk.tar.gz");
+    std::fs::write(&junk, b"not gzip").unwrap();
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["summary", "--root"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn summary_output_is_a_simulate_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_tree(tmp.path());
+    let (_, json) = summary(tmp.path());
+    let timeline = format!(
+        r#"{{"config": {{"evictionHard": {{"memory.available": "100Mi"}}}}, "pods": [],
+            "steps": [{{"time": "2026-11-28T02:01:35Z", "summary": {json}}}]}}"#
+    );
+    let path = tmp.path().join("timeline.json");
+    std::fs::write(&path, timeline).unwrap();
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["simulate", "--format", "json", "--timeline"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "simulate rejected the summary: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
