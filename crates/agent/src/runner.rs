@@ -500,7 +500,10 @@ impl Runner {
                         self.armed.insert(arm.description.clone(), bytes);
                     }
                     Err(e) => {
-                        tracing::warn!("{}: {e}", arm.description);
+                        let msg = format!("{}: {e}", arm.description);
+                        if self.arm_errors.insert(msg.clone()) {
+                            tracing::warn!("{msg} (periodic passes continue)");
+                        }
                         self.armed.remove(&arm.description);
                         self.notifier.remove(&arm.description);
                     }

@@ -225,3 +225,36 @@ fn percentages_print_as_written_and_notifier_key_is_always_present() {
     // kernelMemcgNotification is off: no notifier is armed, and the key says so.
     assert_eq!(step["memcgNotifiers"], json!([]), "{step}");
 }
+
+#[test]
+fn local_storage_evictions_name_the_kubelet_pseudo_signal() {
+    // An emptyDir over its sizeLimit: evicted without node pressure, grace 1 s, and counted by
+    // the kubelet under `emptydirfs.limit`.
+    let timeline = r#"pods:
+  - metadata: {name: cache, namespace: web, uid: u1}
+    spec:
+      containers: [{name: app}]
+      volumes: [{name: scratch, emptyDir: {sizeLimit: 1Gi}}]
+steps:
+  - time: 2026-01-01T00:00:00Z
+    summary:
+      node: {memory: {time: 2026-01-01T00:00:00Z, availableBytes: 8000000000, workingSetBytes: 1000000000}}
+      pods:
+        - podRef: {name: cache, namespace: web, uid: u1}
+          volume: [{name: scratch, usedBytes: 2147483648}]
+"#;
+    let (code, stdout, stderr) = simulate(timeline, None);
+    assert_eq!(code, 0, "{stderr}");
+    let step: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let e = &step["evicted"];
+    assert_eq!(e["pod"], "web/cache");
+    assert_eq!(e["signal"], "emptydirfs.limit");
+    assert_eq!(e["resource"], "ephemeral-storage");
+    assert_eq!(e["gracePeriodSeconds"], 1);
+    assert_eq!(
+        e["message"],
+        "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Gi\". "
+    );
+    assert_eq!(step["conditions"], json!([]));
+    assert_eq!(step["ranking"], json!([]));
+}

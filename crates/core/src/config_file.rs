@@ -55,17 +55,29 @@ impl Ctx<'_> {
         ConfigError(format!("{}: {field}: {msg}", self.source(at)))
     }
 
-    fn map(&self, raw: Option<Spanned<RawMap>>) -> Option<SettingMap> {
-        let raw = raw?;
+    /// A `map[string]string` field. The kubelet decodes the file as JSON into Go strings, so an
+    /// unquoted number or boolean (`cpu: 1`, `memory.available: 0`) stops it at startup with
+    /// "json: cannot unmarshal number into Go struct field ... of type string"; null is "".
+    fn map(&self, raw: Option<Spanned<RawMap>>, field: &str) -> Result<Option<SettingMap>, ConfigError> {
+        let Some(raw) = raw else { return Ok(None) };
         let mut map = SettingMap {
             entries: Vec::new(),
             source: self.source(&raw),
         };
         for (key, value) in raw.value.0 {
             let source = self.source(&key);
+            if !matches!(value, Scalar::Null | Scalar::Str(_)) {
+                return Err(ConfigError(format!(
+                    "{source}: {field} {}: expected a string, got {}; the kubelet refuses to start \
+                     on this (json: cannot unmarshal into a string), quote the value: \"{}\"",
+                    go_quote(&key.value),
+                    value.describe(),
+                    value.text()
+                )));
+            }
             map.insert(key.value, value.text(), source);
         }
-        Some(map)
+        Ok(Some(map))
     }
 
     /// Scalars the kubelet declares as strings (names, paths).
@@ -184,10 +196,10 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
     let ctx = Ctx { origin, lines };
     check_type_meta(&ctx, &raw)?;
     Ok(KubeletConfig {
-        eviction_hard: ctx.map(raw.eviction_hard),
-        eviction_soft: ctx.map(raw.eviction_soft),
-        eviction_soft_grace_period: ctx.map(raw.eviction_soft_grace_period),
-        eviction_minimum_reclaim: ctx.map(raw.eviction_minimum_reclaim),
+        eviction_hard: ctx.map(raw.eviction_hard, "evictionHard")?,
+        eviction_soft: ctx.map(raw.eviction_soft, "evictionSoft")?,
+        eviction_soft_grace_period: ctx.map(raw.eviction_soft_grace_period, "evictionSoftGracePeriod")?,
+        eviction_minimum_reclaim: ctx.map(raw.eviction_minimum_reclaim, "evictionMinimumReclaim")?,
         eviction_pressure_transition_period: ctx.duration(
             raw.eviction_pressure_transition_period,
             "evictionPressureTransitionPeriod",
@@ -221,8 +233,8 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
                 })
             }
         },
-        system_reserved: ctx.map(raw.system_reserved),
-        kube_reserved: ctx.map(raw.kube_reserved),
+        system_reserved: ctx.map(raw.system_reserved, "systemReserved")?,
+        kube_reserved: ctx.map(raw.kube_reserved, "kubeReserved")?,
         system_reserved_cgroup: ctx.string(raw.system_reserved_cgroup, "systemReservedCgroup")?,
         kube_reserved_cgroup: ctx.string(raw.kube_reserved_cgroup, "kubeReservedCgroup")?,
         kernel_memcg_notification: ctx.boolean(raw.kernel_memcg_notification, "kernelMemcgNotification")?,

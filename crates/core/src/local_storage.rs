@@ -22,6 +22,17 @@ pub enum StorageLimit {
     Container { container: String, limit: Quantity },
 }
 
+impl StorageLimit {
+    /// The pseudo-signal the kubelet counts this eviction under (its `evictions` metric label).
+    pub fn signal_name(&self) -> &'static str {
+        match self {
+            StorageLimit::EmptyDir { .. } => "emptydirfs.limit",
+            StorageLimit::Pod { .. } => "ephemeralpodfs.limit",
+            StorageLimit::Container { .. } => "ephemeralcontainerfs.limit",
+        }
+    }
+}
+
 /// One local-storage eviction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StorageEviction {

@@ -76,8 +76,10 @@ pub fn eviction_message(
     if resource == Resource::Memory
         && pod.has_pod_level_resources()
         && let Some(request) = pod.spec.resources.as_ref().and_then(|r| r.request("memory"))
-        && let Some(ws) = stats.memory.as_ref().and_then(|m| m.working_set_bytes)
+        && let Some(memory) = stats.memory.as_ref()
     {
+        // Upstream needs memory stats but not the working set in them (absent counts as 0).
+        let ws = memory.working_set_bytes.unwrap_or(0);
         let usage = Quantity::bytes(i64::try_from(ws).unwrap_or(i64::MAX));
         let _ = write!(
             message,

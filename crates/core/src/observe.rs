@@ -61,6 +61,13 @@ impl Observations {
 
 /// The kubelet converts the Summary's unsigned counters with `int64(x)`; values above
 /// `i64::MAX` cannot come from a real kernel, and headroom saturates instead of wrapping.
+/// Go's zero time (`0001-01-01T00:00:00Z`) written out is the same as no time: the kubelet
+/// checks `time.IsZero()`, and a hand-written Summary may spell it either way.
+fn go_time(t: Option<Timestamp>) -> Option<Timestamp> {
+    // -62135596800 s is 0001-01-01T00:00:00Z.
+    t.filter(|t| t.as_nanosecond() != -62_135_596_800_000_000_000)
+}
+
 fn signed(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -71,7 +78,7 @@ fn memory_observation(m: &MemoryStats) -> Option<Observation> {
     Some(Observation {
         available: Quantity::bytes(signed(available)),
         capacity: Quantity::bytes(signed(available).saturating_add(signed(working_set))),
-        time: m.time,
+        time: go_time(m.time),
     })
 }
 
@@ -79,7 +86,7 @@ fn bytes_observation(fs: &FsStats) -> Option<Observation> {
     Some(Observation {
         available: Quantity::bytes(signed(fs.available_bytes?)),
         capacity: Quantity::bytes(signed(fs.capacity_bytes?)),
-        time: fs.time,
+        time: go_time(fs.time),
     })
 }
 
@@ -87,7 +94,7 @@ fn inodes_observation(fs: &FsStats) -> Option<Observation> {
     Some(Observation {
         available: Quantity::count(signed(fs.inodes_free?)),
         capacity: Quantity::count(signed(fs.inodes?)),
-        time: fs.time,
+        time: go_time(fs.time),
     })
 }
 
@@ -132,7 +139,7 @@ pub fn observe(summary: &Summary) -> Observations {
             Some(Observation {
                 available: Quantity::count(max.saturating_sub(running)),
                 capacity: Quantity::count(max),
-                time: rlimit.time,
+                time: go_time(rlimit.time),
             }),
         );
     }

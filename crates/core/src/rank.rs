@@ -222,10 +222,12 @@ fn fs_used(fs: Option<&FsStats>) -> (i64, i64) {
 
 /// Volumes the kubelet counts as the pod's local ephemeral storage.
 fn is_local_volume(v: &Volume) -> bool {
+    // Current upstream (`IsLocalEphemeralVolume`): only the default medium; older kubelets also
+    // counted any non-Memory medium (HugePages) and downwardAPI volumes.
     if let Some(ed) = &v.empty_dir {
-        return ed.medium.as_deref() != Some("Memory");
+        return ed.medium.as_deref().unwrap_or("").is_empty();
     }
-    ["hostPath", "gitRepo", "configMap", "downwardAPI"]
+    ["hostPath", "gitRepo", "configMap"]
         .iter()
         .any(|k| v.other_sources.contains_key(*k))
 }

@@ -464,3 +464,100 @@ fn reasons_print_percentages_as_written() {
         "soft memory.available<30% met for 0s of its 60s grace period"
     );
 }
+
+#[test]
+fn disk_ranking_counts_only_local_ephemeral_volumes() {
+    use headroom_core::rank::{FsTopology, RankKind, facts};
+    // Current upstream (`IsLocalEphemeralVolume` + hostPath): hostPath, gitRepo, configMap and
+    // emptyDir on the default medium. Not: downwardAPI, secret, Memory or HugePages emptyDirs.
+    let p = pod_json(json!({"metadata": {"name": "p", "uid": "p"}, "spec": {
+        "containers": [{"name": "c"}],
+        "volumes": [
+            {"name": "host", "hostPath": {"path": "/data"}},
+            {"name": "git", "gitRepo": {"repository": "r"}},
+            {"name": "cm", "configMap": {"name": "cm"}},
+            {"name": "disk", "emptyDir": {}},
+            {"name": "explicit-default", "emptyDir": {"medium": ""}},
+            {"name": "downward", "downwardAPI": {}},
+            {"name": "secret", "secret": {"secretName": "s"}},
+            {"name": "ram", "emptyDir": {"medium": "Memory"}},
+            {"name": "huge", "emptyDir": {"medium": "HugePages"}}
+        ]
+    }}));
+    let names = [
+        ("host", 1u64),
+        ("git", 2),
+        ("cm", 4),
+        ("disk", 8),
+        ("explicit-default", 16),
+        ("downward", 32),
+        ("secret", 64),
+        ("ram", 128),
+        ("huge", 256),
+    ];
+    let volume: Vec<_> = names
+        .iter()
+        .map(|(n, b)| json!({"name": n, "usedBytes": b * MI, "inodesUsed": b}))
+        .collect();
+    let stats: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "p", "uid": "p"}, "containers": [], "volume": volume}))
+    .unwrap();
+    let kind = RankKind::for_signal(Signal::NodeFsAvailable, FsTopology::default());
+    let f = facts(kind, &p, Some(&stats));
+    assert_eq!(f.usage, Quantity::bytes(31 * MI as i64));
+    let kind = RankKind::for_signal(Signal::NodeFsInodesFree, FsTopology::default());
+    assert_eq!(facts(kind, &p, Some(&stats)).usage, Quantity::count(31));
+}
+
+#[test]
+fn pod_level_message_needs_memory_stats_but_not_a_working_set() {
+    // Upstream checks only that the pod has memory stats; a missing working set counts as 0.
+    let p = pod_json(
+        json!({"metadata": {"name": "plr", "namespace": "ns", "uid": "u"}, "spec": {
+            "resources": {"requests": {"memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+            "containers": [{"name": "c"}]
+        }}),
+    );
+    let with_ws: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "plr", "uid": "u"}, "memory": {"workingSetBytes": 3 * GI}, "containers": []}))
+    .unwrap();
+    let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&with_ws), None);
+    assert_eq!(
+        msg,
+        "The node was low on resource: memory. Pod plr was using 3Gi, request is 1Gi, has larger consumption of memory. "
+    );
+    assert_eq!(ann["offending_pod"], "plr");
+    assert_eq!(ann["offending_pod_usage"], "3Gi");
+    let no_ws: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "plr", "uid": "u"}, "memory": {"rssBytes": 5}, "containers": []}))
+    .unwrap();
+    let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&no_ws), None);
+    assert!(
+        msg.ends_with("Pod plr was using 0, request is 1Gi, has larger consumption of memory. "),
+        "{msg}"
+    );
+    assert_eq!(ann["offending_pod_usage"], "0");
+    let no_memory: headroom_core::summary::PodStats = serde_json::from_value(json!({
+        "podRef": {"name": "plr", "uid": "u"}, "containers": []}))
+    .unwrap();
+    let (msg, ann) = eviction_message(Resource::Memory, &p, Some(&no_memory), None);
+    assert_eq!(msg, "The node was low on resource: memory. ");
+    assert!(!ann.contains_key("offending_pod"));
+    // Not for other resources.
+    let (msg, _) = eviction_message(Resource::EphemeralStorage, &p, Some(&with_ws), None);
+    assert_eq!(msg, "The node was low on resource: ephemeral-storage. ");
+}
+
+#[test]
+fn an_explicit_go_zero_time_is_the_zero_time() {
+    // Go's zero time written out ("0001-01-01T00:00:00Z") must behave like a missing time:
+    // the updated-stats filter keeps the threshold at every sync.
+    let cfg = config(vec![threshold(Signal::MemoryAvailable, qty("100Mi"), 0, None)]);
+    let (pods, ws) = set_a();
+    let mut sim = Sim::new(cfg, pods);
+    let mut s = summary(at(0), 50 * MI, 4 * GI, &ws);
+    s.node.memory.as_mut().unwrap().time = Some("0001-01-01T00:00:00Z".parse().unwrap());
+    assert_eq!(observe(&s).get(Signal::MemoryAvailable).unwrap().time, None);
+    assert_eq!(sim.sync(at(0), &s).evictions.len(), 1);
+    assert_eq!(sim.sync(at(10), &s).evictions.len(), 1);
+}

@@ -188,8 +188,8 @@ fn step_json(
                 EvictionCause::Threshold { signal, resource } => {
                     (json!(signal.as_str()), json!(resource.as_str()), Value::Null)
                 }
-                EvictionCause::LocalStorage(_) => (
-                    Value::Null,
+                EvictionCause::LocalStorage(limit) => (
+                    json!(limit.signal_name()),
                     json!("ephemeral-storage"),
                     json!("local-storage-limit"),
                 ),

@@ -102,7 +102,7 @@ evictionSoft:
 evictionSoftGracePeriod:
   memory.available: 1m30s
 evictionMinimumReclaim:
-  memory.available: 0
+  memory.available: \"0\"
 evictionPressureTransitionPeriod: 30s
 evictionMaxPodGracePeriod: 60
 enforceNodeAllocatable: [pods]
@@ -165,6 +165,48 @@ someFieldHeadroomDoesNotKnow: {a: 1}
             .unwrap(),
         cfg
     );
+}
+
+#[test]
+fn map_values_must_be_strings() {
+    // The kubelet decodes these maps as map[string]string: an unquoted number or boolean stops
+    // it at startup ("json: cannot unmarshal number into Go struct field
+    // KubeletConfiguration.evictionMinimumReclaim of type string").
+    for (yaml, needle) in [
+        (
+            "evictionMinimumReclaim:\n  memory.available: 0\n",
+            "evictionMinimumReclaim \"memory.available\"",
+        ),
+        (
+            "evictionHard: {pid.available: 1000}\n",
+            "evictionHard \"pid.available\"",
+        ),
+        (
+            "evictionSoft: {memory.available: 1e9}\n",
+            "evictionSoft \"memory.available\"",
+        ),
+        (
+            "evictionSoftGracePeriod: {memory.available: true}\n",
+            "evictionSoftGracePeriod",
+        ),
+        (
+            "systemReserved: {memory: 1Gi, cpu: 1}\n",
+            "systemReserved \"cpu\"",
+        ),
+        ("kubeReserved: {cpu: 0.5}\n", "kubeReserved \"cpu\""),
+    ] {
+        let err = KubeletConfig::parse(yaml, "kubelet.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("kubelet.yaml:"), "{err}");
+        assert!(err.contains(needle), "{needle} in {err}");
+        assert!(err.contains("quote the value"), "{err}");
+    }
+    // Quoted, the same values are fine; null is the empty string, as Go decodes it.
+    let cfg = parse("evictionMinimumReclaim: {memory.available: \"0\"}\nsystemReserved: {cpu: \"1\"}\n");
+    assert!(cfg.eviction().is_ok());
+    let json = r#"{"evictionHard": {"pid.available": 1000}}"#;
+    assert!(KubeletConfig::parse(json, "kubelet.json").is_err());
 }
 
 #[test]
@@ -284,7 +326,9 @@ fn repeated_keys_keep_the_last_value() {
 
 #[test]
 fn reserved_resources_follow_kubelet_rules() {
-    let err = eviction("systemReserved:\n  gpu: 1\n").unwrap_err().to_string();
+    let err = eviction("systemReserved:\n  gpu: \"1\"\n")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         r#"kubelet.yaml:2: systemReserved "gpu": cannot reserve "gpu" resource"#
@@ -303,7 +347,7 @@ fn reserved_resources_follow_kubelet_rules() {
         err.contains(r#"failed to parse quantity "lots" for "memory" resource"#),
         "{err}"
     );
-    let ok = eviction("systemReserved: {pid: 1000, ephemeral-storage: 1Gi}\n").unwrap();
+    let ok = eviction("systemReserved: {pid: \"1000\", ephemeral-storage: 1Gi}\n").unwrap();
     assert_eq!(ok.system_reserved.len(), 2);
 }
 
