@@ -13,7 +13,9 @@
 //!   threshold never lags a pass behind the inactive-file figure it depends on;
 //! * the Summary's stats times carry full precision (the collector stamps whole seconds, as the
 //!   JSON prints them; the kubelet's in-memory cAdvisor stats are nanosecond-precise), otherwise
-//!   the manager's "stats updated" filter would ignore a second pass within the same second.
+//!   the manager's "stats updated" filter would ignore a second pass within the same second;
+//! * while nothing is near a threshold, passes read only the node and the pod cgroup root
+//!   ([`crate::light`]): same decisions, cheaper idle.
 //!
 //! The agent's own clock is read here and only here (the core takes time as a value).
 
