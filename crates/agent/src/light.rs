@@ -92,8 +92,10 @@ pub fn light_suffices(thresholds: &[Threshold], summary: &Summary) -> Result<(),
     let obs = observe(summary);
     for t in thresholds {
         let Some(o) = obs.get(t.signal) else {
-            // Unobserved in the light read: let the full pass decide (and log) it.
-            return Err(format!("{} unobserved", t.signal.as_str()));
+            // Unobserved (e.g. a pod cgroup root without a memory limit has no available
+            // figure): never met, for the kubelet too. A full pass reads the same node-level
+            // files, so it would not observe it either.
+            continue;
         };
         let q = threshold_quantity(&t.value, &o.capacity);
         let margin = Quantity::bytes(margin_bytes(t.signal, summary));
@@ -255,11 +257,14 @@ mod tests {
     }
 
     #[test]
-    fn unobserved_signal_or_missing_figures_need_a_full_pass() {
+    fn unobserved_signals_are_unmet_and_missing_usage_takes_the_full_margin() {
         let t = [hard(Signal::AllocatableMemoryAvailable, "100Mi")];
         let mut s = summary((1024 * MIB, 0), 512 * MIB, (0, 0));
         s.node.system_containers = None;
-        assert!(light_suffices(&t, &s).is_err());
+        assert_eq!(light_suffices(&t, &s), Ok(()));
+        // ...but an observed signal next to it is still checked.
+        let both = [t[0].clone(), hard(Signal::MemoryAvailable, "7800Mi")];
+        assert!(light_suffices(&both, &s).is_err());
         // usage unknown: the margin cannot be bounded by inactive_file, so the lag bound applies.
         let mut s = summary((1024 * MIB, 0), 512 * MIB, (0, 0));
         if let Some(m) = s.node.system_containers.as_mut().unwrap()[0].memory.as_mut() {

@@ -457,6 +457,9 @@ fn main() {
 
     // Idle cost: 110 empty pod cgroups, no pressure.
     let parent = host.create_unique("headroom-test-bench-idle").unwrap();
+    // A limit as a real node's pod cgroup root has (node allocatable), so that
+    // allocatableMemory.available is observed and checked on every pass.
+    parent.set_memory_limit(Some(LIMIT)).unwrap();
     let be = parent.create_child("besteffort").unwrap();
     let mut pods = Vec::new();
     for i in 0..110 {
