@@ -374,6 +374,9 @@ fn main() {
             Contender::AgentPoll1s,
             Contender::Yardstick,
         ] {
+            if interrupted() {
+                return;
+            }
             let parent = host.create_unique("headroom-test-bench").unwrap();
             parent.set_memory_limit(Some(LIMIT)).unwrap();
             let g = parent.create_child("podbench-g").unwrap();
@@ -414,6 +417,10 @@ fn main() {
                     None if !r.oom => missed += 1,
                     None => {}
                 }
+            }
+            if interrupted() {
+                // Partial rows would mislead; the guards clean up on return.
+                return;
             }
             drop(_contender);
             drop(_holder);
