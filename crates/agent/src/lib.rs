@@ -3,6 +3,7 @@
 pub mod actuator;
 pub mod config;
 pub mod http;
+pub mod light;
 pub mod metrics;
 pub mod pods_source;
 pub mod report;

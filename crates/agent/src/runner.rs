@@ -13,13 +13,16 @@
 //!   threshold never lags a pass behind the inactive-file figure it depends on;
 //! * the Summary's stats times carry full precision (the collector stamps whole seconds, as the
 //!   JSON prints them; the kubelet's in-memory cAdvisor stats are nanosecond-precise), otherwise
-//!   the manager's "stats updated" filter would ignore a second pass within the same second.
+//!   the manager's "stats updated" filter would ignore a second pass within the same second;
+//! * while nothing is near a threshold, passes read only the node and the pod cgroup root
+//!   ([`crate::light`]): same decisions, cheaper idle.
 //!
 //! The agent's own clock is read here and only here (the core takes time as a value).
 
 use crate::actuator::{self, Action};
 use crate::config::AgentConfig;
 use crate::http::Shared;
+use crate::light::{self, Quiet, Trigger};
 use crate::pods_source::{self, PodsFile, Refresh};
 use crate::report;
 use headroom_core::Timestamp;
@@ -72,6 +75,14 @@ pub struct Runner {
     memory_root: PathBuf,
     mode: CgroupMode,
     psi_tried: bool,
+    /// The last notification wake-up was PSI alone (see [`crate::light`]).
+    woken_by_psi_only: bool,
+    /// When the last full (whole-tree) pass started; `None` before the first.
+    last_full: Option<Instant>,
+    /// What the last decision says about whether the next pass may be light.
+    quiet: Quiet,
+    /// The active pods of the last full pass (a light pass reads no pod cgroups).
+    active: Vec<Pod>,
     arm_errors: std::collections::BTreeSet<String>,
     out: Box<dyn Write + Send>,
 }
@@ -110,6 +121,10 @@ impl Runner {
             memory_root,
             mode: layout.mode,
             psi_tried: false,
+            woken_by_psi_only: false,
+            last_full: None,
+            quiet: Quiet::default(),
+            active: Vec::new(),
             arm_errors: Default::default(),
             out: Box::new(std::io::stdout()),
             cfg,
@@ -161,6 +176,7 @@ impl Runner {
             if fired.is_empty() {
                 continue;
             }
+            self.woken_by_psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
             for f in &fired {
                 self.shared.metrics.inc_notification(&f.key, f.kind.label());
                 tracing::info!("notification: {f}");
@@ -194,20 +210,56 @@ impl Runner {
         );
     }
 
+    /// A light collection, if this pass may be light and its figures are far enough from
+    /// every threshold (see [`crate::light`]); `None`: collect the whole tree.
+    fn try_light(&mut self, trigger: &str, now: Timestamp) -> Option<NodeSnapshot> {
+        let trigger = match trigger {
+            "period" => Trigger::Period,
+            "notification" if self.woken_by_psi_only => Trigger::Pressure,
+            "notification" => Trigger::Notification,
+            "cleanup" => Trigger::Cleanup,
+            _ => Trigger::Start,
+        };
+        let since_full = self.last_full?.elapsed();
+        if !light::may_try_light(trigger, self.quiet, since_full, self.cfg.period) {
+            return None;
+        }
+        let mut snapshot = self.collector.collect_light_at(now).ok()?;
+        restamp(&mut snapshot.summary, now);
+        match light::light_suffices(&self.cfg.eviction.thresholds, &snapshot.summary) {
+            Ok(()) => Some(snapshot),
+            Err(why) => {
+                tracing::debug!("full collection: {why}");
+                None
+            }
+        }
+    }
+
     /// One pass: collect, decide, log, export, act, re-arm.
     pub fn pass(&mut self, trigger: &str) -> anyhow::Result<PassOutcome> {
         let started = Instant::now();
         let now = Timestamp::now();
-        let mut snapshot = match self.collector.collect_at(now) {
-            Ok(s) => s,
-            Err(e) => {
-                // The kubelet skips a sync whose summary failed; so does the agent.
-                tracing::error!("collection failed, skipping this pass: {e}");
-                return Ok(PassOutcome::default());
-            }
+        let (mut snapshot, light) = match self.try_light(trigger, now) {
+            Some(s) => (s, true),
+            None => match self.collector.collect_at(now) {
+                Ok(s) => (s, false),
+                Err(e) => {
+                    // The kubelet skips a sync whose summary failed; so does the agent.
+                    tracing::error!("collection failed, skipping this pass: {e}");
+                    return Ok(PassOutcome::default());
+                }
+            },
         };
-        restamp(&mut snapshot.summary, now);
-        let pods = self.active_pods(&mut snapshot);
+        if !light {
+            self.last_full = Some(started);
+            restamp(&mut snapshot.summary, now);
+        }
+        // A light pass ranks nobody (no threshold is near): the last full pass's pods stand in.
+        let pods = if light {
+            std::mem::take(&mut self.active)
+        } else {
+            self.active_pods(&mut snapshot)
+        };
         let decision = manager::synchronize(
             &mut self.state,
             &self.cfg.eviction,
@@ -219,12 +271,19 @@ impl Runner {
                 pod_cgroup_root: &self.cfg.pod_cgroup_root,
             },
         );
+        self.quiet = Quiet {
+            nothing_pending: decision.thresholds_met.is_empty() && decision.conditions.is_empty(),
+            local_storage_limits: self.cfg.eviction.local_storage_capacity_isolation
+                && pods.iter().any(headroom_core::local_storage::has_storage_limits),
+        };
         let action = self.cfg.action.as_str();
         let line = report::decision_line(&decision, &pods, trigger, action, self.cfg.log_format);
         self.emit(&line);
         self.shared
             .publish_decision(report::decision_json(&decision, &pods, trigger, action).to_string());
-        if let Ok(json) = serde_json::to_string(&snapshot.summary) {
+        // /stats/summary keeps the last full pass's (at most light::FULL_PASS_EVERY periods old):
+        // a light Summary has no pods.
+        if !light && let Ok(json) = serde_json::to_string(&snapshot.summary) {
             self.shared.publish_summary(json);
         }
         self.export(&snapshot, &decision, now);
@@ -249,6 +308,7 @@ impl Runner {
         self.shared
             .metrics
             .observe_sync(trigger, started.elapsed().as_secs_f64());
+        self.active = pods;
         Ok(outcome)
     }
 

@@ -17,24 +17,51 @@
 //!   * a yardstick: a minimal loop re-reading the working set every 10 ms and SIGKILLing the
 //!     BestEffort pod's processes (this very binary, re-executed with `yardstick`).
 //!
-//! Idle cost: 110 empty pod cgroups, no pressure, 10 s period: CPU time and peak RSS of the
-//! agent vs the yardstick over the same wall time.
+//! Idle cost: 110 empty pod cgroups, no pressure, 10 s period: CPU time (`/proc/<pid>/schedstat`,
+//! ns) and peak RSS of the agent vs the yardstick over the same window, which starts
+//! `IDLE_SETTLE` after both started (start-up cost excluded). The default window, 60 s, holds
+//! one whole cycle of the agent's passes (one full pass per `FULL_PASS_EVERY` = 6 periods, light
+//! passes in between), so its figure is the long-run average.
 //!
-//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 30).
+//! Ctrl-C (or SIGTERM) stops the bench at the next check; the Drop guards then kill the
+//! processes it started and remove its cgroups.
+//!
+//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 60).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_lab::heartbeat::Heartbeat;
 use headroom_linux::control::{Cgroup, CgroupHost};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const LIMIT: u64 = 512 * MIB;
 const THRESHOLD: u64 = 100 * MIB;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
+/// Time between the contenders' start and the idle window's first sample.
+const IDLE_SETTLE: Duration = Duration::from_secs(3);
+
+/// Set by SIGINT/SIGTERM: stop, and let the Drop guards clean up.
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+fn interrupted() -> bool {
+    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// Sleep `d`, waking early when interrupted.
+fn sleep_unless_interrupted(d: Duration) {
+    let end = Instant::now() + d;
+    while !interrupted() {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(100)));
+    }
+}
 
 fn read_u64(p: &Path) -> u64 {
     std::fs::read_to_string(p)
@@ -221,7 +248,7 @@ fn one_run(parent: &Cgroup, besteffort: &Cgroup, uid: &str, rate: Option<u32>, d
     let mut hog = ctr.spawn(BIN, &args_ref).unwrap();
     let t0 = Instant::now();
     let mut died = false;
-    while t0.elapsed() < Duration::from_secs(20) {
+    while t0.elapsed() < Duration::from_secs(20) && !interrupted() {
         if hog.try_wait().unwrap().is_some() {
             died = true;
             break;
@@ -283,22 +310,23 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-/// CPU seconds (user+sys) and peak RSS (KiB) of a process.
+/// CPU seconds on-CPU (schedstat: ns, not 10 ms ticks; summed over the live threads) and peak
+/// RSS (KiB) of a process.
 fn cpu_and_hwm(pid: u32) -> (f64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // USER_HZ: /proc reports times in 1/100 s on Linux.
-    let ticks = 100.0;
-    let cpu = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let cpu_ns: f64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let hwm = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0);
-    (cpu / ticks, hwm)
+    (cpu_ns / 1e9, hwm)
 }
 
 fn main() {
@@ -308,6 +336,12 @@ fn main() {
     }
     if args.iter().any(|a| a == "--list") {
         return;
+    }
+    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while cleaning up exits at once (order matters: this one first).
+        signal_hook::flag::register_conditional_shutdown(sig, 1, flag.clone()).unwrap();
+        signal_hook::flag::register(sig, flag.clone()).unwrap();
     }
     if !headroom_linux::control::is_root()
         || !Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists()
@@ -322,7 +356,7 @@ fn main() {
     let idle_secs: u64 = std::env::var("HEADROOM_BENCH_IDLE_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+        .unwrap_or(60);
     let host = CgroupHost::detect().unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -340,6 +374,9 @@ fn main() {
             Contender::AgentPoll1s,
             Contender::Yardstick,
         ] {
+            if interrupted() {
+                return;
+            }
             let parent = host.create_unique("headroom-test-bench").unwrap();
             parent.set_memory_limit(Some(LIMIT)).unwrap();
             let g = parent.create_child("podbench-g").unwrap();
@@ -368,6 +405,9 @@ fn main() {
             let mut times = Vec::new();
             let (mut ooms, mut missed) = (0, 0);
             for uid in &uids {
+                if interrupted() {
+                    break;
+                }
                 let r = one_run(&parent, &besteffort, uid, rate, dir.path());
                 if r.oom {
                     ooms += 1;
@@ -377,6 +417,10 @@ fn main() {
                     None if !r.oom => missed += 1,
                     None => {}
                 }
+            }
+            if interrupted() {
+                // Partial rows would mislead; the guards clean up on return.
+                return;
             }
             drop(_contender);
             drop(_holder);
@@ -396,6 +440,9 @@ fn main() {
             drop(g);
             drop(parent);
         }
+    }
+    if interrupted() {
+        return;
     }
     for chunk in p50s.chunks(3) {
         if let [(n, notify), (_, poll), (_, yard)] = chunk {
@@ -417,6 +464,9 @@ fn main() {
 
     // Idle cost: 110 empty pod cgroups, no pressure.
     let parent = host.create_unique("headroom-test-bench-idle").unwrap();
+    // A limit as a real node's pod cgroup root has (node allocatable), so that
+    // allocatableMemory.available is observed and checked on every pass.
+    parent.set_memory_limit(Some(LIMIT)).unwrap();
     let be = parent.create_child("besteffort").unwrap();
     let mut pods = Vec::new();
     for i in 0..110 {
@@ -426,12 +476,17 @@ fn main() {
     }
     let pods_file = dir.path().join("pods-empty.json");
     std::fs::write(&pods_file, "[]").unwrap();
+    let t_start = Instant::now();
     let mut agent = start_contender(Contender::AgentNotify, dir.path(), &parent, &be, &pods_file);
     let mut yard = start_contender(Contender::Yardstick, dir.path(), &parent, &be, &pods_file);
+    sleep_unless_interrupted(IDLE_SETTLE.saturating_sub(t_start.elapsed()));
     let (a0, _) = cpu_and_hwm(agent.child.id());
     let (y0, _) = cpu_and_hwm(yard.child.id());
     let t0 = Instant::now();
-    std::thread::sleep(Duration::from_secs(idle_secs));
+    sleep_unless_interrupted(Duration::from_secs(idle_secs));
+    if interrupted() {
+        return;
+    }
     let wall = t0.elapsed().as_secs_f64();
     let (a1, a_hwm) = cpu_and_hwm(agent.child.id());
     let (y1, y_hwm) = cpu_and_hwm(yard.child.id());
@@ -439,15 +494,20 @@ fn main() {
     let _ = yard.child.kill();
     let (acpu, ycpu) = ((a1 - a0) / wall * 100.0, (y1 - y0) / wall * 100.0);
     println!();
-    println!("## Idle cost over {wall:.0} s, 110 pod cgroups, no pressure");
-    println!("| process | CPU % | peak RSS MiB |");
-    println!("| --- | --- | --- |");
     println!(
-        "| agent (10 s period, notifications) | {acpu:.3} | {:.1} |",
+        "## Idle cost over {wall:.0} s (from t={} s after start), 110 pod cgroups, no pressure",
+        IDLE_SETTLE.as_secs()
+    );
+    println!("| process | CPU ms | CPU % | peak RSS MiB |");
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| agent (10 s period, notifications) | {:.2} | {acpu:.4} | {:.1} |",
+        (a1 - a0) * 1e3,
         a_hwm as f64 / 1024.0
     );
     println!(
-        "| yardstick (10 ms polling) | {ycpu:.3} | {:.1} |",
+        "| yardstick (10 ms polling) | {:.2} | {ycpu:.4} | {:.1} |",
+        (y1 - y0) * 1e3,
         y_hwm as f64 / 1024.0
     );
     println!("ratio idle CPU agent/yardstick = {:.1}%", acpu / ycpu * 100.0);

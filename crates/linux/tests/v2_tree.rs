@@ -391,3 +391,27 @@ fn capture_of_a_v2_tree_reads_back_identically() {
         assert!(!again.skipped.is_empty());
     }
 }
+
+#[test]
+fn light_pass_reads_the_node_and_the_pod_cgroup_root_only() {
+    for d in [&CGROUPFS, &SYSTEMD] {
+        let tmp = tempfile::tempdir().unwrap();
+        build(tmp.path(), d);
+        let full = collect(tmp.path());
+        let mut c = Collector::new(CollectOptions {
+            root: HostRoot::dir(tmp.path()),
+            ..Default::default()
+        })
+        .unwrap();
+        let light = c.collect_light_at(full.time).unwrap();
+        assert!(!full.pods.is_empty());
+        assert!(light.pods.is_empty() && light.summary.pods.is_empty());
+        // Every node-level figure is the full pass's (a static tree: no lag to differ by).
+        assert_eq!(light.summary.node, full.summary.node);
+        assert_eq!(
+            light.pods_cgroup.as_ref().map(|p| &p.memory),
+            full.pods_cgroup.as_ref().map(|p| &p.memory)
+        );
+        assert_eq!(light.node, full.node);
+    }
+}
