@@ -4,6 +4,7 @@ pub mod actuator;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod pods_api;
 pub mod pods_source;
 pub mod report;
 pub mod runner;
