@@ -24,6 +24,9 @@ pub struct AgentConfig {
     pub notifications: bool,
     pub action: Action,
     pub pods_file: Option<PathBuf>,
+    /// `--pods-from api`: list this node's pods (the node name) from the API server every
+    /// `period` (feature `k8s`; without it the runner refuses to start).
+    pub pods_api_node: Option<String>,
     /// The pod cgroup root (`/kubepods`), relative to the memory hierarchy root.
     pub pod_cgroup_root: String,
     pub root: HostRoot,

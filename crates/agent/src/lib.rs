@@ -5,6 +5,7 @@ pub mod config;
 pub mod http;
 pub mod light;
 pub mod metrics;
+pub mod pods_api;
 pub mod pods_source;
 pub mod report;
 pub mod runner;

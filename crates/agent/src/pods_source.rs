@@ -7,12 +7,15 @@
 //!   Re-read whenever its modification time or size changes; a file that fails to parse is
 //!   logged and the last good list kept. Pods it does not name are never candidates (a stale
 //!   file must not make the agent act on a pod whose priority it cannot see); they are logged.
-//! * The Kubernetes API (feature `k8s`): pods bound to this node (see `actuator::kube_api`).
+//! * The Kubernetes API (`--pods-from api`, feature `k8s`): the pods bound to this node, listed
+//!   in the background every sync period; an API error is logged and the last good list kept
+//!   (see [`crate::pods_api`]).
 //! * Nothing: pods are synthesized from the cgroup tree (one per `pod<uid>` directory). They
 //!   have no requests and priority 0, so ranking degenerates to "usage above request (= all
 //!   usage) first, then largest usage": the biggest pod by working set goes first, and no pod
 //!   is recognised as critical. Use a pod source for anything but experiments.
 
+use crate::pods_api::ApiPods;
 use headroom_core::pod::{ObjectMeta, Pod, PodList, PodStatus};
 use headroom_core::summary::PodStats;
 use std::path::{Path, PathBuf};
@@ -95,17 +98,56 @@ impl PodsFile {
     }
 }
 
+/// The pod source the runner ranks from (`None` in the runner = synthesize from cgroups).
+pub enum PodSource {
+    File(PodsFile),
+    Api(ApiPods),
+}
+
+impl PodSource {
+    /// Pick up changes: re-read the file if it changed, or take the API's latest answer.
+    /// Never blocks on the network.
+    pub fn refresh(&mut self) -> Refresh {
+        match self {
+            PodSource::File(f) => f.refresh(),
+            PodSource::Api(a) => a.refresh(),
+        }
+    }
+
+    pub fn pods(&self) -> &[Pod] {
+        match self {
+            PodSource::File(f) => f.pods(),
+            PodSource::Api(a) => a.pods(),
+        }
+    }
+
+    /// Where the pods come from, for log lines.
+    pub fn describe(&self) -> String {
+        match self {
+            PodSource::File(f) => format!("pods file {}", f.path().display()),
+            PodSource::Api(a) => a.describe(),
+        }
+    }
+}
+
 /// Parse a pods file: a Pod, a PodList / List, or a JSON array; only non-terminal pods.
 pub fn read_pods(path: &Path) -> Result<Vec<Pod>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read pods file {}: {e}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "pods file {} is not valid JSON (expected `kubectl get pods -o json` output): {e}",
-            path.display()
-        )
-    })?;
-    let list = PodList::from_value(value).map_err(|e| format!("pods file {}: {e}", path.display()))?;
+    parse_pods(
+        &text,
+        &format!("pods file {}", path.display()),
+        "`kubectl get pods -o json` output",
+    )
+}
+
+/// Parse pods JSON from any source (`origin` names it in errors, `expected` says what it
+/// should have been): the non-terminal pods of a Pod, a PodList / List, or a JSON array. The
+/// API server's PodList goes through here too, so file and API pods share one model.
+pub fn parse_pods(text: &str, origin: &str, expected: &str) -> Result<Vec<Pod>, String> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("{origin} is not valid JSON (expected {expected}): {e}"))?;
+    let list = PodList::from_value(value).map_err(|e| format!("{origin}: {e}"))?;
     Ok(list.items.into_iter().filter(is_active).collect())
 }
 

@@ -23,7 +23,7 @@ use crate::actuator::{self, Action};
 use crate::config::AgentConfig;
 use crate::http::Shared;
 use crate::light::{self, Quiet, Trigger};
-use crate::pods_source::{self, PodsFile, Refresh};
+use crate::pods_source::{self, PodSource, PodsFile, Refresh};
 use crate::report;
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, ManagerState, SyncInputs};
@@ -68,7 +68,7 @@ pub struct Runner {
     notifier: Notifier,
     /// Value each usage-threshold watch is armed at, to re-arm only on change.
     armed: BTreeMap<String, u64>,
-    pods_file: Option<PodsFile>,
+    pods_source: Option<PodSource>,
     shared: Shared,
     own_cgroups: Vec<String>,
     /// Host path of the memory hierarchy root (under `--root`).
@@ -96,9 +96,12 @@ impl Runner {
         })?;
         let layout = collector.layout().clone();
         let memory_root = cfg.root.path(&layout.memory_root);
-        let pods_file = match &cfg.pods_file {
-            Some(p) => Some(PodsFile::load(p).map_err(|e| anyhow::anyhow!("--pods: {e}"))?),
-            None => {
+        let pods_source = match (&cfg.pods_file, &cfg.pods_api_node) {
+            (Some(p), _) => Some(PodSource::File(
+                PodsFile::load(p).map_err(|e| anyhow::anyhow!("--pods: {e}"))?,
+            )),
+            (None, Some(node)) => Some(PodSource::Api(crate::pods_api::start(node, cfg.period)?)),
+            (None, None) => {
                 tracing::warn!(
                     "no --pods file: pods are synthesized from the cgroup tree (no requests, \
                      priority 0): ranking falls back to largest working set first and no pod \
@@ -115,7 +118,7 @@ impl Runner {
             state: ManagerState::new(),
             notifier: Notifier::new(),
             armed: BTreeMap::new(),
-            pods_file,
+            pods_source,
             shared,
             own_cgroups,
             memory_root,
@@ -244,6 +247,11 @@ impl Runner {
             None => match self.collector.collect_at(now) {
                 Ok(s) => (s, false),
                 Err(e) => {
+                    // `--once` has no next pass: its caller (a script, an SRE) must see the
+                    // failure in the exit status, not a silent 0.
+                    if self.cfg.once {
+                        return Err(anyhow::Error::new(e).context("collection failed"));
+                    }
                     // The kubelet skips a sync whose summary failed; so does the agent.
                     tracing::error!("collection failed, skipping this pass: {e}");
                     return Ok(PassOutcome::default());
@@ -316,7 +324,7 @@ impl Runner {
     /// active pods are pods it runs; a listed pod without a cgroup would rank first as "no
     /// stats" and block every real eviction), or pods synthesized from the cgroups.
     fn active_pods(&mut self, snapshot: &mut NodeSnapshot) -> Vec<Pod> {
-        let Some(file) = self.pods_file.as_mut() else {
+        let Some(source) = self.pods_source.as_mut() else {
             let qos: BTreeMap<String, String> = snapshot
                 .pods
                 .iter()
@@ -324,24 +332,29 @@ impl Runner {
                 .collect();
             return pods_source::synthesize(&snapshot.summary.pods, |uid| qos.get(uid).cloned());
         };
-        match file.refresh() {
+        match source.refresh() {
             Refresh::Unchanged => {}
+            // The API answers every period: only a file change is worth an info line.
+            Refresh::Reloaded { pods } if matches!(source, PodSource::File(_)) => {
+                tracing::info!("read {pods} active pods from {}", source.describe())
+            }
             Refresh::Reloaded { pods } => {
-                tracing::info!("read {pods} active pods from {}", file.path().display())
+                tracing::debug!("read {pods} active pods from {}", source.describe())
             }
             Refresh::KeptLastGood { error, pods } => {
                 tracing::error!("{error}; keeping the last good list ({pods} pods)")
             }
         }
-        let unknown = pods_source::name_pod_stats(&mut snapshot.summary.pods, file.pods());
+        let unknown = pods_source::name_pod_stats(&mut snapshot.summary.pods, source.pods());
         if !unknown.is_empty() {
             tracing::debug!(
-                "pod cgroups not named in {} (never candidates): {}",
-                file.path().display(),
+                "pod cgroups not named by {} (never candidates): {}",
+                source.describe(),
                 unknown.join(", ")
             );
         }
-        file.pods()
+        source
+            .pods()
             .iter()
             .filter(|p| snapshot.pods.iter().any(|c| c.uid == p.metadata.uid))
             .cloned()
@@ -430,8 +443,12 @@ impl Runner {
             }
         };
         let (ns, name) = (pod.metadata.namespace.clone(), pod.metadata.name.clone());
+        // No kube-side retry (see `client_from`): a 429 (a PodDisruptionBudget says no) would
+        // otherwise block this loop through 15 backoffs; the next sync asks again.
         let res = rt.block_on(async move {
-            let client = kube::Client::try_default().await?;
+            let client = crate::pods_api::kube_api::default_client()
+                .await
+                .map_err(anyhow::Error::msg)?;
             actuator::kube_api::evict(&client, &ns, &name, grace).await
         });
         if let Err(e) = &res {

@@ -204,3 +204,66 @@ fn bad_config_and_pods_files_exit_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--period"));
 }
+
+/// `headroom agent` with the given pod-source flags on a fixture host: (exit code, stderr).
+fn agent_with(tmp: &Path, flags: &[&str]) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args([
+            "agent",
+            "--once",
+            "--listen",
+            "off",
+            "--notifications",
+            "off",
+            "--config",
+        ])
+        .arg(config(tmp))
+        .arg("--root")
+        .arg(tmp)
+        .args(flags)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn pod_source_flags_that_contradict_each_other_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    let pods = pods.to_str().unwrap();
+    let (code, err) = agent_with(tmp.path(), &["--pods", pods, "--pods-from", "api"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("pick one pod source") && err.contains("pods.json"),
+        "{err}"
+    );
+    let (code, err) = agent_with(tmp.path(), &["--pods-from", "file"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("needs --pods FILE"), "{err}");
+    let (code, err) = agent_with(tmp.path(), &["--node-name", "n1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("only used with --pods-from api"), "{err}");
+    // Explicit sources that agree with the other flags run.
+    let (code, err) = agent_with(tmp.path(), &["--pods", pods, "--pods-from", "file"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = agent_with(tmp.path(), &["--pods-from", "cgroups"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[cfg(not(feature = "k8s"))]
+#[test]
+fn pods_from_api_without_the_k8s_feature_says_how_to_get_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let (code, err) = agent_with(tmp.path(), &["--pods-from", "api", "--node-name", "n1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("this build has no Kubernetes support; rebuild with --features k8s"),
+        "{err}"
+    );
+}

@@ -392,3 +392,33 @@ fn agent_once_works_next_to_a_running_agent() {
     assert!(run.stdout.starts_with("decision "), "{}", run.stdout);
     drop(busy);
 }
+
+#[test]
+fn agent_once_fails_when_its_only_pass_cannot_collect() {
+    // An empty directory is no host root: the one pass `--once` makes has nothing to decide on,
+    // and a script running it must see that in the exit status.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/min-reclaim/kubelet-config.yaml"
+    );
+    let run = headroom([
+        "agent".as_ref(),
+        "--once".as_ref(),
+        "--notifications".as_ref(),
+        "off".as_ref(),
+        "--root".as_ref(),
+        tmp.path().as_os_str(),
+        "--config".as_ref(),
+        config.as_ref(),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "no decision line: {}", run.stdout);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("headroom: error:"))
+        .unwrap();
+    assert!(line.contains("collection failed"), "{line}");
+    assert!(line.contains("does not look like a host root"), "{line}");
+}

@@ -27,6 +27,17 @@ pub enum ActionArg {
     Evict,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodsFromArg {
+    /// The file given with --pods (implied by --pods).
+    File,
+    /// The pods bound to this node, listed from the Kubernetes API server every --period
+    /// (needs a build with `--features k8s`; credentials: in-cluster or kubeconfig).
+    Api,
+    /// Synthesized from the cgroup tree: no requests, priority 0 (experiments only).
+    Cgroups,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnOff {
     #[default]
@@ -70,10 +81,18 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = ActionArg::None)]
     pub action: ActionArg,
     /// Pods on this node as `kubectl get pods -o json` prints them (names, requests,
-    /// priorities); re-read when it changes. Without it pods are synthesized from cgroups (no
-    /// requests, priority 0) and only the largest working set decides.
+    /// priorities); re-read when it changes. Without a pod source (this or --pods-from api)
+    /// pods are synthesized from cgroups (no requests, priority 0) and only the largest
+    /// working set decides.
     #[arg(long, value_name = "FILE")]
     pub pods: Option<PathBuf>,
+    /// Where the pods come from: file (--pods), api (the API server's pods on this node; an
+    /// API error keeps the last good list), cgroups. Default: file with --pods, else cgroups.
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub pods_from: Option<PodsFromArg>,
+    /// This node's name for --pods-from api (default: env NODE_NAME, else the hostname).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
     /// Address for /metrics, /stats/summary, /decision and /healthz ("off" to disable).
     #[arg(long, default_value = DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: String,
@@ -141,6 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--action evict needs a headroom built with `--features k8s`; use --action kill or none",
         ));
     }
+    let pods_api_node = pods_api_node(&args)?;
     // A missing or malformed --pods file at start is the operator's input (exit 2), not an
     // agent failure; the runner loads it again and re-reads it when it changes.
     if let Some(path) = &args.pods {
@@ -168,6 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         notifications: args.notifications == OnOff::On,
         action,
         pods_file: args.pods.clone(),
+        pods_api_node,
         pod_cgroup_root,
         root,
         log_format: match args.log_format {
@@ -186,6 +207,53 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut runner = Runner::new(cfg, shared)?;
     runner.run()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Check --pods / --pods-from / --node-name together; the node name when the API is the source.
+fn pods_api_node(args: &Args) -> anyhow::Result<Option<String>> {
+    let from = args.pods_from.unwrap_or(if args.pods.is_some() {
+        PodsFromArg::File
+    } else {
+        PodsFromArg::Cgroups
+    });
+    match (from, &args.pods) {
+        (PodsFromArg::File, None) => {
+            return Err(bad_input(
+                "--pods-from file needs --pods FILE (`kubectl get pods -o json` for this node)",
+            ));
+        }
+        (PodsFromArg::Api | PodsFromArg::Cgroups, Some(file)) => {
+            return Err(bad_input(format!(
+                "--pods {} and --pods-from {}: pick one pod source",
+                file.display(),
+                if from == PodsFromArg::Api {
+                    "api"
+                } else {
+                    "cgroups"
+                }
+            )));
+        }
+        _ => {}
+    }
+    if from != PodsFromArg::Api {
+        if args.node_name.is_some() {
+            return Err(bad_input("--node-name is only used with --pods-from api"));
+        }
+        return Ok(None);
+    }
+    if !cfg!(feature = "k8s") {
+        return Err(bad_input(
+            "--pods-from api: this build has no Kubernetes support; rebuild with --features k8s \
+             (or use --pods FILE)",
+        ));
+    }
+    let (node, origin) = headroom_agent::pods_api::node_name_from_host(args.node_name.as_deref())
+        .map_err(|e| bad_input(format!("--pods-from api: {e}")))?;
+    tracing::info!(
+        "pods from the API server for node {node} (name from {})",
+        origin.as_str()
+    );
+    Ok(Some(node))
 }
 
 fn euid_is_root() -> bool {
