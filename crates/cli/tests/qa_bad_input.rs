@@ -422,3 +422,14 @@ fn agent_once_fails_when_its_only_pass_cannot_collect() {
     assert!(line.contains("collection failed"), "{line}");
     assert!(line.contains("does not look like a host root"), "{line}");
 }
+
+#[test]
+fn simulate_says_so_when_the_timeline_has_no_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let timeline = tmp.path().join("timeline.yaml");
+    std::fs::write(&timeline, "pods: []\nsteps: []\n").unwrap();
+    let run = headroom(["simulate".as_ref(), "--timeline".as_ref(), timeline.as_os_str()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(run.stderr.contains("`steps` is empty"), "{}", run.stderr);
+}

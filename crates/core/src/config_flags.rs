@@ -8,7 +8,8 @@
 //!   `--kube-reserved`: `key=value` pairs. Keys and values are trimmed; empty pairs are skipped.
 //!   Repeating a map flag adds to (and overwrites keys of) the map it started.
 //! * `--enforce-node-allocatable`: comma-separated list; an empty value means an empty list.
-//! * Other flags are skipped and listed in [`KubeletConfig::ignored_flags`].
+//! * Other flags are skipped and listed in [`KubeletConfig::ignored_flags`], except an unknown
+//!   `--eviction-*` flag, which is an error (`unknown flag: --eviction-hrad`) as in the kubelet.
 
 use crate::config::{ConfigError, KubeletConfig, Setting, SettingMap, Source};
 use crate::duration::{self, go_quote};
@@ -61,6 +62,12 @@ pub(crate) fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
         let name = raw_name.replace('_', "-");
         let flag = format!("--{name}");
         let Some(kind) = kind_of(&name) else {
+            // The kubelet refuses every flag it does not know; headroom cannot know them all and
+            // skips the rest of a pasted command line, but a misspelt eviction flag must not
+            // silently fall back to the defaults.
+            if name.starts_with("eviction-") {
+                return Err(ConfigError(format!("unknown flag: {flag}")));
+            }
             // Not an eviction flag. Its value, when given as a separate word, is skipped too.
             let mut ignored = arg.clone();
             if inline_value.is_none() && args.get(i).is_some_and(|next| !next.starts_with('-')) {

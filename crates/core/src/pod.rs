@@ -148,6 +148,12 @@ pub enum PodListError {
     NotAPod { at: String, found: String },
     /// `path` is the field inside the pod, e.g. `spec.containers[0].resources.requests.memory`
     /// (empty when the pod itself is the wrong type).
+    #[error("pod #{index}: {path}: {value} is negative (the API server requires >= 0)")]
+    Negative {
+        index: usize,
+        path: String,
+        value: String,
+    },
     #[error("pod #{index}: {}{source}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
     Pod {
         index: usize,
@@ -199,8 +205,40 @@ impl PodList {
                 })
             })
             .collect::<Result<Vec<Pod>, _>>()?;
+        for (index, pod) in items.iter().enumerate() {
+            if let Some((path, value)) = first_negative_quantity(pod) {
+                return Err(PodListError::Negative { index, path, value });
+            }
+        }
         Ok(PodList { items })
     }
+}
+
+/// The API server refuses a negative request, limit or overhead ("must be greater than or equal
+/// to 0"), so the kubelet never ranks one; a pods file holding one was edited by hand, and
+/// ranking on it would put the pod first or last for no real reason.
+fn first_negative_quantity(pod: &Pod) -> Option<(String, String)> {
+    let in_list = |prefix: String, list: &Option<ResourceList>| {
+        list.iter()
+            .flatten()
+            .find(|(_, q)| q.signum() < 0)
+            .map(|(name, q)| (format!("{prefix}.{name}"), q.to_canonical_string()))
+    };
+    let in_requirements = |prefix: String, r: &Option<ResourceRequirements>| {
+        let r = r.as_ref()?;
+        in_list(format!("{prefix}.requests"), &r.requests)
+            .or_else(|| in_list(format!("{prefix}.limits"), &r.limits))
+    };
+    let spec = &pod.spec;
+    let containers = |field: &'static str, list: &[Container]| {
+        list.iter()
+            .enumerate()
+            .find_map(|(i, c)| in_requirements(format!("spec.{field}[{i}].resources"), &c.resources))
+    };
+    containers("initContainers", &spec.init_containers)
+        .or_else(|| containers("containers", &spec.containers))
+        .or_else(|| in_list("spec.overhead".to_string(), &spec.overhead))
+        .or_else(|| in_requirements("spec.resources".to_string(), &spec.resources))
 }
 
 /// Pods are lenient about missing fields (everything has a default), so without this check any
@@ -608,5 +646,30 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().starts_with("pod #1: spec.priority: "), "{err}");
         assert!(PodList::from_value(serde_json::json!(3)).is_err());
+    }
+
+    #[test]
+    fn negative_requests_limits_and_overhead_are_refused_with_their_field() {
+        let cases = [
+            (
+                serde_json::json!({"spec": {"containers": [{}, {"resources": {"requests": {"memory": "-1Mi"}}}]}}),
+                "pod #0: spec.containers[1].resources.requests.memory: -1Mi is negative",
+            ),
+            (
+                serde_json::json!({"spec": {"initContainers": [{"resources": {"limits": {"cpu": "-100m"}}}]}}),
+                "pod #0: spec.initContainers[0].resources.limits.cpu: -100m is negative",
+            ),
+            (
+                serde_json::json!({"spec": {"overhead": {"memory": "-5"}}}),
+                "pod #0: spec.overhead.memory: -5 is negative",
+            ),
+        ];
+        for (pod, want) in cases {
+            let err = PodList::from_value(pod).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+        }
+        let zero =
+            serde_json::json!({"spec": {"containers": [{"resources": {"requests": {"memory": "0"}}}]}});
+        assert!(PodList::from_value(zero).is_ok());
     }
 }

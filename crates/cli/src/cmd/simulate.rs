@@ -82,6 +82,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let origin = args.timeline.display().to_string();
     let timeline = Timeline::parse(&read(&args.timeline)?, &origin).map_err(|e| bad_input(e.to_string()))?;
     let config = load_config(&args, &timeline)?;
+    if timeline.steps.is_empty() {
+        // Valid (zero JSON lines), but almost always a timeline cut short: say so once.
+        eprintln!("headroom simulate: {origin}: `steps` is empty; nothing to simulate");
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Text
     } else {

@@ -593,3 +593,18 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_misspelt_eviction_flag_is_an_error_not_an_ignored_flag() {
+    // The kubelet refuses any unknown flag; headroom skips non-eviction flags of a pasted
+    // command line, but `--eviction-hrad` would otherwise silently mean "use the defaults".
+    for args in [
+        &["--eviction-hrad=memory.available<1Gi"][..],
+        &["--eviction_sotf", "memory.available<1Gi"][..],
+    ] {
+        let err = flags(args).unwrap_err().to_string();
+        assert!(err.starts_with("unknown flag: --eviction-"), "{err}");
+    }
+    let cfg = flags(&["--node-labels=a=b", "--eviction-hard=memory.available<1Gi"]).unwrap();
+    assert_eq!(cfg.ignored_flags, ["--node-labels=a=b"]);
+}
