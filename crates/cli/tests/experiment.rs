@@ -45,41 +45,77 @@ fn num(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
+fn run_page_cache(size_mib: u32) -> Value {
+    let out = headroom()
+        .args([
+            "experiment",
+            "page-cache",
+            "--size",
+            &format!("{size_mib}M"),
+            "--format",
+            "json",
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json(&out.stdout)
+}
+
+fn snapshot(r: &Value, name: &str) -> Value {
+    let s = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {r}"));
+    assert_eq!(s["ok"], true, "{s}");
+    s["snapshot"].clone()
+}
+
+/// The write-phase invariant of the issue: inactive_file grew by at least 90% of the size and
+/// the working set by less than 10% of it.
+fn write_stayed_inactive(r: &Value, size: f64) -> bool {
+    let (base, write) = (snapshot(r, "baseline"), snapshot(r, "write"));
+    num(&write, "inactive_file") - num(&base, "inactive_file") >= 0.9 * size
+        && num(&write, "working_set") - num(&base, "working_set") < 0.1 * size
+}
+
 #[test]
 fn page_cache_moves_between_inactive_and_active() {
     if !kernel_ready("page_cache_moves_between_inactive_and_active") {
         return;
     }
     let size = 64.0 * MIB;
-    let out = headroom()
-        .args(["experiment", "page-cache", "--size", "64M", "--format", "json"])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r = json(&out.stdout);
-    let steps: Vec<&Value> = r["steps"].as_array().unwrap().iter().collect();
-    let snap = |name: &str| {
-        let s = steps.iter().find(|s| s["step"] == name).unwrap();
-        assert_eq!(s["ok"], true, "{s}");
-        s["snapshot"].clone()
-    };
-    let (base, write, read2, delete) = (snap("baseline"), snap("write"), snap("read-2"), snap("delete"));
-
+    let mut r = run_page_cache(64);
+    if !write_stayed_inactive(&r, size) {
+        // Seen once in ~a dozen full CI runs, never reproduced alone or under synthetic load:
+        // part of the fresh write already on the active list. One re-run tells a disturbed run
+        // from a broken experiment; the second must meet the invariant.
+        eprintln!(
+            "page-cache: write phase disturbed, re-running once: write {} vs baseline {}",
+            snapshot(&r, "write"),
+            snapshot(&r, "baseline")
+        );
+        r = run_page_cache(64);
+    }
+    let (base, write, read2, delete) = (
+        snapshot(&r, "baseline"),
+        snapshot(&r, "write"),
+        snapshot(&r, "read-2"),
+        snapshot(&r, "delete"),
+    );
     let d = |a: &Value, b: &Value, k: &str| num(a, k) - num(b, k);
-    // Written pages land on the inactive list, but under a busy CI run (other kernel tests,
-    // parallel builds) the kernel has been seen to promote part of them early (10 MiB of 64 once):
-    // the point is that most of the write is not working set, so allow a quarter either way.
     assert!(
         d(&write, &base, "cache") >= 0.9 * size,
         "write: {write} vs {base}"
     );
     assert!(
-        d(&write, &base, "inactive_file") >= 0.75 * size,
+        d(&write, &base, "inactive_file") >= 0.9 * size,
         "write: {write} vs {base}"
     );
     assert!(
-        d(&write, &base, "working_set") < 0.25 * size,
+        d(&write, &base, "working_set") < 0.1 * size,
         "write: {write} vs {base}"
     );
     assert!(
