@@ -258,3 +258,43 @@ steps:
     assert_eq!(step["conditions"], json!([]));
     assert_eq!(step["ranking"], json!([]));
 }
+
+#[test]
+fn split_filesystem_with_the_gate_off_reports_a_sync_error_every_step() {
+    let dir = examples().join("soft-then-hard");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = std::fs::read_to_string(dir.join("kubelet-config.yaml")).unwrap();
+    config.push_str("\nfeatureGates:\n  KubeletSeparateDiskGC: false\n");
+    let config_path = tmp.path().join("kubelet.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let run = |extra: &[&str]| {
+        let out = headroom()
+            .args(["simulate", "--format", "json", "--config"])
+            .arg(&config_path)
+            .arg("--timeline")
+            .arg(dir.join("timeline.yaml"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let split = run(&["--dedicated-image-fs", "--split-container-fs"]);
+    assert!(!split.is_empty());
+    for step in &split {
+        assert_eq!(
+            step["syncError"],
+            "KubeletSeparateDiskGC is turned off but we still have a split filesystem"
+        );
+        assert_eq!(step["conditions"], json!([]));
+        assert_eq!(step["evicted"], Value::Null);
+    }
+    // Without the split the gate does not matter: the example still evicts.
+    let plain = run(&[]);
+    assert!(plain.iter().all(|s| s.get("syncError").is_none()));
+    assert!(plain.iter().any(|s| !s["evicted"].is_null()));
+}

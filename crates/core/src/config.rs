@@ -153,6 +153,9 @@ pub struct KubeletConfig {
     pub cgroup_root: Option<Setting<String>>,
     pub cgroups_per_qos: Option<Setting<bool>>,
     pub cgroup_driver: Option<Setting<String>>,
+    /// The `KubeletSeparateDiskGC` feature gate (`featureGates:` or `--feature-gates`); the
+    /// other gates do not change eviction and are not kept.
+    pub kubelet_separate_disk_gc: Option<Setting<bool>>,
     /// Deprecated flag `--experimental-allocatable-ignore-eviction` (no config-file field).
     pub experimental_allocatable_ignore_eviction: Option<Setting<bool>>,
     /// `--config` given among the flags (the file is not read here: this crate does no I/O).
@@ -183,6 +186,9 @@ pub struct EvictionConfig {
     /// `--experimental-allocatable-ignore-eviction`: no allocatable thresholds and hard
     /// thresholds are not part of the node-allocatable reservation.
     pub allocatable_ignore_eviction: bool,
+    /// Feature gate `KubeletSeparateDiskGC` (on by default since v1.31). Off, a node whose
+    /// container filesystem is split from the image filesystem makes every sync fail.
+    pub kubelet_separate_disk_gc: bool,
     /// The pod cgroup root the `pods` system container stands for (`/kubepods`,
     /// `/kubepods.slice` with the systemd driver, `/` without cgroupsPerQOS).
     pub pod_cgroup_root: String,
@@ -205,6 +211,7 @@ impl Default for EvictionConfig {
             kube_reserved: ResourceList::new(),
             merge_default_eviction_settings: false,
             allocatable_ignore_eviction: false,
+            kubelet_separate_disk_gc: true,
             pod_cgroup_root: "/kubepods".to_string(),
             reservation_thresholds: Vec::new(),
         }
@@ -281,6 +288,10 @@ impl KubeletConfig {
         take(&mut self.cgroup_root, &flags.cgroup_root);
         take(&mut self.cgroups_per_qos, &flags.cgroups_per_qos);
         take(&mut self.cgroup_driver, &flags.cgroup_driver);
+        take(
+            &mut self.kubelet_separate_disk_gc,
+            &flags.kubelet_separate_disk_gc,
+        );
         take(
             &mut self.experimental_allocatable_ignore_eviction,
             &flags.experimental_allocatable_ignore_eviction,
@@ -385,6 +396,7 @@ impl KubeletConfig {
                 .as_ref()
                 .is_some_and(|s| s.value),
             allocatable_ignore_eviction: ignore_eviction,
+            kubelet_separate_disk_gc: self.kubelet_separate_disk_gc.as_ref().is_none_or(|s| s.value),
             pod_cgroup_root: self.pod_cgroup_root(),
             reservation_thresholds,
         })

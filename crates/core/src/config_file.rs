@@ -34,6 +34,7 @@ struct RawConfig {
     #[serde(rename = "cgroupsPerQOS")]
     cgroups_per_qos: Option<Spanned<Scalar>>,
     cgroup_driver: Option<Spanned<Scalar>>,
+    feature_gates: Option<Spanned<RawMap>>,
 }
 
 struct Ctx<'a> {
@@ -99,6 +100,37 @@ impl Ctx<'_> {
                 format!("expected a string, got {}; quote the value", other.describe()),
             )),
         }
+    }
+
+    /// One gate of `featureGates` (a `map[string]bool`: the kubelet refuses a quoted
+    /// `"false"`). Other gates are checked for type only.
+    fn feature_gate(
+        &self,
+        raw: Option<Spanned<RawMap>>,
+        gate: &str,
+    ) -> Result<Option<Setting<bool>>, ConfigError> {
+        let Some(raw) = raw else { return Ok(None) };
+        let mut found = None;
+        for (key, value) in raw.value.0 {
+            match value {
+                Scalar::Bool(b) if key.value == gate => {
+                    found = Some(Setting {
+                        value: b,
+                        source: self.source(&key),
+                    });
+                }
+                Scalar::Bool(_) => {}
+                other => {
+                    return Err(ConfigError(format!(
+                        "{}: featureGates {}: expected true or false, got {}",
+                        self.source(&key),
+                        go_quote(&key.value),
+                        other.describe()
+                    )));
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn boolean(
@@ -245,6 +277,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
         cgroup_root: ctx.string(raw.cgroup_root, "cgroupRoot")?,
         cgroups_per_qos: ctx.boolean(raw.cgroups_per_qos, "cgroupsPerQOS")?,
         cgroup_driver: ctx.string(raw.cgroup_driver, "cgroupDriver")?,
+        kubelet_separate_disk_gc: ctx.feature_gate(raw.feature_gates, "KubeletSeparateDiskGC")?,
         experimental_allocatable_ignore_eviction: None,
         config_file: None,
         ignored_flags: Vec::new(),

@@ -23,6 +23,7 @@ enum Kind {
     Bool,
     StringList,
     Text,
+    FeatureGates,
 }
 
 fn kind_of(name: &str) -> Option<Kind> {
@@ -38,6 +39,7 @@ fn kind_of(name: &str) -> Option<Kind> {
         | "cgroups-per-qos"
         | "experimental-allocatable-ignore-eviction" => Kind::Bool,
         "enforce-node-allocatable" => Kind::StringList,
+        "feature-gates" => Kind::FeatureGates,
         "cgroup-root" | "cgroup-driver" | "system-reserved-cgroup" | "kube-reserved-cgroup" | "config" => {
             Kind::Text
         }
@@ -180,6 +182,36 @@ fn apply(
             match &mut cfg.enforce_node_allocatable {
                 Some(existing) => existing.value.extend(items),
                 None => cfg.enforce_node_allocatable = Some(Setting { value: items, source }),
+            }
+        }
+        Kind::FeatureGates => {
+            // component-base's featuregate.Set: `Gate=bool` pairs, trimmed; only
+            // KubeletSeparateDiskGC changes eviction (unknown gates are not checked here).
+            for pair in value.split(',') {
+                let pair = pair.trim();
+                if pair.is_empty() {
+                    continue;
+                }
+                let Some((gate, v)) = pair.split_once('=') else {
+                    return Err(invalid(flag, value, format!("missing bool value for {pair}")));
+                };
+                let (gate, v) = (gate.trim(), v.trim());
+                let b = parse_go_bool(v).ok_or_else(|| {
+                    invalid(
+                        flag,
+                        value,
+                        format!(
+                            "invalid value of {gate}={v}, err: strconv.ParseBool: parsing {}: invalid syntax",
+                            go_quote(v)
+                        ),
+                    )
+                })?;
+                if gate == "KubeletSeparateDiskGC" {
+                    cfg.kubelet_separate_disk_gc = Some(Setting {
+                        value: b,
+                        source: source.clone(),
+                    });
+                }
             }
         }
         Kind::Text => {

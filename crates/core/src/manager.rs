@@ -191,6 +191,9 @@ pub struct Decision {
     pub evictions: Vec<Eviction>,
     /// Why nothing was evicted (None when something was).
     pub no_eviction_reason: Option<String>,
+    /// The sync failed before observing anything (the kubelet logs it and retries at the next
+    /// sync): conditions are left as they were and nothing is evicted.
+    pub error: Option<String>,
     /// The notifiers were re-armed at this sync.
     pub notifiers_refreshed: bool,
     /// The notifiers as re-armed at this sync (empty when not refreshed; the current arming is
@@ -213,6 +216,7 @@ impl Decision {
             skipped_critical: Vec::new(),
             evictions: Vec::new(),
             no_eviction_reason: None,
+            error: None,
             notifiers_refreshed: false,
             notifiers: Vec::new(),
         }
@@ -391,7 +395,16 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
         state.thresholds_met.clear();
     }
     let first_sync = state.thresholds.is_none() || reconfigured;
-    let topology = *state.topology.get_or_insert(inputs.fs_topology);
+    let detected = state.topology.unwrap_or(inputs.fs_topology);
+    if first_sync && detected.split_container_fs && !config.kubelet_separate_disk_gc {
+        // Upstream returns this error before remembering anything, so every sync fails the
+        // same way until the gate is turned on: no conditions, no evictions.
+        d.error = Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem".into());
+        d.no_eviction_reason = d.error.clone();
+        d.conditions = state.node_conditions().to_vec();
+        return d;
+    }
+    let topology = *state.topology.get_or_insert(detected);
     let pre_update: Vec<TrackedThreshold>;
     let thresholds: &[TrackedThreshold] = if first_sync {
         pre_update = config

@@ -567,3 +567,30 @@ fn percentage_thresholds_on_memory_and_nodefs_t12() {
     assert!(!still_reported(last, at(60), 30 * SEC));
     assert!(!still_reported(last, at(300), 300 * SEC));
 }
+
+#[test]
+fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_every_sync() {
+    let (pods, ws) = set_a();
+    let split = FsTopology {
+        dedicated_image_fs: true,
+        split_container_fs: true,
+    };
+    let mut cfg = config(vec![hard_100mi()]);
+    cfg.kubelet_separate_disk_gc = false;
+    let mut sim = Sim::new(cfg, pods.clone());
+    sim.topology = split;
+    for secs in [0, 10] {
+        let d = sim.mem(secs, 10 * MI, CAP, &ws);
+        assert_eq!(
+            d.error.as_deref(),
+            Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem")
+        );
+        assert!(d.thresholds_met.is_empty() && d.conditions.is_empty() && d.evictions.is_empty());
+    }
+    // Gate on (the default since v1.31): the same node evicts.
+    let mut sim = Sim::new(config(vec![hard_100mi()]), pods);
+    sim.topology = split;
+    let d = sim.mem(0, 10 * MI, CAP, &ws);
+    assert_eq!(d.error, None);
+    assert_eq!(sim.evicted(&d).as_deref(), Some("a5-besteffort-low"));
+}

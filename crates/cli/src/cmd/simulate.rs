@@ -231,6 +231,9 @@ fn step_json(
         "reason": d.no_eviction_reason,
         "admission": admission,
     });
+    if let Some(error) = &d.error {
+        v["syncError"] = json!(error);
+    }
     if d.node_reclaim_assumed_nothing {
         v["nodeReclaim"] =
             json!("the kubelet would first garbage-collect images/containers; assumed to free nothing");
@@ -270,6 +273,12 @@ fn write_text(
             .join(", ")
     };
     writeln!(out, "{}  {conditions}", d.time)?;
+    if let Some(error) = &d.error {
+        writeln!(
+            out,
+            "  sync failed (the kubelet retries at the next sync): {error}"
+        )?;
+    }
     for (signal, o) in d.observations.iter().filter(|(s, _)| s.is_memory()) {
         writeln!(out, "  {signal}: {} available of {}", o.available, o.capacity)?;
     }

@@ -608,3 +608,49 @@ fn a_misspelt_eviction_flag_is_an_error_not_an_ignored_flag() {
     let cfg = flags(&["--node-labels=a=b", "--eviction-hard=memory.available<1Gi"]).unwrap();
     assert_eq!(cfg.ignored_flags, ["--node-labels=a=b"]);
 }
+
+#[test]
+fn kubelet_separate_disk_gc_from_feature_gates_file_and_flag() {
+    let file = parse(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         featureGates:\n  SomethingElse: true\n  KubeletSeparateDiskGC: false\n",
+    );
+    assert!(!file.eviction().unwrap().kubelet_separate_disk_gc);
+    // Default on.
+    let none = parse("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n");
+    assert!(none.eviction().unwrap().kubelet_separate_disk_gc);
+    // The flag overrides the file.
+    let flags_on = flags(&["--feature-gates=Foo=false, KubeletSeparateDiskGC=true"]).unwrap();
+    assert!(
+        file.overlay(&flags_on)
+            .eviction()
+            .unwrap()
+            .kubelet_separate_disk_gc
+    );
+    // map[string]bool: a quoted value is refused, as the kubelet's decoder refuses it.
+    let err = KubeletConfig::parse(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         featureGates:\n  KubeletSeparateDiskGC: \"false\"\n",
+        "kubelet.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(":4: featureGates \"KubeletSeparateDiskGC\": expected true or false"),
+        "{err}"
+    );
+    let err = flags(&["--feature-gates=KubeletSeparateDiskGC"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing bool value for KubeletSeparateDiskGC"),
+        "{err}"
+    );
+    let err = flags(&["--feature-gates=KubeletSeparateDiskGC=nope"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("invalid value of KubeletSeparateDiskGC=nope"),
+        "{err}"
+    );
+}
