@@ -194,6 +194,7 @@ impl Collector {
         // The layout files were read before recording started: read them again so they land
         // in the capture.
         let _ = self.files.read(&self.opts.root.path("/proc/self/mountinfo"));
+        let _ = self.files.read(&self.opts.root.path("/proc/self/cgroup"));
     }
 
     /// Files read since [`Collector::start_recording`].

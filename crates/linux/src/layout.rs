@@ -136,8 +136,18 @@ pub fn detect(root: &HostRoot, reader: &mut FileReader, recorded: Option<&Layout
         .read(&root.path("/proc/self/mountinfo"))
         .ok()
         .map(parse_mountinfo);
+    // cAdvisor considers only the v1 controllers this process is a member of: a `memory`
+    // hierarchy mounted (say, bind-mounted into a container) but absent from /proc/self/cgroup
+    // is not ours to read. Without the file (older captures), every mount counts.
+    let joined = reader
+        .read(&root.path("/proc/self/cgroup"))
+        .ok()
+        .map(|text| v1_controllers(text))
+        .filter(|c| !c.is_empty());
+    let memory_joined = joined.as_ref().is_none_or(|c| c.iter().any(|c| c == "memory"));
     let v1_memory_mount = mount
         .as_ref()
+        .filter(|_| memory_joined)
         .and_then(|m| m.iter().find(|e| e.is_v1_memory()))
         .map(|e| PathBuf::from(&e.mount_point));
     if root.is_live() {
@@ -192,6 +202,23 @@ pub fn detect(root: &HostRoot, reader: &mut FileReader, recorded: Option<&Layout
         CgroupMode::Legacy
     };
     Layout::build(mode, EvidenceSource::TreeShape, LayoutEvidence::default())
+}
+
+/// The v1 controllers named in `/proc/self/cgroup` (`4:memory:/path`, `1:cpu,cpuacct:/`);
+/// `name=` hierarchies and the v2 line `0::/path` name none. Malformed lines are skipped.
+pub fn v1_controllers(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let id = parts.next()?;
+            let controllers = parts.next()?;
+            parts.next()?;
+            (id != "0").then_some(controllers)
+        })
+        .flat_map(|c| c.split(','))
+        .filter(|c| !c.is_empty() && !c.starts_with("name="))
+        .map(str::to_string)
+        .collect()
 }
 
 /// One line of `/proc/self/mountinfo` (the parts layout detection needs).
@@ -282,6 +309,27 @@ mod tests {
         let l = detect(&HostRoot::dir(tmp.path()), &mut FileReader::new(), None);
         assert_eq!(l.mode, CgroupMode::Legacy);
         assert_eq!(l.memory_root, PathBuf::from("/sys/fs/cgroup/cpu,memory"));
+    }
+
+    #[test]
+    fn only_joined_v1_controllers_count() {
+        assert_eq!(
+            v1_controllers("12:cpu,cpuacct:/\n4:memory:/x\n1:name=systemd:/\n0::/\njunk\n"),
+            ["cpu", "cpuacct", "memory"]
+        );
+        let legacy = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n\
+                      35 31 0:32 / /mnt/mem rw - cgroup cgroup rw,memory\n";
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("proc/self")).unwrap();
+        std::fs::write(tmp.path().join("proc/self/mountinfo"), legacy).unwrap();
+        let cgroup = tmp.path().join("proc/self/cgroup");
+        std::fs::write(&cgroup, "3:memory:/\n0::/\n").unwrap();
+        let l = detect(&HostRoot::dir(tmp.path()), &mut FileReader::new(), None);
+        assert_eq!(l.memory_root, PathBuf::from("/mnt/mem"));
+        // Mounted but not a controller this process belongs to: not cAdvisor's memory root.
+        std::fs::write(&cgroup, "2:cpu:/\n0::/\n").unwrap();
+        let l = detect(&HostRoot::dir(tmp.path()), &mut FileReader::new(), None);
+        assert_eq!(l.memory_root, PathBuf::from("/sys/fs/cgroup/memory"));
     }
 
     #[test]
