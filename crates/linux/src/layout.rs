@@ -142,7 +142,7 @@ pub fn detect(root: &HostRoot, reader: &mut FileReader, recorded: Option<&Layout
     let joined = reader
         .read(&root.path("/proc/self/cgroup"))
         .ok()
-        .map(|text| v1_controllers(text))
+        .map(v1_controllers)
         .filter(|c| !c.is_empty());
     let memory_joined = joined.as_ref().is_none_or(|c| c.iter().any(|c| c == "memory"));
     let v1_memory_mount = mount
