@@ -108,7 +108,7 @@ impl Metrics {
         let syncs = Family::<Labels, Counter>::default();
         registry.register(
             "headroom_syncs",
-            "Synchronize passes, by what started them (trigger=period|notification|cleanup|start)",
+            "Synchronize passes, by what started them (trigger=period|notification|cleanup|start) and how much they read (pass=full|light)",
             syncs.clone(),
         );
         let sync_duration_seconds = Histogram::new([
@@ -192,8 +192,12 @@ impl Metrics {
             .inc();
     }
 
-    pub fn observe_sync(&self, trigger: &str, seconds: f64) {
-        self.syncs.get_or_create(&labels(&[("trigger", trigger)])).inc();
+    /// `light`: the pass read only the node and the pod cgroup root (see `light`).
+    pub fn observe_sync(&self, trigger: &str, light: bool, seconds: f64) {
+        let pass = if light { "light" } else { "full" };
+        self.syncs
+            .get_or_create(&labels(&[("trigger", trigger), ("pass", pass)]))
+            .inc();
         self.sync_duration_seconds.observe(seconds);
     }
 
@@ -279,10 +283,27 @@ mod tests {
         m.set_condition("MemoryPressure", true);
         m.inc_eviction("memory.available");
         m.inc_action("kill", "ok");
-        m.observe_sync("period", 0.002);
+        m.observe_sync("period", false, 0.002);
         m.inc_notification("node", "usage_threshold");
         m.set_stats_age("memory.available", 0.01);
         m
+    }
+
+    #[test]
+    fn syncs_are_counted_by_trigger_and_pass_kind() {
+        let m = Metrics::new();
+        m.observe_sync("period", true, 0.001);
+        m.observe_sync("period", true, 0.001);
+        m.observe_sync("notification", false, 0.01);
+        let text = m.render(false);
+        assert!(
+            text.contains("headroom_syncs_total{trigger=\"period\",pass=\"light\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("headroom_syncs_total{trigger=\"notification\",pass=\"full\"} 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -315,7 +315,7 @@ impl Runner {
         }
         self.shared
             .metrics
-            .observe_sync(trigger, started.elapsed().as_secs_f64());
+            .observe_sync(trigger, light, started.elapsed().as_secs_f64());
         self.active = pods;
         Ok(outcome)
     }

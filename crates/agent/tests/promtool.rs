@@ -29,8 +29,8 @@ fn sample() -> Metrics {
     m.set_condition("DiskPressure", false);
     m.inc_eviction("allocatableMemory.available");
     m.inc_action("kill", "ok");
-    m.observe_sync("notification", 0.003);
-    m.observe_sync("period", 0.02);
+    m.observe_sync("notification", false, 0.003);
+    m.observe_sync("period", true, 0.02);
     m.inc_notification("hard memory eviction threshold", "usage_threshold");
     m.set_stats_age("memory.available", 0.002);
     m.set_notifier_armed("hard memory eviction threshold", 7.9e9);
