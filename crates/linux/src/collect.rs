@@ -336,9 +336,12 @@ impl Collector {
         let mem_total = meminfo.as_ref().and_then(|m| m.mem_total());
         let swap_total = meminfo.as_ref().and_then(|m| m.swap_total());
         if let Some(n) = node.as_mut() {
-            // cAdvisor's raw root: limit = MemTotal, swap limit = SwapTotal.
+            // cAdvisor's raw root: limit = MemTotal, swap limit = SwapTotal; without
+            // SwapTotal it keeps the root cgroup's own spec figure (see `swap_limit`).
             n.limit = mem_total.unwrap_or(u64::MAX);
-            n.swap_limit = swap_total;
+            if swap_total.is_some() {
+                n.swap_limit = swap_total;
+            }
         }
         if let Some(m) = &meminfo
             && m.malformed_lines > 0

@@ -183,7 +183,10 @@ pub struct MemoryBreakdown {
     /// The limit cAdvisor reports as the spec's `swap_limit`, which the kubelet subtracts
     /// `swap` from for `swapAvailableBytes`: v2 `memory.swap.max` (swap only), v1
     /// `memory.memsw.limit_in_bytes` (memory+swap: the kubelet's arithmetic is odd there, but
-    /// this is what it does), node root `SwapTotal`. `None` when the file does not exist.
+    /// this is what it does), node root `SwapTotal`. A missing or junk file is 0, as
+    /// cAdvisor's `readUInt64` makes it (no swap accounting => `swapAvailableBytes: 0`); the
+    /// v2 root has no `memory.max`, so cAdvisor never reads a figure there: 0 too. `None`
+    /// only in breakdowns that were not read by [`MemcgReader`].
     pub swap_limit: Option<u64>,
     pub max_usage: u64,
     pub failcnt: u64,
@@ -407,8 +410,8 @@ impl MemcgReader {
         b.inactive_file = s.get("total_inactive_file");
         b.pgfault = s.get("pgfault").unwrap_or(0);
         b.pgmajfault = s.get("pgmajfault").unwrap_or(0);
-        // Kept as cAdvisor's spec has it (memory+swap), see the field docs.
-        b.swap_limit = memsw_limit;
+        // Kept as cAdvisor's spec has it (memory+swap, missing => 0), see the field docs.
+        b.swap_limit = Some(memsw_limit.unwrap_or(0));
         b.working_set = working_set(b.usage, b.inactive_file);
         Ok(b)
     }
@@ -445,10 +448,12 @@ impl MemcgReader {
                 b.usage = v;
                 b.limit = self.optional(files, dir, "memory.max").unwrap_or(u64::MAX);
                 b.max_usage = self.optional(files, dir, "memory.peak").unwrap_or(0);
+                // Usage and limit are read independently, as cAdvisor's stats and spec
+                // do: no swap accounting => usage 0, limit 0.
                 if let Some(swap) = self.value(files, dir, "memory.swap.current")? {
                     b.swap = swap;
-                    b.swap_limit = self.optional(files, dir, "memory.swap.max");
                 }
+                b.swap_limit = Some(self.optional(files, dir, "memory.swap.max").unwrap_or(0));
             }
             None if kind.is_root => {
                 let s = &self.stat;
@@ -458,6 +463,9 @@ impl MemcgReader {
                     .saturating_add(s.get("file").unwrap_or(0));
                 b.limit = u64::MAX;
                 b.swap = kind.host_swap_used;
+                // No memory.max at the root: cAdvisor's spec keeps 0 (the collector puts
+                // SwapTotal here when meminfo has it).
+                b.swap_limit = Some(0);
             }
             None => return Err(MemcgError::Gone(self.file(dir, "memory.current").to_path_buf())),
         }
@@ -613,9 +621,10 @@ mod tests {
         let b = MemcgReader::new().read(&mut FileReader::new(), &d, kind).unwrap();
         assert_eq!((b.cache, b.rss, b.working_set), (1, 2, 100));
         assert_eq!(b.available(), Some(1900));
+        // No memsw file (swap accounting off): cAdvisor's limit is 0, so is the availability.
         assert_eq!(
             b.to_summary_swap(Timestamp::UNIX_EPOCH).swap_available_bytes,
-            None
+            Some(0)
         );
         // v1 swap "limit" is the memsw (memory+swap) limit, as cAdvisor's spec reports it.
         std::fs::write(

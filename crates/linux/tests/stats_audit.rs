@@ -1,0 +1,242 @@
+//! Summary fields checked against the kubelet's stats provider and cAdvisor, one rule per test,
+//! on small constructed trees (v1 from the real captured root plus a kubepods subtree; v2
+//! built from scratch). Each test names the upstream rule it pins.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use headroom_core::summary::{SYSTEM_CONTAINER_PODS, Summary, SwapStats};
+use headroom_linux::collect::{CollectOptions, Collector};
+use headroom_linux::layout::CgroupMode;
+use headroom_linux::root::HostRoot;
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples");
+const MIB: u64 = 1 << 20;
+/// What a v1 kernel prints for "no limit".
+const V1_NO_LIMIT: &str = "9223372036854771712\n";
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A host tree whose v1 root is the captured sample; the caller adds kubepods below it.
+fn v1_host(dir: &Path) -> std::path::PathBuf {
+    let mem = dir.join("sys/fs/cgroup/memory");
+    std::fs::create_dir_all(&mem).unwrap();
+    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
+    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
+    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
+    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
+    for f in [
+        "memory.stat",
+        "memory.usage_in_bytes",
+        "memory.max_usage_in_bytes",
+        "memory.failcnt",
+        "memory.limit_in_bytes",
+        "memory.use_hierarchy",
+    ] {
+        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
+    }
+    mem
+}
+
+/// A v1 memory cgroup. `memsw_limit: None` is a kernel booted with swap accounting off
+/// (`swapaccount=0`, the Debian/Ubuntu default on v1): no `memory.memsw.*` files.
+fn v1_cgroup(dir: &Path, usage: u64, limit: Option<u64>, swap: u64, memsw_limit: Option<u64>) {
+    write(dir, "memory.usage_in_bytes", &format!("{usage}\n"));
+    write(dir, "memory.max_usage_in_bytes", &format!("{usage}\n"));
+    write(dir, "memory.failcnt", "0\n");
+    write(
+        dir,
+        "memory.limit_in_bytes",
+        &limit.map_or(V1_NO_LIMIT.to_string(), |l| format!("{l}\n")),
+    );
+    write(dir, "memory.use_hierarchy", "1\n");
+    let swap_keys = if memsw_limit.is_some() {
+        format!("swap 0\ntotal_swap {swap}\n")
+    } else {
+        String::new()
+    };
+    write(
+        dir,
+        "memory.stat",
+        &format!(
+            "cache 0\nrss 0\n{swap_keys}pgfault 5\npgmajfault 1\ntotal_cache {}\ntotal_rss {}\n\
+             total_inactive_file {}\ntotal_active_file 0\n",
+            usage / 2,
+            usage / 2,
+            usage / 4
+        ),
+    );
+    if let Some(l) = memsw_limit {
+        write(dir, "memory.memsw.limit_in_bytes", &format!("{l}\n"));
+    }
+}
+
+fn collect(dir: &Path) -> Summary {
+    let mut c = Collector::new(CollectOptions {
+        root: HostRoot::dir(dir),
+        ..Default::default()
+    })
+    .unwrap();
+    c.collect().unwrap().summary
+}
+
+fn swap_of(s: &Summary, pod_uid: &str) -> (SwapStats, SwapStats) {
+    let pod = s.pods.iter().find(|p| p.pod_ref.uid == pod_uid).unwrap();
+    (pod.swap.clone().unwrap(), pod.containers[0].swap.clone().unwrap())
+}
+
+fn figures(s: &SwapStats) -> (Option<u64>, Option<u64>) {
+    (s.swap_usage_bytes, s.swap_available_bytes)
+}
+
+/// cAdvisor's container spec reads the swap limit with `readUInt64`, which gives 0 for a
+/// missing file; the kubelet's `cadvisorInfoToSwapStats` then prints
+/// `swapAvailableBytes = swapLimit - swap` = 0 (0 is not "unlimited"). Without swap
+/// accounting a v1 pod therefore shows `swapAvailableBytes: 0`, not a missing figure.
+#[test]
+fn v1_without_swap_accounting_reports_zero_swap_available() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mem = v1_host(tmp.path());
+    v1_cgroup(&mem.join("kubepods"), 900 * MIB, Some(3000 * MIB), 0, None);
+    let pod = mem.join("kubepods/burstable/pod5e1f0000-0001");
+    v1_cgroup(&pod, 300 * MIB, None, 0, None);
+    v1_cgroup(&pod.join("ab12"), 200 * MIB, Some(400 * MIB), 0, None);
+    v1_cgroup(&mem.join("kubepods/burstable"), 300 * MIB, None, 0, None);
+
+    let s = collect(tmp.path());
+    let (pod_swap, container_swap) = swap_of(&s, "5e1f0000-0001");
+    assert_eq!(figures(&pod_swap), (Some(0), Some(0)));
+    assert_eq!(figures(&container_swap), (Some(0), Some(0)));
+    let pods = s.node.system_container(SYSTEM_CONTAINER_PODS).unwrap();
+    assert_eq!(figures(pods.swap.as_ref().unwrap()), (Some(0), Some(0)));
+}
+
+/// With swap accounting on v1 the limit is `memory.memsw.limit_in_bytes` (memory + swap) and
+/// the swap figure `total_swap`; an unlimited memsw limit means no `swapAvailableBytes`.
+#[test]
+fn v1_with_swap_accounting_subtracts_total_swap_from_the_memsw_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mem = v1_host(tmp.path());
+    v1_cgroup(
+        &mem.join("kubepods"),
+        900 * MIB,
+        Some(3000 * MIB),
+        0,
+        Some(u64::MAX >> 1),
+    );
+    let pod = mem.join("kubepods/podc0de0000-0002");
+    v1_cgroup(&pod, 300 * MIB, Some(512 * MIB), 10 * MIB, Some(600 * MIB));
+    v1_cgroup(&pod.join("cd34"), 290 * MIB, None, 10 * MIB, Some(u64::MAX >> 1));
+
+    let s = collect(tmp.path());
+    let (pod_swap, container_swap) = swap_of(&s, "c0de0000-0002");
+    assert_eq!(figures(&pod_swap), (Some(10 * MIB), Some(590 * MIB)));
+    assert_eq!(figures(&container_swap), (Some(10 * MIB), None));
+}
+
+/// A v2 tree: root (no memory.current), kubepods, one pod with one container.
+/// `swap_files`: write `memory.swap.current`/`memory.swap.max` (absent when the kernel has no
+/// swap accounting, CONFIG_MEMCG_SWAP off or `swapaccount=0`).
+fn v2_host(dir: &Path, swap_files: Option<(u64, &str)>, meminfo_swap: bool) {
+    let cg = dir.join("sys/fs/cgroup");
+    write(&cg, "cgroup.controllers", "cpuset cpu io memory pids\n");
+    write(
+        &cg,
+        "memory.stat",
+        &format!(
+            "anon {}\nfile {}\ninactive_file {}\n",
+            200 * MIB,
+            800 * MIB,
+            500 * MIB
+        ),
+    );
+    let swap_lines = if meminfo_swap {
+        "SwapTotal:       2048000 kB\nSwapFree:        2000000 kB\n"
+    } else {
+        ""
+    };
+    write(
+        &dir.join("proc"),
+        "meminfo",
+        &format!("MemTotal:        4000000 kB\nMemFree:         1000000 kB\n{swap_lines}"),
+    );
+    for rel in [
+        "kubepods",
+        "kubepods/besteffort",
+        "kubepods/besteffort/podbeef0000-0003",
+        "kubepods/besteffort/podbeef0000-0003/ef56",
+    ] {
+        let d = cg.join(rel);
+        write(&d, "memory.current", &format!("{}\n", 100 * MIB));
+        write(&d, "memory.max", "max\n");
+        write(
+            &d,
+            "memory.stat",
+            &format!(
+                "anon {}\nfile {}\ninactive_file {}\n",
+                60 * MIB,
+                40 * MIB,
+                30 * MIB
+            ),
+        );
+        if let Some((current, max)) = swap_files {
+            write(&d, "memory.swap.current", &format!("{current}\n"));
+            write(&d, "memory.swap.max", max);
+        }
+    }
+}
+
+/// v2: cAdvisor's spec takes the swap limit from `memory.swap.max` (`readUInt64`: missing ->
+/// 0, `max` -> unlimited) and the swap figure from `memory.swap.current` (missing -> 0).
+#[test]
+fn v2_swap_available_follows_memory_swap_max() {
+    // No swap accounting: limit 0, usage 0 -> swapAvailableBytes 0.
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, true);
+    let s = collect(tmp.path());
+    let (pod_swap, container_swap) = swap_of(&s, "beef0000-0003");
+    assert_eq!(figures(&pod_swap), (Some(0), Some(0)));
+    assert_eq!(figures(&container_swap), (Some(0), Some(0)));
+
+    // swap.max = max: unlimited, no swapAvailableBytes.
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), Some((4 * MIB, "max\n")), true);
+    let s = collect(tmp.path());
+    let (pod_swap, _) = swap_of(&s, "beef0000-0003");
+    assert_eq!(figures(&pod_swap), (Some(4 * MIB), None));
+
+    // swap.max = 64 MiB (swap only on v2): 64 - 4 MiB.
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), Some((4 * MIB, "67108864\n")), true);
+    let s = collect(tmp.path());
+    let (pod_swap, container_swap) = swap_of(&s, "beef0000-0003");
+    assert_eq!(figures(&pod_swap), (Some(4 * MIB), Some(60 * MIB)));
+    assert_eq!(figures(&container_swap), (Some(4 * MIB), Some(60 * MIB)));
+}
+
+/// The node's swap limit is the machine's `SwapTotal` (cAdvisor's raw root spec). When
+/// meminfo has no `SwapTotal` cAdvisor keeps the cgroup spec's figure, which on the v2 root
+/// (no `memory.max` there) is 0.
+#[test]
+fn node_swap_limit_is_swap_total_or_the_root_cgroup_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, true);
+    let s = collect(tmp.path());
+    let swap = s.node.swap.as_ref().unwrap();
+    assert_eq!(figures(swap), (Some(48_000 * 1024), Some(2_000_000 * 1024)));
+
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, false);
+    let mut c = Collector::new(CollectOptions {
+        root: HostRoot::dir(tmp.path()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.layout().mode, CgroupMode::Unified);
+    let s = c.collect().unwrap().summary;
+    assert_eq!(figures(s.node.swap.as_ref().unwrap()), (Some(0), Some(0)));
+}
