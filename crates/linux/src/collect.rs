@@ -10,6 +10,7 @@
 //! * `pods[]`: one per pod cgroup, `podRef.uid` from the cgroup name. `podRef.name` and
 //!   `namespace` are empty: cgroups do not carry them (the kubelet takes them from runtime
 //!   labels). Containers are named by their container id for the same reason;
+//! * `node.startTime`: boot time, `btime` of `/proc/stat` ([`crate::boottime`]);
 //! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
 //!   [`crate::fsstats`];
 //! * `psi` objects only on cgroup v2 (as the kubelet's `KubeletPSI`); on v1/hybrid none.
@@ -143,6 +144,8 @@ pub struct Collector {
     meta: Option<CaptureMeta>,
     files: FileReader,
     memcg: MemcgReader,
+    /// `node.startTime`: read once (it does not change while the machine is up).
+    boot_time: Option<Timestamp>,
 }
 
 impl Collector {
@@ -166,12 +169,14 @@ impl Collector {
         let layout = layout::detect(&opts.root, &mut files, meta.as_ref().map(|m| &m.layout));
         let mut memcg = MemcgReader::new();
         memcg.keep_stat = opts.keep_stat_maps;
+        let boot_time = read_boot_time(&opts.root, &mut files);
         Ok(Collector {
             opts,
             layout,
             meta,
             files,
             memcg,
+            boot_time,
         })
     }
 
@@ -195,6 +200,7 @@ impl Collector {
         // in the capture.
         let _ = self.files.read(&self.opts.root.path("/proc/self/mountinfo"));
         let _ = self.files.read(&self.opts.root.path("/proc/self/cgroup"));
+        let _ = self.files.read(&self.opts.root.path(PROC_STAT));
     }
 
     /// Files read since [`Collector::start_recording`].
@@ -379,6 +385,7 @@ impl Collector {
 
         let summary = build_summary(SummaryParts {
             time,
+            boot_time: self.boot_time,
             node_name,
             with_psi: version == CgroupVersion::V2,
             node: node.as_ref(),
@@ -533,6 +540,17 @@ impl Collector {
     }
 }
 
+/// Where the kubelet reads the boot time (`btime`).
+const PROC_STAT: &str = "/proc/stat";
+
+/// The node's boot time, `None` when `/proc/stat` is unreadable or has no `btime`.
+fn read_boot_time(root: &HostRoot, files: &mut FileReader) -> Option<Timestamp> {
+    files
+        .read(&root.path(PROC_STAT))
+        .ok()
+        .and_then(crate::boottime::parse_btime)
+}
+
 /// How much of the tree a pass reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Depth {
@@ -542,6 +560,7 @@ enum Depth {
 
 struct SummaryParts<'a> {
     time: Timestamp,
+    boot_time: Option<Timestamp>,
     node_name: String,
     with_psi: bool,
     node: Option<&'a MemoryBreakdown>,
@@ -581,6 +600,7 @@ fn build_summary(p: SummaryParts<'_>) -> Summary {
     });
     let node = NodeStats {
         node_name: p.node_name,
+        start_time: p.boot_time,
         system_containers,
         memory: node_memory,
         swap: p.node.map(|n| n.to_summary_swap(time)),

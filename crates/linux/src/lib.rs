@@ -40,6 +40,7 @@
 //! * [`capture::capture`] writes exactly the files a pass read (plus `headroom-capture.json`),
 //!   so `Collector` on the captured directory reproduces the same Summary.
 
+pub mod boottime;
 pub mod capture;
 pub mod collect;
 pub mod control;

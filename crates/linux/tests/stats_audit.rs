@@ -240,3 +240,36 @@ fn node_swap_limit_is_swap_total_or_the_root_cgroup_figure() {
     let s = c.collect().unwrap().summary;
     assert_eq!(figures(s.node.swap.as_ref().unwrap()), (Some(0), Some(0)));
 }
+
+/// `node.startTime` is the machine's boot time: the kubelet reads `btime` from /proc/stat
+/// (`util.GetBootTime`). Without it (a capture that lacks the file) the time stays unset.
+#[test]
+fn node_start_time_is_btime_from_proc_stat() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, true);
+    let s = collect(tmp.path());
+    assert_eq!(s.node.start_time, None);
+
+    write(
+        &tmp.path().join("proc"),
+        "stat",
+        "cpu  10 0 20 300 0 0 0 0 0 0\nctxt 123\nbtime 1764316800\nprocesses 42\n",
+    );
+    let s = collect(tmp.path());
+    assert_eq!(
+        s.node.start_time.map(|t| t.to_string()),
+        Some("2025-11-28T08:00:00Z".to_string())
+    );
+    let json = serde_json::to_value(&s.node).unwrap();
+    assert_eq!(json["startTime"], "2025-11-28T08:00:00Z");
+
+    // A capture keeps /proc/stat, so the captured tree gives the same start time.
+    let out = tmp.path().join("captured");
+    let opts = CollectOptions {
+        root: HostRoot::dir(tmp.path()),
+        ..Default::default()
+    };
+    headroom_linux::capture::capture(opts, &out).unwrap();
+    assert!(out.join("proc/stat").exists());
+    assert_eq!(collect(&out).node.start_time, s.node.start_time);
+}
