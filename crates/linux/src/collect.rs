@@ -13,7 +13,8 @@
 //! * `node.startTime`: boot time, `btime` of `/proc/stat` ([`crate::boottime`]);
 //! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
 //!   [`crate::fsstats`];
-//! * `psi` objects only on cgroup v2 (as the kubelet's `KubeletPSI`); on v1/hybrid none.
+//! * `psi` objects only on cgroup v2 when `memory.pressure` is readable; on v1/hybrid none (the
+//!   kubelet with `KubeletPSI` prints zeros there: see docs/deviations.md).
 //!
 //! Read order (deliberate improvement over cAdvisor, which samples cgroups independently): every
 //! container's and pod's `memory.stat` is read BEFORE the pod cgroup root's and the node's. A

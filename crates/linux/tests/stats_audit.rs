@@ -273,3 +273,32 @@ fn node_start_time_is_btime_from_proc_stat() {
     assert!(out.join("proc/stat").exists());
     assert_eq!(collect(&out).node.start_time, s.node.start_time);
 }
+
+/// cAdvisor's v1 spec limit is the cgroup's own `memory.limit_in_bytes`, never the
+/// `hierarchical_memory_limit` line of `memory.stat`: a container without its own limit inside
+/// a limited pod has no `availableBytes` (the pod has).
+#[test]
+fn v1_limit_is_the_cgroups_own_not_the_hierarchical_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mem = v1_host(tmp.path());
+    v1_cgroup(&mem.join("kubepods"), 900 * MIB, Some(3000 * MIB), 0, None);
+    let pod = mem.join("kubepods/pod7a7a0000-0004");
+    v1_cgroup(&pod, 400 * MIB, Some(512 * MIB), 0, None);
+    let container = pod.join("ef01");
+    v1_cgroup(&container, 400 * MIB, None, 0, None);
+    let stat = std::fs::read_to_string(container.join("memory.stat")).unwrap();
+    write(
+        &container,
+        "memory.stat",
+        &format!("{stat}hierarchical_memory_limit {}\n", 512 * MIB),
+    );
+
+    let s = collect(tmp.path());
+    let pod_stats = s.pods.iter().find(|p| p.pod_ref.uid == "7a7a0000-0004").unwrap();
+    // WS = usage - total_inactive_file = 400 - 100 MiB.
+    let pm = pod_stats.memory.as_ref().unwrap();
+    assert_eq!(pm.available_bytes, Some(212 * MIB));
+    let cm = pod_stats.containers[0].memory.as_ref().unwrap();
+    assert_eq!(cm.working_set_bytes, Some(300 * MIB));
+    assert_eq!(cm.available_bytes, None);
+}
