@@ -61,7 +61,8 @@ pub struct CollectOptions {
     pub nodefs: Option<PathBuf>,
     /// imagefs path (default: first existing runtime root, see [`fsstats::RUNTIME_ROOTS`]).
     pub imagefs: Option<PathBuf>,
-    /// Node name for the Summary (default `/proc/sys/kernel/hostname`).
+    /// Node name for the Summary, used as given (default: `/proc/sys/kernel/hostname`, trimmed
+    /// and lower-cased as the kubelet does).
     pub node_name: Option<String>,
     /// Keep each cgroup's whole `memory.stat` in its breakdown (costs memory; off by default).
     pub keep_stat_maps: bool,
@@ -380,7 +381,8 @@ impl Collector {
             None => self
                 .files
                 .read(&root.path("/proc/sys/kernel/hostname"))
-                .map(|t| t.trim().to_string())
+                // The kubelet's node name is the hostname trimmed and lower-cased.
+                .map(|t| t.trim().to_lowercase())
                 .unwrap_or_default(),
         };
 

@@ -302,3 +302,26 @@ fn v1_limit_is_the_cgroups_own_not_the_hierarchical_one() {
     assert_eq!(cm.working_set_bytes, Some(300 * MIB));
     assert_eq!(cm.available_bytes, None);
 }
+
+/// `node.nodeName` is the node's name, which the kubelet derives from the hostname trimmed and
+/// lower-cased (`GetHostname`); Node names are DNS names and never carry capitals.
+#[test]
+fn node_name_is_the_lower_cased_hostname() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, true);
+    write(
+        &tmp.path().join("proc/sys/kernel"),
+        "hostname",
+        "  Worker-7.Example.COM \n",
+    );
+    assert_eq!(collect(tmp.path()).node.node_name, "worker-7.example.com");
+
+    // An explicit name is used as given.
+    let mut c = Collector::new(CollectOptions {
+        root: HostRoot::dir(tmp.path()),
+        node_name: Some("node-b".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.collect().unwrap().summary.node.node_name, "node-b");
+}
