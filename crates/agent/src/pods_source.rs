@@ -180,13 +180,20 @@ pub fn synthesize(stats: &[PodStats], qos_of: impl Fn(&str) -> Option<String>) -
             status: Some(PodStatus {
                 phase: Some("Running".into()),
                 qos_class: qos_of(&s.pod_ref.uid),
+                ..PodStatus::default()
             }),
         })
         .collect()
 }
 
 /// Copy names from the pod source into the Summary's pod references (the collector only knows
-/// uids), and list the uids the source does not name (for the log).
+/// uids) and into its container stats (the collector names them by runtime container id; the
+/// pod's container statuses say which spec container each id runs), and list the uids the
+/// source does not name (for the log).
+///
+/// A container the statuses do not mention keeps its id: the pod sandbox, or a container
+/// restarted since the source's last update. The kubelet leaves the sandbox out and names the
+/// restarted one; keeping both is the safer mistake (its usage stays visible).
 pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
     let mut unknown = Vec::new();
     for s in stats.iter_mut() {
@@ -194,6 +201,7 @@ pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
             Some(p) => {
                 s.pod_ref.name = p.metadata.name.clone();
                 s.pod_ref.namespace = p.metadata.namespace.clone();
+                name_containers(s, p);
             }
             None => unknown.push(s.pod_ref.uid.clone()),
         }
@@ -201,10 +209,26 @@ pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
     unknown
 }
 
+fn name_containers(stats: &mut PodStats, pod: &Pod) {
+    let Some(status) = &pod.status else { return };
+    let statuses = status
+        .container_statuses
+        .iter()
+        .chain(&status.init_container_statuses);
+    for c in &mut stats.containers {
+        if let Some(named) = statuses
+            .clone()
+            .find(|st| st.runtime_id() == Some(c.name.as_str()))
+        {
+            c.name = named.name.clone();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use headroom_core::summary::PodReference;
+    use headroom_core::summary::{ContainerStats, PodReference};
 
     const LIST: &str = r#"{"kind":"PodList","items":[
       {"metadata":{"name":"a","namespace":"ns","uid":"u-a"},"spec":{"priority":10}},
@@ -275,6 +299,35 @@ mod tests {
         let unknown = name_pod_stats(&mut stats, &named);
         assert_eq!(stats[0].pod_ref.name, "a");
         assert_eq!(unknown, vec!["u-x".to_string()]);
+    }
+
+    #[test]
+    fn container_stats_named_by_runtime_id_take_the_spec_names() {
+        let container = |name: &str| ContainerStats {
+            name: name.into(),
+            ..Default::default()
+        };
+        let mut stats = vec![PodStats {
+            pod_ref: PodReference {
+                uid: "u-w".into(),
+                ..Default::default()
+            },
+            containers: vec![container("aa11"), container("bb22"), container("cc33")],
+            ..Default::default()
+        }];
+        let pods = read_pods_from_str(
+            r#"{"items":[{"metadata":{"name":"web","namespace":"shop","uid":"u-w"},
+              "status":{"containerStatuses":[
+                {"name":"app","containerID":"containerd://aa11"},
+                {"name":"starting"}],
+               "initContainerStatuses":[{"name":"proxy","containerID":"cri-o://cc33"}]}}]}"#,
+        );
+        assert!(name_pod_stats(&mut stats, &pods).is_empty());
+        let names: Vec<_> = stats[0].containers.iter().map(|c| c.name.as_str()).collect();
+        // bb22 is not in the pod's statuses (the sandbox, or a status not yet updated): kept
+        // under its id.
+        assert_eq!(names, ["app", "bb22", "proxy"]);
+        assert_eq!(stats[0].pod_ref.namespace, "shop");
     }
 
     fn read_pods_from_str(s: &str) -> Vec<Pod> {

@@ -129,6 +129,31 @@ pub struct PodStatus {
     pub phase: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qos_class: Option<String>,
+    /// Which runtime container runs each spec container: lets a Summary collected from
+    /// cgroups (containers named by id) be named as the kubelet names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub container_statuses: Vec<ContainerStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_container_statuses: Vec<ContainerStatus>,
+}
+
+/// `v1.ContainerStatus`, the two fields headroom reads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStatus {
+    #[serde(default)]
+    pub name: String,
+    /// `<runtime>://<id>`, e.g. `containerd://4f1c...`; absent before the container starts.
+    #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+}
+
+impl ContainerStatus {
+    /// The runtime's container id without the `<runtime>://` prefix.
+    pub fn runtime_id(&self) -> Option<&str> {
+        let id = self.container_id.as_deref()?;
+        let id = id.split_once("://").map_or(id, |(_, rest)| rest);
+        (!id.is_empty()).then_some(id)
+    }
 }
 
 /// A list of pods from any of the shapes `kubectl` and users produce.
@@ -633,6 +658,36 @@ mod tests {
         assert_eq!(
             pod.status.as_ref().unwrap().qos_class.as_deref(),
             Some("Burstable")
+        );
+    }
+
+    #[test]
+    fn container_statuses_give_runtime_ids() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "a"},
+            "status": {"containerStatuses": [
+                {"name": "app", "containerID": "containerd://9f8e", "ready": true},
+                {"name": "waiting", "containerID": ""},
+                {"name": "plain", "containerID": "b00c"}]}
+        }))
+        .unwrap();
+        let ids: Vec<_> = pod
+            .status
+            .as_ref()
+            .unwrap()
+            .container_statuses
+            .iter()
+            .map(|c| (c.name.as_str(), c.runtime_id()))
+            .collect();
+        assert_eq!(
+            ids,
+            [("app", Some("9f8e")), ("waiting", None), ("plain", Some("b00c"))]
+        );
+        // Round trip keeps the API's key spelling.
+        let json = serde_json::to_value(&pod).unwrap();
+        assert_eq!(
+            json["status"]["containerStatuses"][0]["containerID"],
+            "containerd://9f8e"
         );
     }
 
