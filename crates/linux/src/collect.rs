@@ -13,8 +13,8 @@
 //! * `node.startTime`: boot time, `btime` of `/proc/stat` ([`crate::boottime`]);
 //! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
 //!   [`crate::fsstats`];
-//! * `psi` objects only on cgroup v2 when `memory.pressure` is readable; on v1/hybrid none (the
-//!   kubelet with `KubeletPSI` prints zeros there: see docs/deviations.md).
+//! * `memory.psi` everywhere (the kubelet's `KubeletPSI`, on by default since v1.34): the
+//!   cgroup's `memory.pressure` on v2, all zeros where there is none (v1/hybrid, PSI off).
 //!
 //! Read order (deliberate improvement over cAdvisor, which samples cgroups independently): every
 //! container's and pod's `memory.stat` is read BEFORE the pod cgroup root's and the node's. A
@@ -390,7 +390,7 @@ impl Collector {
             time,
             boot_time: self.boot_time,
             node_name,
-            with_psi: version == CgroupVersion::V2,
+            with_psi: KUBELET_PSI,
             node: node.as_ref(),
             mem_total,
             pods_cgroup: pods_cgroup.as_ref(),
@@ -542,6 +542,10 @@ impl Collector {
         (nodefs, imagefs)
     }
 }
+
+/// The kubelet's `KubeletPSI` gate (beta, on by default since v1.34): every memory object
+/// carries a `psi` object, zeros where cAdvisor collected none (v1/hybrid, PSI off).
+const KUBELET_PSI: bool = true;
 
 /// Where the kubelet reads the boot time (`btime`).
 const PROC_STAT: &str = "/proc/stat";

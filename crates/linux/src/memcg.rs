@@ -219,8 +219,9 @@ impl MemoryBreakdown {
             .then(|| self.limit.saturating_sub(self.working_set))
     }
 
-    /// The kubelet's `MemoryStats` for this cgroup. `with_psi` adds the `psi` object
-    /// (the kubelet does so only with `KubeletPSI` on cgroup v2).
+    /// The kubelet's `MemoryStats` for this cgroup. `with_psi` (the kubelet's `KubeletPSI`
+    /// gate) adds the `psi` object: this cgroup's `memory.pressure`, or all zeros when there
+    /// was none (v1/hybrid, PSI off), as the kubelet copies cAdvisor's zero-valued PSI.
     pub fn to_summary(&self, time: Timestamp, with_psi: bool) -> MemoryStats {
         MemoryStats {
             time: Some(time),
@@ -230,11 +231,7 @@ impl MemoryBreakdown {
             rss_bytes: Some(self.rss),
             page_faults: Some(self.pgfault),
             major_page_faults: Some(self.pgmajfault),
-            psi: if with_psi {
-                self.psi.as_ref().map(|p| p.to_summary())
-            } else {
-                None
-            },
+            psi: with_psi.then(|| self.psi.as_ref().map(|p| p.to_summary()).unwrap_or_default()),
         }
     }
 

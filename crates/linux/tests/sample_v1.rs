@@ -92,7 +92,11 @@ fn sample_root_reproduces_cadvisor_figures_exactly() {
     assert_eq!(m.rss_bytes, Some(22_843_392));
     assert_eq!(m.page_faults, Some(58_599));
     assert_eq!(m.major_page_faults, Some(0));
-    assert_eq!(m.psi, None, "hybrid: no PSI in the Summary");
+    assert_eq!(
+        m.psi,
+        Some(headroom_core::summary::PsiStats::default()),
+        "hybrid: cAdvisor collects no PSI, the kubelet (KubeletPSI) prints zeros"
+    );
     assert_eq!(
         m.available_bytes.unwrap() + m.working_set_bytes.unwrap(),
         25_276_502_016
@@ -117,7 +121,9 @@ fn sample_root_reproduces_cadvisor_figures_exactly() {
         json,
         serde_json::json!({"time": json["time"], "availableBytes": 24988028928u64,
             "usageBytes": 752611328u64, "workingSetBytes": 288473088u64, "rssBytes": 22843392u64,
-            "pageFaults": 58599u64, "majorPageFaults": 0u64})
+            "pageFaults": 58599u64, "majorPageFaults": 0u64,
+            "psi": {"full": {"total": 0, "avg10": 0.0, "avg60": 0.0, "avg300": 0.0},
+                    "some": {"total": 0, "avg10": 0.0, "avg60": 0.0, "avg300": 0.0}}})
     );
 }
 

@@ -325,3 +325,42 @@ fn node_name_is_the_lower_cased_hostname() {
     .unwrap();
     assert_eq!(c.collect().unwrap().summary.node.node_name, "node-b");
 }
+
+/// With `KubeletPSI` (beta, on by default since 1.34) the kubelet copies cAdvisor's memory PSI
+/// into every memory object it prints, whatever the cgroup version: all zeros when cAdvisor
+/// collected none (v1/hybrid, or no readable `memory.pressure`).
+#[test]
+fn memory_psi_is_zeros_where_the_kernel_gives_none() {
+    let zeros = headroom_core::summary::PsiStats::default();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mem = v1_host(tmp.path());
+    v1_cgroup(&mem.join("kubepods"), 900 * MIB, Some(3000 * MIB), 0, None);
+    let pod = mem.join("kubepods/pod0a0b0000-0005");
+    v1_cgroup(&pod, 300 * MIB, None, 0, None);
+    v1_cgroup(&pod.join("aa55"), 200 * MIB, None, 0, None);
+    let s = collect(tmp.path());
+    assert_eq!(s.node.memory.as_ref().unwrap().psi, Some(zeros.clone()));
+    let pods = s.node.system_container(SYSTEM_CONTAINER_PODS).unwrap();
+    assert_eq!(pods.memory.as_ref().unwrap().psi, Some(zeros.clone()));
+    let p = &s.pods[0];
+    assert_eq!(p.memory.as_ref().unwrap().psi, Some(zeros.clone()));
+    assert_eq!(p.containers[0].memory.as_ref().unwrap().psi, Some(zeros.clone()));
+
+    // v2: the figures of memory.pressure where it exists, zeros where it does not.
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, true);
+    let cg = tmp.path().join("sys/fs/cgroup");
+    write(
+        &cg.join("kubepods"),
+        "memory.pressure",
+        "some avg10=1.50 avg60=0.00 avg300=0.00 total=4242\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=17\n",
+    );
+    let s = collect(tmp.path());
+    let pods = s.node.system_container(SYSTEM_CONTAINER_PODS).unwrap();
+    let psi = pods.memory.as_ref().unwrap().psi.clone().unwrap();
+    assert_eq!((psi.some.total, psi.some.avg10, psi.full.total), (4242, 1.5, 17));
+    let p = &s.pods[0];
+    assert_eq!(p.memory.as_ref().unwrap().psi, Some(zeros.clone()));
+    assert_eq!(s.node.memory.as_ref().unwrap().psi, Some(zeros));
+}
