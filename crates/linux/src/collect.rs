@@ -7,6 +7,9 @@
 //!   limit = `SwapTotal` x 1024 (cAdvisor's raw root);
 //! * `node.systemContainers[name="pods"]`: the pod cgroup root (`/kubepods` or
 //!   `/kubepods.slice`, or as configured) with its own limit;
+//! * `node.systemContainers[name="kubelet"]`: the kubelet process's own cgroup, when a process
+//!   named `kubelet` runs here ([`crate::kubelet_cgroup`]); `runtime`/`misc` (only with the
+//!   kubelet's `--runtime-cgroups`/`--system-cgroups`) are not emitted;
 //! * `pods[]`: one per pod cgroup, `podRef.uid` from the cgroup name. `podRef.name` and
 //!   `namespace` are empty: cgroups do not carry them (the kubelet takes them from runtime
 //!   labels). Containers are named by their container id for the same reason;
@@ -34,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use headroom_core::summary::{
     ContainerStats, MemoryStats, NodeStats, PodReference, PodStats, RlimitStats, RuntimeStats,
-    SYSTEM_CONTAINER_PODS, Summary,
+    SYSTEM_CONTAINER_KUBELET, SYSTEM_CONTAINER_PODS, Summary,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -42,6 +45,7 @@ use serde::Serialize;
 use crate::capture::{CaptureMeta, META_FILE};
 use crate::discovery::{self, DiscoveredPod, Qos, Skip};
 use crate::fsstats::{self, FsFigures};
+use crate::kubelet_cgroup::{self, KubeletCgroup};
 use crate::layout::{self, Layout};
 use crate::memcg::{CgroupKind, CgroupVersion, MemcgError, MemcgReader, MemoryBreakdown};
 use crate::meminfo::{FreeFigures, Meminfo};
@@ -148,6 +152,8 @@ pub struct Collector {
     memcg: MemcgReader,
     /// `node.startTime`: read once (it does not change while the machine is up).
     boot_time: Option<Timestamp>,
+    /// The kubelet's own cgroup (`systemContainers[name="kubelet"]`), looked up once.
+    kubelet: KubeletCgroup,
 }
 
 impl Collector {
@@ -172,6 +178,7 @@ impl Collector {
         let mut memcg = MemcgReader::new();
         memcg.keep_stat = opts.keep_stat_maps;
         let boot_time = read_boot_time(&opts.root, &mut files);
+        let kubelet = kubelet_cgroup::find(&opts.root, &mut files, layout.mode.is_v2());
         Ok(Collector {
             opts,
             layout,
@@ -179,6 +186,7 @@ impl Collector {
             files,
             memcg,
             boot_time,
+            kubelet,
         })
     }
 
@@ -203,6 +211,7 @@ impl Collector {
         let _ = self.files.read(&self.opts.root.path("/proc/self/mountinfo"));
         let _ = self.files.read(&self.opts.root.path("/proc/self/cgroup"));
         let _ = self.files.read(&self.opts.root.path(PROC_STAT));
+        self.kubelet = kubelet_cgroup::find(&self.opts.root, &mut self.files, self.layout.mode.is_v2());
     }
 
     /// Files read since [`Collector::start_recording`].
@@ -351,6 +360,8 @@ impl Collector {
                 n.swap_limit = swap_total;
             }
         }
+        // The kubelet's own cgroup, after the node (a kubelet in `/` reports the node's figures).
+        let kubelet = self.read_kubelet_cgroup(node.as_ref(), kind, &mut skipped);
         if let Some(m) = &meminfo
             && m.malformed_lines > 0
         {
@@ -394,6 +405,7 @@ impl Collector {
             node: node.as_ref(),
             mem_total,
             pods_cgroup: pods_cgroup.as_ref(),
+            kubelet: kubelet.as_ref(),
             pods: &pods,
             pids: &pid_figures,
             nodefs: nodefs.as_ref(),
@@ -480,6 +492,30 @@ impl Collector {
                     reason,
                 });
                 None
+            }
+        }
+    }
+
+    /// The kubelet's own cgroup, when the kubelet runs here and would report it.
+    fn read_kubelet_cgroup(
+        &mut self,
+        node: Option<&MemoryBreakdown>,
+        kind: CgroupKind,
+        skipped: &mut Vec<Skip>,
+    ) -> Option<MemoryBreakdown> {
+        match &self.kubelet {
+            KubeletCgroup::NotRunning => None,
+            KubeletCgroup::Unusable { pid, reason } => {
+                skipped.push(Skip {
+                    path: PathBuf::from(format!("/proc/{pid}/cgroup")),
+                    reason: format!("kubelet system container left out: {reason}"),
+                });
+                None
+            }
+            KubeletCgroup::Found { cgroup, .. } if cgroup.trim_start_matches('/').is_empty() => node.cloned(),
+            KubeletCgroup::Found { cgroup, .. } => {
+                let path = self.cgroup_host_path(cgroup);
+                self.read_cgroup(&path, kind, skipped)
             }
         }
     }
@@ -573,6 +609,7 @@ struct SummaryParts<'a> {
     node: Option<&'a MemoryBreakdown>,
     mem_total: Option<u64>,
     pods_cgroup: Option<&'a PodsCgroup>,
+    kubelet: Option<&'a MemoryBreakdown>,
     pods: &'a [PodCgroup],
     pids: &'a PidFigures,
     nodefs: Option<&'a FsFigures>,
@@ -593,14 +630,21 @@ fn build_summary(p: SummaryParts<'_>) -> Summary {
             }
         }
     });
-    let system_containers = p.pods_cgroup.map(|pc| {
-        vec![ContainerStats {
-            name: SYSTEM_CONTAINER_PODS.to_string(),
-            memory: Some(pc.memory.to_summary(time, p.with_psi)),
-            swap: Some(pc.memory.to_summary_swap(time)),
-            ..Default::default()
-        }]
-    });
+    // Upstream's order is Go map order (random); here: pods, then kubelet.
+    let system = |name: &str, memory: &MemoryBreakdown| ContainerStats {
+        name: name.to_string(),
+        memory: Some(memory.to_summary(time, p.with_psi)),
+        swap: Some(memory.to_summary_swap(time)),
+        ..Default::default()
+    };
+    let system_containers: Vec<ContainerStats> = [
+        p.pods_cgroup.map(|pc| system(SYSTEM_CONTAINER_PODS, &pc.memory)),
+        p.kubelet.map(|k| system(SYSTEM_CONTAINER_KUBELET, k)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let system_containers = (!system_containers.is_empty()).then_some(system_containers);
     let runtime = p.imagefs.map(|f| RuntimeStats {
         image_fs: Some(f.to_summary(time)),
         container_fs: Some(f.to_summary(time)),

@@ -46,6 +46,7 @@ pub mod collect;
 pub mod control;
 pub mod discovery;
 pub mod fsstats;
+pub mod kubelet_cgroup;
 pub mod layout;
 pub mod memcg;
 pub mod meminfo;

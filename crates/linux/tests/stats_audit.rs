@@ -364,3 +364,99 @@ fn memory_psi_is_zeros_where_the_kernel_gives_none() {
     assert_eq!(p.memory.as_ref().unwrap().psi, Some(zeros.clone()));
     assert_eq!(s.node.memory.as_ref().unwrap().psi, Some(zeros));
 }
+
+/// `systemContainers[name="kubelet"]`: the kubelet reports its own process's cgroup (v2: the
+/// `0::` line; v1: the cpu path, which must equal the memory path), with that cgroup's limit.
+#[test]
+fn kubelet_system_container_is_the_kubelet_process_cgroup() {
+    use headroom_core::summary::SYSTEM_CONTAINER_KUBELET;
+
+    let tmp = tempfile::tempdir().unwrap();
+    v2_host(tmp.path(), None, true);
+    let proc_dir = tmp.path().join("proc");
+    write(&proc_dir.join("1"), "comm", "systemd\n");
+    write(&proc_dir.join("1"), "cgroup", "0::/init.scope\n");
+    write(&proc_dir.join("812"), "comm", "kubelet\n");
+    write(
+        &proc_dir.join("812"),
+        "cgroup",
+        "0::/system.slice/kubelet.service\n",
+    );
+    let unit = tmp.path().join("sys/fs/cgroup/system.slice/kubelet.service");
+    write(&unit, "memory.current", &format!("{}\n", 80 * MIB));
+    write(&unit, "memory.max", "max\n");
+    write(
+        &unit,
+        "memory.stat",
+        &format!(
+            "anon {}\nfile {}\ninactive_file {}\n",
+            50 * MIB,
+            30 * MIB,
+            20 * MIB
+        ),
+    );
+    let s = collect(tmp.path());
+    let k = s.node.system_container(SYSTEM_CONTAINER_KUBELET).unwrap();
+    let m = k.memory.as_ref().unwrap();
+    assert_eq!(
+        (m.usage_bytes, m.working_set_bytes, m.rss_bytes, m.available_bytes),
+        (Some(80 * MIB), Some(60 * MIB), Some(50 * MIB), None)
+    );
+    assert!(s.node.system_container(SYSTEM_CONTAINER_PODS).is_some());
+
+    // A capture keeps the kubelet's two /proc files and gives the same entry.
+    let out = tmp.path().join("captured");
+    let opts = CollectOptions {
+        root: HostRoot::dir(tmp.path()),
+        ..Default::default()
+    };
+    headroom_linux::capture::capture(opts, &out).unwrap();
+    assert!(out.join("proc/812/cgroup").exists());
+    assert!(
+        !out.join("proc/1/comm").exists(),
+        "other processes are not captured"
+    );
+    let again = collect(&out);
+    assert_eq!(again.node.system_container(SYSTEM_CONTAINER_KUBELET), Some(k));
+
+    // v1 with cpu and memory in different cgroups: the kubelet reports no kubelet entry.
+    let tmp = tempfile::tempdir().unwrap();
+    let mem = v1_host(tmp.path());
+    v1_cgroup(&mem.join("kubepods"), 900 * MIB, Some(3000 * MIB), 0, None);
+    v1_cgroup(&mem.join("system.slice/kubelet.service"), 90 * MIB, None, 0, None);
+    let proc_dir = tmp.path().join("proc");
+    write(&proc_dir.join("812"), "comm", "kubelet\n");
+    write(
+        &proc_dir.join("812"),
+        "cgroup",
+        "4:memory:/system.slice/kubelet.service\n3:cpu,cpuacct:/\n",
+    );
+    let mut c = Collector::new(CollectOptions {
+        root: HostRoot::dir(tmp.path()),
+        ..Default::default()
+    })
+    .unwrap();
+    let snap = c.collect().unwrap();
+    assert!(
+        snap.summary
+            .node
+            .system_container(SYSTEM_CONTAINER_KUBELET)
+            .is_none()
+    );
+    assert!(
+        snap.skipped
+            .iter()
+            .any(|k| k.reason.contains("cpu and memory cgroups differ")),
+        "{:?}",
+        snap.skipped
+    );
+    // Same cgroup for both: reported, with the v1 figures.
+    write(
+        &proc_dir.join("812"),
+        "cgroup",
+        "4:memory:/system.slice/kubelet.service\n3:cpu,cpuacct:/system.slice/kubelet.service\n",
+    );
+    let s = collect(tmp.path());
+    let k = s.node.system_container(SYSTEM_CONTAINER_KUBELET).unwrap();
+    assert_eq!(k.memory.as_ref().unwrap().usage_bytes, Some(90 * MIB));
+}
