@@ -13,10 +13,11 @@ use headroom_core::Timestamp;
 use headroom_core::admission::admit;
 use headroom_core::manager::{Decision, EvictionCause};
 use headroom_core::pod::Pod;
+use headroom_core::quantity::Quantity;
 use headroom_core::rank::FsTopology;
 use headroom_core::signal::{NodeCondition, Signal};
 use headroom_core::summary::Summary;
-use headroom_core::threshold::Threshold;
+use headroom_core::threshold::{Threshold, ThresholdValue};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -935,4 +936,84 @@ fn memcg_notifiers_are_updated_on_the_first_sync_then_after_the_refresh_interval
     assert!(s.sync(after(20 * SEC), &summary).notifiers_refreshed);
     assert!(!s.sync(after(25 * SEC), &summary).notifiers_refreshed);
     assert!(s.sync(after(40 * SEC + 1), &summary).notifiers_refreshed);
+}
+
+/// Upstream `memory_threshold_notifier_test.go`: the usage at which each notifier is armed is
+/// `capacity - threshold + inactive_file`, with capacity = available + working set and
+/// inactive_file = usage - working set.
+#[test]
+fn memcg_notifier_arming_values() {
+    let memory = |available: u64, working_set: u64, usage: u64| json!({"availableBytes": available, "workingSetBytes": working_set, "usageBytes": usage});
+    let arm_at = |t: Threshold, node: Value| -> Result<i64, String> {
+        let mut s = sim(vec![t], vec![]);
+        s.config.kernel_memcg_notification = true;
+        let summary: Summary = serde_json::from_value(json!({"node": node, "pods": []})).unwrap();
+        let d = s.sync(at(0), &summary);
+        assert!(d.notifiers_refreshed);
+        d.notifiers[0]
+            .as_ref()
+            .map(|a| a.arm_at_bytes)
+            .map_err(ToString::to_string)
+    };
+    let gi = GI as i64;
+    // Node level: 3Gi free, 1Gi working set, 2Gi usage, threshold 1Gi -> 4Gi - 1Gi + 1Gi.
+    assert_eq!(
+        arm_at(
+            hard(Signal::MemoryAvailable, "1Gi"),
+            json!({"nodeName": "x", "memory": memory(3 * GI, GI, 2 * GI)})
+        ),
+        Ok(4 * gi)
+    );
+    // Allocatable: the pods container; 5Gi capacity - 1Gi + 2Gi inactive.
+    assert_eq!(
+        arm_at(
+            hard(Signal::AllocatableMemoryAvailable, "1Gi"),
+            json!({"nodeName": "x", "systemContainers": [{"name": "pods", "memory": memory(4 * GI, GI, 3 * GI)}]})
+        ),
+        Ok(6 * gi)
+    );
+    // A zero threshold on an idle node arms at zero.
+    let zero = Threshold {
+        value: ThresholdValue::Quantity(Quantity::bytes(0)),
+        ..hard(Signal::MemoryAvailable, "1Gi")
+    };
+    assert_eq!(
+        arm_at(zero, json!({"nodeName": "x", "memory": memory(0, 0, 0)})),
+        Ok(0)
+    );
+    // Incomplete stats, and an allocatable threshold without the pods container: errors.
+    let err = arm_at(
+        hard(Signal::MemoryAvailable, "1Gi"),
+        json!({"nodeName": "x", "memory": {}}),
+    )
+    .unwrap_err();
+    assert!(err.contains("summary was incomplete"), "{err}");
+    let err = arm_at(
+        hard(Signal::AllocatableMemoryAvailable, "1Gi"),
+        json!({"nodeName": "x", "memory": {}, "systemContainers": [{"name": "elsewhere"}]}),
+    )
+    .unwrap_err();
+    assert!(err.contains("summary was incomplete"), "{err}");
+    // Descriptions name hard/soft and allocatable.
+    let mut s = sim(
+        vec![
+            soft(Signal::MemoryAvailable, "2Gi", 120),
+            soft(Signal::AllocatableMemoryAvailable, "2Gi", 120),
+        ],
+        vec![],
+    );
+    s.config.kernel_memcg_notification = true;
+    let d = s.sync(at(0), &mem_summary(4 * GI, vec![]));
+    let names: Vec<String> = d
+        .notifiers
+        .iter()
+        .map(|n| n.as_ref().unwrap().description.clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "soft memory eviction threshold",
+            "soft allocatable memory eviction threshold"
+        ]
+    );
 }
