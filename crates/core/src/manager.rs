@@ -62,6 +62,14 @@ pub struct ManagerState {
     last_observations: Observations,
     notifiers_last_refreshed: Option<Timestamp>,
     notifiers: Vec<Result<NotifierArm, NotifierError>>,
+    /// The `KubeletSeparateDiskGC` gate `thresholds` was derived under (a flip re-derives).
+    derived_with_separate_disk_gc: bool,
+    /// The first sync failed on a split filesystem with `KubeletSeparateDiskGC` off. The kubelet
+    /// records the image-fs detection before returning that error, so it never detects again:
+    /// it runs on without containerfs thresholds and with no ranking and no node-reclaim
+    /// functions, i.e. it reports conditions and enforces storage limits but evicts for no
+    /// threshold.
+    without_ranking: bool,
 }
 
 impl ManagerState {
@@ -101,6 +109,12 @@ impl ManagerState {
     /// Thresholds in force (None before the first sync).
     pub fn effective_thresholds(&self) -> Option<&[TrackedThreshold]> {
         self.thresholds.as_deref()
+    }
+
+    /// The manager has no ranking functions (its first sync failed on a split filesystem with
+    /// `KubeletSeparateDiskGC` off), so it evicts for no threshold.
+    pub fn without_ranking(&self) -> bool {
+        self.without_ranking
     }
 }
 
@@ -344,6 +358,18 @@ pub fn derive_containerfs(config: &[Threshold], topology: FsTopology) -> Vec<Tra
     out
 }
 
+/// The configured thresholds, tracked by their position.
+fn configured(thresholds: &[Threshold]) -> Vec<TrackedThreshold> {
+    thresholds
+        .iter()
+        .enumerate()
+        .map(|(id, t)| TrackedThreshold {
+            id,
+            threshold: t.clone(),
+        })
+        .collect()
+}
+
 /// Disk signals for which the kubelet first runs node-level reclaim (image/container GC).
 fn has_node_reclaim(signal: Signal, topology: FsTopology) -> bool {
     match signal {
@@ -387,7 +413,9 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     //    list; the derived containerfs thresholds apply from the next one.
     // A caller that reloads its configuration gets the new thresholds (derived the same way);
     // the kubelet itself never changes them without a restart.
-    let reconfigured = state.thresholds.is_some() && state.derived_from != config.thresholds;
+    let reconfigured = state.thresholds.is_some()
+        && (state.derived_from != config.thresholds
+            || state.derived_with_separate_disk_gc != config.kubelet_separate_disk_gc);
     if reconfigured {
         // Threshold ids refer to the old list: start their bookkeeping afresh, as a restarted
         // kubelet would (conditions and last observations are kept).
@@ -397,27 +425,29 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     let first_sync = state.thresholds.is_none() || reconfigured;
     let detected = state.topology.unwrap_or(inputs.fs_topology);
     if first_sync && detected.split_container_fs && !config.kubelet_separate_disk_gc {
-        // Upstream returns this error before remembering anything, so every sync fails the
-        // same way until the gate is turned on: no conditions, no evictions.
+        // Upstream has already recorded the image-fs detection when it returns this error, so
+        // only this sync fails: the next ones skip detection and run on the configured
+        // thresholds (no containerfs copies) with no ranking or node-reclaim functions.
+        state.topology = Some(detected);
+        state.thresholds = Some(configured(&config.thresholds));
+        state.derived_from.clone_from(&config.thresholds);
+        state.derived_with_separate_disk_gc = config.kubelet_separate_disk_gc;
+        state.without_ranking = true;
         d.error = Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem".into());
         d.no_eviction_reason = d.error.clone();
         d.conditions = state.node_conditions().to_vec();
         return d;
     }
+    if first_sync {
+        state.without_ranking = false;
+    }
     let topology = *state.topology.get_or_insert(detected);
     let pre_update: Vec<TrackedThreshold>;
     let thresholds: &[TrackedThreshold] = if first_sync {
-        pre_update = config
-            .thresholds
-            .iter()
-            .enumerate()
-            .map(|(id, t)| TrackedThreshold {
-                id,
-                threshold: t.clone(),
-            })
-            .collect();
+        pre_update = configured(&config.thresholds);
         state.thresholds = Some(derive_containerfs(&config.thresholds, topology));
         state.derived_from.clone_from(&config.thresholds);
+        state.derived_with_separate_disk_gc = config.kubelet_separate_disk_gc;
         &pre_update
     } else {
         state.thresholds.as_deref().unwrap_or_default()
@@ -548,6 +578,18 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     let resource = reclaiming.signal.resource();
     d.actionable = actionable;
     d.reclaiming = Some(reclaiming.clone());
+
+    // 17. After a failed first sync the kubelet has no ranking (nor node-reclaim) function for
+    //     any signal: it logs and evicts nothing.
+    if state.without_ranking {
+        d.no_eviction_reason = Some(format!(
+            "{} is met but the kubelet has no ranking function: its first sync failed \
+             (KubeletSeparateDiskGC is off on a split filesystem), so it evicts for no threshold \
+             until restarted with the gate on",
+            describe(&reclaiming)
+        ));
+        return d;
+    }
 
     // 18. Node-level reclaim: assumed to free nothing, so re-check against the same stats.
     if has_node_reclaim(reclaiming.signal, topology) {

@@ -569,8 +569,8 @@ fn percentage_thresholds_on_memory_and_nodefs_t12() {
 }
 
 #[test]
-fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_every_sync() {
-    let (pods, ws) = set_a();
+fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_the_first_sync_then_never_ranks() {
+    let (mut pods, mut ws) = set_a();
     let split = FsTopology {
         dedicated_image_fs: true,
         split_container_fs: true,
@@ -579,15 +579,50 @@ fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_every_sync() {
     cfg.kubelet_separate_disk_gc = false;
     let mut sim = Sim::new(cfg, pods.clone());
     sim.topology = split;
-    for secs in [0, 10] {
-        let d = sim.mem(secs, 10 * MI, CAP, &ws);
-        assert_eq!(
-            d.error.as_deref(),
-            Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem")
-        );
-        assert!(d.thresholds_met.is_empty() && d.conditions.is_empty() && d.evictions.is_empty());
-    }
-    // Gate on (the default since v1.31): the same node evicts.
+    let d = sim.mem(0, 10 * MI, CAP, &ws);
+    assert_eq!(
+        d.error.as_deref(),
+        Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem")
+    );
+    assert!(d.thresholds_met.is_empty() && d.conditions.is_empty() && d.evictions.is_empty());
+    assert!(sim.state.without_ranking());
+    // The kubelet recorded the image-fs detection before failing, so later syncs run: the
+    // condition is reported (admission refuses pods) but no threshold eviction ever happens.
+    let d = sim.mem(10, 10 * MI, CAP, &ws);
+    assert_eq!(d.error, None);
+    assert_eq!(d.conditions, [NodeCondition::MemoryPressure]);
+    assert!(d.evictions.is_empty());
+    assert!(d.ranking.is_empty());
+    assert!(!d.node_reclaim_assumed_nothing);
+    assert!(
+        d.no_eviction_reason
+            .as_deref()
+            .unwrap()
+            .contains("no ranking function"),
+        "{:?}",
+        d.no_eviction_reason
+    );
+    // No containerfs copies were derived.
+    assert_eq!(sim.state.effective_thresholds().unwrap().len(), 1);
+    // Storage limits are still enforced.
+    let hog: headroom_core::pod::Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "hog", "namespace": "default", "uid": "uid-hog"},
+        "spec": {"containers": [{"name": "app", "resources": {"limits": {"ephemeral-storage": "1Gi"}}}]}
+    }))
+    .unwrap();
+    pods.push(hog);
+    ws.push(("hog".into(), MI));
+    sim.pods = pods.clone();
+    let mut s = summary(at(20), 10 * MI, CAP, &ws);
+    s.pods[5].ephemeral_storage = serde_json::from_value(serde_json::json!({"usedBytes": 2 * GI})).unwrap();
+    let d = sim.sync(at(20), &s);
+    assert_eq!(sim.evicted(&d).as_deref(), Some("hog"));
+    // Turning the gate on (a restart with a new configuration) derives and ranks again.
+    sim.config.kubelet_separate_disk_gc = true;
+    let d = sim.mem(30, 10 * MI, CAP, &ws);
+    assert!(!sim.state.without_ranking());
+    assert_eq!(sim.evicted(&d).as_deref(), Some("a5-besteffort-low"));
+    // Gate on from the start (the default since v1.31): the same node evicts at once.
     let mut sim = Sim::new(config(vec![hard_100mi()]), pods);
     sim.topology = split;
     let d = sim.mem(0, 10 * MI, CAP, &ws);
