@@ -299,7 +299,21 @@ pub fn order_for_reclaim(thresholds: &mut [Threshold]) {
 /// or split image/container fs) or imagefs.* (dedicated image fs); user containerfs entries are
 /// replaced. A missing source yields no threshold (upstream appends an inert placeholder that
 /// can never be met, which behaves the same).
+///
+/// A container fs apart from an image fs that is the root fs matches neither of upstream's
+/// cases (`UpdateContainerFsThresholds`): the list is kept exactly as configured, user
+/// containerfs thresholds included, and nothing is derived.
 pub fn derive_containerfs(config: &[Threshold], topology: FsTopology) -> Vec<TrackedThreshold> {
+    if topology.split_container_fs && !topology.dedicated_image_fs {
+        return config
+            .iter()
+            .enumerate()
+            .map(|(id, t)| TrackedThreshold {
+                id,
+                threshold: t.clone(),
+            })
+            .collect();
+    }
     let mut out: Vec<TrackedThreshold> = config
         .iter()
         .enumerate()
