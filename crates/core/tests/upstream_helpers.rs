@@ -1039,10 +1039,18 @@ fn user_containerfs_thresholds_are_overridden() {
         threshold(Signal::ContainerFsInodesFree, qty("1M"), 30, None),
         threshold(Signal::NodeFsAvailable, qty("10Gi"), 0, None),
     ];
-    let got = containerfs_of(&derive_containerfs(&cfg, FsTopology::default()));
+    let derived = derive_containerfs(&cfg, FsTopology::default());
     assert_eq!(
-        got,
+        containerfs_of(&derived),
         vec![threshold(Signal::ContainerFsAvailable, qty("10Gi"), 0, None)]
+    );
+    // Overwritten in place: the entry keeps its position and identity.
+    assert_eq!(derived[0].id, 0);
+    assert_eq!(derived[0].threshold.value, qty("10Gi"));
+    assert_eq!(
+        derived.len(),
+        2,
+        "no soft/inode source: nothing appended, the inode entry gone"
     );
     cfg.truncate(2);
     assert!(containerfs_of(&derive_containerfs(&cfg, FsTopology::default())).is_empty());
