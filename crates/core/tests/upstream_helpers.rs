@@ -414,6 +414,7 @@ fn threshold_quantity_table() {
         (pct(7.5), 1 << 40, 82_463_375_360),
         (pct(33.3), 3_000_000_000, 999_000_012),
         (pct(5.0), 1_000_000, 50_000),
+        (pct(5.0), 10 << 30, 536_870_920),
         (pct(99.9), 123_456_789, 123_333_333),
         (pct(10.0), 0, 0),
     ];
@@ -1580,6 +1581,17 @@ fn local_storage_limits_table() {
             storage_pod(json!([]), limited.clone()),
             storage_stats(80 * MI, c2_rootfs_heavy.clone(), json!([])),
             true,
+            None,
+        ),
+        (
+            "a volume listed twice in the stats: its last entry counts",
+            storage_pod(sized.clone(), plain.clone()),
+            storage_stats(
+                0,
+                small_containers.clone(),
+                json!([{"name": "tmp", "usedBytes": 99 * MI}, {"name": "tmp", "usedBytes": MI}]),
+            ),
+            false,
             None,
         ),
         (
