@@ -20,7 +20,9 @@ use headroom_core::quantity::Quantity;
 use headroom_core::rank::{Comparator, FsTopology, RankKind, rank};
 use headroom_core::signal::{NodeCondition, Resource, Signal};
 use headroom_core::summary::Summary;
-use headroom_core::threshold::{Threshold, ThresholdValue, parse_threshold_config, threshold_quantity};
+use headroom_core::threshold::{
+    Threshold, ThresholdValue, parse_percentage, parse_threshold_config, threshold_quantity,
+};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -157,6 +159,18 @@ fn parse_threshold_config_table() {
             grace: &[],
             reclaim: &[],
             want: Ok(vec![]),
+        },
+        ParseCase {
+            name: "only the exact texts 0% and 100% switch off: 0.0% and -0% are thresholds of 0",
+            enforce: &[],
+            hard: &[("memory.available", "0.0%"), ("nodefs.available", "-0%")],
+            soft: &[],
+            grace: &[],
+            reclaim: &[],
+            want: Ok(vec![
+                threshold(MemoryAvailable, ThresholdValue::Percentage(0.0), 0, None),
+                threshold(NodeFsAvailable, ThresholdValue::Percentage(-0.0), 0, None),
+            ]),
         },
         ParseCase {
             name: "a grace period or min-reclaim without a threshold is accepted and unused",
@@ -396,6 +410,26 @@ fn parsed_percentages_are_f32_text_over_100() {
     .unwrap();
     assert_eq!(got[0].value, ThresholdValue::Percentage(0.105f32));
     assert_eq!(got[1].value, ThresholdValue::Percentage(0.15f32));
+}
+
+#[test]
+fn parse_percentage_table() {
+    // parsePercentage: every trailing % stripped, ParseFloat(_, 32), divided by 100 in float32.
+    for (text, want) in [
+        ("10%", 0.1f32),
+        ("10.5%", 0.105),
+        ("0%", 0.0),
+        ("100%", 1.0),
+        ("250%", 2.5),
+        ("7%%", 0.07),
+    ] {
+        assert_eq!(parse_percentage(text).unwrap(), want, "{text}");
+    }
+    assert_eq!(
+        parse_percentage("blah%").unwrap_err().to_string(),
+        r#"strconv.ParseFloat: parsing "blah": invalid syntax"#
+    );
+    assert!(parse_percentage("1e40%").is_err(), "out of float32 range");
 }
 
 // ---------------------------------------------------------------------------------------------
