@@ -472,39 +472,42 @@ fn notifiers_are_armed_and_refreshed_at_most_every_10s() {
 }
 
 #[test]
-fn containerfs_thresholds_are_derived_from_the_second_sync() {
+fn containerfs_thresholds_are_derived_at_the_first_sync() {
+    // Upstream derives the containerfs thresholds at its first sync. The copies it appends
+    // count from the second sync; a user's own containerfs entry is overwritten in place, in the
+    // array the first sync is already working on, so the user's value never counts.
+    let fs = |t: i64, container_avail: u64| {
+        let mut s = summary(at(t), 4 * GI, CAP, &[("p".into(), MI)]);
+        s.node.fs = serde_json::from_value(serde_json::json!({"time": at(t).to_string(), "availableBytes": 50 * GI, "capacityBytes": 100 * GI})).unwrap();
+        s.node.runtime = serde_json::from_value(serde_json::json!({"containerFs": {"time": at(t).to_string(), "availableBytes": container_avail, "capacityBytes": 100 * GI}})).unwrap();
+        s
+    };
     let mut c = config(vec![
         threshold(Signal::NodeFsAvailable, pct(10.0), 0, None),
         threshold(Signal::ContainerFsAvailable, pct(50.0), 0, None),
     ]);
     c.local_storage_capacity_isolation = false;
     let mut sim = Sim::new(c, vec![pod("p", 0, None, None)]);
-    let fs = |t: i64, avail: u64| {
-        let mut s = summary(at(t), 4 * GI, CAP, &[("p".into(), MI)]);
-        s.node.fs = serde_json::from_value(serde_json::json!({"time": at(t).to_string(), "availableBytes": avail, "capacityBytes": 100 * GI})).unwrap();
-        s.node.runtime = serde_json::from_value(serde_json::json!({"containerFs": {"time": at(t).to_string(), "availableBytes": 40 * GI, "capacityBytes": 100 * GI}})).unwrap();
-        s
-    };
-    // First sync: the user's containerfs 50% is still in force (40% available -> met).
-    let d = sim.sync(at(0), &fs(0, 50 * GI));
+    // 40% available: the user's 50% would be met, the nodefs copy (10%) is not.
+    let d = sim.sync(at(0), &fs(0, 40 * GI));
+    assert!(d.thresholds_met.is_empty(), "{:?}", d.thresholds_met);
+    let d = sim.sync(at(10), &fs(10, 5 * GI));
     assert_eq!(d.thresholds_met.len(), 1);
     assert_eq!(d.thresholds_met[0].threshold.signal, Signal::ContainerFsAvailable);
+    assert_eq!(d.thresholds_met[0].threshold.value, pct(10.0));
+    assert_eq!(d.thresholds_met[0].id, 1, "the overwritten entry keeps its place");
     assert!(
         d.node_reclaim_assumed_nothing,
         "single fs: image GC first, assumed to free nothing"
     );
-    // Second sync: containerfs now copies nodefs (10%). The user's 50% threshold fired at the
-    // first sync, so (as upstream, which re-evaluates the remembered threshold values) it stays
-    // active until containerfs recovers; the derived 10% one is not met.
-    let d = sim.sync(at(10), &fs(10, 50 * GI));
+    // Without a user entry the copy is appended and counts from the second sync.
+    let mut c = config(vec![threshold(Signal::NodeFsAvailable, pct(10.0), 0, None)]);
+    c.local_storage_capacity_isolation = false;
+    let mut sim = Sim::new(c, vec![pod("p", 0, None, None)]);
+    assert!(sim.sync(at(0), &fs(0, 5 * GI)).thresholds_met.is_empty());
+    let d = sim.sync(at(10), &fs(10, 5 * GI));
     assert_eq!(d.thresholds_met.len(), 1);
-    assert!(d.thresholds_met[0].held_by_min_reclaim);
-    assert_eq!(d.thresholds_met[0].threshold.value, pct(50.0));
-    let eff = sim.state.effective_thresholds().unwrap();
-    assert!(
-        eff.iter()
-            .any(|t| t.threshold.signal == Signal::ContainerFsAvailable && t.threshold.value == pct(10.0))
-    );
+    assert_eq!(d.thresholds_met[0].threshold.signal, Signal::ContainerFsAvailable);
     // Dedicated image fs: containerfs copies imagefs instead.
     let mut sim = Sim::new(
         config(vec![threshold(Signal::ImageFsAvailable, pct(15.0), 0, None)]),
