@@ -260,7 +260,7 @@ steps:
 }
 
 #[test]
-fn split_filesystem_with_the_gate_off_reports_a_sync_error_every_step() {
+fn split_filesystem_with_the_gate_off_fails_the_first_sync_then_never_evicts() {
     let dir = examples().join("soft-then-hard");
     let tmp = tempfile::tempdir().unwrap();
     let mut config = std::fs::read_to_string(dir.join("kubelet-config.yaml")).unwrap();
@@ -284,17 +284,131 @@ fn split_filesystem_with_the_gate_off_reports_a_sync_error_every_step() {
             .collect::<Vec<_>>()
     };
     let split = run(&["--dedicated-image-fs", "--split-container-fs"]);
-    assert!(!split.is_empty());
-    for step in &split {
-        assert_eq!(
-            step["syncError"],
-            "KubeletSeparateDiskGC is turned off but we still have a split filesystem"
-        );
-        assert_eq!(step["conditions"], json!([]));
+    assert!(split.len() > 1);
+    // Only the first sync fails: the kubelet has recorded the image-fs detection by then, so
+    // later syncs run, report pressure, and never evict for a threshold (no ranking function).
+    assert_eq!(
+        split[0]["syncError"],
+        "KubeletSeparateDiskGC is turned off but we still have a split filesystem"
+    );
+    assert_eq!(split[0]["conditions"], json!([]));
+    for step in &split[1..] {
+        assert!(step.get("syncError").is_none(), "{step}");
         assert_eq!(step["evicted"], Value::Null);
     }
+    assert!(split.iter().any(|s| s["conditions"] == json!(["MemoryPressure"])));
+    assert!(split.iter().any(|s| {
+        s["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no ranking function"))
+    }));
     // Without the split the gate does not matter: the example still evicts.
     let plain = run(&[]);
     assert!(plain.iter().all(|s| s.get("syncError").is_none()));
     assert!(plain.iter().any(|s| !s["evicted"].is_null()));
+}
+
+/// Run a timeline with extra flags; one JSON object per step.
+fn simulate_steps(timeline: &str, config: &str, flags: &[&str]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("timeline.yaml");
+    std::fs::write(&t, timeline).unwrap();
+    let c = dir.path().join("kubelet.yaml");
+    std::fs::write(&c, config).unwrap();
+    let out = headroom()
+        .args(["simulate", "--format", "json", "--timeline"])
+        .arg(&t)
+        .arg("--config")
+        .arg(&c)
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn split_container_fs_pressure_through_derived_nodefs_thresholds() {
+    // The kubelet's own split-filesystem scenario: only nodefs thresholds are configured; the
+    // containerfs copies (derived at the first sync) catch pressure on the container
+    // filesystem, image/container GC is assumed to free nothing, and the pod with the most
+    // writable-layer usage at the lowest priority goes.
+    let fs = |avail: u64| format!("{{availableBytes: {avail}, capacityBytes: {}}}", 2 * avail);
+    let gi: u64 = 1 << 30;
+    let step = |t: &str, container_avail: u64| {
+        format!(
+            "  - time: {t}\n    summary:\n      node: {{nodeName: node-a, fs: {nf}, runtime: {{imageFs: {nf}, containerFs: {cf}}}}}\n      pods:\n        - podRef: {{name: scratch, namespace: ci, uid: u1}}\n          containers: [{{name: scratch, rootfs: {{usedBytes: 943718400}}, logs: {{usedBytes: 0}}}}]\n        - podRef: {{name: tidy, namespace: ci, uid: u2}}\n          containers: [{{name: tidy, rootfs: {{usedBytes: 104857600}}, logs: {{usedBytes: 0}}}}]\n",
+            nf = fs(16 * gi),
+            cf = fs(container_avail),
+        )
+    };
+    let timeline = format!(
+        "pods:\n  - metadata: {{name: scratch, namespace: ci, uid: u1}}\n    spec: {{priority: -1, containers: [{{name: scratch}}]}}\n  - metadata: {{name: tidy, namespace: ci, uid: u2}}\n    spec: {{priority: 0, containers: [{{name: tidy}}]}}\nsteps:\n{}{}{}",
+        step("2026-01-01T00:00:00Z", 16 * gi),
+        step("2026-01-01T00:01:00Z", 3 * gi / 2),
+        step("2026-01-01T00:04:00Z", 3 * gi / 2),
+    );
+    let config = "evictionHard: {nodefs.available: 1Gi}\n\
+                  evictionSoft: {nodefs.available: 2Gi}\n\
+                  evictionSoftGracePeriod: {nodefs.available: 2m}\n\
+                  evictionMaxPodGracePeriod: 5\n";
+    let steps = simulate_steps(
+        &timeline,
+        config,
+        &["--dedicated-image-fs", "--split-container-fs"],
+    );
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[0]["conditions"], json!([]));
+    assert_eq!(steps[1]["conditions"], json!(["DiskPressure"]));
+    assert_eq!(steps[1]["thresholdsMet"][0]["signal"], "containerfs.available");
+    assert!(steps[1]["evicted"].is_null());
+    let e = &steps[2]["evicted"];
+    assert_eq!(e["pod"], "ci/scratch", "{}", steps[2]);
+    assert_eq!(e["signal"], "containerfs.available");
+    assert_eq!(e["gracePeriodSeconds"], 5);
+    assert_eq!(
+        e["message"],
+        "The node was low on resource: ephemeral-storage. Threshold quantity: 2Gi, available: 1536Mi. \
+         Container scratch was using 900Mi, request is 0, has larger consumption of ephemeral-storage. "
+    );
+    assert!(!steps[2]["nodeReclaim"].is_null(), "{}", steps[2]);
+}
+
+#[test]
+fn pid_pressure_with_unstamped_stats_acts_on_a_repeated_summary() {
+    // PID figures without a time (the Go zero time) always count as fresh, so the same
+    // Summary seen again after the grace period still evicts, as in the kubelet's own test.
+    let rlimit = |running: u32| format!("{{maxpid: 2000, curproc: {running}}}");
+    let pods = "      pods:\n        - podRef: {name: forker, namespace: ci, uid: u1}\n          process_stats: {process_count: 600}\n        - podRef: {name: quiet, namespace: ci, uid: u2}\n          process_stats: {process_count: 50}\n";
+    let step = |t: &str, running: u32| {
+        format!(
+            "  - time: {t}\n    summary:\n      node: {{nodeName: node-a, rlimit: {}}}\n{pods}",
+            rlimit(running)
+        )
+    };
+    let timeline = format!(
+        "pods:\n  - metadata: {{name: forker, namespace: ci, uid: u1}}\n    spec: {{priority: -1, containers: [{{name: c}}]}}\n  - metadata: {{name: quiet, namespace: ci, uid: u2}}\n    spec: {{priority: -1, containers: [{{name: c}}]}}\nsteps:\n{}{}{}",
+        step("2026-01-01T00:00:00Z", 300),
+        step("2026-01-01T00:01:00Z", 700),
+        step("2026-01-01T00:04:00Z", 700),
+    );
+    let config = "evictionHard: {pid.available: \"1200\"}\n\
+                  evictionSoft: {pid.available: \"1500\"}\n\
+                  evictionSoftGracePeriod: {pid.available: 2m}\n\
+                  evictionMaxPodGracePeriod: 5\n";
+    let steps = simulate_steps(&timeline, config, &[]);
+    assert_eq!(steps[0]["conditions"], json!([]));
+    assert_eq!(steps[1]["conditions"], json!(["PIDPressure"]));
+    assert!(steps[1]["evicted"].is_null());
+    let e = &steps[2]["evicted"];
+    assert_eq!(e["pod"], "ci/forker", "{}", steps[2]);
+    assert_eq!(e["gracePeriodSeconds"], 5);
+    assert_eq!(
+        e["message"],
+        "The node was low on resource: pids. Threshold quantity: 1500, available: 1300. "
+    );
 }

@@ -187,7 +187,8 @@ pub struct EvictionConfig {
     /// thresholds are not part of the node-allocatable reservation.
     pub allocatable_ignore_eviction: bool,
     /// Feature gate `KubeletSeparateDiskGC` (on by default since v1.31). Off, a node whose
-    /// container filesystem is split from the image filesystem makes every sync fail.
+    /// container filesystem is split from the image filesystem fails the first sync and leaves the
+    /// manager without ranking functions (no threshold eviction) from then on.
     pub kubelet_separate_disk_gc: bool,
     /// The pod cgroup root the `pods` system container stands for (`/kubepods`,
     /// `/kubepods.slice` with the systemd driver, `/` without cgroupsPerQOS).

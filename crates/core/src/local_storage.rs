@@ -58,10 +58,12 @@ pub fn broken_limit(pod: &Pod, stats: &PodStats, dedicated_image_fs: bool) -> Op
         let Some(limit) = v.empty_dir.as_ref().and_then(|e| e.size_limit) else {
             continue;
         };
+        // Upstream indexes the volume stats by name in a map, so a repeated name means its
+        // last entry.
         let used = stats
             .volume
             .as_ref()
-            .and_then(|vs| vs.iter().find(|s| s.name == v.name))
+            .and_then(|vs| vs.iter().rev().find(|s| s.name == v.name))
             .and_then(|s| s.fs.used_bytes);
         if let Some(u) = used
             && limit.signum() > 0

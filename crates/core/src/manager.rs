@@ -62,6 +62,14 @@ pub struct ManagerState {
     last_observations: Observations,
     notifiers_last_refreshed: Option<Timestamp>,
     notifiers: Vec<Result<NotifierArm, NotifierError>>,
+    /// The `KubeletSeparateDiskGC` gate `thresholds` was derived under (a flip re-derives).
+    derived_with_separate_disk_gc: bool,
+    /// The first sync failed on a split filesystem with `KubeletSeparateDiskGC` off. The kubelet
+    /// records the image-fs detection before returning that error, so it never detects again:
+    /// it runs on without containerfs thresholds and with no ranking and no node-reclaim
+    /// functions, i.e. it reports conditions and enforces storage limits but evicts for no
+    /// threshold.
+    without_ranking: bool,
 }
 
 impl ManagerState {
@@ -101,6 +109,12 @@ impl ManagerState {
     /// Thresholds in force (None before the first sync).
     pub fn effective_thresholds(&self) -> Option<&[TrackedThreshold]> {
         self.thresholds.as_deref()
+    }
+
+    /// The manager has no ranking functions (its first sync failed on a split filesystem with
+    /// `KubeletSeparateDiskGC` off), so it evicts for no threshold.
+    pub fn without_ranking(&self) -> bool {
+        self.without_ranking
     }
 }
 
@@ -295,25 +309,29 @@ pub fn order_for_reclaim(thresholds: &mut [Threshold]) {
     thresholds.sort_by_key(eviction_priority);
 }
 
-/// Derive containerfs thresholds for the detected topology (§4.7): copy nodefs.* (single fs,
-/// or split image/container fs) or imagefs.* (dedicated image fs); user containerfs entries are
-/// replaced. A missing source yields no threshold (upstream appends an inert placeholder that
-/// can never be met, which behaves the same).
+/// Derive containerfs thresholds for the detected topology (§4.7, upstream
+/// `UpdateContainerFsThresholds`): copy nodefs.* (single fs, or split image/container fs) or
+/// imagefs.* (dedicated image fs), hard and soft, bytes and inodes. A user's own containerfs
+/// threshold is overwritten in place (same id); otherwise the copy is appended with an id after
+/// the configured ones. A missing source yields no threshold (upstream writes an inert
+/// placeholder with no operator, which can never be met).
+///
+/// A container fs apart from an image fs that is the root fs matches neither of upstream's
+/// cases: the list is kept exactly as configured, user containerfs thresholds included.
 pub fn derive_containerfs(config: &[Threshold], topology: FsTopology) -> Vec<TrackedThreshold> {
-    let mut out: Vec<TrackedThreshold> = config
+    let mut out: Vec<Option<TrackedThreshold>> = config
         .iter()
         .enumerate()
-        .filter(|(_, t)| {
-            !matches!(
-                t.signal,
-                Signal::ContainerFsAvailable | Signal::ContainerFsInodesFree
-            )
-        })
-        .map(|(id, t)| TrackedThreshold {
-            id,
-            threshold: t.clone(),
+        .map(|(id, t)| {
+            Some(TrackedThreshold {
+                id,
+                threshold: t.clone(),
+            })
         })
         .collect();
+    if topology.split_container_fs && !topology.dedicated_image_fs {
+        return out.into_iter().flatten().collect();
+    }
     let from_imagefs = topology.dedicated_image_fs && !topology.split_container_fs;
     let (bytes_src, inodes_src) = if from_imagefs {
         (Signal::ImageFsAvailable, Signal::ImageFsInodesFree)
@@ -326,22 +344,41 @@ pub fn derive_containerfs(config: &[Threshold], topology: FsTopology) -> Vec<Tra
         (inodes_src, Signal::ContainerFsInodesFree, true),
         (inodes_src, Signal::ContainerFsInodesFree, false),
     ];
-    for (k, (src, dst, hard)) in wanted.into_iter().enumerate() {
-        if let Some(t) = config
+    // Upstream remembers the last matching entry of each kind (a later one overwrites).
+    let last = |signal: Signal, hard: bool| {
+        config
             .iter()
-            .rev()
-            .find(|t| t.signal == src && t.is_hard() == hard)
-        {
-            out.push(TrackedThreshold {
+            .rposition(|t| t.signal == signal && t.is_hard() == hard)
+    };
+    for (k, (src, dst, hard)) in wanted.into_iter().enumerate() {
+        let derived = last(src, hard).map(|i| Threshold {
+            signal: dst,
+            ..config[i].clone()
+        });
+        match (last(dst, hard), derived) {
+            (Some(user), derived) => {
+                out[user] = derived.map(|threshold| TrackedThreshold { id: user, threshold });
+            }
+            (None, Some(threshold)) => out.push(Some(TrackedThreshold {
                 id: config.len() + k,
-                threshold: Threshold {
-                    signal: dst,
-                    ..t.clone()
-                },
-            });
+                threshold,
+            })),
+            (None, None) => {}
         }
     }
-    out
+    out.into_iter().flatten().collect()
+}
+
+/// The configured thresholds, tracked by their position.
+fn configured(thresholds: &[Threshold]) -> Vec<TrackedThreshold> {
+    thresholds
+        .iter()
+        .enumerate()
+        .map(|(id, t)| TrackedThreshold {
+            id,
+            threshold: t.clone(),
+        })
+        .collect()
 }
 
 /// Disk signals for which the kubelet first runs node-level reclaim (image/container GC).
@@ -383,11 +420,14 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
         d.no_eviction_reason = Some("no eviction thresholds are configured".into());
         return d;
     }
-    // 2. First sync: detect the filesystem topology. This sync still runs on the configured
-    //    list; the derived containerfs thresholds apply from the next one.
+    // 2. First sync: detect the filesystem topology and derive the containerfs thresholds.
+    //    This sync runs on the configured list with user containerfs entries overwritten;
+    //    the appended copies apply from the next one.
     // A caller that reloads its configuration gets the new thresholds (derived the same way);
     // the kubelet itself never changes them without a restart.
-    let reconfigured = state.thresholds.is_some() && state.derived_from != config.thresholds;
+    let reconfigured = state.thresholds.is_some()
+        && (state.derived_from != config.thresholds
+            || state.derived_with_separate_disk_gc != config.kubelet_separate_disk_gc);
     if reconfigured {
         // Threshold ids refer to the old list: start their bookkeeping afresh, as a restarted
         // kubelet would (conditions and last observations are kept).
@@ -397,27 +437,37 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     let first_sync = state.thresholds.is_none() || reconfigured;
     let detected = state.topology.unwrap_or(inputs.fs_topology);
     if first_sync && detected.split_container_fs && !config.kubelet_separate_disk_gc {
-        // Upstream returns this error before remembering anything, so every sync fails the
-        // same way until the gate is turned on: no conditions, no evictions.
+        // Upstream has already recorded the image-fs detection when it returns this error, so
+        // only this sync fails: the next ones skip detection and run on the configured
+        // thresholds (no containerfs copies) with no ranking or node-reclaim functions.
+        state.topology = Some(detected);
+        state.thresholds = Some(configured(&config.thresholds));
+        state.derived_from.clone_from(&config.thresholds);
+        state.derived_with_separate_disk_gc = config.kubelet_separate_disk_gc;
+        state.without_ranking = true;
         d.error = Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem".into());
         d.no_eviction_reason = d.error.clone();
         d.conditions = state.node_conditions().to_vec();
         return d;
     }
+    if first_sync {
+        state.without_ranking = false;
+    }
     let topology = *state.topology.get_or_insert(detected);
     let pre_update: Vec<TrackedThreshold>;
     let thresholds: &[TrackedThreshold] = if first_sync {
-        pre_update = config
-            .thresholds
+        let derived = derive_containerfs(&config.thresholds, topology);
+        // Upstream's sync already holds its copy of the configured list when it derives the
+        // containerfs thresholds: the copies appended at the end are not in it yet, but a
+        // user's containerfs entry overwritten in place is (the two share one Go array).
+        pre_update = derived
             .iter()
-            .enumerate()
-            .map(|(id, t)| TrackedThreshold {
-                id,
-                threshold: t.clone(),
-            })
+            .filter(|t| t.id < config.thresholds.len())
+            .cloned()
             .collect();
-        state.thresholds = Some(derive_containerfs(&config.thresholds, topology));
+        state.thresholds = Some(derived);
         state.derived_from.clone_from(&config.thresholds);
+        state.derived_with_separate_disk_gc = config.kubelet_separate_disk_gc;
         &pre_update
     } else {
         state.thresholds.as_deref().unwrap_or_default()
@@ -549,10 +599,24 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     d.actionable = actionable;
     d.reclaiming = Some(reclaiming.clone());
 
+    // 17. After a failed first sync the kubelet has no ranking (nor node-reclaim) function for
+    //     any signal: it logs and evicts nothing.
+    if state.without_ranking {
+        d.no_eviction_reason = Some(format!(
+            "{} is met but the kubelet has no ranking function: its first sync failed \
+             (KubeletSeparateDiskGC is off on a split filesystem), so it evicts for no threshold \
+             until restarted with the gate on",
+            describe(&reclaiming)
+        ));
+        return d;
+    }
+
     // 18. Node-level reclaim: assumed to free nothing, so re-check against the same stats.
     if has_node_reclaim(reclaiming.signal, topology) {
         d.node_reclaim_assumed_nothing = true;
-        if !thresholds.iter().any(|t| is_met(&t.threshold, &obs, true)) {
+        // Upstream re-checks its configured list, which already holds the containerfs copies.
+        let in_force = state.thresholds.as_deref().unwrap_or(thresholds);
+        if !in_force.iter().any(|t| is_met(&t.threshold, &obs, true)) {
             d.no_eviction_reason = Some(
                 "node-level reclaim would be enough: no threshold is met once minimum reclaim is added"
                     .into(),

@@ -153,11 +153,12 @@ pub struct PodStatsIndex<'a> {
 }
 
 impl<'a> PodStatsIndex<'a> {
-    /// Index the Summary's pods; when a UID appears twice the first entry wins.
+    /// Index the Summary's pods; when a UID appears twice the last entry wins, as in the
+    /// kubelet's `cachedStatsFunc`, which fills a map from the list in order.
     pub fn new(summary: &'a Summary) -> Self {
         let mut by_uid = HashMap::with_capacity(summary.pods.len());
         for p in &summary.pods {
-            by_uid.entry(p.pod_ref.uid.as_str()).or_insert(p);
+            by_uid.insert(p.pod_ref.uid.as_str(), p);
         }
         PodStatsIndex { by_uid }
     }

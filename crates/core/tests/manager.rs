@@ -472,39 +472,42 @@ fn notifiers_are_armed_and_refreshed_at_most_every_10s() {
 }
 
 #[test]
-fn containerfs_thresholds_are_derived_from_the_second_sync() {
+fn containerfs_thresholds_are_derived_at_the_first_sync() {
+    // Upstream derives the containerfs thresholds at its first sync. The copies it appends
+    // count from the second sync; a user's own containerfs entry is overwritten in place, in the
+    // array the first sync is already working on, so the user's value never counts.
+    let fs = |t: i64, container_avail: u64| {
+        let mut s = summary(at(t), 4 * GI, CAP, &[("p".into(), MI)]);
+        s.node.fs = serde_json::from_value(serde_json::json!({"time": at(t).to_string(), "availableBytes": 50 * GI, "capacityBytes": 100 * GI})).unwrap();
+        s.node.runtime = serde_json::from_value(serde_json::json!({"containerFs": {"time": at(t).to_string(), "availableBytes": container_avail, "capacityBytes": 100 * GI}})).unwrap();
+        s
+    };
     let mut c = config(vec![
         threshold(Signal::NodeFsAvailable, pct(10.0), 0, None),
         threshold(Signal::ContainerFsAvailable, pct(50.0), 0, None),
     ]);
     c.local_storage_capacity_isolation = false;
     let mut sim = Sim::new(c, vec![pod("p", 0, None, None)]);
-    let fs = |t: i64, avail: u64| {
-        let mut s = summary(at(t), 4 * GI, CAP, &[("p".into(), MI)]);
-        s.node.fs = serde_json::from_value(serde_json::json!({"time": at(t).to_string(), "availableBytes": avail, "capacityBytes": 100 * GI})).unwrap();
-        s.node.runtime = serde_json::from_value(serde_json::json!({"containerFs": {"time": at(t).to_string(), "availableBytes": 40 * GI, "capacityBytes": 100 * GI}})).unwrap();
-        s
-    };
-    // First sync: the user's containerfs 50% is still in force (40% available -> met).
-    let d = sim.sync(at(0), &fs(0, 50 * GI));
+    // 40% available: the user's 50% would be met, the nodefs copy (10%) is not.
+    let d = sim.sync(at(0), &fs(0, 40 * GI));
+    assert!(d.thresholds_met.is_empty(), "{:?}", d.thresholds_met);
+    let d = sim.sync(at(10), &fs(10, 5 * GI));
     assert_eq!(d.thresholds_met.len(), 1);
     assert_eq!(d.thresholds_met[0].threshold.signal, Signal::ContainerFsAvailable);
+    assert_eq!(d.thresholds_met[0].threshold.value, pct(10.0));
+    assert_eq!(d.thresholds_met[0].id, 1, "the overwritten entry keeps its place");
     assert!(
         d.node_reclaim_assumed_nothing,
         "single fs: image GC first, assumed to free nothing"
     );
-    // Second sync: containerfs now copies nodefs (10%). The user's 50% threshold fired at the
-    // first sync, so (as upstream, which re-evaluates the remembered threshold values) it stays
-    // active until containerfs recovers; the derived 10% one is not met.
-    let d = sim.sync(at(10), &fs(10, 50 * GI));
+    // Without a user entry the copy is appended and counts from the second sync.
+    let mut c = config(vec![threshold(Signal::NodeFsAvailable, pct(10.0), 0, None)]);
+    c.local_storage_capacity_isolation = false;
+    let mut sim = Sim::new(c, vec![pod("p", 0, None, None)]);
+    assert!(sim.sync(at(0), &fs(0, 5 * GI)).thresholds_met.is_empty());
+    let d = sim.sync(at(10), &fs(10, 5 * GI));
     assert_eq!(d.thresholds_met.len(), 1);
-    assert!(d.thresholds_met[0].held_by_min_reclaim);
-    assert_eq!(d.thresholds_met[0].threshold.value, pct(50.0));
-    let eff = sim.state.effective_thresholds().unwrap();
-    assert!(
-        eff.iter()
-            .any(|t| t.threshold.signal == Signal::ContainerFsAvailable && t.threshold.value == pct(10.0))
-    );
+    assert_eq!(d.thresholds_met[0].threshold.signal, Signal::ContainerFsAvailable);
     // Dedicated image fs: containerfs copies imagefs instead.
     let mut sim = Sim::new(
         config(vec![threshold(Signal::ImageFsAvailable, pct(15.0), 0, None)]),
@@ -569,8 +572,8 @@ fn percentage_thresholds_on_memory_and_nodefs_t12() {
 }
 
 #[test]
-fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_every_sync() {
-    let (pods, ws) = set_a();
+fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_the_first_sync_then_never_ranks() {
+    let (mut pods, mut ws) = set_a();
     let split = FsTopology {
         dedicated_image_fs: true,
         split_container_fs: true,
@@ -579,15 +582,50 @@ fn split_filesystem_with_kubelet_separate_disk_gc_off_fails_every_sync() {
     cfg.kubelet_separate_disk_gc = false;
     let mut sim = Sim::new(cfg, pods.clone());
     sim.topology = split;
-    for secs in [0, 10] {
-        let d = sim.mem(secs, 10 * MI, CAP, &ws);
-        assert_eq!(
-            d.error.as_deref(),
-            Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem")
-        );
-        assert!(d.thresholds_met.is_empty() && d.conditions.is_empty() && d.evictions.is_empty());
-    }
-    // Gate on (the default since v1.31): the same node evicts.
+    let d = sim.mem(0, 10 * MI, CAP, &ws);
+    assert_eq!(
+        d.error.as_deref(),
+        Some("KubeletSeparateDiskGC is turned off but we still have a split filesystem")
+    );
+    assert!(d.thresholds_met.is_empty() && d.conditions.is_empty() && d.evictions.is_empty());
+    assert!(sim.state.without_ranking());
+    // The kubelet recorded the image-fs detection before failing, so later syncs run: the
+    // condition is reported (admission refuses pods) but no threshold eviction ever happens.
+    let d = sim.mem(10, 10 * MI, CAP, &ws);
+    assert_eq!(d.error, None);
+    assert_eq!(d.conditions, [NodeCondition::MemoryPressure]);
+    assert!(d.evictions.is_empty());
+    assert!(d.ranking.is_empty());
+    assert!(!d.node_reclaim_assumed_nothing);
+    assert!(
+        d.no_eviction_reason
+            .as_deref()
+            .unwrap()
+            .contains("no ranking function"),
+        "{:?}",
+        d.no_eviction_reason
+    );
+    // No containerfs copies were derived.
+    assert_eq!(sim.state.effective_thresholds().unwrap().len(), 1);
+    // Storage limits are still enforced.
+    let hog: headroom_core::pod::Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "hog", "namespace": "default", "uid": "uid-hog"},
+        "spec": {"containers": [{"name": "app", "resources": {"limits": {"ephemeral-storage": "1Gi"}}}]}
+    }))
+    .unwrap();
+    pods.push(hog);
+    ws.push(("hog".into(), MI));
+    sim.pods = pods.clone();
+    let mut s = summary(at(20), 10 * MI, CAP, &ws);
+    s.pods[5].ephemeral_storage = serde_json::from_value(serde_json::json!({"usedBytes": 2 * GI})).unwrap();
+    let d = sim.sync(at(20), &s);
+    assert_eq!(sim.evicted(&d).as_deref(), Some("hog"));
+    // Turning the gate on (a restart with a new configuration) derives and ranks again.
+    sim.config.kubelet_separate_disk_gc = true;
+    let d = sim.mem(30, 10 * MI, CAP, &ws);
+    assert!(!sim.state.without_ranking());
+    assert_eq!(sim.evicted(&d).as_deref(), Some("a5-besteffort-low"));
+    // Gate on from the start (the default since v1.31): the same node evicts at once.
     let mut sim = Sim::new(config(vec![hard_100mi()]), pods);
     sim.topology = split;
     let d = sim.mem(0, 10 * MI, CAP, &ws);
