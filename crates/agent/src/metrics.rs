@@ -60,7 +60,7 @@ impl Metrics {
         let memory_bytes = Family::<Labels, FloatGauge>::default();
         registry.register(
             "headroom_memory_bytes",
-            "Memory of the node and of the pods cgroup as the kubelet computes it (scope=node|pods; kind=capacity|usage|working_set|inactive_file|rss|available)",
+            "Memory of the node and of the pods cgroup as the kubelet computes it (scope=node|pods; kind=usage|working_set|rss|cache|active_file|inactive_file|limit|available; limit only when set)",
             memory_bytes.clone(),
         );
         let signal_available_bytes = Family::<Labels, FloatGauge>::default();

@@ -38,7 +38,7 @@ enum Command {
     /// Run an experiment on the real kernel in a temporary cgroup (needs root).
     #[command(subcommand)]
     Experiment(cmd::experiment::Experiment),
-    /// Run the node agent: kubelet-grade eviction woken by kernel notifications.
+    // No doc comment here: it would replace the long help written on `cmd::agent::Args`.
     Agent(cmd::agent::Args),
     /// Small jobs run inside experiment cgroups (file writer/reader, paced allocator).
     #[command(hide = true)]

@@ -243,6 +243,8 @@ fn help_fits_100_columns_and_shows_examples() {
         &["summary"],
         &["capture"],
         &["check-config"],
+        &["simulate"],
+        &["agent"],
         &["experiment", "page-cache"],
         &["experiment", "hot-cache"],
     ];

@@ -179,6 +179,22 @@ pub enum PodListError {
         path: String,
         value: String,
     },
+    /// A list whose own `kind` is not a pod list, e.g. `kubectl get --raw /api/v1/nodes`: its
+    /// items carry no `kind`, so only the list's kind tells them from pods.
+    #[error("kind: {0:?} is not a pod list; expected kind: PodList or List (`kubectl get pods -o json`)")]
+    ListKind(String),
+    /// The kubelet matches pods to their stats and cgroups by uid; the API server always sets it.
+    #[error(
+        "pod #{index} ({name:?}): metadata.uid: missing; the kubelet matches pods to their stats by uid (use `kubectl get pods -o json`)"
+    )]
+    MissingUid { index: usize, name: String },
+    #[error("pod #{index} ({name:?}): metadata.uid: {uid:?} appears twice (also pod #{first})")]
+    DuplicateUid {
+        index: usize,
+        first: usize,
+        name: String,
+        uid: String,
+    },
     #[error("pod #{index}: {}{source}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
     Pod {
         index: usize,
@@ -193,19 +209,27 @@ impl PodList {
     pub fn from_value(value: serde_json::Value) -> Result<PodList, PodListError> {
         let items = match value {
             serde_json::Value::Array(items) => items,
-            serde_json::Value::Object(mut map) => match map.remove("items") {
-                Some(serde_json::Value::Array(items)) => items,
-                Some(serde_json::Value::Null) => Vec::new(),
-                Some(_) => return Err(PodListError::Shape("\"items\" that is not an array")),
-                None => {
-                    let single = serde_json::Value::Object(map);
-                    check_pod_shape(&single).map_err(|found| PodListError::NotAPod {
-                        at: "the document".to_string(),
-                        found,
-                    })?;
-                    vec![single]
+            serde_json::Value::Object(mut map) if map.contains_key("items") => {
+                match map.get("kind") {
+                    None => {}
+                    Some(serde_json::Value::String(k)) if k == "PodList" || k == "List" => {}
+                    Some(serde_json::Value::String(k)) => return Err(PodListError::ListKind(k.clone())),
+                    Some(other) => return Err(PodListError::ListKind(other.to_string())),
                 }
-            },
+                match map.remove("items") {
+                    Some(serde_json::Value::Array(items)) => items,
+                    Some(serde_json::Value::Null) | None => Vec::new(),
+                    Some(_) => return Err(PodListError::Shape("\"items\" that is not an array")),
+                }
+            }
+            serde_json::Value::Object(map) => {
+                let single = serde_json::Value::Object(map);
+                check_pod_shape(&single).map_err(|found| PodListError::NotAPod {
+                    at: "the document".to_string(),
+                    found,
+                })?;
+                vec![single]
+            }
             serde_json::Value::Null => Vec::new(),
             _ => return Err(PodListError::Shape("a scalar")),
         };
@@ -236,6 +260,31 @@ impl PodList {
             }
         }
         Ok(PodList { items })
+    }
+
+    /// Every pod has a uid, and no uid appears twice: what a pods file must hold for its pods
+    /// to be matched to their stats (the timeline reader checks the same).
+    pub fn check_uids(&self) -> Result<(), PodListError> {
+        let mut seen = std::collections::HashMap::new();
+        for (index, pod) in self.items.iter().enumerate() {
+            let uid = &pod.metadata.uid;
+            if uid.is_empty() {
+                return Err(PodListError::MissingUid {
+                    index,
+                    name: pod.key(),
+                });
+            }
+            if let Some(&first) = seen.get(uid.as_str()) {
+                return Err(PodListError::DuplicateUid {
+                    index,
+                    first,
+                    name: pod.key(),
+                    uid: uid.clone(),
+                });
+            }
+            seen.insert(uid.as_str(), index);
+        }
+        Ok(())
     }
 }
 
@@ -597,6 +646,43 @@ mod tests {
         let nodes = serde_json::json!({"kind": "List", "items": [{"kind": "Pod"}, {"kind": "Node"}]});
         let err = PodList::from_value(nodes).unwrap_err().to_string();
         assert!(err.starts_with("item #1: ") && err.contains("Node"), "{err}");
+    }
+
+    #[test]
+    fn a_list_of_another_kind_is_not_a_pod_list() {
+        // `kubectl get --raw /api/v1/nodes` items carry metadata and spec but no kind.
+        let nodes =
+            serde_json::json!({"kind": "NodeList", "items": [{"metadata": {"name": "n1"}, "spec": {}}]});
+        let err = PodList::from_value(nodes).unwrap_err().to_string();
+        assert!(err.contains("kind: \"NodeList\" is not a pod list"), "{err}");
+        // `kubectl get --raw /api/v1/pods` items carry no kind either, but the list says PodList.
+        let raw = serde_json::json!({"kind": "PodList", "items": [{"metadata": {"name": "a", "uid": "u"}}]});
+        assert_eq!(PodList::from_value(raw).unwrap().items.len(), 1);
+    }
+
+    #[test]
+    fn uids_must_be_present_and_distinct() {
+        let list = |items: serde_json::Value| PodList::from_value(items).unwrap();
+        let ok = list(
+            serde_json::json!([{"metadata": {"name": "a", "uid": "u1"}}, {"metadata": {"name": "b", "uid": "u2"}}]),
+        );
+        assert!(ok.check_uids().is_ok());
+        let missing = list(
+            serde_json::json!([{"metadata": {"name": "a", "uid": "u1"}}, {"metadata": {"name": "b", "namespace": "d"}}]),
+        );
+        let err = missing.check_uids().unwrap_err().to_string();
+        assert!(
+            err.starts_with("pod #1 (\"d/b\"): metadata.uid: missing"),
+            "{err}"
+        );
+        let twice = list(
+            serde_json::json!([{"metadata": {"name": "a", "uid": "u1"}}, {"metadata": {"name": "b", "uid": "u1"}}]),
+        );
+        let err = twice.check_uids().unwrap_err().to_string();
+        assert!(
+            err.contains("metadata.uid: \"u1\" appears twice (also pod #0)"),
+            "{err}"
+        );
     }
 
     #[test]

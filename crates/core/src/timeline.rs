@@ -224,8 +224,11 @@ fn parse_document(origin: &str, text: &str) -> Result<Value, TimelineError> {
             )
         })
     } else {
-        serde_saphyr::from_str::<Value>(text)
-            .map_err(|e| ctx.err("(document)", format!("not valid YAML: {e}")))
+        // No source snippet: an error is one line naming the file, the line and the column.
+        let mut options = serde_saphyr::Options::default();
+        options.with_snippet = false;
+        serde_saphyr::from_str_with_options::<Value>(text, options)
+            .map_err(|e| ctx.err("(document)", format!("not valid YAML: {}", e.to_string().trim())))
     }
 }
 
@@ -375,6 +378,16 @@ mod tests {
 
     fn err(text: &str) -> String {
         Timeline::parse(text, "t.yaml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn broken_yaml_is_one_line() {
+        let e = err("pods: []\nsteps:\n  - time: \"2026-01-01T00:00:00Z\n");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(
+            e.starts_with("t.yaml: (document): not valid YAML: ") && e.contains("line 3"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -63,7 +63,13 @@ By default it acts on nothing (--action none). With --action kill it terminates 
 pod's processes itself; it never touches a cgroup outside the pod cgroup root, a critical pod, \
 or its own cgroup, whatever the flags say.\n\n\
 Without root it still decides and exports where cgroup files are readable; kernel \
-notifications (cgroup.event_control) and kill need root."
+notifications (cgroup.event_control) and kill need root.",
+    after_help = "Examples:\n  \
+headroom agent --config /var/lib/kubelet/config.yaml      # decide, log, export; act on nothing\n  \
+headroom agent --config kc.yaml --once                    # one pass: print the decision, exit\n  \
+headroom agent --config kc.yaml --pods pods.json --action kill   # host without a kubelet\n  \
+curl -s 127.0.0.1:9464/metrics | grep headroom_signal_available_bytes\n\n\
+Deployment (DaemonSet, RBAC, systemd unit), metrics and safety rails: docs/agent.md."
 )]
 pub struct Args {
     /// The kubelet's config file (KubeletConfiguration YAML/JSON): thresholds, grace periods,
@@ -127,8 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .try_init();
 
     let origin = args.config.display().to_string();
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| bad_input(format!("--config {origin}: cannot read the kubelet config: {e}")))?;
+    let text = crate::cmd::read_text(&args.config, "kubelet config")?;
     let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
     // The error already starts with "FILE:LINE:" (as in status, simulate and check-config).
     let eviction = kubelet.eviction().map_err(|e| bad_input(e.to_string()))?;
@@ -167,6 +172,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         PodsFile::load(path).map_err(|e| bad_input(format!("--pods: {e}")))?;
     }
     let root = match &args.root {
+        // A --root that is not a directory at all is a typo, not a collection failure; a
+        // directory that lacks some files is left to the passes (the host may be mounting).
+        Some(dir) if !dir.is_dir() => {
+            let why = match std::fs::metadata(dir) {
+                Ok(_) => "not a directory (the agent reads a live host mount, not an archive)".to_string(),
+                Err(e) => format!("cannot open it: {e}"),
+            };
+            return Err(bad_input(format!("--root {}: {why}", dir.display())));
+        }
         Some(dir) => HostRoot::dir(dir.clone()),
         None => HostRoot::live(),
     };

@@ -13,7 +13,7 @@ use super::summary::{SourceArgs, collect_error};
 
 #[derive(clap::Args, Default)]
 #[command(after_help = "Examples:\n  headroom capture --output node1.tar.gz\n  \
-headroom capture --output /tmp/node1   (a new or empty directory)\n  \
+headroom capture --output /tmp/node1      # a new or empty directory\n  \
 headroom summary --root node1.tar.gz")]
 pub struct Args {
     /// Where to write: a new or empty directory, or a FILE.tar.gz / FILE.tgz archive.

@@ -22,9 +22,11 @@ use super::bad_input;
 Examples:
   headroom check-config /var/lib/kubelet/config.yaml
   headroom check-config /var/lib/kubelet/config.yaml --capacity 16Gi
-  headroom check-config -- --eviction-hard=memory.available<500Mi --system-reserved=memory=1Gi
-  headroom check-config config.yaml --format json -- --eviction-soft=memory.available<1Gi \\
+  headroom check-config -- --eviction-hard='memory.available<500Mi' --system-reserved=memory=1Gi
+  headroom check-config config.yaml --format json -- --eviction-soft='memory.available<1Gi' \\
       --eviction-soft-grace-period=memory.available=1m30s
+
+Quote flags that hold `<`: unquoted, the shell reads it as a redirection.
 
 Exit status: 0 when the kubelet would accept the configuration (warnings included),
 2 when it would refuse to start (the error says which file, line, field and value).")]
@@ -39,11 +41,11 @@ pub struct Args {
     #[arg(long, value_name = "QUANTITY")]
     pub capacity: Option<String>,
 
-    /// Output format. Default: text on a terminal, JSON otherwise.
+    /// Output format [default: text on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Kubelet command-line flags (after `--`), e.g. --eviction-hard=memory.available<500Mi.
+    /// Kubelet command-line flags (after `--`), e.g. --eviction-hard='memory.available<500Mi'.
     /// They override the file, as they do for the kubelet.
     #[arg(last = true, value_name = "KUBELET_FLAGS")]
     pub flags: Vec<String>,
@@ -64,8 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .or_else(|| flags.config_file.as_ref().map(PathBuf::from));
     let base = match &file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| bad_input(format!("cannot read kubelet config {}: {e}", path.display())))?;
+            let text = crate::cmd::read_text(path, "kubelet config")?;
             KubeletConfig::parse(&text, &path.display().to_string()).map_err(|e| bad_input(e.to_string()))?
         }
         None => KubeletConfig::default(),

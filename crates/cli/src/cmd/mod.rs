@@ -37,3 +37,20 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
 pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(msg.into()))
 }
+
+/// Read a user-given text file (`what` names it: "kubelet config", "Summary", ...). Every
+/// subcommand words the failures the same way: a directory, a missing or unreadable file, or a
+/// binary file is bad input naming the file.
+pub fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
+            bad_input(format!(
+                "{what} {}: not a text file (invalid UTF-8)",
+                path.display()
+            ))
+        } else {
+            bad_input(format!("cannot read {what} {}: {e}", path.display()))
+        }
+    })
+}

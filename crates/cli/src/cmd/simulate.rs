@@ -37,7 +37,13 @@ ranking and the pod the kubelet would evict (with its exact message).\n\n\
 The timeline (JSON or YAML) has `pods` (the active pods at the start), `steps` (each with `time` and a \
 `summary`, optionally `pods` to replace the active list and `admit` to test admission) and optionally \
 `config` (a KubeletConfiguration, used when --config is not given). Without any configuration the \
-kubelet defaults apply. See examples/ for runnable timelines."
+kubelet defaults apply. See examples/ for runnable timelines.\n\n\
+Examples: (paths relative to the repository's top directory)\n  \
+headroom simulate --config examples/soft-then-hard/kubelet-config.yaml \\\n      \
+--timeline examples/soft-then-hard/timeline.yaml --format text\n  \
+headroom simulate --timeline examples/min-reclaim/timeline.yaml \\\n      \
+--config examples/min-reclaim/kubelet-config.yaml | jq -c .evicted\n  \
+headroom simulate --timeline examples/allocatable/timeline.yaml    # kubelet defaults"
 )]
 pub struct Args {
     /// The timeline file (JSON or YAML).
@@ -61,14 +67,11 @@ pub struct Args {
     pub split_container_fs: bool,
 }
 
-fn read(path: &std::path::Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: cannot read: {e}", path.display())))
-}
-
 fn load_config(args: &Args, timeline: &Timeline) -> anyhow::Result<EvictionConfig> {
     let kubelet = if let Some(path) = &args.config {
         let origin = path.display().to_string();
-        KubeletConfig::parse(&read(path)?, &origin).map_err(|e| bad_input(e.to_string()))?
+        KubeletConfig::parse(&crate::cmd::read_text(path, "kubelet config")?, &origin)
+            .map_err(|e| bad_input(e.to_string()))?
     } else if let Some(text) = &timeline.config {
         let origin = format!("{} (config)", args.timeline.display());
         KubeletConfig::parse(text, &origin).map_err(|e| bad_input(e.to_string()))?
@@ -80,7 +83,8 @@ fn load_config(args: &Args, timeline: &Timeline) -> anyhow::Result<EvictionConfi
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let origin = args.timeline.display().to_string();
-    let timeline = Timeline::parse(&read(&args.timeline)?, &origin).map_err(|e| bad_input(e.to_string()))?;
+    let timeline = Timeline::parse(&crate::cmd::read_text(&args.timeline, "timeline")?, &origin)
+        .map_err(|e| bad_input(e.to_string()))?;
     let config = load_config(&args, &timeline)?;
     if timeline.steps.is_empty() {
         // Valid (zero JSON lines), but almost always a timeline cut short: say so once.

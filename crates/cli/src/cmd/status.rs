@@ -8,7 +8,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use headroom_core::config::{EvictionConfig, KubeletConfig};
 use headroom_core::lint::{Warning, lint};
 use headroom_core::pod::{Pod, PodList};
@@ -121,18 +120,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::InvalidData {
-            // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
-            bad_input(format!(
-                "{what} {}: not a text file (invalid UTF-8); expected JSON",
-                path.display()
-            ))
-        } else {
-            bad_input(format!("cannot read {what} {}: {e}", path.display()))
-        }
-    })?;
+/// A JSON input (Summary, pods file): readable text that is not blank.
+fn read_json(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    let text = crate::cmd::read_text(path, what)?;
     if text.trim().is_empty() {
         return Err(bad_input(format!(
             "{what} {}: the file is empty; expected JSON",
@@ -153,7 +143,7 @@ fn load_config(
         return Ok((eviction, None, Vec::new()));
     };
     let origin = path.display().to_string();
-    let text = read(path, "kubelet config")?;
+    let text = crate::cmd::read_text(path, "kubelet config")?;
     let config = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
     let eviction = config.eviction().map_err(|e| bad_input(e.to_string()))?;
     let warnings = lint(&config, &eviction);
@@ -161,20 +151,34 @@ fn load_config(
 }
 
 fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
-    let text = read(path, "Summary")?;
-    serde_json::from_str(&text).map_err(|e| {
+    let text = read_json(path, "Summary")?;
+    let mut json = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        // Name the field (node.memory.availableBytes), not only the line and column.
+        let field = e.path().to_string();
+        let field = if field == "." {
+            String::new()
+        } else {
+            format!("{field}: ")
+        };
         bad_input(format!(
-            "{}: not a kubelet Summary (GET /stats/summary): {e}",
-            path.display()
+            "{}: not a kubelet Summary (GET /stats/summary): {field}{}",
+            path.display(),
+            e.inner()
         ))
     })
 }
 
 fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
-    let text = read(path, "pods file")?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| bad_input(format!("{}: not JSON: {e}", path.display())))
-        .context("expected `kubectl get pods -o json` output")?;
+    let text = read_json(path, "pods file")?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad_input(format!(
+            "pods file {}: not JSON (expected `kubectl get pods -o json` output): {e}",
+            path.display()
+        ))
+    })?;
     let list = PodList::from_value(value).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    list.check_uids()
+        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
     Ok(list.items)
 }

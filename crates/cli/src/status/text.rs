@@ -60,22 +60,39 @@ fn opt(v: Option<u64>) -> String {
     v.map(h).unwrap_or_else(|| "?".to_string())
 }
 
-/// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`.
+/// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`. A word longer
+/// than a whole line (a 120-character `namespace/pod`, a deep path) is cut across lines rather
+/// than overflowing the 100 columns.
 fn wrap(out: &mut String, first: &str, indent: &str, text: &str) {
+    let fresh = WIDTH.saturating_sub(indent.chars().count());
     let mut line = first.to_string();
     let mut empty = true;
     for word in text.split_whitespace() {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            out.push_str(line.trim_end());
-            out.push('\n');
-            line = indent.to_string();
-            empty = true;
+        let mut rest: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count() + usize::from(!empty);
+            if used + rest.len() <= WIDTH || (empty && used >= WIDTH) {
+                if !empty {
+                    line.push(' ');
+                }
+                line.extend(rest.iter());
+                empty = false;
+                break;
+            }
+            let room = WIDTH.saturating_sub(used);
+            if (!empty && rest.len() <= fresh) || room == 0 {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = indent.to_string();
+                empty = true;
+                continue;
+            }
+            if !empty {
+                line.push(' ');
+            }
+            line.extend(rest.drain(..room));
+            empty = false;
         }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
     }
     out.push_str(line.trim_end());
     out.push('\n');
@@ -428,18 +445,31 @@ fn short_rule(placed_by: &str) -> &str {
     }
 }
 
+/// Width of the pod column in the eviction order.
+const POD_COLUMN: usize = 24;
+
 fn pod_label(c: &Candidate) -> String {
     let full = match (&c.namespace, &c.name) {
         (Some(ns), Some(n)) => format!("{ns}/{n}"),
         (None, Some(n)) => n.clone(),
         _ => format!("uid {}", c.uid),
     };
-    if full.chars().count() > 24 {
-        let keep: String = full.chars().take(23).collect();
-        format!("{keep}…")
-    } else {
-        full
+    shorten_middle(&full, POD_COLUMN)
+}
+
+/// `text` cut to `width` characters by replacing its middle with `…`: pods of one namespace
+/// and one deployment differ only at the end of their names (the ReplicaSet and pod hashes),
+/// so both ends are kept.
+fn shorten_middle(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width {
+        return text.to_string();
     }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(len - tail).collect();
+    format!("{start}…{end}")
 }
 
 fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
@@ -531,5 +561,46 @@ fn notes(out: &mut String, r: &StatusReport, style: Style) {
     }
     for s in &r.skipped {
         wrap(out, "  - skipped ", "    ", s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_cuts_a_word_longer_than_a_line() {
+        let pod = format!("{}/{}", "n".repeat(63), "p".repeat(90));
+        let mut out = String::new();
+        wrap(&mut out, "", "  ", &format!("First to go: {pod} (Burstable)."));
+        for line in out.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
+        // Nothing is lost: joined back, the long word is whole.
+        let joined: String = out.lines().map(str::trim).collect();
+        assert!(joined.contains(&pod), "{out}");
+        assert!(out.ends_with("(Burstable).\n"), "{out}");
+    }
+
+    #[test]
+    fn wrap_keeps_short_words_whole() {
+        let mut out = String::new();
+        let text = "word ".repeat(40);
+        wrap(&mut out, "  - ", "    ", &text);
+        assert!(
+            out.lines()
+                .all(|l| l.chars().count() <= WIDTH && l.ends_with("word")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn long_pod_names_keep_both_ends() {
+        let a = shorten_middle("payments-production/checkout-7f9c8b6d5f-x2k4q", 24);
+        let b = shorten_middle("payments-production/checkout-7f9c8b6d5f-z9m1p", 24);
+        assert_eq!(a.chars().count(), 24);
+        assert_ne!(a, b);
+        assert!(a.starts_with("payments-pro") && a.ends_with("5f-x2k4q"), "{a}");
+        assert_eq!(shorten_middle("shop/web", 24), "shop/web");
     }
 }

@@ -1,0 +1,393 @@
+//! A new user's first hour: every input mistake gives one line naming the file, the field and
+//! the value (exit status 2), the text views stay within 100 columns whatever the pod names, and
+//! the examples printed by `--help` run as written.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+const PRESSURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/status/pressure");
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn headroom<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run
+}
+
+/// Exit status 2, nothing on stdout, and exactly one line on stderr holding every `needle`.
+fn assert_bad_input(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let line = run.stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "not one line:\n{line}");
+    assert!(line.starts_with("headroom: error: "), "{line}");
+    for needle in needles {
+        assert!(line.contains(needle), "{needle:?} missing from: {line}");
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(Path::new(PRESSURE).join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(value).unwrap()).unwrap();
+    path
+}
+
+fn summary_path() -> PathBuf {
+    Path::new(PRESSURE).join("summary.json")
+}
+
+#[test]
+fn status_names_the_summary_field_that_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut summary = fixture("summary.json");
+    summary["node"]["memory"]["availableBytes"] = json!(-5);
+    let file = write_json(tmp.path(), "negative.json", &summary);
+    let run = headroom(&["status".as_ref(), "--summary".as_ref(), file.as_os_str()]);
+    assert_bad_input(&run, &["negative.json", "node.memory.availableBytes", "-5"]);
+
+    let mut summary = fixture("summary.json");
+    summary.as_object_mut().unwrap().remove("node");
+    let file = write_json(tmp.path(), "no-node.json", &summary);
+    let run = headroom(&["status".as_ref(), "--summary".as_ref(), file.as_os_str()]);
+    assert_bad_input(&run, &["no-node.json", "`node`"]);
+}
+
+#[test]
+fn status_pods_without_uid_or_of_another_kind_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = summary_path();
+    let pods = fixture("pods.json");
+
+    let mut no_uid = pods.clone();
+    no_uid["items"][1]["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("uid");
+    let name = no_uid["items"][1]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = write_json(tmp.path(), "no-uid.json", &no_uid);
+    let run = headroom(&[
+        "status".as_ref(),
+        "--summary".as_ref(),
+        summary.as_os_str(),
+        "--pods".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_bad_input(&run, &["no-uid.json", "pod #1", &name, "metadata.uid: missing"]);
+
+    let mut twice = pods.clone();
+    twice["items"][2]["metadata"]["uid"] = twice["items"][0]["metadata"]["uid"].clone();
+    let file = write_json(tmp.path(), "twice.json", &twice);
+    let run = headroom(&[
+        "status".as_ref(),
+        "--summary".as_ref(),
+        summary.as_os_str(),
+        "--pods".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_bad_input(&run, &["twice.json", "pod #2", "appears twice"]);
+
+    // `kubectl get --raw /api/v1/nodes`: items without kind, but with metadata and spec.
+    let nodes = json!({"kind": "NodeList", "apiVersion": "v1",
+        "items": [{"metadata": {"name": "worker-3", "uid": "n1"}, "spec": {"podCIDR": "10.0.0.0/24"}}]});
+    let file = write_json(tmp.path(), "nodes.json", &nodes);
+    let run = headroom(&[
+        "status".as_ref(),
+        "--summary".as_ref(),
+        summary.as_os_str(),
+        "--pods".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_bad_input(&run, &["nodes.json", "kind: \"NodeList\""]);
+}
+
+#[test]
+fn a_config_file_fails_the_same_way_in_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let binary = tmp.path().join("binary.yaml");
+    std::fs::write(&binary, [0x80_u8, 0xff, 0x00, 0x41]).unwrap();
+    let empty = tmp.path().join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    let dir = tmp.path().join("a-dir");
+    std::fs::create_dir(&dir).unwrap();
+    let timeline = Path::new(REPO).join("examples/min-reclaim/timeline.yaml");
+    let summary = summary_path();
+    let cases: [(&Path, &[&str]); 3] = [
+        (&binary, &["not a text file (invalid UTF-8)"]),
+        (&empty, &["the file is empty"]),
+        (&dir, &["cannot read kubelet config", "Is a directory"]),
+    ];
+    for (file, why) in cases {
+        let commands: [Vec<&std::ffi::OsStr>; 4] = [
+            vec!["check-config".as_ref(), file.as_os_str()],
+            vec![
+                "status".as_ref(),
+                "--summary".as_ref(),
+                summary.as_os_str(),
+                "--config".as_ref(),
+                file.as_os_str(),
+            ],
+            vec![
+                "simulate".as_ref(),
+                "--timeline".as_ref(),
+                timeline.as_os_str(),
+                "--config".as_ref(),
+                file.as_os_str(),
+            ],
+            vec![
+                "agent".as_ref(),
+                "--once".as_ref(),
+                "--listen".as_ref(),
+                "off".as_ref(),
+                "--notifications".as_ref(),
+                "off".as_ref(),
+                "--config".as_ref(),
+                file.as_os_str(),
+            ],
+        ];
+        for args in commands {
+            let run = headroom(&args);
+            let mut needles = vec![file.to_str().unwrap()];
+            needles.extend_from_slice(why);
+            assert_bad_input(&run, &needles);
+        }
+    }
+}
+
+#[test]
+fn a_truncated_yaml_timeline_is_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(Path::new(REPO).join("examples/min-reclaim/timeline.yaml")).unwrap();
+    // Cut inside a quoted string on a flow mapping's line.
+    let cut = text.find("\"uid-worker\"").unwrap() + 4;
+    let file = tmp.path().join("cut.yaml");
+    std::fs::write(&file, &text[..cut]).unwrap();
+    let run = headroom(&["simulate".as_ref(), "--timeline".as_ref(), file.as_os_str()]);
+    assert_bad_input(&run, &["cut.yaml", "not valid YAML", "line "]);
+}
+
+#[test]
+fn agent_root_that_is_no_directory_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Path::new(REPO).join("examples/min-reclaim/kubelet-config.yaml");
+    let missing = tmp.path().join("no-such-host");
+    let archive = tmp.path().join("node.tar.gz");
+    std::fs::write(&archive, b"not a host").unwrap();
+    for (root, why) in [(&missing, "No such file"), (&archive, "not a directory")] {
+        let run = headroom(&[
+            "agent".as_ref(),
+            "--once".as_ref(),
+            "--notifications".as_ref(),
+            "off".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ]);
+        assert_bad_input(&run, &["--root", root.to_str().unwrap(), why]);
+    }
+}
+
+/// Long namespaces and pod names (63 characters each, the API maximum for a namespace).
+fn long_names(dir: &Path) -> (PathBuf, PathBuf) {
+    let namespace = "payments-production-eu-west-1-blue-green-canary-rollout-team-a1";
+    assert_eq!(namespace.len(), 63);
+    let mut pods = fixture("pods.json");
+    let mut summary = fixture("summary.json");
+    for (i, pod) in pods["items"].as_array_mut().unwrap().iter_mut().enumerate() {
+        // One deployment: the names differ only in the pod's own suffix, at the very end.
+        let name = format!("checkout-service-with-a-very-long-deployment-name-7f9c8b6d5f-x2k4{i}");
+        let uid = pod["metadata"]["uid"].clone();
+        pod["metadata"]["name"] = json!(name);
+        pod["metadata"]["namespace"] = json!(namespace);
+        for stats in summary["pods"].as_array_mut().unwrap() {
+            if stats["podRef"]["uid"] == uid {
+                stats["podRef"]["name"] = json!(name);
+                stats["podRef"]["namespace"] = json!(namespace);
+            }
+        }
+    }
+    (
+        write_json(dir, "summary.json", &summary),
+        write_json(dir, "pods.json", &pods),
+    )
+}
+
+#[test]
+fn status_fits_100_columns_with_long_pod_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (summary, pods) = long_names(tmp.path());
+    for config in ["kubelet.yaml", "kubelet-soft.yaml"] {
+        let config = Path::new(PRESSURE).join(config);
+        let run = headroom(&[
+            "status".as_ref(),
+            "--summary".as_ref(),
+            summary.as_os_str(),
+            "--pods".as_ref(),
+            pods.as_os_str(),
+            "--config".as_ref(),
+            config.as_os_str(),
+        ]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        for line in run.stdout.lines() {
+            assert!(line.chars().count() <= 100, "over 100 columns: {line}");
+        }
+        // The pods of one deployment stay distinguishable in the eviction order.
+        let table: Vec<&str> = run
+            .stdout
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("# pod"))
+            .skip(1)
+            .take_while(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .collect();
+        assert!(table.len() >= 5, "{}", run.stdout);
+        let labels: std::collections::BTreeSet<&str> = table
+            .iter()
+            .map(|l| l.split_whitespace().nth(1).unwrap())
+            .collect();
+        assert_eq!(labels.len(), table.len(), "{table:#?}");
+    }
+}
+
+#[test]
+fn check_config_and_simulate_json_is_stable() {
+    let config = Path::new(REPO).join("examples/soft-then-hard/kubelet-config.yaml");
+    let timeline = Path::new(REPO).join("examples/soft-then-hard/timeline.yaml");
+    let run = headroom(&[
+        "simulate".as_ref(),
+        "--timeline".as_ref(),
+        timeline.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines.len() > 1);
+    for line in lines {
+        let step: Value = serde_json::from_str(line).unwrap();
+        assert_camel_case(&step, "step");
+    }
+    let run = headroom(&[
+        "check-config".as_ref(),
+        config.as_os_str(),
+        "--capacity".as_ref(),
+        "8Gi".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_camel_case(&serde_json::from_str(&run.stdout).unwrap(), "check-config");
+}
+
+/// Object keys are camelCase, except maps keyed by data (signals, annotations, resources).
+fn assert_camel_case(v: &Value, at: &str) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let data_key = k.contains('.')
+                    || k.contains('_') && k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                let camel = k.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && !k.contains('-')
+                    && !k.contains(' ');
+                assert!(camel || data_key, "{at}: key {k:?} is not camelCase");
+                assert_camel_case(child, &format!("{at}.{k}"));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| assert_camel_case(i, at)),
+        _ => {}
+    }
+}
+
+/// The `headroom ...` lines under "Examples" of a long help, with `\\` continuations joined and
+/// trailing `# comments` dropped. The section ends at a blank or unindented line.
+fn help_examples(args: &[&str]) -> Vec<String> {
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--help");
+    let help = headroom(&all).stdout;
+    let Some(section) = help.split("\nExamples").nth(1) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for line in section.lines().skip(1) {
+        if line.trim().is_empty() || !line.starts_with(' ') {
+            break;
+        }
+        let code = line.trim().split("  #").next().unwrap().trim_end();
+        pending.push_str(code.trim_end_matches('\\').trim_end());
+        if code.ends_with('\\') {
+            pending.push(' ');
+            continue;
+        }
+        let example = std::mem::take(&mut pending);
+        if example.starts_with("headroom ") {
+            out.push(example);
+        }
+    }
+    out
+}
+
+#[test]
+fn help_examples_run_as_written() {
+    let bin = assert_cmd::cargo::cargo_bin("headroom");
+    // Only examples whose inputs exist here, and that neither need a node nor run forever.
+    let runnable = |example: &str| {
+        !example.contains("/var/lib/kubelet")
+            && !example.starts_with("headroom agent")
+            && !example.starts_with("headroom experiment")
+            && !example.starts_with("headroom status")
+            && !example.starts_with("headroom summary")
+            && !example.starts_with("headroom capture")
+            && !example.contains(" config.yaml")
+    };
+    let mut ran = 0;
+    for cmd in [&["check-config"][..], &["simulate"][..]] {
+        let examples = help_examples(cmd);
+        assert!(!examples.is_empty(), "{cmd:?}: no examples found");
+        for example in examples.into_iter().filter(|e| runnable(e)) {
+            // Through a shell, so quoting mistakes (an unquoted `<`) show as they would for a user.
+            let script = format!("{} {}", bin.display(), &example["headroom ".len()..]);
+            let out = std::process::Command::new("bash")
+                .args(["-o", "pipefail", "-c", &script])
+                .current_dir(REPO)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("jq: not found") || stderr.contains("jq: command not found") {
+                continue;
+            }
+            assert!(out.status.success(), "{example}\n{stderr}");
+            assert!(!out.stdout.is_empty(), "{example}: no output");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 3, "only {ran} examples ran");
+}
