@@ -391,3 +391,52 @@ fn help_examples_run_as_written() {
     }
     assert!(ran >= 3, "only {ran} examples ran");
 }
+
+/// The `$ headroom simulate ...` run shown in a Markdown file: the command (with `\`
+/// continuations joined) and the output lines printed under it.
+fn documented_simulate_run(markdown: &str) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(Path::new(REPO).join(markdown)).unwrap();
+    let start = text.find("$ headroom simulate").unwrap();
+    let block = &text[start..text[start..].find("```").unwrap() + start];
+    let mut lines = block.lines();
+    let mut command = String::new();
+    for line in lines.by_ref() {
+        let line = line.trim().trim_start_matches("$ ");
+        command.push_str(line.trim_end_matches('\\'));
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    let args = command.split_whitespace().skip(1).map(String::from).collect();
+    (args, lines.map(String::from).collect())
+}
+
+#[test]
+fn documented_simulate_runs_print_what_the_docs_show() {
+    for (markdown, whole) in [("examples/README.md", true), ("README.md", false)] {
+        let (args, shown) = documented_simulate_run(markdown);
+        let out = Command::cargo_bin("headroom")
+            .unwrap()
+            .args(&args)
+            .current_dir(REPO)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{markdown}: {args:?}");
+        let printed = String::from_utf8(out.stdout).unwrap();
+        if whole {
+            assert_eq!(shown.join("\n") + "\n", printed, "{markdown}");
+        } else {
+            // Excerpts ("..." stands for left-out lines): each shown line, in order.
+            let mut rest = printed.lines();
+            for line in shown.iter().filter(|l| l.as_str() != "...") {
+                assert!(
+                    rest.any(|p| p == line),
+                    "{markdown}: {line:?} not printed (in this order):\n{printed}"
+                );
+            }
+        }
+        for line in printed.lines() {
+            assert!(line.chars().count() <= 100, "{markdown}: {line}");
+        }
+    }
+}

@@ -20,6 +20,7 @@ use headroom_core::timeline::Timeline;
 use serde_json::{Value, json};
 
 use super::bad_input;
+use crate::status::text::wrap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -261,6 +262,9 @@ fn step_json(
     v
 }
 
+/// One step as readable text: a line with the time and the conditions, then one item per fact,
+/// wrapped at 100 columns with continuation lines indented under their item (the kubelet's
+/// messages run to 200 characters; the JSON output keeps each on one line).
 fn write_text(
     out: &mut impl Write,
     d: &Decision,
@@ -276,15 +280,15 @@ fn write_text(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    writeln!(out, "{}  {conditions}", d.time)?;
+    let mut text = format!("{}  {conditions}\n", d.time);
+    let mut item = |line: String| wrap(&mut text, "  ", "    ", &line);
     if let Some(error) = &d.error {
-        writeln!(
-            out,
-            "  sync failed (the kubelet retries at the next sync): {error}"
-        )?;
+        item(format!(
+            "sync failed (the kubelet retries at the next sync): {error}"
+        ));
     }
     for (signal, o) in d.observations.iter().filter(|(s, _)| s.is_memory()) {
-        writeln!(out, "  {signal}: {} available of {}", o.available, o.capacity)?;
+        item(format!("{signal}: {} available of {}", o.available, o.capacity));
     }
     for m in &d.thresholds_met {
         let t = &m.threshold;
@@ -301,17 +305,15 @@ fn write_text(
                 display_duration(t.grace_period_ns)
             )
         };
-        writeln!(out, "  met: {} < {} ({state})", t.signal, value_text(&t.value))?;
+        item(format!("met: {} < {} ({state})", t.signal, value_text(&t.value)));
     }
     for e in &d.evictions {
-        let pod = &pods[e.index];
-        writeln!(
-            out,
-            "  EVICT {} (grace {}s): {}",
-            pod.key(),
+        item(format!(
+            "EVICT {} (grace {}s): {}",
+            pods[e.index].key(),
             e.grace_period_seconds,
             e.message.trim_end()
-        )?;
+        ));
     }
     if !d.ranking.is_empty() {
         let names: Vec<String> = d.ranking.iter().take(5).map(|r| pods[r.index].key()).collect();
@@ -321,38 +323,36 @@ fn write_text(
         } else {
             String::new()
         };
-        writeln!(out, "  ranking: {}{tail}", names.join(", "))?;
+        item(format!("ranking: {}{tail}", names.join(", ")));
     }
     for &i in &d.skipped_critical {
-        writeln!(out, "  skipped critical pod {}", pods[i].key())?;
+        item(format!("skipped critical pod {}", pods[i].key()));
     }
     if let Some(reason) = &d.no_eviction_reason
         && !d.thresholds_met.is_empty()
     {
-        writeln!(out, "  no eviction: {reason}")?;
+        item(format!("no eviction: {reason}"));
     }
     for (p, r) in admissions {
         if r.admit {
-            writeln!(out, "  admit {}: admitted", p.key())?;
+            item(format!("admit {}: admitted", p.key()));
         } else {
-            writeln!(
-                out,
-                "  admit {}: rejected ({}): {}",
+            item(format!(
+                "admit {}: rejected ({}): {}",
                 p.key(),
                 r.reason,
                 r.message.trim_end()
-            )?;
+            ));
         }
     }
     for n in &d.notifiers {
         match n {
-            Ok(a) => writeln!(
-                out,
-                "  memcg notifier: {} on /{} at usage {} bytes",
+            Ok(a) => item(format!(
+                "memcg notifier: {} on /{} at usage {} bytes",
                 a.description, a.cgroup, a.arm_at_bytes
-            )?,
-            Err(e) => writeln!(out, "  memcg notifier: {e}")?,
+            )),
+            Err(e) => item(format!("memcg notifier: {e}")),
         }
     }
-    Ok(())
+    out.write_all(text.as_bytes())
 }

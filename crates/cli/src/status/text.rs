@@ -63,7 +63,7 @@ fn opt(v: Option<u64>) -> String {
 /// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`. A word longer
 /// than a whole line (a 120-character `namespace/pod`, a deep path) is cut across lines rather
 /// than overflowing the 100 columns.
-fn wrap(out: &mut String, first: &str, indent: &str, text: &str) {
+pub(crate) fn wrap(out: &mut String, first: &str, indent: &str, text: &str) {
     let fresh = WIDTH.saturating_sub(indent.chars().count());
     let mut line = first.to_string();
     let mut empty = true;
