@@ -77,8 +77,8 @@ fn snapshot(r: &Value, name: &str) -> Value {
 /// the working set by less than 10% of it.
 fn write_stayed_inactive(r: &Value, size: f64) -> bool {
     let (base, write) = (snapshot(r, "baseline"), snapshot(r, "write"));
-    num(&write, "inactive_file") - num(&base, "inactive_file") >= 0.9 * size
-        && num(&write, "working_set") - num(&base, "working_set") < 0.1 * size
+    num(&write, "inactiveFile") - num(&base, "inactiveFile") >= 0.9 * size
+        && num(&write, "workingSet") - num(&base, "workingSet") < 0.1 * size
 }
 
 #[test]
@@ -111,26 +111,26 @@ fn page_cache_moves_between_inactive_and_active() {
         "write: {write} vs {base}"
     );
     assert!(
-        d(&write, &base, "inactive_file") >= 0.9 * size,
+        d(&write, &base, "inactiveFile") >= 0.9 * size,
         "write: {write} vs {base}"
     );
     assert!(
-        d(&write, &base, "working_set") < 0.1 * size,
+        d(&write, &base, "workingSet") < 0.1 * size,
         "write: {write} vs {base}"
     );
     assert!(
-        d(&read2, &base, "active_file") >= 0.9 * size,
+        d(&read2, &base, "activeFile") >= 0.9 * size,
         "read-2: {read2} vs {base}"
     );
     assert!(
-        d(&read2, &base, "working_set") >= 0.9 * size,
+        d(&read2, &base, "workingSet") >= 0.9 * size,
         "read-2: {read2} vs {base}"
     );
     assert!(
         num(&delete, "cache") <= num(&base, "cache") + 0.1 * size,
         "delete: {delete}"
     );
-    assert!(num(&delete, "working_set") < 0.1 * size, "delete: {delete}");
+    assert!(num(&delete, "workingSet") < 0.1 * size, "delete: {delete}");
 
     // Nothing left behind.
     assert!(
@@ -167,19 +167,19 @@ fn hot_cache_reclaims_cache_before_the_oom_kill() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r = json(&out.stdout);
-    let fill = &r["after_fill"];
-    let filled = num(fill, "active_file") + num(fill, "inactive_file");
+    let fill = &r["afterFill"];
+    let filled = num(fill, "activeFile") + num(fill, "inactiveFile");
     assert!(
-        num(fill, "active_file") >= 0.9 * num(&r, "cache_bytes"),
+        num(fill, "activeFile") >= 0.9 * num(&r, "cacheBytes"),
         "cache not active: {fill}"
     );
-    assert!(r["oom_kill_at_ms"].is_number(), "no OOM kill: {r}");
+    assert!(r["oomKillAtMs"].is_number(), "no OOM kill: {r}");
     // The kernel gave back most of the cache before it killed anything.
-    assert!(num(&r, "cache_reclaimed") >= 0.8 * filled, "{r}");
-    assert!(num(&r, "file_before_oom") < 0.2 * filled, "{r}");
-    let pressure = num(&r, "pressure_start_ms");
-    assert!(pressure < num(&r, "oom_kill_at_ms"), "{r}");
-    assert!(num(&r, "false_pressure_ms") > 0.0, "{r}");
+    assert!(num(&r, "cacheReclaimed") >= 0.8 * filled, "{r}");
+    assert!(num(&r, "fileBeforeOom") < 0.2 * filled, "{r}");
+    let pressure = num(&r, "pressureStartMs");
+    assert!(pressure < num(&r, "oomKillAtMs"), "{r}");
+    assert!(num(&r, "falsePressureMs") > 0.0, "{r}");
     assert!(
         !Path::new(r["cgroup"].as_str().unwrap()).exists(),
         "cgroup left behind"
@@ -351,10 +351,10 @@ fn tmpfs_dir_warns_and_counts_as_working_set() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r = json(&out.stdout);
-    assert_eq!(r["dir_memory_backed"], true);
+    assert_eq!(r["dirMemoryBacked"], true);
     assert!(r["warnings"][0].as_str().unwrap().contains("tmpfs"), "{r}");
     let steps = r["steps"].as_array().unwrap();
-    let ws = |i: usize| num(&steps[i]["snapshot"], "working_set");
+    let ws = |i: usize| num(&steps[i]["snapshot"], "workingSet");
     // shmem sits on the anon LRU: the write alone puts it in the working set.
     assert!(ws(1) - ws(0) >= 0.9 * 16.0 * MIB, "{r}");
     assert!(!Path::new(r["file"].as_str().unwrap()).exists());

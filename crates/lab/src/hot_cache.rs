@@ -34,6 +34,7 @@ pub struct HotCacheOptions {
 
 /// One 10 ms sample, times in ms since the allocator started.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Sample {
     pub t_ms: f64,
     pub usage: u64,
@@ -47,6 +48,7 @@ pub struct Sample {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HotCacheReport {
     pub cgroup: PathBuf,
     pub cgroup_version: CgroupVersion,

@@ -26,6 +26,7 @@ pub struct PageCacheOptions {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepResult {
     /// `baseline`, `write`, `sync`, `read-1`, `read-2`, `delete`.
     pub step: &'static str,
@@ -38,6 +39,7 @@ pub struct StepResult {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PageCacheReport {
     pub cgroup: PathBuf,
     pub cgroup_version: CgroupVersion,

@@ -10,6 +10,7 @@ use std::path::Path;
 
 /// A cgroup's memory figures at one moment, in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// v1 `memory.usage_in_bytes` / v2 `memory.current` (includes kernel memory).
     pub usage: u64,
