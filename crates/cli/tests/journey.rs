@@ -440,3 +440,42 @@ fn documented_simulate_runs_print_what_the_docs_show() {
         }
     }
 }
+
+#[test]
+fn the_running_kubelets_configz_is_a_config() {
+    // `kubectl get --raw /api/v1/nodes/NODE/proxy/configz` from a laptop: the thresholds inside
+    // apply (they used to be ignored, silently leaving the kubelet defaults).
+    let tmp = tempfile::tempdir().unwrap();
+    let configz = json!({"kubeletconfig": {
+        "evictionHard": {"memory.available": "500Mi", "nodefs.available": "10%"},
+        "evictionPressureTransitionPeriod": "5m0s",
+        "cgroupDriver": "systemd"
+    }});
+    let file = write_json(tmp.path(), "configz.json", &configz);
+    let summary = summary_path();
+    let run = headroom(&[
+        "status".as_ref(),
+        "--summary".as_ref(),
+        summary.as_os_str(),
+        "--config".as_ref(),
+        file.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(run.stdout.contains("\"500Mi\""), "{}", run.stdout);
+    assert!(
+        report["conditions"].to_string().contains("MemoryPressure"),
+        "{report}"
+    );
+    let run = headroom(&[
+        "check-config".as_ref(),
+        file.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let checked: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(checked["podCgroupRoot"], "/kubepods.slice", "{checked}");
+}

@@ -35,6 +35,10 @@ struct RawConfig {
     cgroups_per_qos: Option<Spanned<Scalar>>,
     cgroup_driver: Option<Spanned<Scalar>>,
     feature_gates: Option<Spanned<RawMap>>,
+    /// `kubectl get --raw /api/v1/nodes/NODE/proxy/configz` (the running kubelet's config,
+    /// flags included) wraps it in `{"kubeletconfig": {...}}`: read the inside as the config.
+    /// Without this every field would be unknown and the file would silently mean defaults.
+    kubeletconfig: Option<Box<RawConfig>>,
 }
 
 struct Ctx<'a> {
@@ -225,6 +229,10 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
             }
         }
     };
+    let raw = match raw.kubeletconfig {
+        Some(inner) => *inner,
+        None => raw,
+    };
     let ctx = Ctx { origin, lines };
     check_type_meta(&ctx, &raw)?;
     Ok(KubeletConfig {
@@ -349,4 +357,31 @@ fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod configz_tests {
+    use super::*;
+
+    #[test]
+    fn configz_output_is_read_as_the_config_it_wraps() {
+        let text = "{\"kubeletconfig\":{\"evictionHard\":{\"memory.available\":\"500Mi\"},\n\"evictionPressureTransitionPeriod\":\"30s\",\"cgroupDriver\":\"systemd\"}}";
+        let config = parse(text, "configz.json").unwrap();
+        let hard = config.eviction_hard.clone().unwrap();
+        assert_eq!(hard.entries.len(), 1);
+        assert_eq!(
+            (hard.entries[0].key.as_str(), hard.entries[0].value.as_str()),
+            ("memory.available", "500Mi")
+        );
+        assert_eq!(
+            config.eviction().unwrap().pressure_transition_period_ns,
+            30_000_000_000
+        );
+        assert_eq!(config.cgroup_driver.unwrap().value, "systemd");
+        // Errors inside still point at the file's own lines.
+        let bad = "{\"kubeletconfig\": {\n\"evictionHard\": {\"memory.avail\": \"1Gi\"}}}";
+        let err = parse(bad, "configz.json").unwrap().eviction();
+        let err = err.unwrap_err().to_string();
+        assert!(err.starts_with("configz.json:2:"), "{err}");
+    }
 }

@@ -31,8 +31,9 @@ Quote flags that hold `<`: unquoted, the shell reads it as a redirection.
 Exit status: 0 when the kubelet would accept the configuration (warnings included),
 2 when it would refuse to start (the error says which file, line, field and value).")]
 pub struct Args {
-    /// KubeletConfiguration file (YAML or JSON), e.g. /var/lib/kubelet/config.yaml. Without it,
-    /// the kubelet defaults (plus any flags after `--`) are checked.
+    /// KubeletConfiguration file (YAML or JSON), e.g. /var/lib/kubelet/config.yaml, or the
+    /// running kubelet's `/configz` output. Without it, the kubelet defaults (plus any flags
+    /// after `--`) are checked.
     #[arg(value_name = "KUBELET_CONFIG")]
     pub config: Option<PathBuf>,
 

@@ -29,10 +29,11 @@ pub enum Format {
 headroom status                                   # this node, kubelet default thresholds\n  \
 headroom status --config /var/lib/kubelet/config.yaml\n  \
 headroom status --root ./capture                  # a tree saved by `headroom capture`\n  \
-headroom status --summary summary.json --pods pods.json --config kubelet.yaml\n\n\
+headroom status --summary summary.json --pods pods.json --config kubelet.json\n\n\
 Get the inputs from a cluster:\n  \
 kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json\n  \
-kubectl get pods -A -o json --field-selector spec.nodeName=NODE > pods.json")]
+kubectl get pods -A -o json --field-selector spec.nodeName=NODE > pods.json\n  \
+kubectl get --raw /api/v1/nodes/NODE/proxy/configz > kubelet.json    # the running kubelet config")]
 pub struct Args {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -45,7 +46,8 @@ pub struct Args {
     #[arg(long, value_name = "PODS.json")]
     pub pods: Option<PathBuf>,
 
-    /// KubeletConfiguration file (YAML or JSON). Default: the kubelet's default thresholds.
+    /// KubeletConfiguration file (YAML or JSON), or the kubelet's /configz output. Default: the
+    /// kubelet's default thresholds.
     #[arg(long, value_name = "KUBELET_CONFIG")]
     pub config: Option<PathBuf>,
 
