@@ -479,3 +479,9 @@ fn the_running_kubelets_configz_is_a_config() {
     let checked: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(checked["podCgroupRoot"], "/kubepods.slice", "{checked}");
 }
+
+#[test]
+fn a_negative_capacity_is_named() {
+    let run = headroom(&["check-config", "--capacity", "-1Gi"]);
+    assert_bad_input(&run, &["--capacity", "\"-1Gi\"", "must be positive"]);
+}

@@ -39,7 +39,9 @@ pub struct Args {
 
     /// Node memory capacity (MemTotal), e.g. 16Gi or 17179869184. Adds node-allocatable figures
     /// and each memory threshold in bytes.
-    #[arg(long, value_name = "QUANTITY")]
+    // A negative value reaches our own check ("must be positive") instead of clap's "unexpected
+    // argument '-1'".
+    #[arg(long, value_name = "QUANTITY", allow_hyphen_values = true)]
     pub capacity: Option<String>,
 
     /// Output format [default: text on a terminal, json otherwise].

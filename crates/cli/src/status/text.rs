@@ -488,6 +488,11 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
         let _ = writeln!(out, "  no pods\n");
         return;
     }
+    if e.pods.is_empty() {
+        // --top 0: the count in the title is all that was asked for.
+        out.push('\n');
+        return;
+    }
     wrap(out, "  ", "  ", &format!("rule: {}", e.rule));
     let _ = writeln!(
         out,
