@@ -485,3 +485,36 @@ fn a_negative_capacity_is_named() {
     let run = headroom(&["check-config", "--capacity", "-1Gi"]);
     assert_bad_input(&run, &["--capacity", "\"-1Gi\"", "must be positive"]);
 }
+
+#[test]
+fn agent_pods_file_without_uid_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Path::new(REPO).join("examples/min-reclaim/kubelet-config.yaml");
+    let mut pods = fixture("pods.json");
+    pods["items"][0]["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("uid");
+    let file = write_json(tmp.path(), "pods.json", &pods);
+    let run = headroom(&[
+        "agent".as_ref(),
+        "--once".as_ref(),
+        "--listen".as_ref(),
+        "off".as_ref(),
+        "--notifications".as_ref(),
+        "off".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--pods".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_bad_input(
+        &run,
+        &[
+            "--pods",
+            file.to_str().unwrap(),
+            "pod #0",
+            "metadata.uid: missing",
+        ],
+    );
+}
