@@ -64,13 +64,14 @@ pub struct HotCacheArgs {
     /// Memory limit of the temporary cgroup (binary units: 512M = 512 MiB).
     #[arg(long, default_value = "512M")]
     limit: String,
-    /// Share of the limit filled with page cache, then read twice so it is active.
+    /// Share of the limit filled with page cache (a percentage), then read twice so it is
+    /// active.
     #[arg(long, default_value = "60%")]
     cache: String,
-    /// Anonymous allocation rate (e.g. 100M/s).
+    /// Anonymous allocation rate, binary units per second (100M/s = 100 MiB/s).
     #[arg(long, default_value = "100M/s")]
     rate: String,
-    /// The kubelet's hard threshold on memory.available.
+    /// The kubelet's hard threshold on memory.available (binary units: 100M = 100 MiB).
     #[arg(long, default_value = "100M")]
     threshold: String,
     /// Directory for the cache file (must be disk-backed). Default: /var/tmp or the cwd.

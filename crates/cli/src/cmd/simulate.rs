@@ -50,7 +50,8 @@ pub struct Args {
     /// The timeline file (JSON or YAML).
     #[arg(long, value_name = "FILE")]
     pub timeline: std::path::PathBuf,
-    /// KubeletConfiguration file (YAML or JSON); overrides the timeline's `config`.
+    /// KubeletConfiguration file (YAML or JSON); overrides the timeline's `config` [default: the
+    /// timeline's `config`, else the kubelet defaults].
     #[arg(long, value_name = "KUBELET_CONFIG")]
     pub config: Option<std::path::PathBuf>,
     /// Output format [default: json when stdout is not a terminal, else text].
