@@ -365,7 +365,14 @@ fn threshold_text(t: &ThresholdRow) -> String {
 
 fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
     let title = match &r.source.config {
-        Some(c) => format!("Thresholds ({c})"),
+        // The header names the whole path; the file name is enough here and keeps the title
+        // within 100 columns.
+        Some(c) => format!(
+            "Thresholds ({})",
+            std::path::Path::new(c)
+                .file_name()
+                .map_or_else(|| c.clone(), |n| n.to_string_lossy().into_owned())
+        ),
         None => "Thresholds (kubelet defaults)".to_string(),
     };
     let _ = writeln!(out, "{}", style.bold(&title));
