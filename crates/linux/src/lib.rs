@@ -44,6 +44,7 @@ pub mod boottime;
 pub mod capture;
 pub mod collect;
 pub mod control;
+pub mod creation;
 pub mod discovery;
 pub mod fsstats;
 pub mod kubelet_cgroup;
