@@ -119,7 +119,9 @@ impl CreationProbe {
         clock: Clock,
     ) -> Option<Timestamp> {
         let rel = cgroup.trim_start_matches('/');
-        let mut seen: Vec<Timestamp> = Vec::with_capacity(2 * hierarchies.len());
+        // Only the earliest matters: keep a running minimum instead of a list.
+        let mut earliest: Option<Timestamp> = None;
+        let mut see = |t: Timestamp| earliest = Some(earliest.map_or(t, |e| e.min(t)));
         for root in hierarchies {
             self.path.clear();
             self.path.push(root);
@@ -127,7 +129,7 @@ impl CreationProbe {
                 self.path.push(rel);
             }
             match self.stat() {
-                Ok(t) => seen.push(t),
+                Ok(t) => see(t),
                 // Not in this hierarchy (or vanished mid-scan): nothing more to look at here.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 // Any other failure on the directory still lets the witness file count.
@@ -135,10 +137,10 @@ impl CreationProbe {
             }
             self.path.push(witness);
             if let Ok(t) = self.stat() {
-                seen.push(t);
+                see(t);
             }
         }
-        creation_time(clock, seen)
+        creation_time(clock, earliest)
     }
 
     fn stat(&mut self) -> io::Result<Timestamp> {
