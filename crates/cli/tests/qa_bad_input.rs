@@ -1,7 +1,11 @@
 //! Regression tests from user-level QA of the whole CLI: what a tired operator trips on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../linux/tests/support/sample_host.rs"]
+// Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
+// which would hide them.
+use std::io::Write as _;
+
+#[path = "../../linux/tests/common/sample_host.rs"]
 mod sample_host;
 
 use std::path::Path;
@@ -185,7 +189,10 @@ fn no_color_turns_off_escape_codes_on_a_terminal() {
     ];
     for args in &commands {
         let Some(coloured) = on_a_terminal(args, false) else {
-            eprintln!("skipping: util-linux `script` is not installed");
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping: util-linux `script` is not installed"
+            );
             return;
         };
         assert!(!coloured.contains("panicked"), "{coloured}");

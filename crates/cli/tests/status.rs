@@ -5,7 +5,7 @@
 //! plus the live host (no pods cgroup here) and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../linux/tests/support/sample_host.rs"]
+#[path = "../../linux/tests/common/sample_host.rs"]
 mod sample_host;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! kind (fixtures of headroom-linux).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../linux/tests/support/sample_host.rs"]
+#[path = "../../linux/tests/common/sample_host.rs"]
 mod sample_host;
 
 use std::path::Path;

@@ -10,6 +10,9 @@
 //! HEADROOM_REQUIRE_KERNEL_TESTS=1, where a missing prerequisite fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../linux/tests/common/cgroups.rs"]
+mod cgroups;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -20,23 +23,9 @@ use headroom_lab::worker::WorkerCommand;
 const V1_MEMORY: &str = "/sys/fs/cgroup/memory";
 const PREFIX: &str = "headroom-page-cache";
 
+/// False when the test skips (see `cgroups::skip_unless_kernel`).
 fn kernel_ready(test: &str) -> bool {
-    let required = std::env::var("HEADROOM_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1");
-    let missing = if !rustix::process::geteuid().is_root() {
-        Some("not running as root")
-    } else if !Path::new(V1_MEMORY).join("memory.usage_in_bytes").exists() {
-        Some("no cgroup v1 memory controller at /sys/fs/cgroup/memory")
-    } else {
-        None
-    };
-    match missing {
-        Some(why) if required => panic!("{test}: kernel test required but {why}"),
-        Some(why) => {
-            eprintln!("skipping kernel test {test}: {why}");
-            false
-        }
-        None => true,
-    }
+    !cgroups::skip_unless_kernel(test)
 }
 
 /// The experiment's cgroups that exist now (the experiment names them `headroom-page-cache-*`).

@@ -3,8 +3,8 @@
 //! `computed-cadvisor-figures.txt` (cAdvisor/kubelet arithmetic done by an independent script).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/sample_host.rs"]
-mod sample_host;
+mod common;
+use common::sample_host;
 
 use std::path::Path;
 

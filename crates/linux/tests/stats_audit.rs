@@ -3,8 +3,8 @@
 //! built from scratch). Each test names the upstream rule it pins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/sample_host.rs"]
-mod sample_host;
+mod common;
+use common::sample_host;
 
 use std::path::Path;
 
