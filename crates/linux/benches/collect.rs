@@ -85,6 +85,7 @@ fn options(root: HostRoot, pod_root: &str) -> CollectOptions {
         imagefs: Some(PathBuf::from("/var/lib/containerd")),
         node_name: Some("bench".into()),
         keep_stat_maps: false,
+        kubelet_psi_off: false,
     }
 }
 

@@ -19,8 +19,9 @@
 //!   captured tree gives the times recorded when it was captured;
 //! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
 //!   [`crate::fsstats`];
-//! * `memory.psi` everywhere (the kubelet's `KubeletPSI`, on by default since v1.34): the
-//!   cgroup's `memory.pressure` on v2, all zeros where there is none (v1/hybrid, PSI off).
+//! * `memory.psi` everywhere while the kubelet's `KubeletPSI` gate is on (its default since
+//!   v1.34; [`CollectOptions::kubelet_psi_off`]): the cgroup's `memory.pressure` on v2, all
+//!   zeros where there is none (v1/hybrid, PSI off); no `psi` at all with the gate off.
 //!
 //! Read order (deliberate improvement over cAdvisor, which samples cgroups independently): every
 //! container's and pod's `memory.stat` is read BEFORE the pod cgroup root's and the node's. A
@@ -75,6 +76,9 @@ pub struct CollectOptions {
     pub node_name: Option<String>,
     /// Keep each cgroup's whole `memory.stat` in its breakdown (costs memory; off by default).
     pub keep_stat_maps: bool,
+    /// The kubelet's `KubeletPSI` feature gate is off: no `psi` in the Summary's memory
+    /// objects. Default (false): the gate's default, on.
+    pub kubelet_psi_off: bool,
 }
 
 /// The pod cgroup root and its memory.
@@ -473,7 +477,7 @@ impl Collector {
             time,
             boot_time: self.boot_time,
             node_name,
-            with_psi: KUBELET_PSI,
+            with_psi: !self.opts.kubelet_psi_off,
             node: node.as_ref(),
             mem_total,
             pods_cgroup: pods_cgroup.as_ref(),
@@ -661,10 +665,6 @@ impl Collector {
         (nodefs, imagefs)
     }
 }
-
-/// The kubelet's `KubeletPSI` gate (beta, on by default since v1.34): every memory object
-/// carries a `psi` object, zeros where cAdvisor collected none (v1/hybrid, PSI off).
-const KUBELET_PSI: bool = true;
 
 /// A cgroup name as a key of recorded creation times: one leading `/`.
 fn creation_key(cgroup: &str) -> String {
