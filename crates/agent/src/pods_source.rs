@@ -194,6 +194,10 @@ pub fn synthesize(stats: &[PodStats], qos_of: impl Fn(&str) -> Option<String>) -
 /// A container the statuses do not mention keeps its id: the pod sandbox, or a container
 /// restarted since the source's last update. The kubelet leaves the sandbox out and names the
 /// restarted one; keeping both is the safer mistake (its usage stays visible).
+///
+/// The pod's `startTime` becomes the source's `status.startTime` when it has one (the
+/// kubelet's cAdvisor stats provider prints exactly that); otherwise it stays the pod
+/// cgroup's creation time, close to the sandbox creation time the CRI stats provider prints.
 pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
     let mut unknown = Vec::new();
     for s in stats.iter_mut() {
@@ -201,6 +205,10 @@ pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
             Some(p) => {
                 s.pod_ref.name = p.metadata.name.clone();
                 s.pod_ref.namespace = p.metadata.namespace.clone();
+                if let Some(started) = p.status.as_ref().and_then(|st| st.start_time) {
+                    // Printed in whole seconds, as `metav1.Time` is.
+                    s.start_time = Some(jiff::Timestamp::from_second(started.as_second()).unwrap_or(started));
+                }
                 name_containers(s, p);
             }
             None => unknown.push(s.pod_ref.uid.clone()),
@@ -328,6 +336,42 @@ mod tests {
         // under its id.
         assert_eq!(names, ["app", "bb22", "proxy"]);
         assert_eq!(stats[0].pod_ref.namespace, "shop");
+    }
+
+    #[test]
+    fn pod_start_time_is_the_sources_status_start_time_when_known() {
+        let created: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let pod_stats = |uid: &str| PodStats {
+            pod_ref: PodReference {
+                uid: uid.into(),
+                ..Default::default()
+            },
+            start_time: Some(created),
+            ..Default::default()
+        };
+        let mut stats = vec![pod_stats("u-s"), pod_stats("u-n"), pod_stats("u-x")];
+        let pods = read_pods_from_str(
+            r#"{"items":[
+              {"metadata":{"name":"s","namespace":"ns","uid":"u-s"},
+               "status":{"phase":"Running","startTime":"2026-03-01T10:00:02.75Z"}},
+              {"metadata":{"name":"n","namespace":"ns","uid":"u-n"},
+               "status":{"phase":"Pending","startTime":null}}]}"#,
+        );
+        name_pod_stats(&mut stats, &pods);
+        let starts: Vec<_> = stats
+            .iter()
+            .map(|s| s.start_time.map(|t| t.to_string()))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                // From the source, whole seconds.
+                Some("2026-03-01T10:00:02Z".to_string()),
+                // The source has none, or does not know the pod: the cgroup's creation time.
+                Some("2026-03-01T10:00:00Z".to_string()),
+                Some("2026-03-01T10:00:00Z".to_string()),
+            ]
+        );
     }
 
     fn read_pods_from_str(s: &str) -> Vec<Pod> {

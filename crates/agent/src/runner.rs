@@ -92,6 +92,8 @@ impl Runner {
         let collector = Collector::new(CollectOptions {
             root: cfg.root.clone(),
             pod_cgroup_root: Some(cfg.pod_cgroup_root.clone()),
+            // The kubelet's /stats/summary carries `psi` only with its KubeletPSI gate on.
+            kubelet_psi_off: !cfg.eviction.kubelet_psi,
             ..CollectOptions::default()
         })?;
         let layout = collector.layout().clone();

@@ -4,11 +4,13 @@
 //! server also receives it through the kube client (`actuator::kube_api::evict`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/api_server.rs"]
+mod api_server;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use headroom_agent::actuator::eviction_request;
-use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 type Seen = Arc<Mutex<Vec<(String, String, serde_json::Value)>>>;
@@ -32,19 +34,7 @@ fn fake_api() -> (std::net::SocketAddr, Seen) {
     let app = Router::new()
         .route("/api/v1/namespaces/{ns}/pods/{name}/eviction", post(capture))
         .with_state(seen.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
+    let addr = api_server::serve_in_background(app);
     (addr, seen)
 }
 
@@ -68,16 +58,7 @@ fn eviction_request_reaches_the_api_path_with_body_and_grace() {
     let (addr, seen) = fake_api();
     let (path, body) = eviction_request("team-a", "web-7f9c", 1);
     let body = body.to_string();
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
+    let reply = api_server::http_request(addr, "POST", &path, Some(&body));
     assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
     check(&seen, "team-a", "web-7f9c", 1);
 }

@@ -4,11 +4,13 @@
 //! (`pods_api::kube_api`), and API failures keep the last good list.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/api_server.rs"]
+mod api_server;
+
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use headroom_agent::pods_api::{pods_from_api_json, pods_request_path};
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -46,19 +48,7 @@ fn fake_api() -> (std::net::SocketAddr, Fake) {
     let app = Router::new()
         .route("/api/v1/pods", get(list))
         .with_state(fake.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
+    let addr = api_server::serve_in_background(app);
     (addr, fake)
 }
 
@@ -79,14 +69,7 @@ fn check_query(fake: &Fake, node: &str) {
 fn pod_list_request_reaches_the_api_and_converts() {
     let (addr, fake) = fake_api();
     let path = pods_request_path("node-a");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
+    let reply = api_server::http_request(addr, "GET", &path, None);
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     check_query(&fake, "node-a");
     let body = reply.split("\r\n\r\n").nth(1).unwrap();

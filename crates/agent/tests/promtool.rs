@@ -52,7 +52,10 @@ fn promtool_accepts_the_classic_exposition() {
             "HEADROOM_REQUIRE_KERNEL_TESTS=1 but promtool cannot run: {e} (apt-get install prometheus)"
         ),
         Err(e) => {
-            eprintln!("skipping promtool test: promtool cannot run: {e} (apt-get install prometheus)");
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping promtool test: promtool cannot run: {e} (apt-get install prometheus)"
+            );
             return;
         }
     };

@@ -7,6 +7,9 @@
 //! period, so only a notification can win the race against the kernel's OOM killer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../linux/tests/common/cgroups.rs"]
+mod cgroups;
+
 use headroom_linux::control::{Cgroup, CgroupHost};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,23 +19,12 @@ use std::time::{Duration, Instant};
 const MIB: u64 = 1 << 20;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
 
+/// The v1 cgroup host, or `None` when the test skips (see `cgroups::skip_unless_kernel`).
 fn kernel_host(test: &str) -> Option<CgroupHost> {
-    let required = std::env::var("HEADROOM_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1");
-    let missing = if !headroom_linux::control::is_root() {
-        Some("not running as root")
-    } else if !Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists() {
-        Some("no cgroup v1 memory controller at /sys/fs/cgroup/memory")
-    } else {
-        None
-    };
-    match missing {
-        Some(why) if required => panic!("{test}: kernel test required but {why}"),
-        Some(why) => {
-            eprintln!("skipping kernel test {test}: {why}");
-            None
-        }
-        None => CgroupHost::detect().ok(),
+    if cgroups::skip_unless_kernel(test) {
+        return None;
     }
+    Some(CgroupHost::detect().expect("cgroup host"))
 }
 
 /// Processes the test started; killed by PID on drop (before the cgroups are torn down).

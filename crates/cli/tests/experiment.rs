@@ -2,6 +2,13 @@
 //! with one line unless HEADROOM_REQUIRE_KERNEL_TESTS=1, where a missing prerequisite fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
+// which would hide them.
+use std::io::Write as _;
+
+#[path = "../../linux/tests/common/cgroups.rs"]
+mod cgroups;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
@@ -10,25 +17,9 @@ use std::time::Duration;
 
 const MIB: f64 = 1_048_576.0;
 
+/// False when the test skips (see `cgroups::skip_unless_kernel`).
 fn kernel_ready(test: &str) -> bool {
-    let required = std::env::var("HEADROOM_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1");
-    let is_root = rustix::process::geteuid().is_root();
-    let v1 = Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists();
-    let missing = if !is_root {
-        Some("not running as root")
-    } else if !v1 {
-        Some("no cgroup v1 memory controller at /sys/fs/cgroup/memory")
-    } else {
-        None
-    };
-    match missing {
-        Some(why) if required => panic!("{test}: kernel test required but {why}"),
-        Some(why) => {
-            eprintln!("skipping kernel test {test}: {why}");
-            false
-        }
-        None => true,
-    }
+    !cgroups::skip_unless_kernel(test)
 }
 
 fn headroom() -> Command {
@@ -340,7 +331,7 @@ fn tmpfs_dir_warns_and_counts_as_working_set() {
         return;
     }
     if !Path::new("/dev/shm").is_dir() {
-        eprintln!("skipping: no /dev/shm");
+        let _ = writeln!(std::io::stderr(), "skipping: no /dev/shm");
         return;
     }
     let out = headroom()
@@ -366,7 +357,10 @@ fn not_root_is_a_plain_error() {
         return;
     }
     let Ok(setpriv) = which_setpriv() else {
-        eprintln!("skipping not_root_is_a_plain_error: no setpriv");
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping not_root_is_a_plain_error: no setpriv"
+        );
         return;
     };
     let out = std::process::Command::new(setpriv)

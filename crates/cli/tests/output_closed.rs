@@ -1,7 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Output that cannot be written: a reader that went away (`headroom status | head -1`) and a
 //! full disk (`> /dev/full`). Never a panic or a backtrace; a closed pipe is a quiet exit 0, any
 //! other write error one line and exit 1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
+// which would hide them.
+use std::io::Write as _;
 
 use std::process::{Command, Stdio};
 
@@ -67,7 +71,7 @@ fn a_reader_that_went_away_is_a_quiet_success() {
 #[test]
 fn a_full_disk_is_one_line_and_exit_1() {
     if !std::path::Path::new("/dev/full").exists() {
-        eprintln!("skipping: no /dev/full on this machine");
+        let _ = writeln!(std::io::stderr(), "skipping: no /dev/full on this machine");
         return;
     }
     // clap prints --help itself and ignores write errors there; everything else is ours.

@@ -1,30 +1,20 @@
 //! Regression tests from user-level QA of the whole CLI: what a tired operator trips on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
+// which would hide them.
+use std::io::Write as _;
+
+#[path = "../../linux/tests/common/sample_host.rs"]
+mod sample_host;
+
 use std::path::Path;
 
 use assert_cmd::Command;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
-
 /// A minimal cgroup v1 host tree from the samples of this machine kind.
 fn sample_tree(dir: &Path) {
-    let mem = dir.join("sys/fs/cgroup/memory");
-    std::fs::create_dir_all(&mem).unwrap();
-    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
-    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
-    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
-    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
-    for f in [
-        "memory.stat",
-        "memory.usage_in_bytes",
-        "memory.max_usage_in_bytes",
-        "memory.failcnt",
-        "memory.limit_in_bytes",
-        "memory.use_hierarchy",
-    ] {
-        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
-    }
+    sample_host::v1_sample_host(dir, sample_host::RootFiles::Basic);
 }
 
 struct Run {
@@ -199,7 +189,10 @@ fn no_color_turns_off_escape_codes_on_a_terminal() {
     ];
     for args in &commands {
         let Some(coloured) = on_a_terminal(args, false) else {
-            eprintln!("skipping: util-linux `script` is not installed");
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping: util-linux `script` is not installed"
+            );
             return;
         };
         assert!(!coloured.contains("panicked"), "{coloured}");

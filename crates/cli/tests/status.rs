@@ -5,17 +5,15 @@
 //! plus the live host (no pods cgroup here) and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../linux/tests/common/sample_host.rs"]
+mod sample_host;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 const PRESSURE: &str = "tests/fixtures/status/pressure";
-
-/// The real samples, as copied by the collection work.
-fn samples() -> PathBuf {
-    Path::new(MANIFEST).join("../linux/tests/fixtures/samples")
-}
 
 struct Run {
     stdout: String,
@@ -112,27 +110,7 @@ const CGROUP2_MAGIC: u64 = 0x6367_7270;
 // (a) the real v1 capture
 
 fn v1_sample_tree(dir: &Path) {
-    let mem = dir.join("sys/fs/cgroup/memory");
-    std::fs::create_dir_all(&mem).unwrap();
-    let copy = |from: &str, to: &Path| {
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(samples().join(from), to).unwrap();
-    };
-    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
-    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
-    for f in [
-        "memory.stat",
-        "memory.usage_in_bytes",
-        "memory.max_usage_in_bytes",
-        "memory.failcnt",
-        "memory.limit_in_bytes",
-        "memory.use_hierarchy",
-        "memory.kmem.usage_in_bytes",
-        "memory.memsw.usage_in_bytes",
-        "memory.numa_stat",
-    ] {
-        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
-    }
+    sample_host::v1_sample_host(dir, sample_host::RootFiles::All);
     write(&dir.join("proc/sys/kernel/hostname"), "vm\n");
     meta(
         dir,

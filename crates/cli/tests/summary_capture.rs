@@ -2,30 +2,16 @@
 //! kind (fixtures of headroom-linux).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../linux/tests/common/sample_host.rs"]
+mod sample_host;
+
 use std::path::Path;
 
 use assert_cmd::Command;
 use headroom_core::summary::Summary;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
-
 fn sample_tree(dir: &Path) {
-    let mem = dir.join("sys/fs/cgroup/memory");
-    std::fs::create_dir_all(&mem).unwrap();
-    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
-    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
-    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
-    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
-    for f in [
-        "memory.stat",
-        "memory.usage_in_bytes",
-        "memory.max_usage_in_bytes",
-        "memory.failcnt",
-        "memory.limit_in_bytes",
-        "memory.use_hierarchy",
-    ] {
-        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
-    }
+    sample_host::v1_sample_host(dir, sample_host::RootFiles::Basic);
 }
 
 fn summary(root: &Path) -> (Summary, String) {

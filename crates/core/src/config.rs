@@ -153,9 +153,11 @@ pub struct KubeletConfig {
     pub cgroup_root: Option<Setting<String>>,
     pub cgroups_per_qos: Option<Setting<bool>>,
     pub cgroup_driver: Option<Setting<String>>,
-    /// The `KubeletSeparateDiskGC` feature gate (`featureGates:` or `--feature-gates`); the
-    /// other gates do not change eviction and are not kept.
+    /// The `KubeletSeparateDiskGC` feature gate (`featureGates:` or `--feature-gates`).
     pub kubelet_separate_disk_gc: Option<Setting<bool>>,
+    /// The `KubeletPSI` feature gate: whether the Summary carries `psi`. The other gates
+    /// change neither eviction nor the Summary and are not kept.
+    pub kubelet_psi: Option<Setting<bool>>,
     /// Deprecated flag `--experimental-allocatable-ignore-eviction` (no config-file field).
     pub experimental_allocatable_ignore_eviction: Option<Setting<bool>>,
     /// `--config` given among the flags (the file is not read here: this crate does no I/O).
@@ -190,6 +192,9 @@ pub struct EvictionConfig {
     /// container filesystem is split from the image filesystem fails the first sync and leaves the
     /// manager without ranking functions (no threshold eviction) from then on.
     pub kubelet_separate_disk_gc: bool,
+    /// Feature gate `KubeletPSI` (beta, on by default since v1.34): the Summary's memory
+    /// objects carry `psi`. Eviction does not read it; the agent's `/stats/summary` does.
+    pub kubelet_psi: bool,
     /// The pod cgroup root the `pods` system container stands for (`/kubepods`,
     /// `/kubepods.slice` with the systemd driver, `/` without cgroupsPerQOS).
     pub pod_cgroup_root: String,
@@ -213,6 +218,7 @@ impl Default for EvictionConfig {
             merge_default_eviction_settings: false,
             allocatable_ignore_eviction: false,
             kubelet_separate_disk_gc: true,
+            kubelet_psi: true,
             pod_cgroup_root: "/kubepods".to_string(),
             reservation_thresholds: Vec::new(),
         }
@@ -293,6 +299,7 @@ impl KubeletConfig {
             &mut self.kubelet_separate_disk_gc,
             &flags.kubelet_separate_disk_gc,
         );
+        take(&mut self.kubelet_psi, &flags.kubelet_psi);
         take(
             &mut self.experimental_allocatable_ignore_eviction,
             &flags.experimental_allocatable_ignore_eviction,
@@ -398,6 +405,7 @@ impl KubeletConfig {
                 .is_some_and(|s| s.value),
             allocatable_ignore_eviction: ignore_eviction,
             kubelet_separate_disk_gc: self.kubelet_separate_disk_gc.as_ref().is_none_or(|s| s.value),
+            kubelet_psi: self.kubelet_psi.as_ref().is_none_or(|s| s.value),
             pod_cgroup_root: self.pod_cgroup_root(),
             reservation_thresholds,
         })

@@ -110,24 +110,24 @@ impl Ctx<'_> {
     /// `"false"`). Other gates are checked for type only.
     fn feature_gate(
         &self,
-        raw: Option<Spanned<RawMap>>,
+        raw: Option<&Spanned<RawMap>>,
         gate: &str,
     ) -> Result<Option<Setting<bool>>, ConfigError> {
         let Some(raw) = raw else { return Ok(None) };
         let mut found = None;
-        for (key, value) in raw.value.0 {
+        for (key, value) in &raw.value.0 {
             match value {
                 Scalar::Bool(b) if key.value == gate => {
                     found = Some(Setting {
-                        value: b,
-                        source: self.source(&key),
+                        value: *b,
+                        source: self.source(key),
                     });
                 }
                 Scalar::Bool(_) => {}
                 other => {
                     return Err(ConfigError(format!(
                         "{}: featureGates {}: expected true or false, got {}",
-                        self.source(&key),
+                        self.source(key),
                         go_quote(&key.value),
                         other.describe()
                     )));
@@ -285,7 +285,8 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
         cgroup_root: ctx.string(raw.cgroup_root, "cgroupRoot")?,
         cgroups_per_qos: ctx.boolean(raw.cgroups_per_qos, "cgroupsPerQOS")?,
         cgroup_driver: ctx.string(raw.cgroup_driver, "cgroupDriver")?,
-        kubelet_separate_disk_gc: ctx.feature_gate(raw.feature_gates, "KubeletSeparateDiskGC")?,
+        kubelet_separate_disk_gc: ctx.feature_gate(raw.feature_gates.as_ref(), "KubeletSeparateDiskGC")?,
+        kubelet_psi: ctx.feature_gate(raw.feature_gates.as_ref(), "KubeletPSI")?,
         experimental_allocatable_ignore_eviction: None,
         config_file: None,
         ignored_flags: Vec::new(),

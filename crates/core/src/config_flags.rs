@@ -186,7 +186,8 @@ fn apply(
         }
         Kind::FeatureGates => {
             // component-base's featuregate.Set: `Gate=bool` pairs, trimmed; only
-            // KubeletSeparateDiskGC changes eviction (unknown gates are not checked here).
+            // KubeletSeparateDiskGC (eviction) and KubeletPSI (the Summary) are kept
+            // (unknown gates are not checked here).
             for pair in value.split(',') {
                 let pair = pair.trim();
                 if pair.is_empty() {
@@ -206,11 +207,14 @@ fn apply(
                         ),
                     )
                 })?;
-                if gate == "KubeletSeparateDiskGC" {
-                    cfg.kubelet_separate_disk_gc = Some(Setting {
-                        value: b,
-                        source: source.clone(),
-                    });
+                let setting = Some(Setting {
+                    value: b,
+                    source: source.clone(),
+                });
+                match gate {
+                    "KubeletSeparateDiskGC" => cfg.kubelet_separate_disk_gc = setting,
+                    "KubeletPSI" => cfg.kubelet_psi = setting,
+                    _ => {}
                 }
             }
         }

@@ -127,6 +127,10 @@ pub struct EmptyDirVolumeSource {
 pub struct PodStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// When the kubelet acknowledged the pod (`status.startTime`, RFC 3339). With cAdvisor
+    /// stats the kubelet prints it as the pod's Summary `startTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<jiff::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qos_class: Option<String>,
     /// Which runtime container runs each spec container: lets a Summary collected from

@@ -34,7 +34,8 @@ pub struct NodeStats {
     pub node_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_containers: Option<Vec<ContainerStats>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Always printed, `null` when unknown (the kubelet's `metav1.Time` is not a pointer).
+    #[serde(default)]
     pub start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<serde_json::Value>,
@@ -66,7 +67,8 @@ impl NodeStats {
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStats {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Always printed, `null` when unknown (the kubelet's `metav1.Time` is not a pointer).
+    #[serde(default)]
     pub start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<serde_json::Value>,
@@ -183,7 +185,8 @@ pub struct RlimitStats {
 #[serde(rename_all = "camelCase")]
 pub struct PodStats {
     pub pod_ref: PodReference,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Always printed, `null` when unknown (the kubelet's `metav1.Time` is not a pointer).
+    #[serde(default)]
     pub start_time: Option<Timestamp>,
     #[serde(default)]
     pub containers: Vec<ContainerStats>,

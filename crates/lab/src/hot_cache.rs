@@ -70,6 +70,8 @@ pub struct HotCacheReport {
     /// Time under the threshold, no OOM yet, and file cache still above what was left at the
     /// OOM (so the kernel still had cache to reclaim).
     pub false_pressure_ms: f64,
+    /// The same time as `[start, end)` spans in ms, contiguous samples merged (for the plot).
+    pub false_pressure_spans: Vec<(f64, f64)>,
     /// Time under the threshold before the OOM kill, cache or not.
     pub pressure_before_oom_ms: f64,
     /// File LRU pages (active + inactive) when the pressure started / at the last sample
@@ -254,6 +256,7 @@ pub fn analyse(
     // "Cache still reclaimable": more file pages than were left when the OOM came (1 MiB slack).
     let floor = file_before_oom + (1 << 20);
     let mut false_ms = 0.0;
+    let mut false_spans: Vec<(f64, f64)> = Vec::new();
     let mut pressure_ms = 0.0;
     let mut pressure_start = None;
     for (i, s) in pre.iter().enumerate() {
@@ -270,6 +273,10 @@ pub fn analyse(
         pressure_ms += dt;
         if s.active_file + s.inactive_file > floor {
             false_ms += dt;
+            match false_spans.last_mut() {
+                Some(last) if last.1 == s.t_ms => last.1 = end,
+                _ => false_spans.push((s.t_ms, end)),
+            }
         }
     }
     HotCacheReport {
@@ -286,6 +293,7 @@ pub fn analyse(
         oom_kill_at_ms,
         allocator_end: String::new(),
         false_pressure_ms: false_ms,
+        false_pressure_spans: false_spans,
         pressure_before_oom_ms: pressure_ms,
         file_at_pressure_start: pressure_start.map(|s| s.active_file + s.inactive_file),
         file_before_oom,
@@ -476,6 +484,8 @@ mod tests {
         // Under threshold from 10 to 38 ms; cache above the floor (10 MiB + 1) from 10 to 30.
         assert!((r.pressure_before_oom_ms - 28.0).abs() < 1e-9);
         assert!((r.false_pressure_ms - 20.0).abs() < 1e-9);
+        // The two false-pressure samples (10 and 20 ms) are one span.
+        assert_eq!(r.false_pressure_spans, [(10.0, 30.0)]);
         assert_eq!(r.file_before_oom, 10 * MI);
         assert_eq!(r.cache_reclaimed, 118 * MI);
         assert_eq!(r.anon_before_oom, 230 * MI);
@@ -489,5 +499,60 @@ mod tests {
         assert_eq!(r.oom_kill_at_ms, None);
         assert_eq!(r.pressure_start_ms, None);
         assert_eq!(r.false_pressure_ms, 0.0);
+        assert!(r.false_pressure_spans.is_empty());
+    }
+
+    #[test]
+    fn false_pressure_spans_split_where_the_cache_ran_out_and_came_back() {
+        let series = vec![
+            s(0.0, 170, 128, 0, 40, 0),  // pressure with cache: span 1
+            s(10.0, 240, 0, 0, 240, 0),  // pressure, no cache: a gap
+            s(20.0, 200, 60, 0, 140, 0), // cache came back (another reader): span 2
+            s(30.0, 240, 0, 0, 240, 0),  // last sample before the OOM: floor = 0 + 1 MiB
+            s(40.0, 250, 0, 0, 250, 1),
+        ];
+        let r = analyse(&opts(), 128 * MI, Snapshot::default(), series, None);
+        assert_eq!(r.oom_kill_at_ms, Some(40.0));
+        assert_eq!(r.false_pressure_spans, [(0.0, 10.0), (20.0, 30.0)]);
+        let total: f64 = r.false_pressure_spans.iter().map(|(a, b)| b - a).sum();
+        assert!((total - r.false_pressure_ms).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_plot_draws_the_series_the_limit_and_one_band_per_false_pressure_span() {
+        let series = vec![
+            s(0.0, 170, 128, 0, 40, 0),
+            s(10.0, 240, 0, 0, 240, 0),
+            s(20.0, 200, 60, 0, 140, 0),
+            s(30.0, 240, 0, 0, 240, 0),
+            s(40.0, 250, 0, 0, 250, 1),
+        ];
+        let r = analyse(&opts(), 128 * MI, Snapshot::default(), series, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plot.svg");
+        crate::plot::hot_cache_svg(&path, &r).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for label in [
+            "usage",
+            "working set (kubelet)",
+            "active_file",
+            "inactive_file",
+            "anon",
+            "limit",
+            "kubelet eviction line (limit - threshold)",
+            "OOM kill",
+            "false pressure",
+        ] {
+            assert!(svg.contains(label), "legend entry {label:?} missing");
+        }
+        // Two spans: two shaded bands, plus the legend's sample of the band.
+        let shaded = svg
+            .split("<rect")
+            .filter(|r| r.contains(r#"opacity="0.12""#))
+            .count();
+        assert_eq!(shaded, 3, "{svg}");
+        // The limit is dashed (one short polyline per dash), so it stays visible where usage
+        // runs along it: far more polylines than the 7 lines and 7 legend samples.
+        assert!(svg.matches("<polyline").count() > 40, "{svg}");
     }
 }

@@ -16,7 +16,8 @@ fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error
     let mib = |b: u64| b as f64 / 1_048_576.0;
     let series = &r.series;
     let t_max = series.last().map(|s| s.t_ms).unwrap_or(1.0).max(1.0);
-    let y_max = mib(r.limit_bytes) * 1.1;
+    // Room above the limit for the legend, so it hides no data.
+    let y_max = mib(r.limit_bytes) * 1.5;
     let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -39,6 +40,20 @@ fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error
         .y_desc("MiB")
         .draw()?;
 
+    // Shaded first, under the lines: when a kubelet would evict while the kernel still had
+    // page cache to reclaim (the report's false-pressure window).
+    let shade = RED.mix(0.12).filled();
+    for (i, &(start, end)) in r.false_pressure_spans.iter().enumerate() {
+        let band = chart.draw_series(std::iter::once(Rectangle::new(
+            [(start, 0.0), (end, y_max)],
+            shade,
+        )))?;
+        if i == 0 {
+            band.label("false pressure: under the eviction line, cache still reclaimable")
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], shade));
+        }
+    }
+
     type Pick = fn(&Sample) -> u64;
     let lines: [(&str, RGBColor, Pick); 5] = [
         ("usage", BLACK, |s| s.usage),
@@ -58,12 +73,16 @@ fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error
     }
     let limit = mib(r.limit_bytes);
     let evict = mib(r.limit_bytes.saturating_sub(r.threshold_bytes));
+    let limit_style = BLACK.mix(0.5).stroke_width(1);
     chart
-        .draw_series(LineSeries::new(
+        .draw_series(DashedLineSeries::new(
             vec![(0.0, limit), (t_max, limit)],
-            BLACK.mix(0.4),
+            6,
+            4,
+            limit_style,
         ))?
-        .label("limit");
+        .label("limit")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], limit_style));
     chart
         .draw_series(LineSeries::new(
             vec![(0.0, evict), (t_max, evict)],
@@ -79,9 +98,9 @@ fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error
     }
     chart
         .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
         .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE)
+        .border_style(BLACK)
         .draw()?;
     root.present()?;
     Ok(())

@@ -1,5 +1,6 @@
 //! Collection pass benchmark: headroom's full pass vs. a floor (the very same files read by a
-//! minimal open/read/close loop), side by side in one run, on
+//! minimal open/read/close loop, the very same paths stat'ed for creation times), side by
+//! side in one run, on
 //!   (a) 110 pods x 3 containers and (b) 10,000 cgroups (2,500 pods x 3 containers),
 //! each as a fake tree on disk and, when running as root with the cgroup v1 memory controller,
 //! as real v1 cgroups (created under a unique test parent and removed at the end).
@@ -68,6 +69,8 @@ fn fake_tree(dir: &Path, pods: usize) {
                 "memory.oom_control",
                 "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
             ),
+            // Not read: stat'ed for the creation time, as on a real v1 cgroup.
+            ("cgroup.clone_children", "0\n"),
         ] {
             std::fs::write(cg.join(f), v).unwrap();
         }
@@ -82,23 +85,40 @@ fn options(root: HostRoot, pod_root: &str) -> CollectOptions {
         imagefs: Some(PathBuf::from("/var/lib/containerd")),
         node_name: Some("bench".into()),
         keep_stat_maps: false,
+        kubelet_psi_off: false,
     }
 }
 
-/// The files one pass reads, in order, and how many pod/container cgroups it found.
-fn files_of_a_pass(opts: &CollectOptions) -> (Vec<PathBuf>, usize) {
+/// What one pass touches, in order: the files it reads and the paths it stats (cgroup
+/// directories and witness files, for creation times).
+struct Touched {
+    files: Vec<PathBuf>,
+    stated: Vec<PathBuf>,
+}
+
+/// What one pass touches, and how many pod/container cgroups it found.
+fn touched_by_a_pass(opts: &CollectOptions) -> (Touched, usize) {
     let mut c = Collector::new(opts.clone()).unwrap();
     c.start_recording();
     let snap = c.collect().unwrap();
     let files = c.take_recorded().into_iter().map(|f| f.path).collect();
-    (files, snap.pods.iter().map(|p| 1 + p.containers.len()).sum())
+    let stated = c.take_stated();
+    let cgroups = snap.pods.iter().map(|p| 1 + p.containers.len()).sum();
+    (Touched { files, stated }, cgroups)
 }
 
-fn floor_pass(files: &[PathBuf], buf: &mut Vec<u8>) -> usize {
+/// The floor: the same files read with bare open/read/close, the same paths stat'ed for
+/// their modification time.
+fn floor_pass(touched: &Touched, buf: &mut Vec<u8>) -> usize {
     let mut total = 0;
-    for f in files {
+    for f in &touched.files {
         if read_into(f, buf).is_ok() {
             total += buf.len();
+        }
+    }
+    for p in &touched.stated {
+        if std::fs::metadata(p).and_then(|m| m.modified()).is_ok() {
+            total += 1;
         }
     }
     total
@@ -110,23 +130,29 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Alternate floor and full pass `rounds` times; return (floor, pass) medians.
-fn measure(opts: &CollectOptions, rounds: usize) -> (Duration, Duration, usize, usize) {
-    let (files, cgroups) = files_of_a_pass(opts);
+fn measure(opts: &CollectOptions, rounds: usize) -> (Duration, Duration, usize, usize, usize) {
+    let (touched, cgroups) = touched_by_a_pass(opts);
     let mut collector = Collector::new(opts.clone()).unwrap();
     let mut buf = Vec::with_capacity(16 * 1024);
     let (mut floor, mut pass) = (Vec::new(), Vec::new());
     // Warm-up (dentry cache, allocator).
-    floor_pass(&files, &mut buf);
+    floor_pass(&touched, &mut buf);
     std::hint::black_box(collector.collect().unwrap());
     for _ in 0..rounds {
         let t = Instant::now();
-        std::hint::black_box(floor_pass(&files, &mut buf));
+        std::hint::black_box(floor_pass(&touched, &mut buf));
         floor.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(collector.collect().unwrap());
         pass.push(t.elapsed());
     }
-    (median(floor), median(pass), files.len(), cgroups)
+    (
+        median(floor),
+        median(pass),
+        touched.files.len(),
+        touched.stated.len(),
+        cgroups,
+    )
 }
 
 /// VmHWM (KiB) of a fresh process doing only one pass (`pass`) or nothing (`idle`).
@@ -166,10 +192,10 @@ fn child(spec: &str) {
 }
 
 fn report(label: &str, opts: &CollectOptions, rounds: usize, rss: (u64, u64)) {
-    let (floor, pass, files, cgroups) = measure(opts, rounds);
+    let (floor, pass, files, stats, cgroups) = measure(opts, rounds);
     let ratio = pass.as_secs_f64() / floor.as_secs_f64();
     println!(
-        "{label:<42} {cgroups:>6} pod+ctr cgroups {files:>6} files  floor {:>8.2} ms  pass {:>8.2} ms  \
+        "{label:<42} {cgroups:>6} pod+ctr cgroups {files:>6} files {stats:>6} stats  floor {:>8.2} ms  pass {:>8.2} ms  \
          ratio {ratio:>4.2}x  peak RSS {:.1} MiB (idle process {:.1} MiB)",
         floor.as_secs_f64() * 1e3,
         pass.as_secs_f64() * 1e3,
@@ -185,7 +211,10 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = |n: usize| if quick { 3 } else { n };
-    println!("collection pass: median of N alternating rounds; floor = the same files, open/read/close only");
+    println!(
+        "collection pass: median of N alternating rounds; floor = the same files, open/read/close \
+         only, and the same stats"
+    );
     for (label, pods, n) in [
         ("110 pods x 3 containers", 110usize, 30usize),
         ("10,000 cgroups (2,500 pods x 3)", 2500, 7),

@@ -5,11 +5,13 @@
 //! every file the pass read, byte for byte, at the same relative path under the output
 //! (`DIR/proc/meminfo`, `DIR/sys/fs/cgroup/memory/kubepods/.../memory.stat`). What cannot be
 //! captured as a file goes into `DIR/headroom-capture.json` ([`CaptureMeta`]): the statfs magics
-//! that decided the cgroup layout, the statvfs results for nodefs/imagefs, and the capture time
-//! (which becomes the sample time when the capture is read back).
+//! that decided the cgroup layout, the statvfs results for nodefs/imagefs, the cgroups'
+//! creation times (read from modification times, which copies do not keep) and the capture
+//! time (which becomes the sample time when the capture is read back).
 //! Output is a directory or, for a name ending in `.tar.gz`/`.tgz`, a gzip'd tar
 //! (tar + flate2); [`unpack`] turns such an archive back into a directory.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,10 @@ pub struct CaptureMeta {
     /// Host paths of the files in the capture.
     #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// Creation times of the cgroups the pass reported, by cgroup name (`/kubepods/pod1`):
+    /// they come from modification times, which copied files do not keep.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cgroup_created: BTreeMap<String, Timestamp>,
 }
 
 /// Why a capture failed.
@@ -87,6 +93,7 @@ pub fn capture(opts: CollectOptions, output: &Path) -> Result<CaptureReport, Cap
     collector.start_recording();
     let snapshot = collector.collect()?;
     let recorded = collector.take_recorded();
+    let cgroup_created = collector.take_recorded_creation();
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(recorded.len());
     for RecordedFile { path, bytes } in recorded {
         let Some(host) = root.host_path(&path) else {
@@ -117,6 +124,7 @@ pub fn capture(opts: CollectOptions, output: &Path) -> Result<CaptureReport, Cap
         nodefs: snapshot.nodefs.clone(),
         imagefs: snapshot.imagefs.clone(),
         files: files.iter().map(|(p, _)| p.clone()).collect(),
+        cgroup_created,
     };
     let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
     let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();

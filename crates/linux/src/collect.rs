@@ -14,10 +14,14 @@
 //!   `namespace` are empty: cgroups do not carry them (the kubelet takes them from runtime
 //!   labels). Containers are named by their container id for the same reason;
 //! * `node.startTime`: boot time, `btime` of `/proc/stat` ([`crate::boottime`]);
+//! * `startTime` of containers, pods and system containers: the cgroup's creation time as
+//!   cAdvisor reads it from directory and file modification times ([`crate::creation`]); a
+//!   captured tree gives the times recorded when it was captured;
 //! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
 //!   [`crate::fsstats`];
-//! * `memory.psi` everywhere (the kubelet's `KubeletPSI`, on by default since v1.34): the
-//!   cgroup's `memory.pressure` on v2, all zeros where there is none (v1/hybrid, PSI off).
+//! * `memory.psi` everywhere while the kubelet's `KubeletPSI` gate is on (its default since
+//!   v1.34; [`CollectOptions::kubelet_psi_off`]): the cgroup's `memory.pressure` on v2, all
+//!   zeros where there is none (v1/hybrid, PSI off); no `psi` at all with the gate off.
 //!
 //! Read order (deliberate improvement over cAdvisor, which samples cgroups independently): every
 //! container's and pod's `memory.stat` is read BEFORE the pod cgroup root's and the node's. A
@@ -33,6 +37,7 @@
 //! Cost: one [`FileReader`] buffer and one [`MemcgReader`] (path buffer, `memory.stat` arena)
 //! are reused for every cgroup of every pass.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use headroom_core::summary::{
@@ -43,6 +48,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::capture::{CaptureMeta, META_FILE};
+use crate::creation::{self, Clock, CreationProbe};
 use crate::discovery::{self, DiscoveredPod, Qos, Skip};
 use crate::fsstats::{self, FsFigures};
 use crate::kubelet_cgroup::{self, KubeletCgroup};
@@ -70,6 +76,9 @@ pub struct CollectOptions {
     pub node_name: Option<String>,
     /// Keep each cgroup's whole `memory.stat` in its breakdown (costs memory; off by default).
     pub keep_stat_maps: bool,
+    /// The kubelet's `KubeletPSI` feature gate is off: no `psi` in the Summary's memory
+    /// objects. Default (false): the gate's default, on.
+    pub kubelet_psi_off: bool,
 }
 
 /// The pod cgroup root and its memory.
@@ -79,6 +88,8 @@ pub struct PodsCgroup {
     pub cgroup: String,
     /// Host path, e.g. `/sys/fs/cgroup/memory/kubepods`.
     pub path: PathBuf,
+    /// Creation time ([`crate::creation`]), when one could be read.
+    pub created: Option<Timestamp>,
     pub memory: MemoryBreakdown,
 }
 
@@ -88,6 +99,8 @@ pub struct ContainerCgroup {
     pub id: String,
     /// Host path of the cgroup.
     pub path: PathBuf,
+    /// Creation time ([`crate::creation`]), when one could be read.
+    pub created: Option<Timestamp>,
     pub memory: MemoryBreakdown,
 }
 
@@ -98,6 +111,8 @@ pub struct PodCgroup {
     pub qos: Qos,
     /// Host path of the pod cgroup.
     pub path: PathBuf,
+    /// Creation time ([`crate::creation`]), when one could be read.
+    pub created: Option<Timestamp>,
     pub memory: MemoryBreakdown,
     pub containers: Vec<ContainerCgroup>,
 }
@@ -154,6 +169,12 @@ pub struct Collector {
     boot_time: Option<Timestamp>,
     /// The kubelet's own cgroup (`systemContainers[name="kubelet"]`), looked up once.
     kubelet: KubeletCgroup,
+    /// Stats cgroup directories for their creation times (not used on a captured tree).
+    creation: CreationProbe,
+    /// Real paths of the hierarchy roots where creation times are looked up.
+    hierarchies: Vec<PathBuf>,
+    /// Creation times handed out since [`Collector::start_recording`], by cgroup name.
+    recorded_creation: Option<BTreeMap<String, Timestamp>>,
 }
 
 impl Collector {
@@ -179,6 +200,7 @@ impl Collector {
         memcg.keep_stat = opts.keep_stat_maps;
         let boot_time = read_boot_time(&opts.root, &mut files);
         let kubelet = kubelet_cgroup::find(&opts.root, &mut files, layout.mode.is_v2());
+        let hierarchies = layout.hierarchies.iter().map(|h| opts.root.path(h)).collect();
         Ok(Collector {
             opts,
             layout,
@@ -187,6 +209,9 @@ impl Collector {
             memcg,
             boot_time,
             kubelet,
+            creation: CreationProbe::new(),
+            hierarchies,
+            recorded_creation: None,
         })
     }
 
@@ -204,8 +229,12 @@ impl Collector {
     }
 
     /// Record every file read from now on (for `capture`); see [`Collector::take_recorded`].
+    /// Creation times handed out and the paths stat'ed for them are recorded too (see
+    /// [`Collector::take_recorded_creation`], [`Collector::take_stated`]).
     pub fn start_recording(&mut self) {
         self.files = FileReader::recording();
+        self.creation.start_recording();
+        self.recorded_creation = Some(BTreeMap::new());
         // The layout files were read before recording started: read them again so they land
         // in the capture.
         let _ = self.files.read(&self.opts.root.path("/proc/self/mountinfo"));
@@ -217,6 +246,45 @@ impl Collector {
     /// Files read since [`Collector::start_recording`].
     pub fn take_recorded(&mut self) -> Vec<RecordedFile> {
         self.files.take_recorded()
+    }
+
+    /// Creation times handed out since [`Collector::start_recording`], by cgroup name (what
+    /// a capture keeps, since copied files do not keep the cgroups' modification times).
+    pub fn take_recorded_creation(&mut self) -> BTreeMap<String, Timestamp> {
+        self.recorded_creation
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Paths stat'ed for creation times since [`Collector::start_recording`], in order.
+    pub fn take_stated(&mut self) -> Vec<PathBuf> {
+        self.creation.take_stated()
+    }
+
+    /// The creation time of cgroup `cgroup` (a name such as `/kubepods/pod1`): from the
+    /// capture's record on a captured tree, else from the modification times under the root.
+    fn created(&mut self, cgroup: &str, now: Timestamp) -> Option<Timestamp> {
+        let key = creation_key(cgroup);
+        let created = match &self.meta {
+            Some(meta) => meta.cgroup_created.get(&key).copied(),
+            None => {
+                let witness = if self.layout.mode.is_v2() {
+                    creation::V2_WITNESS
+                } else {
+                    creation::V1_WITNESS
+                };
+                let clock = Clock {
+                    now,
+                    boot: self.boot_time,
+                };
+                self.creation.probe(&self.hierarchies, &key, witness, clock)
+            }
+        };
+        if let (Some(rec), Some(t)) = (self.recorded_creation.as_mut(), created) {
+            rec.insert(key, t);
+        }
+        created
     }
 
     fn version(&self) -> CgroupVersion {
@@ -265,6 +333,8 @@ impl Collector {
     }
 
     fn collect_with(&mut self, time: Timestamp, depth: Depth) -> Result<NodeSnapshot, CollectError> {
+        // Creation times count only before the exact pass time (cAdvisor's "now").
+        let now = time;
         let time = Timestamp::from_second(time.as_second()).unwrap_or(time);
         let root = self.opts.root.clone();
         let version = self.version();
@@ -297,7 +367,7 @@ impl Collector {
         };
         let mut pods = Vec::with_capacity(discovered.len());
         for pod in discovered {
-            if let Some(p) = self.read_pod(pod, kind, &mut skipped) {
+            if let Some(p) = self.read_pod(pod, kind, now, &mut skipped) {
                 pods.push(p);
             }
         }
@@ -306,7 +376,13 @@ impl Collector {
         let pods_cgroup = pods_cgroup_name.and_then(|cgroup| {
             let path = self.cgroup_host_path(&cgroup);
             let memory = self.read_cgroup(&path, kind, &mut skipped)?;
-            Some(PodsCgroup { cgroup, path, memory })
+            let created = self.created(&cgroup, now);
+            Some(PodsCgroup {
+                cgroup,
+                path,
+                created,
+                memory,
+            })
         });
 
         // 3. The node: root cgroup, then meminfo right after it (root usage is synthesised
@@ -361,7 +437,7 @@ impl Collector {
             }
         }
         // The kubelet's own cgroup, after the node (a kubelet in `/` reports the node's figures).
-        let kubelet = self.read_kubelet_cgroup(node.as_ref(), kind, &mut skipped);
+        let kubelet = self.read_kubelet_cgroup(node.as_ref(), kind, now, &mut skipped);
         if let Some(m) = &meminfo
             && m.malformed_lines > 0
         {
@@ -401,7 +477,7 @@ impl Collector {
             time,
             boot_time: self.boot_time,
             node_name,
-            with_psi: KUBELET_PSI,
+            with_psi: !self.opts.kubelet_psi_off,
             node: node.as_ref(),
             mem_total,
             pods_cgroup: pods_cgroup.as_ref(),
@@ -432,25 +508,30 @@ impl Collector {
         &mut self,
         pod: DiscoveredPod,
         kind: CgroupKind,
+        now: Timestamp,
         skipped: &mut Vec<Skip>,
     ) -> Option<PodCgroup> {
         let mut containers = Vec::with_capacity(pod.containers.len());
         for c in pod.containers {
             let path = self.cgroup_host_path(&c.cgroup);
             if let Some(memory) = self.read_cgroup(&path, kind, skipped) {
+                let created = self.created(&c.cgroup, now);
                 containers.push(ContainerCgroup {
                     id: c.id,
                     path,
+                    created,
                     memory,
                 });
             }
         }
         let path = self.cgroup_host_path(&pod.cgroup);
         let memory = self.read_cgroup(&path, kind, skipped)?;
+        let created = self.created(&pod.cgroup, now);
         Some(PodCgroup {
             uid: pod.uid,
             qos: pod.qos,
             path,
+            created,
             memory,
             containers,
         })
@@ -497,27 +578,33 @@ impl Collector {
     }
 
     /// The kubelet's own cgroup, when the kubelet runs here and would report it.
+    /// Its memory and creation time.
     fn read_kubelet_cgroup(
         &mut self,
         node: Option<&MemoryBreakdown>,
         kind: CgroupKind,
+        now: Timestamp,
         skipped: &mut Vec<Skip>,
-    ) -> Option<MemoryBreakdown> {
-        match &self.kubelet {
-            KubeletCgroup::NotRunning => None,
+    ) -> Option<(MemoryBreakdown, Option<Timestamp>)> {
+        let cgroup = match &self.kubelet {
+            KubeletCgroup::NotRunning => return None,
             KubeletCgroup::Unusable { pid, reason } => {
                 skipped.push(Skip {
                     path: PathBuf::from(format!("/proc/{pid}/cgroup")),
                     reason: format!("kubelet system container left out: {reason}"),
                 });
-                None
+                return None;
             }
-            KubeletCgroup::Found { cgroup, .. } if cgroup.trim_start_matches('/').is_empty() => node.cloned(),
-            KubeletCgroup::Found { cgroup, .. } => {
-                let path = self.cgroup_host_path(cgroup);
-                self.read_cgroup(&path, kind, skipped)
-            }
-        }
+            KubeletCgroup::Found { cgroup, .. } => cgroup.clone(),
+        };
+        let memory = if cgroup.trim_start_matches('/').is_empty() {
+            node.cloned()?
+        } else {
+            let path = self.cgroup_host_path(&cgroup);
+            self.read_cgroup(&path, kind, skipped)?
+        };
+        let created = self.created(&cgroup, now);
+        Some((memory, created))
     }
 
     fn filesystems(&self, skipped: &mut Vec<Skip>) -> (Option<FsFigures>, Option<FsFigures>) {
@@ -579,9 +666,10 @@ impl Collector {
     }
 }
 
-/// The kubelet's `KubeletPSI` gate (beta, on by default since v1.34): every memory object
-/// carries a `psi` object, zeros where cAdvisor collected none (v1/hybrid, PSI off).
-const KUBELET_PSI: bool = true;
+/// A cgroup name as a key of recorded creation times: one leading `/`.
+fn creation_key(cgroup: &str) -> String {
+    format!("/{}", cgroup.trim_start_matches('/'))
+}
 
 /// Where the kubelet reads the boot time (`btime`).
 const PROC_STAT: &str = "/proc/stat";
@@ -609,7 +697,7 @@ struct SummaryParts<'a> {
     node: Option<&'a MemoryBreakdown>,
     mem_total: Option<u64>,
     pods_cgroup: Option<&'a PodsCgroup>,
-    kubelet: Option<&'a MemoryBreakdown>,
+    kubelet: Option<&'a (MemoryBreakdown, Option<Timestamp>)>,
     pods: &'a [PodCgroup],
     pids: &'a PidFigures,
     nodefs: Option<&'a FsFigures>,
@@ -631,15 +719,18 @@ fn build_summary(p: SummaryParts<'_>) -> Summary {
         }
     });
     // Upstream's order is Go map order (random); here: pods, then kubelet.
-    let system = |name: &str, memory: &MemoryBreakdown| ContainerStats {
+    let system = |name: &str, memory: &MemoryBreakdown, created: Option<Timestamp>| ContainerStats {
         name: name.to_string(),
+        start_time: created.map(creation::whole_seconds),
         memory: Some(memory.to_summary(time, p.with_psi)),
         swap: Some(memory.to_summary_swap(time)),
         ..Default::default()
     };
     let system_containers: Vec<ContainerStats> = [
-        p.pods_cgroup.map(|pc| system(SYSTEM_CONTAINER_PODS, &pc.memory)),
-        p.kubelet.map(|k| system(SYSTEM_CONTAINER_KUBELET, k)),
+        p.pods_cgroup
+            .map(|pc| system(SYSTEM_CONTAINER_PODS, &pc.memory, pc.created)),
+        p.kubelet
+            .map(|(memory, created)| system(SYSTEM_CONTAINER_KUBELET, memory, *created)),
     ]
     .into_iter()
     .flatten()
@@ -673,11 +764,13 @@ fn build_summary(p: SummaryParts<'_>) -> Summary {
                 namespace: String::new(),
                 uid: pod.uid.clone(),
             },
+            start_time: pod.created.map(creation::whole_seconds),
             containers: pod
                 .containers
                 .iter()
                 .map(|c| ContainerStats {
                     name: c.id.clone(),
+                    start_time: c.created.map(creation::whole_seconds),
                     memory: Some(c.memory.to_summary(time, p.with_psi)),
                     swap: Some(c.memory.to_summary_swap(time)),
                     ..Default::default()

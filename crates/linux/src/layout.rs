@@ -90,6 +90,12 @@ pub struct Layout {
     pub memory_root: PathBuf,
     pub source: EvidenceSource,
     pub evidence: LayoutEvidence,
+    /// Host paths of the hierarchy roots cAdvisor watches, where a cgroup's creation time is
+    /// looked up ([`crate::creation`]): unified, the one tree; v1, the mount of every
+    /// controller in [`crate::creation::CADVISOR_V1_CONTROLLERS`] this process joined (each
+    /// mount once, in mountinfo order), or the memory hierarchy alone when mountinfo names none.
+    #[serde(default)]
+    pub hierarchies: Vec<PathBuf>,
 }
 
 impl Layout {
@@ -113,6 +119,7 @@ impl Layout {
                 .unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup/memory")),
         };
         Layout {
+            hierarchies: vec![memory_root.clone()],
             mode,
             memory_root,
             source,
@@ -150,6 +157,46 @@ pub fn detect(root: &HostRoot, reader: &mut FileReader, recorded: Option<&Layout
         .filter(|_| memory_joined)
         .and_then(|m| m.iter().find(|e| e.is_v1_memory()))
         .map(|e| PathBuf::from(&e.mount_point));
+    let v1_hierarchies = mount
+        .as_ref()
+        .map(|m| v1_hierarchies(m, joined.as_deref()))
+        .unwrap_or_default();
+    let mut layout = detect_mode(root, mount, recorded, v1_memory_mount);
+    if !layout.mode.is_v2() && !v1_hierarchies.is_empty() {
+        layout.hierarchies = v1_hierarchies;
+    }
+    layout
+}
+
+/// The mount points of the v1 hierarchies that carry a controller cAdvisor watches and this
+/// process joined (all of them when `joined` is unknown): the first mount of each controller,
+/// each mount point once, in mountinfo order.
+fn v1_hierarchies(mounts: &[MountEntry], joined: Option<&[String]>) -> Vec<PathBuf> {
+    let mut taken: Vec<&str> = Vec::new();
+    let mut out: Vec<PathBuf> = Vec::new();
+    for m in mounts.iter().filter(|m| m.fs_type == "cgroup") {
+        for c in m.super_options.split(',') {
+            let watched = crate::creation::CADVISOR_V1_CONTROLLERS.contains(&c);
+            let is_joined = joined.is_none_or(|j| j.iter().any(|x| x == c));
+            if !watched || !is_joined || taken.contains(&c) {
+                continue;
+            }
+            taken.push(c);
+            let point = PathBuf::from(&m.mount_point);
+            if !out.contains(&point) {
+                out.push(point);
+            }
+        }
+    }
+    out
+}
+
+fn detect_mode(
+    root: &HostRoot,
+    mount: Option<Vec<MountEntry>>,
+    recorded: Option<&LayoutEvidence>,
+    v1_memory_mount: Option<PathBuf>,
+) -> Layout {
     if root.is_live() {
         let evidence = LayoutEvidence {
             cgroup_fs_type: statfs_magic(Path::new("/sys/fs/cgroup")),
@@ -290,6 +337,51 @@ mod tests {
         assert_eq!(layout.source, EvidenceSource::Mountinfo);
         assert_eq!(layout.memory_root, PathBuf::from("/sys/fs/cgroup/memory"));
         assert_eq!(layout.evidence.cgroup_fs_type, Some(TMPFS_MAGIC));
+        // cAdvisor's controllers, one path per mount: not freezer, not name=systemd, not the
+        // v2 tree.
+        let names: Vec<_> = layout
+            .hierarchies
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["cpu", "cpuacct", "cpuset", "memory", "devices", "blkio", "pids"]
+                .map(|c| format!("/sys/fs/cgroup/{c}"))
+        );
+    }
+
+    #[test]
+    fn hierarchies_follow_joined_controllers_and_comounts() {
+        let mounts = parse_mountinfo(
+            "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n\
+             35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+             36 31 0:33 / /mnt/memory-again rw - cgroup cgroup rw,memory\n\
+             37 31 0:34 / /sys/fs/cgroup/hugetlb rw - cgroup cgroup rw,hugetlb\n",
+        );
+        assert_eq!(
+            v1_hierarchies(&mounts, None),
+            [
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"),
+                PathBuf::from("/sys/fs/cgroup/memory"),
+                PathBuf::from("/sys/fs/cgroup/hugetlb")
+            ]
+        );
+        let joined = ["memory".to_string(), "cpu".to_string()];
+        assert_eq!(
+            v1_hierarchies(&mounts, Some(&joined)),
+            [
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"),
+                PathBuf::from("/sys/fs/cgroup/memory")
+            ]
+        );
+        // Unified: the one tree.
+        let l = Layout::build(
+            CgroupMode::Unified,
+            EvidenceSource::TreeShape,
+            LayoutEvidence::default(),
+        );
+        assert_eq!(l.hierarchies, [PathBuf::from("/sys/fs/cgroup")]);
     }
 
     #[test]

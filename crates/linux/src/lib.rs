@@ -31,7 +31,8 @@
 //! * Low level: [`memcg::MemcgReader::read`] reads one memory cgroup directory (v1 or v2) into a
 //!   [`memcg::MemoryBreakdown`] (`to_summary` gives the kubelet's `MemoryStats`);
 //!   [`meminfo::Meminfo`], [`psi::parse`], [`pids::read`], [`fsstats::statvfs`],
-//!   [`discovery::discover`], [`layout::detect`].
+//!   [`discovery::discover`], [`layout::detect`], [`creation::CreationProbe::probe`] (a
+//!   cgroup's creation time, the `startTime` cAdvisor gives the kubelet).
 //! * Control (experiments, tests, the agent's kill action): [`control::CgroupHost::detect`]
 //!   finds the memory controller (v1 or v2); `create_unique` makes an owned [`control::Cgroup`]
 //!   (removed on drop) with `set_memory_limit`, `set_oom_kill_disable` (v1), `spawn`/`command`
@@ -44,6 +45,7 @@ pub mod boottime;
 pub mod capture;
 pub mod collect;
 pub mod control;
+pub mod creation;
 pub mod discovery;
 pub mod fsstats;
 pub mod kubelet_cgroup;

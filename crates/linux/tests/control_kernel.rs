@@ -2,32 +2,21 @@
 //! when the prerequisites are missing, unless HEADROOM_REQUIRE_KERNEL_TESTS=1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/cgroups.rs"]
+mod cgroups;
+
 use headroom_linux::control::{Cgroup, CgroupHost, CgroupVersion, kill_pod};
 use std::fs;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The v1 cgroup host, or `None` when the test skips (see `cgroups::skip_unless_kernel`).
 fn kernel_host(test: &str) -> Option<CgroupHost> {
-    let required = std::env::var("HEADROOM_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1");
-    let missing = if !headroom_linux::control::is_root() {
-        Some("not running as root")
-    } else if !Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists() {
-        Some("no cgroup v1 memory controller at /sys/fs/cgroup/memory")
-    } else {
-        None
-    };
-    match missing {
-        Some(why) if required => panic!("{test}: kernel test required but {why}"),
-        Some(why) => {
-            eprintln!("skipping kernel test {test}: {why}");
-            None
-        }
-        None => {
-            let host = CgroupHost::detect().unwrap();
-            assert_eq!(host.version(), CgroupVersion::V1);
-            Some(host)
-        }
+    if cgroups::skip_unless_kernel(test) {
+        return None;
     }
+    let host = CgroupHost::detect().expect("cgroup host");
+    assert_eq!(host.version(), CgroupVersion::V1);
+    Some(host)
 }
 
 fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {

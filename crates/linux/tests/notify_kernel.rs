@@ -3,6 +3,10 @@
 //! HEADROOM_REQUIRE_KERNEL_TESTS=1 a missing prerequisite fails, otherwise the test skips.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
+// which would hide them.
+use std::io::Write as _;
+
 use headroom_linux::notify::{FiredKind, Notifier, PsiKind, PsiTrigger, UsageThreshold, Watch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,7 +26,7 @@ fn kernel_prerequisites(what: &str, path: &str) -> bool {
     if required {
         panic!("HEADROOM_REQUIRE_KERNEL_TESTS=1 but {why}");
     }
-    eprintln!("skipping {why}");
+    let _ = writeln!(std::io::stderr(), "skipping {why}");
     false
 }
 

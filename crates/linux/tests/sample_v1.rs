@@ -3,40 +3,23 @@
 //! `computed-cadvisor-figures.txt` (cAdvisor/kubelet arithmetic done by an independent script).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::sample_host;
+
 use std::path::Path;
 
 use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::layout::CgroupMode;
 use headroom_linux::root::HostRoot;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples");
-
 /// Build a host tree from the sample files.
 fn sample_tree(dir: &Path) {
-    let mem = dir.join("sys/fs/cgroup/memory");
-    std::fs::create_dir_all(&mem).unwrap();
-    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
-    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
-    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
-    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
-    for f in [
-        "memory.stat",
-        "memory.usage_in_bytes",
-        "memory.max_usage_in_bytes",
-        "memory.failcnt",
-        "memory.limit_in_bytes",
-        "memory.use_hierarchy",
-        "memory.kmem.usage_in_bytes",
-        "memory.memsw.usage_in_bytes",
-        "memory.numa_stat",
-    ] {
-        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
-    }
+    sample_host::v1_sample_host(dir, sample_host::RootFiles::All);
 }
 
 /// `label  value  (MiB)` lines of computed-cadvisor-figures.txt.
 fn figure(label_start: &str) -> u64 {
-    let text = std::fs::read_to_string(Path::new(FIX).join("computed-cadvisor-figures.txt")).unwrap();
+    let text = std::fs::read_to_string(sample_host::sample_path("computed-cadvisor-figures.txt")).unwrap();
     let line = text
         .lines()
         .find(|l| l.starts_with(label_start))

@@ -3,6 +3,9 @@
 //! built from scratch). Each test names the upstream rule it pins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::sample_host;
+
 use std::path::Path;
 
 use headroom_core::summary::{SYSTEM_CONTAINER_PODS, Summary, SwapStats};
@@ -10,7 +13,6 @@ use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::layout::CgroupMode;
 use headroom_linux::root::HostRoot;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples");
 const MIB: u64 = 1 << 20;
 /// What a v1 kernel prints for "no limit".
 const V1_NO_LIMIT: &str = "9223372036854771712\n";
@@ -23,23 +25,7 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 /// A host tree whose v1 root is the captured sample; the caller adds kubepods below it.
 fn v1_host(dir: &Path) -> std::path::PathBuf {
-    let mem = dir.join("sys/fs/cgroup/memory");
-    std::fs::create_dir_all(&mem).unwrap();
-    std::fs::create_dir_all(dir.join("proc/self")).unwrap();
-    let copy = |from: &str, to: &Path| std::fs::copy(Path::new(FIX).join(from), to).unwrap();
-    copy("sync-meminfo.txt", &dir.join("proc/meminfo"));
-    copy("mountinfo.txt", &dir.join("proc/self/mountinfo"));
-    for f in [
-        "memory.stat",
-        "memory.usage_in_bytes",
-        "memory.max_usage_in_bytes",
-        "memory.failcnt",
-        "memory.limit_in_bytes",
-        "memory.use_hierarchy",
-    ] {
-        copy(&format!("sync-v1-root-{f}"), &mem.join(f));
-    }
-    mem
+    sample_host::v1_sample_host(dir, sample_host::RootFiles::Basic)
 }
 
 /// A v1 memory cgroup. `memsw_limit: None` is a kernel booted with swap accounting off

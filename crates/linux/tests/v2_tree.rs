@@ -397,13 +397,15 @@ fn light_pass_reads_the_node_and_the_pod_cgroup_root_only() {
     for d in [&CGROUPFS, &SYSTEMD] {
         let tmp = tempfile::tempdir().unwrap();
         build(tmp.path(), d);
-        let full = collect(tmp.path());
         let mut c = Collector::new(CollectOptions {
             root: HostRoot::dir(tmp.path()),
             ..Default::default()
         })
         .unwrap();
-        let light = c.collect_light_at(full.time).unwrap();
+        // One clock for both passes: creation times count only before it.
+        let now = jiff::Timestamp::now();
+        let full = c.collect_at(now).unwrap();
+        let light = c.collect_light_at(now).unwrap();
         assert!(!full.pods.is_empty());
         assert!(light.pods.is_empty() && light.summary.pods.is_empty());
         // Every node-level figure is the full pass's (a static tree: no lag to differ by).

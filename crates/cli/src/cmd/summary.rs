@@ -58,6 +58,7 @@ impl SourceArgs {
             imagefs: self.imagefs.clone(),
             node_name: self.node_name.clone(),
             keep_stat_maps: false,
+            kubelet_psi_off: false,
         };
         Ok((opened, opts))
     }

@@ -610,6 +610,27 @@ fn a_misspelt_eviction_flag_is_an_error_not_an_ignored_flag() {
 }
 
 #[test]
+fn kubelet_psi_gate_from_feature_gates_file_and_flag() {
+    let file = parse(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         featureGates:\n  KubeletPSI: false\n  KubeletSeparateDiskGC: true\n",
+    );
+    let e = file.eviction().unwrap();
+    assert!(!e.kubelet_psi);
+    assert!(e.kubelet_separate_disk_gc, "gates are read independently");
+    // Default on (beta since v1.34).
+    let none = parse("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n");
+    assert!(none.eviction().unwrap().kubelet_psi);
+    // The flag overrides the file; the last value of a gate in one flag wins.
+    let on = flags(&["--feature-gates=KubeletPSI=false,KubeletPSI=true"]).unwrap();
+    assert!(file.overlay(&on).eviction().unwrap().kubelet_psi);
+    let err = flags(&["--feature-gates=KubeletPSI=maybe"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("invalid value of KubeletPSI=maybe"), "{err}");
+}
+
+#[test]
 fn kubelet_separate_disk_gc_from_feature_gates_file_and_flag() {
     let file = parse(
         "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\

@@ -2,6 +2,10 @@
 //! together with the processes the test started in them. Touches nothing it did not create.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+// Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
+// which would hide them.
+use std::io::Write as _;
+
 use std::path::{Path, PathBuf};
 use std::process::Child;
 
@@ -27,7 +31,10 @@ pub fn skip_unless_kernel(test: &str) -> bool {
     if std::env::var("HEADROOM_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1") {
         panic!("{test}: HEADROOM_REQUIRE_KERNEL_TESTS=1 but {why}");
     }
-    eprintln!("skipping {test}: {why} (set HEADROOM_REQUIRE_KERNEL_TESTS=1 to make this a failure)");
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipping {test}: {why} (set HEADROOM_REQUIRE_KERNEL_TESTS=1 to make this a failure)"
+    );
     true
 }
 

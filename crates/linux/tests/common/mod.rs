@@ -1,1 +1,2 @@
 pub mod cgroups;
+pub mod sample_host;
