@@ -518,3 +518,54 @@ fn agent_pods_file_without_uid_is_refused_at_start() {
         ],
     );
 }
+
+#[test]
+fn status_ranks_only_this_nodes_active_pods() {
+    // `kubectl get pods -A -o json` without --field-selector: other nodes' pods and finished
+    // Job pods have no stats here and used to be ranked first.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pods = fixture("pods.json");
+    let node = fixture("summary.json")["node"]["nodeName"].clone();
+    let items = pods["items"].as_array_mut().unwrap();
+    assert!(items.iter().all(|p| p["spec"]["nodeName"] == node));
+    let mut elsewhere = items[1].clone();
+    elsewhere["metadata"]["name"] = json!("api-on-another-node");
+    elsewhere["metadata"]["uid"] = json!("uid-elsewhere");
+    elsewhere["spec"]["nodeName"] = json!("worker-9");
+    let mut finished = items[0].clone();
+    finished["metadata"]["name"] = json!("nightly-report-29011");
+    finished["metadata"]["uid"] = json!("uid-finished");
+    finished["status"]["phase"] = json!("Succeeded");
+    items.push(elsewhere);
+    items.push(finished);
+    let file = write_json(tmp.path(), "all-pods.json", &pods);
+    let summary = summary_path();
+    let run = headroom(&[
+        "status".as_ref(),
+        "--summary".as_ref(),
+        summary.as_os_str(),
+        "--pods".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let order = run.stdout.split("Eviction order").nth(1).unwrap();
+    let table = order.split("placed by =").next().unwrap();
+    assert!(!table.contains("api-on-another-node"), "{}", run.stdout);
+    assert!(!table.contains("nightly-report"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("run on other nodes (worker-9)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("terminal phase"), "{}", run.stdout);
+    // The same pods file with this node's pods only ranks the same pods.
+    let run_own = headroom(&[
+        "status".as_ref(),
+        "--summary".as_ref(),
+        summary.as_os_str(),
+        "--pods".as_ref(),
+        Path::new(PRESSURE).join("pods.json").as_os_str(),
+    ]);
+    let own = run_own.stdout.split("Eviction order").nth(1).unwrap();
+    assert_eq!(own.split("placed by =").next().unwrap(), table);
+}

@@ -26,6 +26,90 @@ struct PodFacts<'a> {
     cgroup: Option<&'a PodCgroupView>,
 }
 
+/// The pods of a pods file the kubelet of `node` would rank: its active pods. The kubelet only
+/// holds pods bound to its node (its API source watches `spec.nodeName=<node>`), and its
+/// eviction manager sees `GetActivePods`, which leaves out pods in a terminal phase
+/// (`filterOutInactivePods`, pkg/kubelet/kubelet_pods.go). A `kubectl get pods -A` without
+/// `--field-selector` holds every node's pods, and finished Job pods: ranked here they would
+/// have no stats and come first. Pods of other nodes are left out only when the file does name
+/// this node (a hostname that differs from the node name must not empty the list).
+fn active_pods<'p>(pods: &'p [Pod], node: &str, notes: &mut Vec<String>) -> Vec<&'p Pod> {
+    let bound_elsewhere = |p: &Pod| {
+        p.spec
+            .node_name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && n != node)
+    };
+    let names_this_node = pods.iter().any(|p| p.spec.node_name.as_deref() == Some(node));
+    let terminal = |p: &Pod| {
+        matches!(
+            p.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Succeeded") | Some("Failed")
+        )
+    };
+    let mut elsewhere = Vec::new();
+    let mut finished = Vec::new();
+    let mut active = Vec::new();
+    for pod in pods {
+        if names_this_node && bound_elsewhere(pod) {
+            elsewhere.push(pod);
+        } else if terminal(pod) {
+            finished.push(pod.key());
+        } else {
+            active.push(pod);
+        }
+    }
+    if !elsewhere.is_empty() {
+        let mut nodes: Vec<&str> = elsewhere
+            .iter()
+            .filter_map(|p| p.spec.node_name.as_deref())
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        notes.push(format!(
+            "{} pod(s) of the pods file run on other nodes ({}) and were left out: the kubelet of \
+             {node} only knows its own pods (kubectl get pods -A -o json --field-selector \
+             spec.nodeName={node}).",
+            elsewhere.len(),
+            list_some(&nodes)
+        ));
+    } else if !names_this_node {
+        let mut nodes: Vec<&str> = pods
+            .iter()
+            .filter_map(|p| p.spec.node_name.as_deref())
+            .filter(|n| !n.is_empty())
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        if nodes.len() > 1 {
+            notes.push(format!(
+                "The pods file holds pods of several nodes ({}), none named {node:?}: all were \
+                 ranked. Filter it with kubectl's --field-selector spec.nodeName=NODE.",
+                list_some(&nodes)
+            ));
+        }
+    }
+    if !finished.is_empty() {
+        let keys: Vec<&str> = finished.iter().map(String::as_str).collect();
+        notes.push(format!(
+            "{} pod(s) in a terminal phase (Succeeded/Failed) were left out, as the kubelet leaves \
+             them out of its active pods: {}.",
+            finished.len(),
+            list_some(&keys)
+        ));
+    }
+    active
+}
+
+/// At most three items, then how many more.
+fn list_some(items: &[&str]) -> String {
+    let shown = items.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    match items.len().saturating_sub(3) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) -> EvictionOrder {
     let stats_by_uid: BTreeMap<&str, &PodStats> = input
         .summary
@@ -41,8 +125,8 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
         .collect();
 
     let facts: Vec<PodFacts> = match &input.pods {
-        Some(pods) => pods
-            .iter()
+        Some(pods) => active_pods(pods, &input.summary.node.node_name, notes)
+            .into_iter()
             .map(|pod| {
                 let uid = pod.metadata.uid.as_str();
                 PodFacts {
@@ -176,5 +260,46 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate 
             (Some(a), Some(u)) => percent(i128::from(a), i128::from(u)),
             _ => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod active_pods_tests {
+    use super::*;
+
+    fn pod(name: &str, node: Option<&str>, phase: Option<&str>) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "ns", "uid": name},
+            "spec": {"nodeName": node},
+            "status": {"phase": phase}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_node_name_the_file_never_uses_keeps_every_pod() {
+        // On a live node whose hostname differs from its node name, nothing is dropped.
+        let pods = [pod("a", Some("n1"), None), pod("b", Some("n2"), Some("Running"))];
+        let mut notes = Vec::new();
+        let kept = active_pods(&pods, "ip-10-0-0-1", &mut notes);
+        assert_eq!(kept.len(), 2);
+        assert!(notes[0].contains("several nodes (n1, n2)"), "{notes:?}");
+    }
+
+    #[test]
+    fn unbound_pods_stay_and_terminal_ones_go() {
+        let pods = [
+            pod("here", Some("n1"), None),
+            pod("unbound", None, None),
+            pod("failed", Some("n1"), Some("Failed")),
+            pod("there", Some("n2"), None),
+        ];
+        let mut notes = Vec::new();
+        let kept: Vec<String> = active_pods(&pods, "n1", &mut notes)
+            .iter()
+            .map(|p| p.metadata.name.clone())
+            .collect();
+        assert_eq!(kept, ["here", "unbound"]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
     }
 }
