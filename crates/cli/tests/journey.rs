@@ -569,3 +569,30 @@ fn status_ranks_only_this_nodes_active_pods() {
     let own = run_own.stdout.split("Eviction order").nth(1).unwrap();
     assert_eq!(own.split("placed by =").next().unwrap(), table);
 }
+
+#[test]
+fn a_summary_can_be_piped_in() {
+    // kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary | headroom status --summary -
+    let summary = std::fs::read(summary_path()).unwrap();
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["status", "--summary", "-"])
+        .write_stdin(summary)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("source  kubelet Summary (standard input)"),
+        "{text}"
+    );
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["status", "--summary", "-"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("(standard input): the file is empty"), "{stderr}");
+}

@@ -41,16 +41,33 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 /// Read a user-given text file (`what` names it: "kubelet config", "Summary", ...). Every
 /// subcommand words the failures the same way: a directory, a missing or unreadable file, or a
 /// binary file is bad input naming the file.
+///
+/// `-` is standard input, for `kubectl get --raw ... | headroom status --summary -`.
 pub fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let read = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    read.map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidData {
             // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
             bad_input(format!(
                 "{what} {}: not a text file (invalid UTF-8)",
-                path.display()
+                shown_path(path)
             ))
         } else {
-            bad_input(format!("cannot read {what} {}: {e}", path.display()))
+            bad_input(format!("cannot read {what} {}: {e}", shown_path(path)))
         }
     })
+}
+
+/// A path as messages and headers show it; `-` is standard input.
+pub fn shown_path(path: &std::path::Path) -> String {
+    if path.as_os_str() == "-" {
+        "(standard input)".to_string()
+    } else {
+        path.display().to_string()
+    }
 }

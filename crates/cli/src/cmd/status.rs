@@ -31,14 +31,15 @@ headroom status --config /var/lib/kubelet/config.yaml\n  \
 headroom status --root ./capture                  # a tree saved by `headroom capture`\n  \
 headroom status --summary summary.json --pods pods.json --config kubelet.json\n\n\
 Get the inputs from a cluster:\n  \
-kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json\n  \
+kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json    # or pipe: --summary -\n  \
 kubectl get pods -A -o json --field-selector spec.nodeName=NODE > pods.json\n  \
 kubectl get --raw /api/v1/nodes/NODE/proxy/configz > kubelet.json    # the running kubelet config")]
 pub struct Args {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// Use a kubelet Summary (GET /stats/summary) instead of reading kernel files.
+    /// Use a kubelet Summary (GET /stats/summary) instead of reading kernel files (- reads
+    /// standard input).
     #[arg(long, value_name = "SUMMARY.json", conflicts_with_all = ["root", "pod_cgroup_root", "imagefs"])]
     pub summary: Option<PathBuf>,
 
@@ -80,12 +81,12 @@ impl Default for Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (eviction, config_origin, config_warnings) = load_config(args.config.as_deref())?;
     let (pods, pods_origin) = match &args.pods {
-        Some(path) => (Some(load_pods(path)?), Some(path.display().to_string())),
+        Some(path) => (Some(load_pods(path)?), Some(crate::cmd::shown_path(path))),
         None => (None, None),
     };
     let (source, summary, host) = match &args.summary {
         Some(path) => (
-            Source::Summary(path.display().to_string()),
+            Source::Summary(crate::cmd::shown_path(path)),
             load_summary(path)?,
             None,
         ),
@@ -128,7 +129,7 @@ fn read_json(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
     if text.trim().is_empty() {
         return Err(bad_input(format!(
             "{what} {}: the file is empty; expected JSON",
-            path.display()
+            crate::cmd::shown_path(path)
         )));
     }
     Ok(text)
@@ -144,7 +145,7 @@ fn load_config(
             .map_err(|e| anyhow::anyhow!("the kubelet's default eviction settings: {e}"))?;
         return Ok((eviction, None, Vec::new()));
     };
-    let origin = path.display().to_string();
+    let origin = crate::cmd::shown_path(path);
     let text = crate::cmd::read_text(path, "kubelet config")?;
     let config = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
     let eviction = config.eviction().map_err(|e| bad_input(e.to_string()))?;
@@ -165,7 +166,7 @@ fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
         };
         bad_input(format!(
             "{}: not a kubelet Summary (GET /stats/summary): {field}{}",
-            path.display(),
+            crate::cmd::shown_path(path),
             e.inner()
         ))
     })
@@ -176,11 +177,12 @@ fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad_input(format!(
             "pods file {}: not JSON (expected `kubectl get pods -o json` output): {e}",
-            path.display()
+            crate::cmd::shown_path(path)
         ))
     })?;
-    let list = PodList::from_value(value).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    let list = PodList::from_value(value)
+        .map_err(|e| bad_input(format!("{}: {e}", crate::cmd::shown_path(path))))?;
     list.check_uids()
-        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+        .map_err(|e| bad_input(format!("{}: {e}", crate::cmd::shown_path(path))))?;
     Ok(list.items)
 }
