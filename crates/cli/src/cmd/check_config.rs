@@ -38,7 +38,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
 
     /// Node memory capacity (MemTotal), e.g. 16Gi or 17179869184. Adds node-allocatable figures
-    /// and each memory threshold in bytes.
+    /// and each memory threshold in bytes. Default: none (percentages stay percentages).
     // A negative value reaches our own check ("must be positive") instead of clap's "unexpected
     // argument '-1'".
     #[arg(long, value_name = "QUANTITY", allow_hyphen_values = true)]
