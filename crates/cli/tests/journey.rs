@@ -596,3 +596,21 @@ fn a_summary_can_be_piped_in() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("(standard input): the file is empty"), "{stderr}");
 }
+
+#[test]
+fn windows_encodings_are_read_or_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(summary_path()).unwrap();
+    // A UTF-8 byte-order mark (Notepad, PowerShell 7's utf8BOM) is skipped.
+    let bom = tmp.path().join("bom.json");
+    std::fs::write(&bom, [&[0xef_u8, 0xbb, 0xbf][..], text.as_bytes()].concat()).unwrap();
+    let run = headroom(&["status".as_ref(), "--summary".as_ref(), bom.as_os_str()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // UTF-16 (Windows PowerShell 5's `>`) is named as such.
+    let utf16 = tmp.path().join("utf16.json");
+    let mut bytes = vec![0xff_u8, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&utf16, bytes).unwrap();
+    let run = headroom(&["status".as_ref(), "--summary".as_ref(), utf16.as_os_str()]);
+    assert_bad_input(&run, &["utf16.json", "UTF-16", "save it as UTF-8"]);
+}

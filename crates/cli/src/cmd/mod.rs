@@ -40,26 +40,33 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 
 /// Read a user-given text file (`what` names it: "kubelet config", "Summary", ...). Every
 /// subcommand words the failures the same way: a directory, a missing or unreadable file, or a
-/// binary file is bad input naming the file.
+/// binary file is bad input naming the file. A UTF-8 byte-order mark is skipped (editors on
+/// Windows write one); UTF-16 (what Windows PowerShell's `>` writes) is named as such.
 ///
 /// `-` is standard input, for `kubectl get --raw ... | headroom status --summary -`.
 pub fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
     let read = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map(|_| text)
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
     } else {
-        std::fs::read_to_string(path)
+        std::fs::read(path)
     };
-    read.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::InvalidData {
-            // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
-            bad_input(format!(
-                "{what} {}: not a text file (invalid UTF-8)",
-                shown_path(path)
-            ))
-        } else {
-            bad_input(format!("cannot read {what} {}: {e}", shown_path(path)))
-        }
+    let bytes = read.map_err(|e| bad_input(format!("cannot read {what} {}: {e}", shown_path(path))))?;
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(bad_input(format!(
+            "{what} {}: not a text file in UTF-8: it starts with a UTF-16 byte-order mark \
+             (Windows PowerShell's `>` writes UTF-16); save it as UTF-8, e.g. \
+             `... | Out-File -Encoding utf8 FILE`",
+            shown_path(path)
+        )));
+    }
+    let bytes = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(&bytes);
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
+        bad_input(format!(
+            "{what} {}: not a text file (invalid UTF-8)",
+            shown_path(path)
+        ))
     })
 }
 
