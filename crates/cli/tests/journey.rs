@@ -614,3 +614,37 @@ fn windows_encodings_are_read_or_named() {
     let run = headroom(&["status".as_ref(), "--summary".as_ref(), utf16.as_os_str()]);
     assert_bad_input(&run, &["utf16.json", "UTF-16", "save it as UTF-8"]);
 }
+
+#[test]
+fn a_misspelt_eviction_field_is_a_warning_not_silence() {
+    // The kubelet ignores `evictionhard` (case-sensitive, lenient decoding) and runs with its
+    // defaults: check-config accepts the file, as the kubelet does, and says why nothing changed.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("kc.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         evictionhard:\n  memory.available: 1Gi\n",
+    )
+    .unwrap();
+    let run = headroom(&[
+        "check-config".as_ref(),
+        file.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let checked: Value = serde_json::from_str(&run.stdout).unwrap();
+    let warning = checked["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "misspelled-field")
+        .expect("a misspelled-field warning");
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.contains("kc.yaml:3:") && message.contains("evictionHard"),
+        "{message}"
+    );
+    assert_eq!(checked["thresholds"][0]["value"], "100Mi", "{checked}");
+}

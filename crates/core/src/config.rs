@@ -164,6 +164,19 @@ pub struct KubeletConfig {
     pub config_file: Option<String>,
     /// Flags that do not influence eviction and were skipped (`--node-ip=...`).
     pub ignored_flags: Vec<String>,
+    /// Top-level keys of the file that look like a misspelt eviction field (`evictionhard`).
+    /// The kubelet ignores unknown fields (lenient decoding), so these change nothing: the
+    /// lint says so.
+    pub misspelled_fields: Vec<MisspelledField>,
+}
+
+/// A file key that is not a KubeletConfiguration field but nearly one headroom reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MisspelledField {
+    pub key: String,
+    /// The field it most likely meant (`evictionHard`).
+    pub meant: &'static str,
+    pub source: Source,
 }
 
 /// The effective eviction settings the manager runs with.

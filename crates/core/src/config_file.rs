@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
 
 use crate::config::{
-    API_VERSION, ConfigError, KIND, KubeletConfig, RawList, RawMap, Scalar, Setting, SettingMap, Source,
+    API_VERSION, ConfigError, KIND, KubeletConfig, MisspelledField, RawList, RawMap, Scalar, Setting,
+    SettingMap, Source,
 };
 use crate::duration::{self, go_quote};
 
@@ -229,13 +230,16 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
             }
         }
     };
+    let configz = raw.kubeletconfig.is_some();
     let raw = match raw.kubeletconfig {
         Some(inner) => *inner,
         None => raw,
     };
     let ctx = Ctx { origin, lines };
     check_type_meta(&ctx, &raw)?;
+    let misspelled_fields = misspelled_fields(text, origin, lines, configz);
     Ok(KubeletConfig {
+        misspelled_fields,
         eviction_hard: ctx.map(raw.eviction_hard, "evictionHard")?,
         eviction_soft: ctx.map(raw.eviction_soft, "evictionSoft")?,
         eviction_soft_grace_period: ctx.map(raw.eviction_soft_grace_period, "evictionSoftGracePeriod")?,
@@ -291,6 +295,116 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigErr
         config_file: None,
         ignored_flags: Vec::new(),
     })
+}
+
+/// The top-level fields headroom reads, as the kubelet spells them.
+const KNOWN_FIELDS: [&str; 21] = [
+    "kind",
+    "apiVersion",
+    "evictionHard",
+    "evictionSoft",
+    "evictionSoftGracePeriod",
+    "evictionMinimumReclaim",
+    "evictionPressureTransitionPeriod",
+    "evictionMaxPodGracePeriod",
+    "mergeDefaultEvictionSettings",
+    "enforceNodeAllocatable",
+    "systemReserved",
+    "kubeReserved",
+    "systemReservedCgroup",
+    "kubeReservedCgroup",
+    "kernelMemcgNotification",
+    "localStorageCapacityIsolation",
+    "cgroupRoot",
+    "cgroupsPerQOS",
+    "cgroupDriver",
+    "featureGates",
+    "kubeletconfig",
+];
+
+/// Keys of the document (or of its `/configz` wrapper's inside) that are not a field headroom
+/// reads but differ from one only by case, `-`/`_`, or at most two letters: almost certainly
+/// a typo the kubelet silently ignores (its decoding is case-sensitive and lenient). Best
+/// effort: a document that does not read as a plain map gives none.
+fn misspelled_fields(text: &str, origin: &str, lines: bool, configz: bool) -> Vec<MisspelledField> {
+    type Doc = std::collections::BTreeMap<String, serde_json::Value>;
+    let mut options = Options::default();
+    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    options.with_snippet = false;
+    let doc: Option<Doc> = serde_saphyr::from_str_with_options::<Option<Doc>>(text, options)
+        .ok()
+        .flatten()
+        .or_else(|| serde_json::from_str(text).ok());
+    let Some(mut doc) = doc else {
+        return Vec::new();
+    };
+    if configz {
+        match doc.remove("kubeletconfig") {
+            Some(serde_json::Value::Object(inner)) => doc = inner.into_iter().collect(),
+            _ => return Vec::new(),
+        }
+    }
+    let mut out = Vec::new();
+    for key in doc.keys() {
+        if KNOWN_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        let folded = fold(key);
+        let meant = KNOWN_FIELDS.iter().find(|k| fold(k) == folded).or_else(|| {
+            KNOWN_FIELDS
+                .iter()
+                .filter(|k| k.len() >= 8 && edit_distance(&fold(k), &folded) <= 2)
+                .min_by_key(|k| edit_distance(&fold(k), &folded))
+        });
+        if let Some(meant) = meant {
+            let line = lines.then(|| line_of_key(text, key)).flatten();
+            out.push(MisspelledField {
+                key: key.clone(),
+                meant,
+                source: Source::File {
+                    origin: origin.to_string(),
+                    line,
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Lower case without `-` and `_`.
+fn fold(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The 1-based line where `key` is written as a mapping key (`key:` or `"key":`).
+fn line_of_key(text: &str, key: &str) -> Option<u64> {
+    let plain = format!("{key}:");
+    let quoted = format!("\"{key}\"");
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches(['{', ',', ' ']);
+            l.starts_with(&plain) || l.starts_with(&quoted)
+        })
+        .and_then(|i| u64::try_from(i + 1).ok())
 }
 
 fn decode(text: &str) -> Result<RawConfig, serde_saphyr::Error> {
@@ -384,5 +498,38 @@ mod configz_tests {
         let err = parse(bad, "configz.json").unwrap().eviction();
         let err = err.unwrap_err().to_string();
         assert!(err.starts_with("configz.json:2:"), "{err}");
+    }
+
+    #[test]
+    fn near_misses_of_eviction_fields_are_reported_with_their_line() {
+        let text = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+                    evictionhard:\n  memory.available: 1Gi\neviction-soft: {}\n\
+                    evictionMinimumReclam: {}\nmaxPods: 110\nsystemCgroups: /system\n\
+                    kubeletCgroups: /kubelet\nreservedMemory: []\nkubeReserved: {memory: 1Gi}\n\
+                    imageGCHighThresholdPercent: 85\nenforceNodeAllocatable: [pods]\n";
+        let config = parse(text, "kc.yaml").unwrap();
+        let found: Vec<(&str, &str, String)> = config
+            .misspelled_fields
+            .iter()
+            .map(|m| (m.key.as_str(), m.meant, m.source.to_string()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("eviction-soft", "evictionSoft", "kc.yaml:5".to_string()),
+                (
+                    "evictionMinimumReclam",
+                    "evictionMinimumReclaim",
+                    "kc.yaml:6".to_string()
+                ),
+                ("evictionhard", "evictionHard", "kc.yaml:3".to_string()),
+            ]
+        );
+        // Ignored, as by the kubelet: the misspelt field sets nothing.
+        assert!(config.eviction_hard.is_none());
+        let json = "{\"kubeletconfig\": {\"EvictionHard\": {}, \"maxPods\": 110}}";
+        let config = parse(json, "configz.json").unwrap();
+        assert_eq!(config.misspelled_fields.len(), 1);
+        assert_eq!(config.misspelled_fields[0].meant, "evictionHard");
     }
 }

@@ -320,6 +320,18 @@ fn misc(config: &KubeletConfig, eviction: &EvictionConfig, out: &mut Vec<Warning
                 .to_string(),
         );
     }
+    for field in &config.misspelled_fields {
+        warn(
+            out,
+            "misspelled-field",
+            format!(
+                "{}: {:?} is not a KubeletConfiguration field; did you mean {}? The kubelet \
+                 ignores unknown fields (field names are case-sensitive), so this setting has no \
+                 effect.",
+                field.source, field.key, field.meant
+            ),
+        );
+    }
     if !config.ignored_flags.is_empty() {
         warn(
             out,
