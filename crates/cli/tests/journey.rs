@@ -648,3 +648,33 @@ fn a_misspelt_eviction_field_is_a_warning_not_silence() {
     );
     assert_eq!(checked["thresholds"][0]["value"], "100Mi", "{checked}");
 }
+
+#[test]
+fn agent_warns_about_a_misspelt_eviction_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("kc.yaml");
+    std::fs::write(
+        &file,
+        "kind: KubeletConfiguration\nevictionSoftGracePeriods: {}\n",
+    )
+    .unwrap();
+    let host = tmp.path().join("not-a-host");
+    std::fs::create_dir(&host).unwrap();
+    // The pass fails on the empty root (exit 1); the warning comes before it.
+    let run = headroom(&[
+        "agent".as_ref(),
+        "--once".as_ref(),
+        "--notifications".as_ref(),
+        "off".as_ref(),
+        "--root".as_ref(),
+        host.as_os_str(),
+        "--config".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert!(
+        run.stderr
+            .contains("\"evictionSoftGracePeriods\" is not a KubeletConfiguration field"),
+        "{}",
+        run.stderr
+    );
+}

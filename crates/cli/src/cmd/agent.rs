@@ -137,6 +137,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
     // The error already starts with "FILE:LINE:" (as in status, simulate and check-config).
     let eviction = kubelet.eviction().map_err(|e| bad_input(e.to_string()))?;
+    // A misspelt field leaves the kubelet (and so the agent) on defaults without a word; the
+    // other lint findings are `headroom check-config`'s business.
+    for w in headroom_core::lint::lint(&kubelet, &eviction) {
+        if w.code == "misspelled-field" {
+            tracing::warn!("{}", w.message);
+        }
+    }
     let period_ns =
         parse_duration(&args.period).map_err(|e| bad_input(format!("--period {:?}: {e}", args.period)))?;
     if period_ns <= 0 {
