@@ -132,13 +132,17 @@ impl PodSource {
 
 /// Parse a pods file: a Pod, a PodList / List, or a JSON array; only non-terminal pods.
 pub fn read_pods(path: &Path) -> Result<Vec<Pod>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read pods file {}: {e}", path.display()))?;
-    parse_pods(
-        &text,
-        &format!("pods file {}", path.display()),
-        "`kubectl get pods -o json` output",
-    )
+    let origin = format!("pods file {}", path.display());
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {origin}: {e}"))?;
+    let text = headroom_core::text::decode_non_empty(&bytes)
+        .map_err(|e| format!("{origin}: {e}; expected `kubectl get pods -o json` output"))?;
+    let pods = parse_pods(text, &origin, "`kubectl get pods -o json` output")?;
+    // Pods are matched to their cgroups by uid: one without a uid would silently never be a
+    // candidate, two with the same uid would share one cgroup's stats. Checked on every read,
+    // so a bad re-read keeps the last good list like any other bad file.
+    let list = PodList { items: pods };
+    list.check_uids().map_err(|e| format!("{origin}: {e}"))?;
+    Ok(list.items)
 }
 
 /// Parse pods JSON from any source (`origin` names it in errors, `expected` says what it
@@ -276,6 +280,43 @@ mod tests {
         let err = PodsFile::load(&path).err().unwrap();
         assert!(err.contains("pods.json") && err.contains("scalar"), "{err}");
         assert!(PodsFile::load(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn re_reads_that_are_empty_utf16_or_lack_uids_keep_the_last_good_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pods.json");
+        std::fs::write(&path, LIST).unwrap();
+        let mut f = PodsFile::load(&path).unwrap();
+
+        let bad: [(&[u8], &str); 4] = [
+            // Truncated to nothing by a writer that has not finished (`>` opened the file).
+            (b"", "the file is empty"),
+            (b"\xff\xfe[\x00]\x00", "UTF-16"),
+            (br#"[{"metadata":{"name":"a","namespace":"ns"}}]"#, "metadata.uid"),
+            (
+                br#"[{"metadata":{"name":"a","namespace":"ns","uid":"u"}},
+                    {"metadata":{"name":"b","namespace":"ns","uid":"u"}}]"#,
+                "appears twice",
+            ),
+        ];
+        for (i, (content, words)) in bad.into_iter().enumerate() {
+            // Each bad version differs in size or content, so the stamp changes.
+            std::fs::write(&path, [content, &b" ".repeat(i)[..]].concat()).unwrap();
+            match f.refresh() {
+                Refresh::KeptLastGood { error, pods } => {
+                    assert!(error.contains("pods.json"), "{error}");
+                    assert!(error.contains(words), "{words:?} not in: {error}");
+                    assert_eq!(pods, 1);
+                }
+                other => panic!("case {i}: {other:?}"),
+            }
+            assert_eq!(f.pods()[0].metadata.uid, "u-a");
+        }
+
+        // A byte-order mark in front of a good list is fine.
+        std::fs::write(&path, [&b"\xef\xbb\xbf"[..], LIST.as_bytes()].concat()).unwrap();
+        assert_eq!(f.refresh(), Refresh::Reloaded { pods: 1 });
     }
 
     #[test]

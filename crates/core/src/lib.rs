@@ -24,6 +24,7 @@ pub mod quantity;
 pub mod rank;
 pub mod signal;
 pub mod summary;
+pub mod text;
 pub mod threshold;
 pub mod timeline;
 

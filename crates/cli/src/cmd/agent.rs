@@ -176,14 +176,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A missing or malformed --pods file at start is the operator's input (exit 2), not an
     // agent failure; the runner loads it again and re-reads it when it changes.
     if let Some(path) = &args.pods {
-        let file = PodsFile::load(path).map_err(|e| bad_input(format!("--pods: {e}")))?;
-        // Pods are matched to their cgroups by uid: one without a uid would silently never be
-        // a candidate, two with the same uid would share one cgroup's stats.
-        let list = headroom_core::pod::PodList {
-            items: file.pods().to_vec(),
-        };
-        list.check_uids()
-            .map_err(|e| bad_input(format!("--pods: pods file {}: {e}", path.display())))?;
+        // Pod uids are checked by every read of the file (pods_source::read_pods).
+        PodsFile::load(path).map_err(|e| bad_input(format!("--pods: {e}")))?;
     }
     let root = match &args.root {
         // A --root that is not a directory at all is a typo, not a collection failure; a

@@ -52,22 +52,9 @@ pub fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
         std::fs::read(path)
     };
     let bytes = read.map_err(|e| bad_input(format!("cannot read {what} {}: {e}", shown_path(path))))?;
-    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return Err(bad_input(format!(
-            "{what} {}: not a text file in UTF-8: it starts with a UTF-16 byte-order mark \
-             (Windows PowerShell's `>` writes UTF-16); save it as UTF-8, e.g. \
-             `... | Out-File -Encoding utf8 FILE`",
-            shown_path(path)
-        )));
-    }
-    let bytes = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(&bytes);
-    String::from_utf8(bytes.to_vec()).map_err(|_| {
-        // read_to_string's own words ("stream did not contain valid UTF-8") hide the point.
-        bad_input(format!(
-            "{what} {}: not a text file (invalid UTF-8)",
-            shown_path(path)
-        ))
-    })
+    headroom_core::text::decode(&bytes)
+        .map(str::to_string)
+        .map_err(|e| bad_input(format!("{what} {}: {e}", shown_path(path))))
 }
 
 /// A path as messages and headers show it; `-` is standard input.
