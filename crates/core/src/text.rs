@@ -1,6 +1,6 @@
-//! User files as text: what every reader of a user-given file (config, Summary, pods, timeline)
-//! does with the bytes before parsing, so the CLI and the agent word the failures alike.
-//! Pure: bytes in, text or a reason out.
+//! Text in and out: what every reader of a user-given file (config, Summary, pods, timeline)
+//! does with the bytes before parsing, so the CLI and the agent word the failures alike; and
+//! the one word-wrapping rule of every text output. Pure: no I/O.
 
 /// Why a file's bytes are not usable text. `Display` is the reason alone; callers prefix the
 /// file ("pods file /tmp/pods.json: ...").
@@ -37,6 +37,29 @@ pub fn decode_non_empty(bytes: &[u8]) -> Result<&str, NotText> {
     Ok(text)
 }
 
+/// Append `text` wrapped to `width` columns: the first line prefixed by `first`, the rest by
+/// `indent`, each line ending in a newline. A word longer than a whole line (a 120-character
+/// `namespace/pod`, a deep path) is cut across lines rather than overflowing; names are never
+/// split at their hyphens otherwise. Runs of whitespace count as one space.
+pub fn wrap_into(out: &mut String, width: usize, first: &str, indent: &str, text: &str) {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        out.push_str(first.trim_end());
+        out.push('\n');
+        return;
+    }
+    let options = textwrap::Options::new(width)
+        .initial_indent(first)
+        .subsequent_indent(indent)
+        .break_words(true)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    for line in textwrap::wrap(&text, &options) {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +78,25 @@ mod tests {
         assert_eq!(decode_non_empty(b" \n\t"), Err(NotText::Empty));
         assert_eq!(decode_non_empty(b"\xef\xbb\xbf\n"), Err(NotText::Empty));
         assert_eq!(decode_non_empty(b"[]"), Ok("[]"));
+    }
+
+    #[test]
+    fn wrap_keeps_names_whole_and_cuts_only_what_cannot_fit() {
+        let mut out = String::new();
+        wrap_into(
+            &mut out,
+            20,
+            "* ",
+            "  ",
+            "evict  kube-system/coredns-5d78c9869d-abcde now",
+        );
+        // 36 characters cannot fit in 18: cut at the width, not at a hyphen.
+        assert_eq!(out, "* evict\n  kube-system/coredn\n  s-5d78c9869d-abcde\n  now\n");
+        let mut out = String::new();
+        wrap_into(&mut out, 20, "* ", "  ", "evict web-0 now");
+        assert_eq!(out, "* evict web-0 now\n");
+        let mut out = String::new();
+        wrap_into(&mut out, 20, "  - ", "    ", "  ");
+        assert_eq!(out, "  -\n");
     }
 }

@@ -379,8 +379,7 @@ pub fn write_csv(path: &Path, series: &[Sample]) -> anyhow::Result<()> {
 pub fn render_text(r: &HotCacheReport) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
+    let header = format!(
         "hot-cache experiment: {} memory cgroup {} with a {:.0} MiB limit, {:.0} MiB of cache, \
          anonymous memory at {:.0} MiB/s, sampled every {:.0} ms ({} samples)",
         r.cgroup_version,
@@ -391,6 +390,7 @@ pub fn render_text(r: &HotCacheReport) -> String {
         r.interval_ms,
         r.samples
     );
+    headroom_core::text::wrap_into(&mut s, crate::TEXT_WIDTH, "", "  ", &header);
     let _ = writeln!(s);
     let _ = writeln!(
         s,
@@ -422,7 +422,7 @@ pub fn render_text(r: &HotCacheReport) -> String {
     }
     let _ = writeln!(s);
     for c in &r.conclusions {
-        let _ = writeln!(s, "* {c}");
+        headroom_core::text::wrap_into(&mut s, crate::TEXT_WIDTH, "* ", "  ", c);
     }
     s
 }

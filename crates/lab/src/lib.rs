@@ -18,3 +18,6 @@ pub mod plot;
 pub mod size;
 pub mod snapshot;
 pub mod worker;
+
+/// Text reports fit this many columns (as `headroom status` does); tables are narrower.
+pub const TEXT_WIDTH: usize = 100;

@@ -267,16 +267,16 @@ pub fn conclusions(size: u64, steps: &[StepResult]) -> Vec<String> {
 pub fn render_text(r: &PageCacheReport) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
+    let header = format!(
         "page-cache experiment: {:.0} MiB file {} in the {} memory cgroup {}",
         mib(r.size_bytes),
         r.file.display(),
         r.cgroup_version,
         r.cgroup.display()
     );
+    headroom_core::text::wrap_into(&mut s, crate::TEXT_WIDTH, "", "  ", &header);
     for w in &r.warnings {
-        let _ = writeln!(s, "warning: {w}");
+        headroom_core::text::wrap_into(&mut s, crate::TEXT_WIDTH, "warning: ", "  ", w);
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -308,12 +308,16 @@ pub fn render_text(r: &PageCacheReport) -> String {
         );
     }
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "working set = usage - inactive_file (cAdvisor); the kubelet's memory.available = capacity - working set."
+    headroom_core::text::wrap_into(
+        &mut s,
+        crate::TEXT_WIDTH,
+        "",
+        "  ",
+        "working set = usage - inactive_file (cAdvisor); the kubelet's memory.available = \
+         capacity - working set.",
     );
     for c in &r.conclusions {
-        let _ = writeln!(s, "* {c}");
+        headroom_core::text::wrap_into(&mut s, crate::TEXT_WIDTH, "* ", "  ", c);
     }
     s
 }

@@ -174,8 +174,6 @@ fn to_json(e: &EvictionConfig, a: Option<&NodeAllocatable>, warnings: &[Warning]
     })
 }
 
-const WIDTH: usize = 100;
-
 fn to_text(
     file: Option<&PathBuf>,
     flags: &[String],
@@ -294,25 +292,9 @@ fn to_text(
     out
 }
 
-/// Word-wrap to WIDTH columns.
+/// Word-wrap to 100 columns, as every text output does.
 fn wrap(text: &str, first_indent: &str, indent: &str) -> String {
     let mut out = String::new();
-    let mut line = first_indent.to_string();
-    let mut line_has_word = false;
-    for word in text.split_whitespace() {
-        if line_has_word && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            out.push_str(&line);
-            out.push('\n');
-            line = indent.to_string();
-            line_has_word = false;
-        }
-        if line_has_word {
-            line.push(' ');
-        }
-        line.push_str(word);
-        line_has_word = true;
-    }
-    out.push_str(&line);
-    out.push('\n');
+    crate::status::text::wrap(&mut out, first_indent, indent, text);
     out
 }

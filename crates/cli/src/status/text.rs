@@ -60,42 +60,10 @@ fn opt(v: Option<u64>) -> String {
     v.map(h).unwrap_or_else(|| "?".to_string())
 }
 
-/// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`. A word longer
-/// than a whole line (a 120-character `namespace/pod`, a deep path) is cut across lines rather
-/// than overflowing the 100 columns.
+/// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`
+/// (`headroom_core::text::wrap_into`: long words are cut, names not split at hyphens).
 pub(crate) fn wrap(out: &mut String, first: &str, indent: &str, text: &str) {
-    let fresh = WIDTH.saturating_sub(indent.chars().count());
-    let mut line = first.to_string();
-    let mut empty = true;
-    for word in text.split_whitespace() {
-        let mut rest: Vec<char> = word.chars().collect();
-        loop {
-            let used = line.chars().count() + usize::from(!empty);
-            if used + rest.len() <= WIDTH || (empty && used >= WIDTH) {
-                if !empty {
-                    line.push(' ');
-                }
-                line.extend(rest.iter());
-                empty = false;
-                break;
-            }
-            let room = WIDTH.saturating_sub(used);
-            if (!empty && rest.len() <= fresh) || room == 0 {
-                out.push_str(line.trim_end());
-                out.push('\n');
-                line = indent.to_string();
-                empty = true;
-                continue;
-            }
-            if !empty {
-                line.push(' ');
-            }
-            line.extend(rest.drain(..room));
-            empty = false;
-        }
-    }
-    out.push_str(line.trim_end());
-    out.push('\n');
+    headroom_core::text::wrap_into(out, WIDTH, first, indent, text);
 }
 
 fn header(out: &mut String, r: &StatusReport, style: Style) {
