@@ -102,7 +102,7 @@ impl Metrics {
         let actions = Family::<Labels, Counter>::default();
         registry.register(
             "headroom_actions",
-            "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused)",
+            "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused|gone)",
             actions.clone(),
         );
         let syncs = Family::<Labels, Counter>::default();

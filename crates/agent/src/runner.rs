@@ -418,6 +418,15 @@ impl Runner {
                             r.elapsed
                         );
                     }
+                    // The pod ended (or its runtime removed it) between the decision and the
+                    // kill: nothing is left to stop, which is what the kill was for.
+                    Err(e) if e.cgroup_gone() => {
+                        self.shared.metrics.inc_action("kill", "gone");
+                        tracing::info!(
+                            "kill pod {key}: its cgroup is already gone ({e}); the pod ended \
+                             before the kill, nothing to do"
+                        );
+                    }
                     Err(e) => {
                         self.shared.metrics.inc_action("kill", "error");
                         tracing::error!("kill pod {key}: {e}");

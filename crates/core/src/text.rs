@@ -91,7 +91,10 @@ mod tests {
             "evict  kube-system/coredns-5d78c9869d-abcde now",
         );
         // 36 characters cannot fit in 18: cut at the width, not at a hyphen.
-        assert_eq!(out, "* evict\n  kube-system/coredn\n  s-5d78c9869d-abcde\n  now\n");
+        assert_eq!(
+            out,
+            "* evict\n  kube-system/coredn\n  s-5d78c9869d-abcde\n  now\n"
+        );
         let mut out = String::new();
         wrap_into(&mut out, 20, "* ", "  ", "evict web-0 now");
         assert_eq!(out, "* evict web-0 now\n");

@@ -104,6 +104,17 @@ pub enum ControlError {
 }
 
 impl ControlError {
+    /// The cgroup is no longer there: removed before it was opened, or while it was being
+    /// read (its directory or `cgroup.procs` vanished). For a kill this is not a failure: the
+    /// pod ended on its own between the decision and the action.
+    pub fn cgroup_gone(&self) -> bool {
+        match self {
+            ControlError::CgroupMissing { .. } => true,
+            ControlError::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+
     fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
         match source.kind() {
             io::ErrorKind::PermissionDenied => ControlError::NotRoot {
@@ -663,6 +674,32 @@ fn write_file(path: &Path, value: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vanished_cgroup_is_gone_not_failed() {
+        let gone = ControlError::CgroupMissing {
+            path: "/sys/fs/cgroup/memory/kubepods/podx".into(),
+        };
+        assert!(gone.cgroup_gone());
+        let vanished = ControlError::io(
+            "reading",
+            Path::new("/sys/fs/cgroup/memory/kubepods/podx/cgroup.procs"),
+            io::Error::from(io::ErrorKind::NotFound),
+        );
+        assert!(vanished.cgroup_gone());
+        let denied = ControlError::io(
+            "writing",
+            Path::new("/sys/fs/cgroup/memory/kubepods/podx/cgroup.kill"),
+            io::Error::from(io::ErrorKind::PermissionDenied),
+        );
+        assert!(!denied.cgroup_gone());
+
+        // Through the real entry point: a pod cgroup that is not there any more.
+        let tmp = tempfile::tempdir().unwrap();
+        let host = CgroupHost::at(CgroupVersion::V1, tmp.path().to_path_buf());
+        let err = kill_pod(&host, &tmp.path().join("kubepods/podx"), Duration::ZERO).unwrap_err();
+        assert!(err.cgroup_gone(), "{err}");
+    }
 
     #[test]
     fn pids_parse_skips_junk_and_init() {
