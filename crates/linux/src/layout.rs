@@ -303,14 +303,22 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
         .collect()
 }
 
-/// Mountinfo escapes space, tab, newline and backslash as `\ooo`.
+/// Mountinfo escapes space, tab, newline and backslash as `\ooo`. Three octal digits above
+/// `\377` are not a byte, so the kernel never writes them: they are kept as they are.
 fn unescape_octal(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+        let escaped = (b[i] == b'\\')
+            .then(|| b.get(i + 1..i + 4))
+            .flatten()
+            .filter(|digits| digits.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .and_then(|digits| {
+                let v = digits.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                u8::try_from(v).ok()
+            });
+        if let Some(v) = escaped {
             out.push(v);
             i += 4;
         } else {
@@ -401,6 +409,18 @@ mod tests {
         let l = detect(&HostRoot::dir(tmp.path()), &mut FileReader::new(), None);
         assert_eq!(l.mode, CgroupMode::Legacy);
         assert_eq!(l.memory_root, PathBuf::from("/sys/fs/cgroup/cpu,memory"));
+    }
+
+    #[test]
+    fn mount_point_escapes_decode_and_out_of_range_ones_stay_literal() {
+        let line = |mp: &str| format!("36 25 0:33 / {mp} rw - cgroup cgroup rw,memory\n");
+        let parsed = parse_mountinfo(&line("/mnt/with\\040space\\134"));
+        assert_eq!(parsed[0].mount_point, "/mnt/with space\\");
+        // Found by the cgroup_files fuzz target: `\603` overflowed a byte (a panic in debug
+        // builds). Above `\377` is no byte; a truncated escape is no escape either.
+        let parsed = parse_mountinfo(&line("/x\\603\\400\\777\\37"));
+        assert_eq!(parsed[0].mount_point, "/x\\603\\400\\777\\37");
+        assert_eq!(parsed[0].fs_type, "cgroup");
     }
 
     #[test]

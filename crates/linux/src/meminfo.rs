@@ -67,7 +67,8 @@ impl Meminfo {
         let total = self.mem_total()?;
         let free = g("MemFree");
         let buffers = g("Buffers");
-        let cache = g("Cached") + g("SReclaimable");
+        // Saturating: a junk file can hold sizes no machine has (u64::MAX bytes).
+        let cache = g("Cached").saturating_add(g("SReclaimable"));
         let mut available = g("MemAvailable");
         // procps' container guard: a 0 or impossible MemAvailable falls back to MemFree.
         if available == 0 || available > total {
@@ -89,7 +90,7 @@ impl Meminfo {
             shared: g("Shmem"),
             buffers,
             cache,
-            buff_cache: buffers + cache,
+            buff_cache: buffers.saturating_add(cache),
             available,
             swap_total,
             swap_used: swap_total.saturating_sub(g("SwapFree")),
@@ -138,6 +139,18 @@ mod tests {
         assert_eq!(f.buff_cache, 795_914_240);
         assert_eq!(f.shared, 9_084_928);
         assert_eq!(f.swap_used, 0);
+    }
+
+    #[test]
+    fn impossible_sizes_saturate_instead_of_overflowing() {
+        // A value without `kB` is taken as bytes, so a junk file can hold u64::MAX.
+        let m = Meminfo::parse(
+            "MemTotal: 1\nBuffers: 18446744073709551615\nCached: 18446744073709551615\nSReclaimable: 2\n",
+        );
+        let f = m.free().unwrap();
+        assert_eq!(f.cache, u64::MAX);
+        assert_eq!(f.buff_cache, u64::MAX);
+        assert!(f.used_procps3 <= f.total);
     }
 
     #[test]

@@ -1,0 +1,121 @@
+//! Summary JSON (as `headroom status --summary` reads it) -> observations -> two syncs of the
+//! eviction manager with the kubelet's default config and one synthetic pod per pod in the
+//! Summary, so hostile numbers (u64 near overflow, zero or huge capacity, missing fields)
+//! travel the whole decision path.
+//!
+//! Properties: a parsed Summary prints and re-parses to the same text; memory capacity is never
+//! below memory available; the default `memory.available<100Mi` is met exactly when the
+//! observed memory.available is under 100Mi; an eviction names an active pod; a sync evicts
+//! at most one pod for node pressure.
+#![no_main]
+
+use headroom_core::config::KubeletConfig;
+use headroom_core::manager::{EvictionCause, ManagerState, SyncInputs, synchronize};
+use headroom_core::observe::observe;
+use headroom_core::pod::Pod;
+use headroom_core::quantity::Quantity;
+use headroom_core::rank::FsTopology;
+use headroom_core::signal::Signal;
+use headroom_core::summary::Summary;
+use libfuzzer_sys::fuzz_target;
+
+const DEFAULT_MEMORY_THRESHOLD: i64 = 100 << 20;
+
+fn parse(text: &str) -> Option<Summary> {
+    // The same entry point as the CLI: serde_path_to_error over serde_json.
+    let mut json = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut json).ok()
+}
+
+fn pods_of(summary: &Summary) -> Vec<Pod> {
+    summary
+        .pods
+        .iter()
+        .map(|s| {
+            let mut pod = Pod::default();
+            pod.metadata.name = s.pod_ref.name.clone();
+            pod.metadata.namespace = s.pod_ref.namespace.clone();
+            pod.metadata.uid = s.pod_ref.uid.clone();
+            pod
+        })
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(summary) = parse(text) else { return };
+
+    let printed = serde_json::to_string(&summary).expect("a parsed Summary prints");
+    let again = parse(&printed).expect("a printed Summary parses");
+    assert_eq!(
+        printed,
+        serde_json::to_string(&again).expect("prints"),
+        "round trip"
+    );
+
+    let obs = observe(&summary);
+    for signal in [Signal::MemoryAvailable, Signal::AllocatableMemoryAvailable] {
+        if let Some(o) = obs.get(signal) {
+            assert!(o.available >= Quantity::bytes(0), "{signal:?} negative: {o:?}");
+            assert!(
+                o.capacity >= o.available,
+                "{signal:?} capacity below available: {o:?}"
+            );
+        }
+    }
+
+    let Ok(config) = KubeletConfig::default().eviction() else {
+        return;
+    };
+    let pods = pods_of(&summary);
+    let mut state = ManagerState::new();
+    let start = jiff::Timestamp::from_second(1_800_000_000).expect("valid time");
+    for step in 0..2i64 {
+        let now = start + jiff::SignedDuration::from_secs(10 * step);
+        let decision = synchronize(
+            &mut state,
+            &config,
+            SyncInputs {
+                summary: &summary,
+                active_pods: &pods,
+                now,
+                fs_topology: FsTopology::default(),
+                pod_cgroup_root: &config.pod_cgroup_root,
+            },
+        );
+        if decision.error.is_some() {
+            continue;
+        }
+        let memory_met = decision
+            .thresholds_met
+            .iter()
+            .any(|m| m.threshold.signal == Signal::MemoryAvailable);
+        let under = obs
+            .get(Signal::MemoryAvailable)
+            .is_some_and(|o| o.available < Quantity::bytes(DEFAULT_MEMORY_THRESHOLD));
+        assert_eq!(
+            memory_met,
+            under,
+            "memory.available<100Mi met? {:?}",
+            obs.get(Signal::MemoryAvailable)
+        );
+        let mut pressure_evictions = 0;
+        for e in &decision.evictions {
+            assert!(
+                e.index < pods.len(),
+                "eviction of pod #{} of {}",
+                e.index,
+                pods.len()
+            );
+            if matches!(e.cause, EvictionCause::Threshold { .. }) {
+                pressure_evictions += 1;
+            }
+        }
+        assert!(
+            pressure_evictions <= 1,
+            "{pressure_evictions} node-pressure evictions in one sync"
+        );
+    }
+});
