@@ -1,6 +1,7 @@
 //! Pods JSON (as `headroom status --pods` reads it) -> `PodList::from_value` + `check_uids` ->
 //! each pod's QoS, effective requests and limits, priority, criticality -> memory, PID and disk
-//! rankings against synthetic stats with hostile numbers.
+//! rankings against synthetic stats with hostile numbers -> one sync of a node out of memory,
+//! disk and pids with those pods active (messages, annotations, local-storage limits).
 //!
 //! Properties: a list that passed the checks has no negative effective request; a computed
 //! BestEffort pod (without pod-level resources) requests no cpu or memory; a computed Guaranteed
@@ -11,13 +12,16 @@
 
 use std::cmp::Ordering;
 
+use headroom_core::config::KubeletConfig;
+use headroom_core::manager::{EvictionCause, ManagerState, SyncInputs, synchronize};
 use headroom_core::observe::PodStatsIndex;
 use headroom_core::pod::{Pod, PodList, QosClass};
 use headroom_core::quantity::Quantity;
 use headroom_core::rank::{FsTopology, RankKind, compare, rank};
 use headroom_core::signal::Signal;
 use headroom_core::summary::{
-    ContainerStats, FsStats, MemoryStats, PodReference, PodStats, ProcessStats, Summary,
+    ContainerStats, FsStats, MemoryStats, NodeStats, PodReference, PodStats, ProcessStats, RlimitStats,
+    Summary, VolumeStats,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -57,6 +61,18 @@ fn stats_for(index: usize, pod: &Pod, seed: u8) -> Option<PodStats> {
         process_stats: Some(ProcessStats {
             process_count: Some(pick(3)),
         }),
+        volume: Some(
+            pod.spec
+                .volumes
+                .iter()
+                .enumerate()
+                .map(|(v, volume)| VolumeStats {
+                    fs: fs(4 + v),
+                    name: volume.name.clone(),
+                    pvc_ref: None,
+                })
+                .collect(),
+        ),
         containers: vec![ContainerStats {
             rootfs: Some(fs(1)),
             logs: Some(fs(2)),
@@ -147,7 +163,31 @@ fuzz_target!(|data: &[u8]| {
     let pods = list.items;
     pods.iter().for_each(check_pod);
 
+    let time = jiff::Timestamp::from_second(1_800_000_000).expect("valid time");
+    let empty = FsStats {
+        time: Some(time),
+        available_bytes: Some(0),
+        capacity_bytes: Some(1 << 40),
+        inodes_free: Some(0),
+        inodes: Some(1 << 20),
+        ..FsStats::default()
+    };
     let summary = Summary {
+        node: NodeStats {
+            memory: Some(MemoryStats {
+                time: Some(time),
+                available_bytes: Some(0),
+                working_set_bytes: Some(1 << 34),
+                ..MemoryStats::default()
+            }),
+            fs: Some(empty.clone()),
+            rlimit: Some(RlimitStats {
+                time: Some(time),
+                maxpid: Some(1000),
+                curproc: Some(1000),
+            }),
+            ..NodeStats::default()
+        },
         pods: pods
             .iter()
             .enumerate()
@@ -169,4 +209,35 @@ fuzz_target!(|data: &[u8]| {
     ] {
         check_ranking(RankKind::for_signal(signal, topology), &pods, &index);
     }
+
+    // A node out of memory, disk and pids: the eviction path (ranking, messages, annotations,
+    // local-storage limits) on the fuzzed pods.
+    let Ok(config) = KubeletConfig::default().eviction() else {
+        return;
+    };
+    let decision = synchronize(
+        &mut ManagerState::new(),
+        &config,
+        SyncInputs {
+            summary: &summary,
+            active_pods: &pods,
+            now: time,
+            fs_topology: FsTopology::default(),
+            pod_cgroup_root: &config.pod_cgroup_root,
+        },
+    );
+    let mut pressure_evictions = 0;
+    for e in &decision.evictions {
+        assert!(
+            e.index < pods.len(),
+            "eviction of pod #{} of {}",
+            e.index,
+            pods.len()
+        );
+        pressure_evictions += usize::from(matches!(e.cause, EvictionCause::Threshold { .. }));
+    }
+    assert!(
+        pressure_evictions <= 1,
+        "{pressure_evictions} node-pressure evictions in one sync"
+    );
 });
