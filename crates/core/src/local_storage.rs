@@ -76,7 +76,7 @@ pub fn broken_limit(pod: &Pod, stats: &PodStats, dedicated_image_fs: bool) -> Op
         }
     }
     if let Some(limit) = pod.limit("ephemeral-storage") {
-        let total = used(stats.ephemeral_storage.as_ref());
+        let total = used(stats.ephemeral_storage.as_deref());
         if total > limit.nanos() {
             return Some(StorageLimit::Pod { limit });
         }
@@ -92,9 +92,9 @@ pub fn broken_limit(pod: &Pod, stats: &PodStats, dedicated_image_fs: bool) -> Op
         else {
             continue;
         };
-        let mut usage = used(cs.logs.as_ref());
+        let mut usage = used(cs.logs.as_deref());
         if !dedicated_image_fs {
-            usage += used(cs.rootfs.as_ref());
+            usage += used(cs.rootfs.as_deref());
         }
         if usage > limit.nanos() {
             return Some(StorageLimit::Container {

@@ -242,10 +242,10 @@ fn disk_usage(pod: &Pod, stats: &PodStats, measure: FsStatTypes) -> (i64, i64) {
     };
     for c in &stats.containers {
         if measure.root {
-            add(fs_used(c.rootfs.as_ref()));
+            add(fs_used(c.rootfs.as_deref()));
         }
         if measure.logs {
-            add(fs_used(c.logs.as_ref()));
+            add(fs_used(c.logs.as_deref()));
         }
     }
     if measure.local_volumes
