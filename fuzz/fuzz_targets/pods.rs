@@ -58,9 +58,9 @@ fn stats_for(index: usize, pod: &Pod, seed: u8) -> Option<PodStats> {
             working_set_bytes: Some(pick(0)),
             ..MemoryStats::default()
         }),
-        process_stats: Some(ProcessStats {
+        process_stats: Some(Box::new(ProcessStats {
             process_count: Some(pick(3)),
-        }),
+        })),
         volume: Some(
             pod.spec
                 .volumes
@@ -74,8 +74,8 @@ fn stats_for(index: usize, pod: &Pod, seed: u8) -> Option<PodStats> {
                 .collect(),
         ),
         containers: vec![ContainerStats {
-            rootfs: Some(fs(1)),
-            logs: Some(fs(2)),
+            rootfs: Some(Box::new(fs(1))),
+            logs: Some(Box::new(fs(2))),
             ..ContainerStats::default()
         }],
         ..PodStats::default()

@@ -41,7 +41,9 @@ const EVERYTHING_ON: &str = r#"{
 fn configs() -> &'static [(EvictionConfig, FsTopology, bool); 2] {
     static CONFIGS: OnceLock<[(EvictionConfig, FsTopology, bool); 2]> = OnceLock::new();
     CONFIGS.get_or_init(|| {
-        let default = KubeletConfig::default().eviction().expect("the defaults are valid");
+        let default = KubeletConfig::default()
+            .eviction()
+            .expect("the defaults are valid");
         let everything = KubeletConfig::parse(EVERYTHING_ON, "fuzz")
             .and_then(|c| c.eviction())
             .expect("the fixed config is valid");
@@ -49,7 +51,10 @@ fn configs() -> &'static [(EvictionConfig, FsTopology, bool); 2] {
             dedicated_image_fs: true,
             split_container_fs: false,
         };
-        [(default, FsTopology::default(), true), (everything, dedicated_image_fs, false)]
+        [
+            (default, FsTopology::default(), true),
+            (everything, dedicated_image_fs, false),
+        ]
     })
 }
 
@@ -74,7 +79,13 @@ fn pods_of(summary: &Summary) -> Vec<Pod> {
 }
 
 /// Two syncs 10 s apart. `defaults`: the config is the kubelet's default one.
-fn sync_twice(summary: &Summary, obs: &Observations, config: &EvictionConfig, topology: FsTopology, defaults: bool) {
+fn sync_twice(
+    summary: &Summary,
+    obs: &Observations,
+    config: &EvictionConfig,
+    topology: FsTopology,
+    defaults: bool,
+) {
     let pods = pods_of(summary);
     let mut state = ManagerState::new();
     let start = jiff::Timestamp::from_second(1_800_000_000).expect("valid time");
@@ -105,28 +116,45 @@ fn sync_twice(summary: &Summary, obs: &Observations, config: &EvictionConfig, to
         }
         let mut pressure_evictions = 0;
         for e in &decision.evictions {
-            assert!(e.index < pods.len(), "eviction of pod #{} of {}", e.index, pods.len());
+            assert!(
+                e.index < pods.len(),
+                "eviction of pod #{} of {}",
+                e.index,
+                pods.len()
+            );
             if matches!(e.cause, EvictionCause::Threshold { .. }) {
                 pressure_evictions += 1;
             }
         }
-        assert!(pressure_evictions <= 1, "{pressure_evictions} node-pressure evictions in one sync");
+        assert!(
+            pressure_evictions <= 1,
+            "{pressure_evictions} node-pressure evictions in one sync"
+        );
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let Some(summary) = parse(text) else { return };
 
     let printed = serde_json::to_string(&summary).expect("a parsed Summary prints");
     let again = parse(&printed).expect("a printed Summary parses");
-    assert_eq!(printed, serde_json::to_string(&again).expect("prints"), "round trip");
+    assert_eq!(
+        printed,
+        serde_json::to_string(&again).expect("prints"),
+        "round trip"
+    );
 
     let obs = observe(&summary);
     for signal in [Signal::MemoryAvailable, Signal::AllocatableMemoryAvailable] {
         if let Some(o) = obs.get(signal) {
             assert!(o.available >= Quantity::bytes(0), "{signal:?} negative: {o:?}");
-            assert!(o.capacity >= o.available, "{signal:?} capacity below available: {o:?}");
+            assert!(
+                o.capacity >= o.available,
+                "{signal:?} capacity below available: {o:?}"
+            );
         }
     }
     for (config, topology, defaults) in configs() {
