@@ -60,6 +60,18 @@ fn summary_path() -> PathBuf {
     Path::new(PRESSURE).join("summary.json")
 }
 
+/// `check-config FILE --format json`, which must succeed; its report.
+fn check_config_json(file: &std::path::Path) -> Value {
+    let run = headroom(&[
+        "check-config".as_ref(),
+        file.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 #[test]
 fn status_names_the_summary_field_that_is_wrong() {
     let tmp = tempfile::tempdir().unwrap();
@@ -469,14 +481,7 @@ fn the_running_kubelets_configz_is_a_config() {
         report["conditions"].to_string().contains("MemoryPressure"),
         "{report}"
     );
-    let run = headroom(&[
-        "check-config".as_ref(),
-        file.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let checked: Value = serde_json::from_str(&run.stdout).unwrap();
+    let checked = check_config_json(&file);
     assert_eq!(checked["podCgroupRoot"], "/kubepods.slice", "{checked}");
 }
 
@@ -627,14 +632,7 @@ fn a_misspelt_eviction_field_is_a_warning_not_silence() {
          evictionhard:\n  memory.available: 1Gi\n",
     )
     .unwrap();
-    let run = headroom(&[
-        "check-config".as_ref(),
-        file.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let checked: Value = serde_json::from_str(&run.stdout).unwrap();
+    let checked = check_config_json(&file);
     let warning = checked["warnings"]
         .as_array()
         .unwrap()
