@@ -143,3 +143,39 @@ fn summary_output_is_a_simulate_step() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn feature_gate_kubelet_psi_off_leaves_psi_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_tree(tmp.path());
+    let run = |gates: Option<&str>| {
+        let mut cmd = Command::cargo_bin("headroom").unwrap();
+        cmd.args(["summary", "--compact", "-q", "--root"]).arg(tmp.path());
+        if let Some(g) = gates {
+            cmd.args(["--feature-gates", g]);
+        }
+        cmd.output().unwrap()
+    };
+    let on = run(None);
+    assert!(on.status.success(), "{}", String::from_utf8_lossy(&on.stderr));
+    assert!(String::from_utf8_lossy(&on.stdout).contains("\"psi\""));
+    let off = run(Some("KubeletPSI=false,KubeletSeparateDiskGC=true"));
+    assert!(off.status.success(), "{}", String::from_utf8_lossy(&off.stderr));
+    let off_json = String::from_utf8(off.stdout).unwrap();
+    assert!(!off_json.contains("\"psi\""), "{off_json}");
+    // Apart from psi, the same Summary.
+    let mut without: serde_json::Value = serde_json::from_slice(&on.stdout).unwrap();
+    without["node"]["memory"].as_object_mut().unwrap().remove("psi");
+    assert_eq!(
+        without,
+        serde_json::from_str::<serde_json::Value>(&off_json).unwrap()
+    );
+
+    let bad = run(Some("KubeletPSI=maybe"));
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--feature-gates") && err.contains("KubeletPSI=maybe"),
+        "{err}"
+    );
+}

@@ -114,10 +114,24 @@ pub struct Args {
     /// Do not print notes about skipped cgroups and unobserved signals.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The kubelet's feature gates, as its `--feature-gates` flag takes them. Only `KubeletPSI`
+    /// changes the Summary: `KubeletPSI=false` leaves out `psi` (on by default since v1.34).
+    #[arg(long, value_name = "GATE=BOOL,...")]
+    pub feature_gates: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (_opened, opts) = args.source.open()?;
+    let kubelet_psi = match &args.feature_gates {
+        None => true,
+        Some(gates) => {
+            headroom_core::config::KubeletConfig::from_flags(&[format!("--feature-gates={gates}")])
+                .and_then(|c| c.eviction())
+                .map_err(|e| bad_input(format!("--feature-gates: {e}")))?
+                .kubelet_psi
+        }
+    };
+    let (_opened, mut opts) = args.source.open()?;
+    opts.kubelet_psi_off = !kubelet_psi;
     let mut collector = headroom_linux::collect::Collector::new(opts).map_err(collect_error)?;
     let snap = collector.collect().map_err(collect_error)?;
     if !args.quiet {
