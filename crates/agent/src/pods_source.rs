@@ -152,15 +152,8 @@ pub fn parse_pods(text: &str, origin: &str, expected: &str) -> Result<Vec<Pod>, 
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| format!("{origin} is not valid JSON (expected {expected}): {e}"))?;
     let list = PodList::from_value(value).map_err(|e| format!("{origin}: {e}"))?;
-    Ok(list.items.into_iter().filter(is_active).collect())
-}
-
-/// The kubelet's active pods exclude those that reached a terminal phase.
-fn is_active(pod: &Pod) -> bool {
-    !matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded") | Some("Failed")
-    )
+    // The kubelet's active pods exclude those that reached a terminal phase.
+    Ok(list.items.into_iter().filter(|p| !p.is_terminated()).collect())
 }
 
 /// Stand-in pods for the pods the cgroup tree shows (no spec known): uid, the name and

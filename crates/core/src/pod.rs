@@ -448,6 +448,15 @@ enum Aggregate {
 }
 
 impl Pod {
+    /// `status.phase` is terminal (`Succeeded` or `Failed`): the kubelet leaves such a pod out
+    /// of its active pods (`filterOutInactivePods`), so the eviction manager never ranks it.
+    pub fn is_terminated(&self) -> bool {
+        matches!(
+            self.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Succeeded") | Some("Failed")
+        )
+    }
+
     /// `spec.priority`, 0 when unset (as the eviction manager reads it).
     pub fn priority(&self) -> i32 {
         self.spec.priority.unwrap_or(0)

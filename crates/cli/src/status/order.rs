@@ -41,19 +41,13 @@ fn active_pods<'p>(pods: &'p [Pod], node: &str, notes: &mut Vec<String>) -> Vec<
             .is_some_and(|n| !n.is_empty() && n != node)
     };
     let names_this_node = pods.iter().any(|p| p.spec.node_name.as_deref() == Some(node));
-    let terminal = |p: &Pod| {
-        matches!(
-            p.status.as_ref().and_then(|s| s.phase.as_deref()),
-            Some("Succeeded") | Some("Failed")
-        )
-    };
     let mut elsewhere = Vec::new();
     let mut finished = Vec::new();
     let mut active = Vec::new();
     for pod in pods {
         if names_this_node && bound_elsewhere(pod) {
             elsewhere.push(pod);
-        } else if terminal(pod) {
+        } else if pod.is_terminated() {
             finished.push(pod.key());
         } else {
             active.push(pod);
