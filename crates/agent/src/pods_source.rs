@@ -204,7 +204,7 @@ pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
                 s.pod_ref.namespace = p.metadata.namespace.clone();
                 if let Some(started) = p.status.as_ref().and_then(|st| st.start_time) {
                     // Printed in whole seconds, as `metav1.Time` is.
-                    s.start_time = Some(jiff::Timestamp::from_second(started.as_second()).unwrap_or(started));
+                    s.start_time = Some(headroom_linux::creation::whole_seconds(started));
                 }
                 name_containers(s, p);
             }

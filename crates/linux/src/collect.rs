@@ -335,7 +335,7 @@ impl Collector {
     fn collect_with(&mut self, time: Timestamp, depth: Depth) -> Result<NodeSnapshot, CollectError> {
         // Creation times count only before the exact pass time (cAdvisor's "now").
         let now = time;
-        let time = Timestamp::from_second(time.as_second()).unwrap_or(time);
+        let time = creation::whole_seconds(time);
         let root = self.opts.root.clone();
         let version = self.version();
         let mut skipped = Vec::new();
