@@ -9,6 +9,7 @@ pub mod status;
 pub mod summary;
 pub mod worker;
 
+use headroom_core::text::NotText;
 use std::process::ExitCode;
 
 /// Marks an error caused by the user's input (a file, a flag value): exit status 2.
@@ -45,16 +46,37 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 ///
 /// `-` is standard input, for `kubectl get --raw ... | headroom status --summary -`.
 pub fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    let bytes = read_bytes(path, what)?;
+    headroom_core::text::decode(&bytes)
+        .map(str::to_string)
+        .map_err(|e| bad_input(format!("{what} {}: {e}", shown_path(path))))
+}
+
+/// [`read_text`] for a JSON input (Summary, pods file): a blank file is bad input too, said in
+/// those words rather than the parser's "EOF while parsing".
+pub fn read_json(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    let bytes = read_bytes(path, what)?;
+    headroom_core::text::decode_non_empty(&bytes)
+        .map(str::to_string)
+        .map_err(|e| {
+            let hint = if e == NotText::Empty {
+                "; expected JSON"
+            } else {
+                ""
+            };
+            bad_input(format!("{what} {}: {e}{hint}", shown_path(path)))
+        })
+}
+
+/// The bytes of a user-given file, or of standard input for `-`.
+fn read_bytes(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
     let read = if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
     } else {
         std::fs::read(path)
     };
-    let bytes = read.map_err(|e| bad_input(format!("cannot read {what} {}: {e}", shown_path(path))))?;
-    headroom_core::text::decode(&bytes)
-        .map(str::to_string)
-        .map_err(|e| bad_input(format!("{what} {}: {e}", shown_path(path))))
+    read.map_err(|e| bad_input(format!("cannot read {what} {}: {e}", shown_path(path))))
 }
 
 /// A path as messages and headers show it; `-` is standard input.

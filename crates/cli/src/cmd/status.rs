@@ -123,18 +123,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A JSON input (Summary, pods file): readable text that is not blank.
-fn read_json(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    let text = crate::cmd::read_text(path, what)?;
-    if text.trim().is_empty() {
-        return Err(bad_input(format!(
-            "{what} {}: the file is empty; expected JSON",
-            crate::cmd::shown_path(path)
-        )));
-    }
-    Ok(text)
-}
-
 /// The effective eviction settings, the config's name, and its lint warnings.
 fn load_config(
     path: Option<&std::path::Path>,
@@ -154,7 +142,7 @@ fn load_config(
 }
 
 fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
-    let text = read_json(path, "Summary")?;
+    let text = crate::cmd::read_json(path, "Summary")?;
     let mut json = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut json).map_err(|e| {
         // Name the field (node.memory.availableBytes), not only the line and column.
@@ -173,7 +161,7 @@ fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
 }
 
 fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
-    let text = read_json(path, "pods file")?;
+    let text = crate::cmd::read_json(path, "pods file")?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad_input(format!(
             "pods file {}: not JSON (expected `kubectl get pods -o json` output): {e}",
