@@ -3,6 +3,10 @@
 //! the examples printed by `--help` run as written.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/run.rs"]
+mod run;
+use run::{Run, headroom};
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -10,28 +14,6 @@ use serde_json::{Value, json};
 
 const PRESSURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/status/pressure");
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn headroom<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::cargo_bin("headroom")
-        .unwrap()
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run
-}
 
 /// Exit status 2, nothing on stdout, and exactly one line on stderr holding every `needle`.
 fn assert_bad_input(run: &Run, needles: &[&str]) {
@@ -62,7 +44,7 @@ fn summary_path() -> PathBuf {
 
 /// `check-config FILE --format json`, which must succeed; its report.
 fn check_config_json(file: &std::path::Path) -> Value {
-    let run = headroom(&[
+    let run = headroom([
         "check-config".as_ref(),
         file.as_os_str(),
         "--format".as_ref(),
@@ -78,13 +60,13 @@ fn status_names_the_summary_field_that_is_wrong() {
     let mut summary = fixture("summary.json");
     summary["node"]["memory"]["availableBytes"] = json!(-5);
     let file = write_json(tmp.path(), "negative.json", &summary);
-    let run = headroom(&["status".as_ref(), "--summary".as_ref(), file.as_os_str()]);
+    let run = headroom(["status".as_ref(), "--summary".as_ref(), file.as_os_str()]);
     assert_bad_input(&run, &["negative.json", "node.memory.availableBytes", "-5"]);
 
     let mut summary = fixture("summary.json");
     summary.as_object_mut().unwrap().remove("node");
     let file = write_json(tmp.path(), "no-node.json", &summary);
-    let run = headroom(&["status".as_ref(), "--summary".as_ref(), file.as_os_str()]);
+    let run = headroom(["status".as_ref(), "--summary".as_ref(), file.as_os_str()]);
     assert_bad_input(&run, &["no-node.json", "`node`"]);
 }
 
@@ -104,7 +86,7 @@ fn status_pods_without_uid_or_of_another_kind_are_refused() {
         .unwrap()
         .to_string();
     let file = write_json(tmp.path(), "no-uid.json", &no_uid);
-    let run = headroom(&[
+    let run = headroom([
         "status".as_ref(),
         "--summary".as_ref(),
         summary.as_os_str(),
@@ -116,7 +98,7 @@ fn status_pods_without_uid_or_of_another_kind_are_refused() {
     let mut twice = pods.clone();
     twice["items"][2]["metadata"]["uid"] = twice["items"][0]["metadata"]["uid"].clone();
     let file = write_json(tmp.path(), "twice.json", &twice);
-    let run = headroom(&[
+    let run = headroom([
         "status".as_ref(),
         "--summary".as_ref(),
         summary.as_os_str(),
@@ -129,7 +111,7 @@ fn status_pods_without_uid_or_of_another_kind_are_refused() {
     let nodes = json!({"kind": "NodeList", "apiVersion": "v1",
         "items": [{"metadata": {"name": "worker-3", "uid": "n1"}, "spec": {"podCIDR": "10.0.0.0/24"}}]});
     let file = write_json(tmp.path(), "nodes.json", &nodes);
-    let run = headroom(&[
+    let run = headroom([
         "status".as_ref(),
         "--summary".as_ref(),
         summary.as_os_str(),
@@ -200,7 +182,7 @@ fn a_truncated_yaml_timeline_is_one_line() {
     let cut = text.find("\"uid-worker\"").unwrap() + 4;
     let file = tmp.path().join("cut.yaml");
     std::fs::write(&file, &text[..cut]).unwrap();
-    let run = headroom(&["simulate".as_ref(), "--timeline".as_ref(), file.as_os_str()]);
+    let run = headroom(["simulate".as_ref(), "--timeline".as_ref(), file.as_os_str()]);
     assert_bad_input(&run, &["cut.yaml", "not valid YAML", "line "]);
 }
 
@@ -212,7 +194,7 @@ fn agent_root_that_is_no_directory_is_bad_input() {
     let archive = tmp.path().join("node.tar.gz");
     std::fs::write(&archive, b"not a host").unwrap();
     for (root, why) in [(&missing, "No such file"), (&archive, "not a directory")] {
-        let run = headroom(&[
+        let run = headroom([
             "agent".as_ref(),
             "--once".as_ref(),
             "--notifications".as_ref(),
@@ -257,7 +239,7 @@ fn status_fits_100_columns_with_long_pod_names() {
     let (summary, pods) = long_names(tmp.path());
     for config in ["kubelet.yaml", "kubelet-soft.yaml"] {
         let config = Path::new(PRESSURE).join(config);
-        let run = headroom(&[
+        let run = headroom([
             "status".as_ref(),
             "--summary".as_ref(),
             summary.as_os_str(),
@@ -291,7 +273,7 @@ fn status_fits_100_columns_with_long_pod_names() {
 fn check_config_and_simulate_json_is_stable() {
     let config = Path::new(REPO).join("examples/soft-then-hard/kubelet-config.yaml");
     let timeline = Path::new(REPO).join("examples/soft-then-hard/timeline.yaml");
-    let run = headroom(&[
+    let run = headroom([
         "simulate".as_ref(),
         "--timeline".as_ref(),
         timeline.as_os_str(),
@@ -307,7 +289,7 @@ fn check_config_and_simulate_json_is_stable() {
         let step: Value = serde_json::from_str(line).unwrap();
         assert_camel_case(&step, "step");
     }
-    let run = headroom(&[
+    let run = headroom([
         "check-config".as_ref(),
         config.as_os_str(),
         "--capacity".as_ref(),
@@ -465,7 +447,7 @@ fn the_running_kubelets_configz_is_a_config() {
     }});
     let file = write_json(tmp.path(), "configz.json", &configz);
     let summary = summary_path();
-    let run = headroom(&[
+    let run = headroom([
         "status".as_ref(),
         "--summary".as_ref(),
         summary.as_os_str(),
@@ -487,7 +469,7 @@ fn the_running_kubelets_configz_is_a_config() {
 
 #[test]
 fn a_negative_capacity_is_named() {
-    let run = headroom(&["check-config", "--capacity", "-1Gi"]);
+    let run = headroom(["check-config", "--capacity", "-1Gi"]);
     assert_bad_input(&run, &["--capacity", "\"-1Gi\"", "must be positive"]);
 }
 
@@ -501,7 +483,7 @@ fn agent_pods_file_without_uid_is_refused_at_start() {
         .unwrap()
         .remove("uid");
     let file = write_json(tmp.path(), "pods.json", &pods);
-    let run = headroom(&[
+    let run = headroom([
         "agent".as_ref(),
         "--once".as_ref(),
         "--listen".as_ref(),
@@ -545,7 +527,7 @@ fn status_ranks_only_this_nodes_active_pods() {
     items.push(finished);
     let file = write_json(tmp.path(), "all-pods.json", &pods);
     let summary = summary_path();
-    let run = headroom(&[
+    let run = headroom([
         "status".as_ref(),
         "--summary".as_ref(),
         summary.as_os_str(),
@@ -564,7 +546,7 @@ fn status_ranks_only_this_nodes_active_pods() {
     );
     assert!(run.stdout.contains("terminal phase"), "{}", run.stdout);
     // The same pods file with this node's pods only ranks the same pods.
-    let run_own = headroom(&[
+    let run_own = headroom([
         "status".as_ref(),
         "--summary".as_ref(),
         summary.as_os_str(),
@@ -609,14 +591,14 @@ fn windows_encodings_are_read_or_named() {
     // A UTF-8 byte-order mark (Notepad, PowerShell 7's utf8BOM) is skipped.
     let bom = tmp.path().join("bom.json");
     std::fs::write(&bom, [&[0xef_u8, 0xbb, 0xbf][..], text.as_bytes()].concat()).unwrap();
-    let run = headroom(&["status".as_ref(), "--summary".as_ref(), bom.as_os_str()]);
+    let run = headroom(["status".as_ref(), "--summary".as_ref(), bom.as_os_str()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     // UTF-16 (Windows PowerShell 5's `>`) is named as such.
     let utf16 = tmp.path().join("utf16.json");
     let mut bytes = vec![0xff_u8, 0xfe];
     bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     std::fs::write(&utf16, bytes).unwrap();
-    let run = headroom(&["status".as_ref(), "--summary".as_ref(), utf16.as_os_str()]);
+    let run = headroom(["status".as_ref(), "--summary".as_ref(), utf16.as_os_str()]);
     assert_bad_input(&run, &["utf16.json", "UTF-16", "save it as UTF-8"]);
 }
 
@@ -659,7 +641,7 @@ fn agent_warns_about_a_misspelt_eviction_field() {
     let host = tmp.path().join("not-a-host");
     std::fs::create_dir(&host).unwrap();
     // The pass fails on the empty root (exit 1); the warning comes before it.
-    let run = headroom(&[
+    let run = headroom([
         "agent".as_ref(),
         "--once".as_ref(),
         "--notifications".as_ref(),

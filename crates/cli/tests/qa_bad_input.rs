@@ -1,6 +1,10 @@
 //! Regression tests from user-level QA of the whole CLI: what a tired operator trips on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/run.rs"]
+mod run;
+use run::headroom;
+
 // Skip lines go to the real stderr: the test harness captures eprintln! of passing tests,
 // which would hide them.
 use std::io::Write as _;
@@ -10,37 +14,9 @@ mod sample_host;
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
 /// A minimal cgroup v1 host tree from the samples of this machine kind.
 fn sample_tree(dir: &Path) {
     sample_host::v1_sample_host(dir, sample_host::RootFiles::Basic);
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn headroom<I, S>(args: I) -> Run
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let out = Command::cargo_bin("headroom")
-        .unwrap()
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap();
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run
 }
 
 #[test]
