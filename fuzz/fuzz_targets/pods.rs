@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 
 use headroom_core::config::KubeletConfig;
-use headroom_core::manager::{EvictionCause, ManagerState, SyncInputs, synchronize};
+use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
 use headroom_core::observe::PodStatsIndex;
 use headroom_core::pod::{Pod, PodList, QosClass};
 use headroom_core::quantity::Quantity;
@@ -24,6 +24,8 @@ use headroom_core::summary::{
     Summary, VolumeStats,
 };
 use libfuzzer_sys::fuzz_target;
+
+mod invariants;
 
 /// Usage figures the Summary may carry: zero, ordinary, the i64 edge and beyond.
 const HOSTILE: [u64; 8] = [
@@ -226,18 +228,5 @@ fuzz_target!(|data: &[u8]| {
             pod_cgroup_root: &config.pod_cgroup_root,
         },
     );
-    let mut pressure_evictions = 0;
-    for e in &decision.evictions {
-        assert!(
-            e.index < pods.len(),
-            "eviction of pod #{} of {}",
-            e.index,
-            pods.len()
-        );
-        pressure_evictions += usize::from(matches!(e.cause, EvictionCause::Threshold { .. }));
-    }
-    assert!(
-        pressure_evictions <= 1,
-        "{pressure_evictions} node-pressure evictions in one sync"
-    );
+    invariants::evictions_are_sane(&decision, pods.len(), None);
 });

@@ -9,11 +9,13 @@
 
 use headroom_core::admission::admit;
 use headroom_core::config::{EvictionConfig, KubeletConfig};
-use headroom_core::manager::{EvictionCause, ManagerState, SyncInputs, synchronize};
+use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
 use headroom_core::timeline::Timeline;
 use libfuzzer_sys::fuzz_target;
+
+mod invariants;
 
 /// Keeps one input fast: a long timeline is the same code run more times.
 const MAX_STEPS: usize = 8;
@@ -54,22 +56,7 @@ fuzz_target!(|data: &[u8]| {
             },
         );
         assert_eq!(decision.conditions, state.node_conditions(), "step {n}");
-        let mut pressure_evictions = 0;
-        for e in &decision.evictions {
-            assert!(
-                e.index < pods.len(),
-                "step {n}: eviction of pod #{} of {}",
-                e.index,
-                pods.len()
-            );
-            if matches!(e.cause, EvictionCause::Threshold { .. }) {
-                pressure_evictions += 1;
-            }
-        }
-        assert!(
-            pressure_evictions <= 1,
-            "step {n}: {pressure_evictions} pressure evictions"
-        );
+        invariants::evictions_are_sane(&decision, pods.len(), Some(n));
         for pod in &step.admit {
             let result = admit(pod, state.node_conditions());
             if state.node_conditions().is_empty() {
