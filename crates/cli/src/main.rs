@@ -2,12 +2,11 @@
 //! its arguments; this file only dispatches and turns errors into exit codes.
 
 mod cmd;
+mod output;
 mod status;
-mod stdout_failure;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use stdout_failure::OutputFailure;
 
 #[derive(Parser)]
 #[command(
@@ -47,25 +46,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    stdout_failure::install_panic_hook();
-    // AssertUnwindSafe: nothing observes `cli` after a panic; the unwind only has to run the
-    // subcommands' Drop guards (temporary cgroups, worker processes) before we exit.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli)));
-    match outcome {
-        Ok(Ok(code)) => code,
-        Ok(Err(err)) if stdout_failure::is_reader_gone(&err) => ExitCode::SUCCESS,
-        Ok(Err(err)) => {
+    match dispatch(cli) {
+        Ok(code) => code,
+        // The reader stopped reading (`| head -1`): not a failure, and nothing to say.
+        Err(err) if output::is_reader_gone(&err) => ExitCode::SUCCESS,
+        Err(err) => {
             report_error(&error_line(&err));
             cmd::exit_code_for(&err)
         }
-        Err(payload) => match stdout_failure::classify_payload(payload.as_ref()) {
-            Some(OutputFailure::ReaderGone) => ExitCode::SUCCESS,
-            Some(OutputFailure::Other(message)) => {
-                report_error(&message);
-                ExitCode::from(1)
-            }
-            None => std::panic::resume_unwind(payload),
-        },
     }
 }
 
@@ -85,8 +73,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// One line on stderr; if stderr itself is gone there is nobody left to tell.
 fn report_error(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "headroom: error: {message}");
+    output::note(format_args!("headroom: error: {message}"));
 }
 
 /// The error and its causes on one line, like anyhow's `{:#}`, but without repeating a cause

@@ -194,10 +194,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let is_root = euid_is_root();
     if !is_root && (action != Action::None || args.notifications == OnOff::On) {
-        eprintln!(
+        crate::output::note(format_args!(
             "headroom agent: not running as root: cgroup v1 notifications (cgroup.event_control) \
              and --action kill will fail; decisions and metrics still work where cgroup files are readable"
-        );
+        ));
     }
     let pod_cgroup_root = args
         .pod_cgroup_root

@@ -50,10 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         other => anyhow::Error::new(other),
     })?;
     for skip in &report.snapshot.skipped {
-        eprintln!("headroom: note: {}: {}", skip.path.display(), skip.reason);
+        crate::output::note(format_args!("headroom: note: {}: {}", skip.path.display(), skip.reason));
     }
     let snap = &report.snapshot;
-    println!(
+    crate::output::stdout(&format!(
         "wrote {} files ({} bytes) to {}: {} layout, {} pods{}",
         report.files,
         report.bytes,
@@ -64,6 +64,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(p) => format!(" under {}", p.cgroup),
             None => String::new(),
         }
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -118,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             &warnings,
         ),
     };
-    print!("{output}");
+    crate::output::stdout(&output)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -110,10 +110,9 @@ pub fn run(exp: Experiment) -> anyhow::Result<ExitCode> {
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    crate::output::stdout(&text)
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal.
@@ -128,7 +127,10 @@ fn progress_bar() -> Option<Box<dyn FnMut(u64, u64)>> {
         }
         let width = 40usize;
         let filled = ((done.min(total) as f64 / total as f64) * width as f64) as usize;
-        eprint!(
+        // A progress bar is a courtesy: a stderr that went away must not stop the experiment.
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
             "\r  writing [{}{}] {:.0}/{:.0} MiB",
             "#".repeat(filled),
             "-".repeat(width - filled),
@@ -136,7 +138,7 @@ fn progress_bar() -> Option<Box<dyn FnMut(u64, u64)>> {
             size::mib(total)
         );
         if done >= total {
-            eprintln!();
+            let _ = writeln!(err);
             finished = true;
         }
     }))
@@ -205,7 +207,7 @@ fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
         },
     })?;
     match a.format {
-        Format::Text => print!("{}", page_cache::render_text(&report)),
+        Format::Text => crate::output::stdout(&page_cache::render_text(&report))?,
         Format::Json => print_json(&report)?,
     }
     Ok(if report.steps.iter().all(|s| s.ok) {
@@ -248,7 +250,7 @@ fn hot_cache_cmd(a: HotCacheArgs) -> anyhow::Result<ExitCode> {
         plot::hot_cache_svg(path, &report)?;
     }
     match a.format {
-        Format::Text => print!("{}", hot_cache::render_text(&report)),
+        Format::Text => crate::output::stdout(&hot_cache::render_text(&report))?,
         Format::Json => print_json(&report)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -119,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             text::render(&report, text::Style { color })
         }
     };
-    print!("{out}");
+    crate::output::stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let snap = collector.collect().map_err(collect_error)?;
     if !args.quiet {
         for skip in &snap.skipped {
-            eprintln!("headroom: note: {}: {}", skip.path.display(), skip.reason);
+            crate::output::note(format_args!("headroom: note: {}: {}", skip.path.display(), skip.reason));
         }
     }
     let stdout = std::io::stdout();
@@ -147,6 +147,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_string(&snap.summary)?
     };
     let mut out = stdout.lock();
-    writeln!(out, "{json}").context("writing the Summary JSON to stdout")?;
+    writeln!(out, "{json}")
+        .and_then(|()| out.flush())
+        .context("writing the Summary JSON to stdout")?;
     Ok(ExitCode::SUCCESS)
 }
