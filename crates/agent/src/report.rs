@@ -3,10 +3,12 @@
 //! The JSON form is also what `/decision` serves. Lines go to stdout (the product); diagnostics
 //! go to stderr through `tracing`.
 
-use headroom_core::manager::{Decision, EvictionCause};
+use headroom_core::config::EvictionConfig;
+use headroom_core::manager::{Decision, ManagerState};
 use headroom_core::pod::Pod;
 use headroom_core::quantity::Quantity;
 use headroom_core::threshold::threshold_quantity;
+use headroom_core::view::{SyncStep, to_sorted_json};
 use serde_json::{Value, json};
 
 /// `--log-format`.
@@ -17,66 +19,34 @@ pub enum LogFormat {
     Json,
 }
 
-/// The JSON view of a decision: what was observed, which thresholds were met, what was chosen.
-pub fn decision_json(d: &Decision, pods: &[Pod], trigger: &str, action: &str) -> Value {
-    let observations: Vec<Value> = d
-        .observations
-        .iter()
-        .map(|(signal, o)| {
-            json!({
-                "signal": signal.as_str(),
-                "available": o.available.to_string(),
-                "capacity": o.capacity.to_string(),
-                "time": o.time.map(|t| t.to_string()),
-            })
-        })
-        .collect();
-    let met: Vec<Value> = d
-        .thresholds_met
-        .iter()
-        .map(|m| {
-            let obs = d.observations.get(m.threshold.signal);
-            let quantity = obs.map(|o| threshold_quantity(&m.threshold.value, &o.capacity));
-            json!({
-                "signal": m.threshold.signal.as_str(),
-                "type": if m.threshold.is_hard() { "hard" } else { "soft" },
-                "threshold": quantity.map(|q| q.to_string()),
-                "available": obs.map(|o| o.available.to_string()),
-                "gracePeriodSatisfied": m.grace_satisfied,
-                "firstObserved": m.first_observed.to_string(),
-            })
-        })
-        .collect();
-    let evictions: Vec<Value> = d
-        .evictions
-        .iter()
-        .map(|e| {
-            let pod = pods.get(e.index);
-            let signal = match &e.cause {
-                EvictionCause::Threshold { signal, .. } => Some(signal.as_str()),
-                EvictionCause::LocalStorage(_) => None,
-            };
-            json!({
-                "pod": pod.map(Pod::key),
-                "uid": pod.map(|p| p.metadata.uid.clone()),
-                "signal": signal,
-                "gracePeriodSeconds": e.grace_period_seconds,
-                "message": e.message,
-            })
-        })
-        .collect();
-    json!({
-        "time": d.time.to_string(),
-        "trigger": trigger,
-        "action": action,
-        "conditions": d.conditions.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "observations": observations,
-        "thresholdsMet": met,
-        "reclaiming": d.reclaiming.as_ref().map(|t| t.signal.as_str()),
-        "ranking": d.ranking.iter().filter_map(|r| pods.get(r.index).map(Pod::key)).collect::<Vec<_>>(),
-        "skippedCritical": d.skipped_critical.iter().filter_map(|i| pods.get(*i).map(Pod::key)).collect::<Vec<_>>(),
-        "evictions": evictions,
-        "noEvictionReason": d.no_eviction_reason,
+/// The sync step of a pass (docs/sync-step.md): what `/decision` serves and what a JSON
+/// decision line carries. `memcgNotifiers` is the core's arming when kernelMemcgNotification is
+/// on, as in `simulate`.
+pub fn sync_step(d: &Decision, pods: &[Pod], config: &EvictionConfig, state: &ManagerState) -> SyncStep {
+    SyncStep::new(d, pods, config.kernel_memcg_notification.then(|| state.notifiers()))
+}
+
+/// The agent's sync step: the shared model plus what started the pass and the action mode.
+#[derive(serde::Serialize)]
+struct AgentStep<'a> {
+    /// `decision` on log lines (which also carry `action` lines); absent at `/decision`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'static str>,
+    /// `start`, `period`, `notification` or `cleanup`.
+    trigger: &'a str,
+    /// `--action`: `none`, `kill` or `evict`.
+    action: &'a str,
+    #[serde(flatten)]
+    step: &'a SyncStep,
+}
+
+/// The JSON `/decision` serves: the sync step with `trigger` and `action`.
+pub fn decision_json(step: &SyncStep, trigger: &str, action: &str) -> Value {
+    to_sorted_json(&AgentStep {
+        event: None,
+        trigger,
+        action,
+        step,
     })
 }
 
@@ -88,14 +58,17 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// One line for a decision.
-pub fn decision_line(d: &Decision, pods: &[Pod], trigger: &str, action: &str, format: LogFormat) -> String {
+/// One line for a decision: the sync step with `event: decision` in JSON; in text, `key=value`
+/// pairs whose `met=` names each threshold by the bytes it stands for at this sync.
+pub fn decision_line(d: &Decision, step: &SyncStep, trigger: &str, action: &str, format: LogFormat) -> String {
     if format == LogFormat::Json {
-        let mut v = decision_json(d, pods, trigger, action);
-        if let Some(o) = v.as_object_mut() {
-            o.insert("event".into(), json!("decision"));
-        }
-        return v.to_string();
+        return to_sorted_json(&AgentStep {
+            event: Some("decision"),
+            trigger,
+            action,
+            step,
+        })
+        .to_string();
     }
     let mut out = format!("decision time={} trigger={trigger} action={action}", d.time);
     let conds: Vec<&str> = d.conditions.iter().map(|c| c.as_str()).collect();
@@ -112,17 +85,16 @@ pub fn decision_line(d: &Decision, pods: &[Pod], trigger: &str, action: &str, fo
             if m.grace_satisfied { "" } else { ", grace pending" },
         ));
     }
-    for e in &d.evictions {
-        let pod = pods.get(e.index).map_or_else(|| "?".into(), Pod::key);
+    for e in &step.evictions {
         out.push_str(&format!(
             " evict={} grace={}s message={}",
-            quote(&pod),
+            quote(&e.pod),
             e.grace_period_seconds,
             quote(e.message.trim_end())
         ));
     }
-    if d.evictions.is_empty() {
-        if let Some(r) = &d.no_eviction_reason {
+    if step.evictions.is_empty() {
+        if let Some(r) = &step.reason {
             out.push_str(&format!(" evict=none reason={}", quote(r)));
         } else {
             out.push_str(" evict=none");

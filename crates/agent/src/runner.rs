@@ -287,10 +287,11 @@ impl Runner {
                 && pods.iter().any(headroom_core::local_storage::has_storage_limits),
         };
         let action = self.cfg.action.as_str();
-        let line = report::decision_line(&decision, &pods, trigger, action, self.cfg.log_format);
+        let step = report::sync_step(&decision, &pods, &self.cfg.eviction, &self.state);
+        let line = report::decision_line(&decision, &step, trigger, action, self.cfg.log_format);
         self.emit(&line);
         self.shared
-            .publish_decision(report::decision_json(&decision, &pods, trigger, action).to_string());
+            .publish_decision(report::decision_json(&step, trigger, action).to_string());
         // /stats/summary keeps the last full pass's (at most light::FULL_PASS_EVERY periods old):
         // a light Summary has no pods.
         if !light && let Ok(json) = serde_json::to_string(&snapshot.summary) {

@@ -27,5 +27,6 @@ pub mod summary;
 pub mod text;
 pub mod threshold;
 pub mod timeline;
+pub mod view;
 
 pub use jiff::Timestamp;

@@ -10,14 +10,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::ValueEnum;
 use headroom_core::admission::{AdmitResult, admit};
-use headroom_core::config::{EvictionConfig, KubeletConfig, display_duration};
-use headroom_core::manager::{Decision, EvictionCause, ManagerState, SyncInputs, synchronize};
-use headroom_core::notifier::{NotifierArm, NotifierError};
+use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
-use headroom_core::threshold::{Threshold, ThresholdValue, format_threshold_value};
 use headroom_core::timeline::Timeline;
-use serde_json::{Value, json};
+use headroom_core::view::{NotifierView, SyncStep, to_sorted_json};
 
 use super::bad_input;
 use crate::status::text::wrap;
@@ -90,7 +88,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = load_config(&args, &timeline)?;
     if timeline.steps.is_empty() {
         // Valid (zero JSON lines), but almost always a timeline cut short: say so once.
-        eprintln!("headroom simulate: {origin}: `steps` is empty; nothing to simulate");
+        crate::output::note(format_args!(
+            "headroom simulate: {origin}: `steps` is empty; nothing to simulate"
+        ));
     }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Text
@@ -124,200 +124,100 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 pod_cgroup_root: &pod_cgroup_root,
             },
         );
-        let admissions: Vec<(&Pod, AdmitResult)> = step
-            .admit
-            .iter()
-            .map(|p| (p, admit(p, state.node_conditions())))
-            .collect();
+        let armed = config.kernel_memcg_notification.then(|| state.notifiers());
+        let step_out = SimulateStep {
+            admission: step
+                .admit
+                .iter()
+                .map(|p| Admission::new(p, admit(p, state.node_conditions())))
+                .collect(),
+            step: SyncStep::new(&decision, pods, armed),
+        };
         match format {
-            Format::Json => {
-                let line = step_json(&config, &decision, state.notifiers(), pods, &admissions);
-                writeln!(out, "{line}")
-            }
-            Format::Text => write_text(&mut out, &decision, pods, &admissions),
+            Format::Json => writeln!(out, "{}", to_sorted_json(&step_out)),
+            Format::Text => write_text(&mut out, &step_out),
         }
-        .context("writing to stdout")?;
+        .context(crate::output::STDOUT_CONTEXT)?;
     }
-    out.flush().context("writing to stdout")?;
+    out.flush().context(crate::output::STDOUT_CONTEXT)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Threshold value as the kubelet config writes it: `100Mi` or `10%` (the shortest text that
-/// parses back to the same f32, so `30%` does not print as `30.000002%`).
-fn value_text(v: &ThresholdValue) -> String {
-    format_threshold_value(v)
+/// One simulated step: the sync step every consumer reads (docs/sync-step.md), plus what the
+/// simulator alone does, admitting the step's `admit` pods.
+#[derive(serde::Serialize)]
+struct SimulateStep {
+    admission: Vec<Admission>,
+    #[serde(flatten)]
+    step: SyncStep,
 }
 
-fn threshold_json(t: &Threshold) -> Value {
-    let mut v = json!({
-        "signal": t.signal.as_str(),
-        "value": value_text(&t.value),
-        "gracePeriod": display_duration(t.grace_period_ns),
-        "hard": t.is_hard(),
-    });
-    if let Some(mr) = &t.min_reclaim {
-        v["minReclaim"] = json!(value_text(mr));
-    }
-    v
+/// One pod of a step's `admit` list and the admission verdict.
+#[derive(serde::Serialize)]
+struct Admission {
+    pod: String,
+    admit: bool,
+    reason: String,
+    message: String,
 }
 
-fn step_json(
-    config: &EvictionConfig,
-    d: &Decision,
-    armed: &[Result<NotifierArm, NotifierError>],
-    pods: &[Pod],
-    admissions: &[(&Pod, AdmitResult)],
-) -> Value {
-    let observations: serde_json::Map<String, Value> = d
-        .observations
-        .iter()
-        .map(|(s, o)| {
-            (
-                s.as_str().to_string(),
-                json!({"available": o.available.to_string(), "capacity": o.capacity.to_string()}),
-            )
-        })
-        .collect();
-    let thresholds_met: Vec<Value> = d
-        .thresholds_met
-        .iter()
-        .map(|m| {
-            let mut v = threshold_json(&m.threshold);
-            v["firstObserved"] = json!(m.first_observed.to_string());
-            v["graceSatisfied"] = json!(m.grace_satisfied);
-            v["heldByMinReclaim"] = json!(m.held_by_min_reclaim);
-            v
-        })
-        .collect();
-    let evictions: Vec<Value> = d
-        .evictions
-        .iter()
-        .map(|e| {
-            let pod = &pods[e.index];
-            let (signal, resource, limit) = match &e.cause {
-                EvictionCause::Threshold { signal, resource } => {
-                    (json!(signal.as_str()), json!(resource.as_str()), Value::Null)
-                }
-                EvictionCause::LocalStorage(limit) => (
-                    json!(limit.signal_name()),
-                    json!("ephemeral-storage"),
-                    json!("local-storage-limit"),
-                ),
-            };
-            let mut v = json!({
-                "pod": pod.key(),
-                "uid": pod.metadata.uid,
-                "signal": signal,
-                "resource": resource,
-                "gracePeriodSeconds": e.grace_period_seconds,
-                "message": e.message,
-                "annotations": e.annotations,
-            });
-            if !limit.is_null() {
-                v["cause"] = limit;
-            }
-            v
-        })
-        .collect();
-    let ranking: Vec<Value> = d.ranking.iter().map(|r| json!(pods[r.index].key())).collect();
-    let admission: Vec<Value> = admissions
-        .iter()
-        .map(|(p, r)| json!({"pod": p.key(), "admit": r.admit, "reason": r.reason, "message": r.message}))
-        .collect();
-    let mut v = json!({
-        "time": d.time.to_string(),
-        "conditions": d.conditions.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "observations": observations,
-        "thresholdsMet": thresholds_met,
-        "reclaiming": d.reclaiming.as_ref().map(threshold_json),
-        "evicted": evictions.first().cloned().unwrap_or(Value::Null),
-        "evictions": evictions,
-        "ranking": ranking,
-        "skippedCritical": d.skipped_critical.iter().map(|&i| pods[i].key()).collect::<Vec<_>>(),
-        "reason": d.no_eviction_reason,
-        "admission": admission,
-    });
-    if let Some(error) = &d.error {
-        v["syncError"] = json!(error);
+impl Admission {
+    fn new(pod: &Pod, r: AdmitResult) -> Self {
+        Admission {
+            pod: pod.key(),
+            admit: r.admit,
+            reason: r.reason,
+            message: r.message,
+        }
     }
-    if d.node_reclaim_assumed_nothing {
-        v["nodeReclaim"] =
-            json!("the kubelet would first garbage-collect images/containers; assumed to free nothing");
-    }
-    // Always present so a consumer can tell "none armed" from a missing field: empty when
-    // kernelMemcgNotification is off, as the kubelet then creates no notifier.
-    v["memcgNotifiers"] = json!([]);
-    if config.kernel_memcg_notification {
-        let notifiers: Vec<Value> = armed
-            .iter()
-            .map(|n| match n {
-                Ok(a) => {
-                    json!({"description": a.description, "cgroup": a.cgroup, "armAtBytes": a.arm_at_bytes})
-                }
-                Err(e) => json!({"error": e.to_string()}),
-            })
-            .collect();
-        v["memcgNotifiers"] = json!(notifiers);
-        v["memcgNotifiersRefreshed"] = json!(d.notifiers_refreshed);
-    }
-    v
 }
 
 /// One step as readable text: a line with the time and the conditions, then one item per fact,
 /// wrapped at 100 columns with continuation lines indented under their item (the kubelet's
 /// messages run to 200 characters; the JSON output keeps each on one line).
-fn write_text(
-    out: &mut impl Write,
-    d: &Decision,
-    pods: &[Pod],
-    admissions: &[(&Pod, AdmitResult)],
-) -> std::io::Result<()> {
+fn write_text(out: &mut impl Write, s: &SimulateStep) -> std::io::Result<()> {
+    let d = &s.step;
     let conditions = if d.conditions.is_empty() {
         "no pressure".to_string()
     } else {
-        d.conditions
-            .iter()
-            .map(|c| c.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        d.conditions.join(", ")
     };
     let mut text = format!("{}  {conditions}\n", d.time);
     let mut item = |line: String| wrap(&mut text, "  ", "    ", &line);
-    if let Some(error) = &d.error {
+    if let Some(error) = &d.sync_error {
         item(format!(
             "sync failed (the kubelet retries at the next sync): {error}"
         ));
     }
-    for (signal, o) in d.observations.iter().filter(|(s, _)| s.is_memory()) {
+    for (signal, o) in d.observations.0.iter().filter(|(s, _)| s.is_memory()) {
         item(format!("{signal}: {} available of {}", o.available, o.capacity));
     }
     for m in &d.thresholds_met {
         let t = &m.threshold;
         let state = if m.held_by_min_reclaim {
             "held until minimum reclaim is recovered".to_string()
-        } else if t.is_hard() {
+        } else if t.hard {
             "hard: acts now".to_string()
         } else if m.grace_satisfied {
-            format!("grace {} elapsed", display_duration(t.grace_period_ns))
+            format!("grace {} elapsed", t.grace_period)
         } else {
             format!(
                 "met since {}, grace {} not yet elapsed",
-                m.first_observed,
-                display_duration(t.grace_period_ns)
+                m.first_observed, t.grace_period
             )
         };
-        item(format!("met: {} < {} ({state})", t.signal, value_text(&t.value)));
+        item(format!("met: {} < {} ({state})", t.signal, t.value));
     }
     for e in &d.evictions {
         item(format!(
             "EVICT {} (grace {}s): {}",
-            pods[e.index].key(),
+            e.pod,
             e.grace_period_seconds,
             e.message.trim_end()
         ));
     }
     if !d.ranking.is_empty() {
-        let names: Vec<String> = d.ranking.iter().take(5).map(|r| pods[r.index].key()).collect();
+        let names = d.ranking.iter().take(5).cloned().collect::<Vec<_>>();
         let more = d.ranking.len().saturating_sub(5);
         let tail = if more > 0 {
             format!(" (+{more} more)")
@@ -326,33 +226,39 @@ fn write_text(
         };
         item(format!("ranking: {}{tail}", names.join(", ")));
     }
-    for &i in &d.skipped_critical {
-        item(format!("skipped critical pod {}", pods[i].key()));
+    for pod in &d.skipped_critical {
+        item(format!("skipped critical pod {pod}"));
     }
-    if let Some(reason) = &d.no_eviction_reason
+    if let Some(reason) = &d.reason
         && !d.thresholds_met.is_empty()
     {
         item(format!("no eviction: {reason}"));
     }
-    for (p, r) in admissions {
-        if r.admit {
-            item(format!("admit {}: admitted", p.key()));
+    for a in &s.admission {
+        if a.admit {
+            item(format!("admit {}: admitted", a.pod));
         } else {
             item(format!(
                 "admit {}: rejected ({}): {}",
-                p.key(),
-                r.reason,
-                r.message.trim_end()
+                a.pod,
+                a.reason,
+                a.message.trim_end()
             ));
         }
     }
-    for n in &d.notifiers {
-        match n {
-            Ok(a) => item(format!(
-                "memcg notifier: {} on /{} at usage {} bytes",
-                a.description, a.cgroup, a.arm_at_bytes
-            )),
-            Err(e) => item(format!("memcg notifier: {e}")),
+    // Only the notifiers re-armed at this step, as the kubelet logs them.
+    if d.memcg_notifiers_refreshed == Some(true) {
+        for n in &d.memcg_notifiers {
+            match n {
+                NotifierView::Armed {
+                    description,
+                    cgroup,
+                    arm_at_bytes,
+                } => item(format!(
+                    "memcg notifier: {description} on /{cgroup} at usage {arm_at_bytes} bytes"
+                )),
+                NotifierView::Failed { error } => item(format!("memcg notifier: {error}")),
+            }
         }
     }
     out.write_all(text.as_bytes())
