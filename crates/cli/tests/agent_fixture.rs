@@ -6,6 +6,9 @@
 use assert_cmd::Command;
 use std::path::Path;
 
+#[path = "common/schema.rs"]
+mod schema;
+
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../linux/tests/fixtures/samples");
 const MIB: u64 = 1 << 20;
 
@@ -123,7 +126,18 @@ fn run(dir: &Path, pods_file: &Path, action: &str, format: &str) -> String {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    if format == "json" {
+        // Every decision line is a sync step as documented (docs/sync-step.md).
+        for line in stdout.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["event"] == "decision" {
+                schema::assert_valid(&schema::sync_step_schema(), &v);
+                assert!(v["trigger"].is_string() && v["action"].is_string(), "{v}");
+            }
+        }
+    }
+    stdout
 }
 
 #[test]
@@ -266,4 +280,61 @@ fn pods_from_api_without_the_k8s_feature_says_how_to_get_it() {
         err.contains("this build has no Kubernetes support; rebuild with --features k8s"),
         "{err}"
     );
+}
+
+/// GET `path` from the agent at `addr`: the status code and the body.
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_string()))
+}
+
+#[test]
+fn decision_endpoint_serves_the_sync_step_of_the_json_log_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    // A free port: bind, note it, release it for the agent.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
+        .args(["agent", "--listen", &addr, "--action", "none", "--notifications", "off"])
+        .args(["--log-format", "json", "--config"])
+        .arg(config(tmp.path()))
+        .arg("--root")
+        .arg(tmp.path())
+        .arg("--pods")
+        .arg(&pods)
+        .env("HEADROOM_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        if let Some((200, body)) = http_get(&addr, "/decision") {
+            break Some(body);
+        }
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let body = body.expect("the agent served no /decision within 20 s");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    schema::assert_valid(&schema::sync_step_schema(), &v);
+    assert_eq!(v["trigger"], "start", "{v}");
+    assert_eq!(v["action"], "none", "{v}");
+    assert!(v.get("event").is_none(), "/decision carries no log event: {v}");
+    assert_eq!(v["evicted"]["pod"], "jobs/batch", "{v}");
+    assert_eq!(v["reclaiming"]["signal"], "allocatableMemory.available", "{v}");
 }

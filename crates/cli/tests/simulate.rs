@@ -6,6 +6,18 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
+#[path = "common/schema.rs"]
+mod schema;
+
+/// One line of `simulate --format json`, checked against docs/sync-step.schema.json: every
+/// scenario in this file is also a check of the documented sync-step schema.
+fn step_of(line: &str) -> Value {
+    let step: Value = serde_json::from_str(line).unwrap();
+    schema::assert_valid(&schema::sync_step_schema(), &step);
+    assert!(step["admission"].is_array(), "simulate always prints admission: {step}");
+    step
+}
+
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
@@ -28,7 +40,7 @@ fn run_example(name: &str) -> Vec<Value> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(step_of)
         .collect()
 }
 
@@ -134,6 +146,11 @@ fn simulate(timeline: &str, config: Option<&str>) -> (i32, String, String) {
         cmd.arg("--config").arg(p);
     }
     let out = cmd.output().unwrap();
+    if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).lines().for_each(|l| {
+            step_of(l);
+        });
+    }
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
@@ -280,7 +297,7 @@ fn split_filesystem_with_the_gate_off_fails_the_first_sync_then_never_evicts() {
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(step_of)
             .collect::<Vec<_>>()
     };
     let split = run(&["--dedicated-image-fs", "--split-container-fs"]);
@@ -327,7 +344,7 @@ fn simulate_steps(timeline: &str, config: &str, flags: &[&str]) -> Vec<Value> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(step_of)
         .collect()
 }
 
@@ -411,4 +428,24 @@ fn pid_pressure_with_unstamped_stats_acts_on_a_repeated_summary() {
         e["message"],
         "The node was low on resource: pids. Threshold quantity: 1500, available: 1300. "
     );
+}
+
+#[test]
+fn the_schema_check_rejects_renamed_keys_and_unknown_codes() {
+    let schema = schema::sync_step_schema();
+    let steps = run_example("soft-then-hard");
+    assert_eq!(steps[1]["reasonCode"], "grace-period-pending");
+    let mut renamed = steps[1].clone();
+    let reason = renamed.as_object_mut().unwrap().remove("reason").unwrap();
+    renamed["noEvictionReason"] = reason;
+    assert!(schema::check(&schema, &schema, &renamed, "$").is_err());
+    let mut unknown = steps[1].clone();
+    unknown["reasonCode"] = json!("grace");
+    assert!(schema::check(&schema, &schema, &unknown, "$").is_err());
+    // Every code the core can produce is in the schema, spelled as the core spells it.
+    let codes = &schema["properties"]["reasonCode"]["oneOf"][1]["enum"];
+    for code in headroom_core::manager::NoEvictionCode::ALL {
+        assert!(codes.as_array().unwrap().contains(&json!(code.as_str())), "{code}");
+    }
+    assert_eq!(codes.as_array().unwrap().len(), headroom_core::manager::NoEvictionCode::ALL.len());
 }
