@@ -246,19 +246,9 @@ impl EvictionConfig {
     }
 }
 
+// `KubeletConfig::parse` is in `config_file` and `KubeletConfig::from_flags` in `config_flags`:
+// they depend on this module, not the other way round.
 impl KubeletConfig {
-    /// Parse a KubeletConfiguration document (YAML or JSON). `origin` names the file in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
-        crate::config_file::parse(text, origin)
-    }
-
-    /// Build from the kubelet's command-line flag forms (`--eviction-hard=memory.available<100Mi`,
-    /// `--eviction-soft-grace-period memory.available=1m30s`, `--kernel-memcg-notification`, ...).
-    /// Flags that do not affect eviction are skipped and listed in `ignored_flags`.
-    pub fn from_flags(args: &[String]) -> Result<KubeletConfig, ConfigError> {
-        crate::config_flags::parse(args)
-    }
-
     /// This config with every field set in `flags` replaced by the flag's value, as the kubelet
     /// lets command-line flags override its config file.
     pub fn overlay(mut self, flags: &KubeletConfig) -> KubeletConfig {

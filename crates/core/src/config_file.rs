@@ -210,7 +210,14 @@ impl Ctx<'_> {
     }
 }
 
-pub(crate) fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
+impl KubeletConfig {
+    /// Parse a KubeletConfiguration document (YAML or JSON). `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
+        parse(text, origin)
+    }
+}
+
+fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
     if text.trim().is_empty() {
         return Err(ConfigError(format!(
             "{origin}: the file is empty (the kubelet refuses an empty config file)"

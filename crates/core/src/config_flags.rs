@@ -47,7 +47,16 @@ fn kind_of(name: &str) -> Option<Kind> {
     })
 }
 
-pub(crate) fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
+impl KubeletConfig {
+    /// Build from the kubelet's command-line flag forms (`--eviction-hard=memory.available<100Mi`,
+    /// `--eviction-soft-grace-period memory.available=1m30s`, `--kernel-memcg-notification`, ...).
+    /// Flags that do not affect eviction are skipped and listed in `ignored_flags`.
+    pub fn from_flags(args: &[String]) -> Result<KubeletConfig, ConfigError> {
+        parse(args)
+    }
+}
+
+fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
     let mut cfg = KubeletConfig::default();
     let mut i = 0;
     while i < args.len() {
