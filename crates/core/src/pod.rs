@@ -351,8 +351,10 @@ impl Pod {
     }
 }
 
-/// The pod's Quality of Service class (`status.qosClass`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The pod's Quality of Service class (`status.qosClass`); also what the collector reads from a
+/// pod cgroup's path (`headroom_linux::discovery::Qos` is this type). Serialized as the kubelet
+/// spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum QosClass {
     Guaranteed,
     Burstable,

@@ -26,23 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::root::HostRoot;
 
-/// Pod QoS class, as the kubelet names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Qos {
-    Guaranteed,
-    Burstable,
-    BestEffort,
-}
-
-impl Qos {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Qos::Guaranteed => "Guaranteed",
-            Qos::Burstable => "Burstable",
-            Qos::BestEffort => "BestEffort",
-        }
-    }
-}
+/// Pod QoS class, as the kubelet names it: the core's type, so a class read from a cgroup path
+/// and one computed from a pod spec compare without going through strings.
+pub use headroom_core::pod::QosClass as Qos;
 
 /// Something the scan could not use, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
