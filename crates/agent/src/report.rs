@@ -23,7 +23,11 @@ pub enum LogFormat {
 /// decision line carries. `memcgNotifiers` is the core's arming when kernelMemcgNotification is
 /// on, as in `simulate`.
 pub fn sync_step(d: &Decision, pods: &[Pod], config: &EvictionConfig, state: &ManagerState) -> SyncStep {
-    SyncStep::new(d, pods, config.kernel_memcg_notification.then(|| state.notifiers()))
+    SyncStep::new(
+        d,
+        pods,
+        config.kernel_memcg_notification.then(|| state.notifiers()),
+    )
 }
 
 /// The agent's sync step: the shared model plus what started the pass and the action mode.
@@ -60,7 +64,13 @@ fn quote(s: &str) -> String {
 
 /// One line for a decision: the sync step with `event: decision` in JSON; in text, `key=value`
 /// pairs whose `met=` names each threshold by the bytes it stands for at this sync.
-pub fn decision_line(d: &Decision, step: &SyncStep, trigger: &str, action: &str, format: LogFormat) -> String {
+pub fn decision_line(
+    d: &Decision,
+    step: &SyncStep,
+    trigger: &str,
+    action: &str,
+    format: LogFormat,
+) -> String {
     if format == LogFormat::Json {
         return to_sorted_json(&AgentStep {
             event: Some("decision"),

@@ -305,7 +305,15 @@ fn decision_endpoint_serves_the_sync_step_of_the_json_log_line() {
         l.local_addr().unwrap().to_string()
     };
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
-        .args(["agent", "--listen", &addr, "--action", "none", "--notifications", "off"])
+        .args([
+            "agent",
+            "--listen",
+            &addr,
+            "--action",
+            "none",
+            "--notifications",
+            "off",
+        ])
         .args(["--log-format", "json", "--config"])
         .arg(config(tmp.path()))
         .arg("--root")

@@ -14,7 +14,10 @@ mod schema;
 fn step_of(line: &str) -> Value {
     let step: Value = serde_json::from_str(line).unwrap();
     schema::assert_valid(&schema::sync_step_schema(), &step);
-    assert!(step["admission"].is_array(), "simulate always prints admission: {step}");
+    assert!(
+        step["admission"].is_array(),
+        "simulate always prints admission: {step}"
+    );
     step
 }
 
@@ -445,7 +448,13 @@ fn the_schema_check_rejects_renamed_keys_and_unknown_codes() {
     // Every code the core can produce is in the schema, spelled as the core spells it.
     let codes = &schema["properties"]["reasonCode"]["oneOf"][1]["enum"];
     for code in headroom_core::manager::NoEvictionCode::ALL {
-        assert!(codes.as_array().unwrap().contains(&json!(code.as_str())), "{code}");
+        assert!(
+            codes.as_array().unwrap().contains(&json!(code.as_str())),
+            "{code}"
+        );
     }
-    assert_eq!(codes.as_array().unwrap().len(), headroom_core::manager::NoEvictionCode::ALL.len());
+    assert_eq!(
+        codes.as_array().unwrap().len(),
+        headroom_core::manager::NoEvictionCode::ALL.len()
+    );
 }

@@ -14,14 +14,12 @@
 //! before evicting for some disk signals) cannot be simulated: headroom assumes it freed
 //! nothing and re-checks the thresholds against the same Summary.
 
-use std::cmp::Ordering;
-
 use jiff::Timestamp;
 
 use crate::notifier::{NotifierArm, NotifierError};
 use crate::observe::Observations;
 use crate::pod::Pod;
-use crate::rank::{self, FsTopology, RankKind, RankedPod};
+use crate::rank::FsTopology;
 use crate::signal::{NodeCondition, Signal};
 use crate::summary::Summary;
 use crate::threshold::{Threshold, ThresholdValue, format_threshold_value, threshold_quantity};
@@ -31,14 +29,14 @@ mod decision;
 mod sync;
 
 pub use containerfs::derive_containerfs;
-pub use sync::synchronize;
 pub use decision::{Decision, Eviction, EvictionCause, MetThreshold, NoEvictionCode, NoEvictionReason};
+pub use sync::synchronize;
 
 /// Grace period the kubelet passes for hard-threshold evictions (since ≈v1.31).
 pub const HARD_EVICTION_GRACE_SECONDS: i64 = 1;
 /// The memcg notifiers are re-armed at most this often (ns).
-pub const NOTIFIER_REFRESH_INTERVAL_NS: i128 = 10_000_000_000;
-/// The kubelet's eviction loop period (ns); the simulator and agent use it between syncs.
+pub(crate) const NOTIFIER_REFRESH_INTERVAL_NS: i128 = 10_000_000_000;
+/// The kubelet's eviction loop period (ns).
 pub const MONITORING_PERIOD_NS: i64 = 10_000_000_000;
 
 /// A threshold together with its identity (which configured threshold it is).
@@ -252,9 +250,4 @@ fn describe(t: &Threshold) -> String {
     let value = format_threshold_value(&t.value);
     let kind = if t.is_hard() { "hard" } else { "soft" };
     format!("{kind} {}<{value}", t.signal)
-}
-
-/// Compare two ranked pods' order (exposed for property tests and explanations).
-pub fn ranking_order(kind: RankKind, a: &RankedPod, b: &RankedPod) -> Ordering {
-    rank::compare(kind, &a.facts, &b.facts).0
 }

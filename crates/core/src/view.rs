@@ -155,7 +155,9 @@ pub enum NotifierView {
         cgroup: String,
         arm_at_bytes: i64,
     },
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 impl NotifierView {
@@ -175,7 +177,11 @@ impl SyncStep {
     /// The step for `d`, which `synchronize` made from `pods`. `memcg_notifiers` is the current
     /// arming ([`ManagerState::notifiers`](crate::manager::ManagerState::notifiers)) when
     /// kernelMemcgNotification is on, `None` when it is off.
-    pub fn new(d: &Decision, pods: &[Pod], memcg_notifiers: Option<&[Result<NotifierArm, NotifierError>]>) -> Self {
+    pub fn new(
+        d: &Decision,
+        pods: &[Pod],
+        memcg_notifiers: Option<&[Result<NotifierArm, NotifierError>]>,
+    ) -> Self {
         let pod_key = |i: usize| pods.get(i).map(Pod::key);
         let evictions: Vec<EvictionView> = d
             .evictions
@@ -183,10 +189,14 @@ impl SyncStep {
             .filter_map(|e| {
                 let pod = pods.get(e.index)?;
                 let (signal, resource, cause) = match &e.cause {
-                    EvictionCause::Threshold { signal, resource } => (signal.as_str(), resource.as_str(), None),
-                    EvictionCause::LocalStorage(limit) => {
-                        (limit.signal_name(), "ephemeral-storage", Some("local-storage-limit"))
+                    EvictionCause::Threshold { signal, resource } => {
+                        (signal.as_str(), resource.as_str(), None)
                     }
+                    EvictionCause::LocalStorage(limit) => (
+                        limit.signal_name(),
+                        "ephemeral-storage",
+                        Some("local-storage-limit"),
+                    ),
                 };
                 Some(EvictionView {
                     pod: pod.key(),
@@ -235,7 +245,9 @@ impl SyncStep {
             reason: d.no_eviction_reason.as_ref().map(|r| r.message().to_string()),
             reason_code: d.no_eviction_reason.as_ref().map(|r| r.code()),
             sync_error: d.error.clone(),
-            node_reclaim: d.node_reclaim_assumed_nothing.then_some(NODE_RECLAIM_ASSUMED_NOTHING),
+            node_reclaim: d
+                .node_reclaim_assumed_nothing
+                .then_some(NODE_RECLAIM_ASSUMED_NOTHING),
             memcg_notifiers: memcg_notifiers
                 .unwrap_or_default()
                 .iter()

@@ -69,7 +69,12 @@ pub fn write_file(path: &Path, size: u64, progress: bool) -> io::Result<()> {
         written += n as u64;
         if progress && (written.is_multiple_of(64 * MIB) || written == size) {
             // Progress only: a closed stderr must not stop the writer.
-            let _ = writeln!(io::stderr(), "worker: wrote {} of {} MiB", written / MIB, size.div_ceil(MIB));
+            let _ = writeln!(
+                io::stderr(),
+                "worker: wrote {} of {} MiB",
+                written / MIB,
+                size.div_ceil(MIB)
+            );
         }
     }
     file.flush()

@@ -50,7 +50,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         other => anyhow::Error::new(other),
     })?;
     for skip in &report.snapshot.skipped {
-        crate::output::note(format_args!("headroom: note: {}: {}", skip.path.display(), skip.reason));
+        crate::output::note(format_args!(
+            "headroom: note: {}: {}",
+            skip.path.display(),
+            skip.reason
+        ));
     }
     let snap = &report.snapshot;
     crate::output::stdout(&format!(

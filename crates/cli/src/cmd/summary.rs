@@ -136,7 +136,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let snap = collector.collect().map_err(collect_error)?;
     if !args.quiet {
         for skip in &snap.skipped {
-            crate::output::note(format_args!("headroom: note: {}: {}", skip.path.display(), skip.reason));
+            crate::output::note(format_args!(
+                "headroom: note: {}: {}",
+                skip.path.display(),
+                skip.reason
+            ));
         }
     }
     let stdout = std::io::stdout();

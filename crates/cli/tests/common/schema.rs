@@ -108,7 +108,12 @@ pub fn check(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), St
             "propertyNames" => {
                 if let Some(o) = v.as_object() {
                     for name in o.keys() {
-                        check(root, rule, &Value::String(name.clone()), &format!("{at} key {name:?}"))?;
+                        check(
+                            root,
+                            rule,
+                            &Value::String(name.clone()),
+                            &format!("{at} key {name:?}"),
+                        )?;
                     }
                 }
             }
@@ -119,7 +124,11 @@ pub fn check(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), St
                     }
                 }
             }
-            other => return Err(format!("{at}: keyword {other:?} is not supported by this checker")),
+            other => {
+                return Err(format!(
+                    "{at}: keyword {other:?} is not supported by this checker"
+                ));
+            }
         }
     }
     Ok(())

@@ -77,4 +77,3 @@ pub(super) fn configured(thresholds: &[Threshold]) -> Vec<TrackedThreshold> {
         })
         .collect()
 }
-

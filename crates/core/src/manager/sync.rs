@@ -40,7 +40,10 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
     let mut d = Decision::empty(inputs.now);
     // 1. Nothing configured.
     if config.thresholds.is_empty() && !config.local_storage_capacity_isolation {
-        d.no_eviction(NoEvictionCode::NoThresholds, "no eviction thresholds are configured");
+        d.no_eviction(
+            NoEvictionCode::NoThresholds,
+            "no eviction thresholds are configured",
+        );
         return d;
     }
     // 2. First sync: filesystem topology and containerfs thresholds.
@@ -63,7 +66,8 @@ pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: Sy
 }
 
 /// The error of a first sync on a split filesystem with `KubeletSeparateDiskGC` off.
-const SPLIT_FS_WITHOUT_GATE: &str = "KubeletSeparateDiskGC is turned off but we still have a split filesystem";
+const SPLIT_FS_WITHOUT_GATE: &str =
+    "KubeletSeparateDiskGC is turned off but we still have a split filesystem";
 
 /// Which of the thresholds in force this sync works on, and on which filesystem layout.
 #[derive(Clone, Copy)]
@@ -150,7 +154,12 @@ fn observe_and_act(
     // 8.
     let first_observed = thresholds_first_observed_at(state, &met, now, d);
     // 9–10.
-    let reported = node_conditions(state, config.pressure_transition_period_ns, &d.thresholds_met, now);
+    let reported = node_conditions(
+        state,
+        config.pressure_transition_period_ns,
+        &d.thresholds_met,
+        now,
+    );
     // 11–12. Grace filter; then the manager's state is updated (under upstream's lock).
     let next_met = thresholds_met_grace_period(&met, &first_observed, now);
     state.node_conditions.clone_from(&reported);
@@ -174,7 +183,16 @@ fn observe_and_act(
         d.no_eviction(code, why);
         return;
     }
-    reclaim(state, config, inputs, thresholds, in_use.topology, actionable, stats_index, d);
+    reclaim(
+        state,
+        config,
+        inputs,
+        thresholds,
+        in_use.topology,
+        actionable,
+        stats_index,
+        d,
+    );
 }
 
 /// 4. Re-arm the memcg notifiers at most every 10 s (only with kernelMemcgNotification).
@@ -362,7 +380,10 @@ fn reclaim<'s>(
     //     Upstream re-checks its configured list, which already holds the containerfs copies.
     if has_node_reclaim(reclaiming.signal, topology) {
         d.node_reclaim_assumed_nothing = true;
-        if !thresholds.iter().any(|t| is_met(&t.threshold, &d.observations, true)) {
+        if !thresholds
+            .iter()
+            .any(|t| is_met(&t.threshold, &d.observations, true))
+        {
             d.no_eviction(
                 NoEvictionCode::NodeReclaimSufficient,
                 "node-level reclaim would be enough: no threshold is met once minimum reclaim is added",
