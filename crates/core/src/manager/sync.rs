@@ -26,16 +26,16 @@ use crate::threshold::{Threshold, threshold_quantity};
 /// | phase (here) | upstream |
 /// |---|---|
 /// | nothing configured | `len(thresholds) == 0 && !localStorageCapacityIsolation` |
-/// | [`thresholds_for_sync`] | first sync: image-fs detection, `UpdateContainerFsThresholds` |
-/// | [`refresh_notifiers`] | `UpdateThreshold` of every notifier, at most every 10 s |
+/// | `thresholds_for_sync` | first sync: image-fs detection, `UpdateContainerFsThresholds` |
+/// | `refresh_notifiers` | `UpdateThreshold` of every notifier, at most every 10 s |
 /// | `observe` | `makeSignalObservations` |
-/// | [`thresholds_met`] | `thresholdsMet` (and, with min-reclaim, `mergeThresholds`) |
-/// | [`thresholds_first_observed_at`] | `thresholdsFirstObservedAt` |
-/// | [`node_conditions`] | `nodeConditions`, `nodeConditionsLastObservedAt`, `nodeConditionsObservedSince` |
-/// | [`thresholds_met_grace_period`] | `thresholdsMetGracePeriod`, then the state update |
-/// | [`thresholds_updated_stats`] | `thresholdsUpdatedStats` |
-/// | [`local_storage_evictions`] | `localStorageEviction` |
-/// | [`reclaim`] | `byEvictionPriority`, `getReclaimableThreshold`, `reclaimNodeLevelResources`, the rank function, the eviction loop |
+/// | `thresholds_met` | `thresholdsMet` (and, with min-reclaim, `mergeThresholds`) |
+/// | `thresholds_first_observed_at` | `thresholdsFirstObservedAt` |
+/// | `node_conditions` | `nodeConditions`, `nodeConditionsLastObservedAt`, `nodeConditionsObservedSince` |
+/// | `thresholds_met_grace_period` | `thresholdsMetGracePeriod`, then the state update |
+/// | `thresholds_updated_stats` | `thresholdsUpdatedStats` |
+/// | `local_storage_evictions` | `localStorageEviction` |
+/// | `reclaim` | `byEvictionPriority`, `getReclaimableThreshold`, `reclaimNodeLevelResources`, the rank function, the eviction loop |
 pub fn synchronize(state: &mut ManagerState, config: &EvictionConfig, inputs: SyncInputs<'_>) -> Decision {
     let mut d = Decision::empty(inputs.now);
     // 1. Nothing configured.
