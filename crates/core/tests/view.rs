@@ -25,7 +25,7 @@ fn pods_are_joined_by_value_and_critical_ones_named() {
     let d = sim.mem(0, 50 * MI, CAP, &ws);
     let step = SyncStep::new(&d, &sim.pods, None);
     let critical = sim.pods[4].key();
-    assert_eq!(step.skipped_critical, [critical.clone()]);
+    assert_eq!(step.skipped_critical, std::slice::from_ref(&critical));
     let evicted = step.evicted.as_ref().unwrap();
     assert_eq!(
         Some(evicted.pod.clone()),
