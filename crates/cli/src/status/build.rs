@@ -14,7 +14,7 @@ use super::input::{HostView, MemorySplit, StatusInput};
 use super::order;
 use super::report::*;
 use super::units::{human_bytes, percent};
-use super::verdict;
+use super::{advice, cause, verdict};
 
 /// One signal's observation, as the kubelet computes it from the Summary.
 #[derive(Clone, Copy, Debug)]
@@ -61,11 +61,22 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
     }
 
     let eviction_order = order::eviction_order(input, top, &mut notes);
+    let cause = cause::cause(input, &thresholds, acting_threshold, &eviction_order);
+    let advice = advice::advice(
+        &cause,
+        acting_threshold
+            .and_then(|i| thresholds.get(i))
+            .filter(|t| t.signal.is_memory()),
+        &thresholds,
+        &eviction_order.pods,
+        input.config_origin.as_deref(),
+    );
     let pods_cgroup = pods_cgroup_info(input);
     if input.host.is_none() {
         notes.push(
-            "The Summary does not say how memory splits into anon, page cache and kernel memory; \
-             it only gives usage and working set (usage - working set = inactive_file)."
+            "A Summary does not carry memory.stat: the active page cache is estimated as working \
+             set - rssBytes, which also counts shmem (and on cgroup v2 kernel memory) as cache. \
+             Run `headroom status` on the node for the exact split."
                 .to_string(),
         );
     }
@@ -91,12 +102,16 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         conditions,
         acting_threshold,
         eviction_order,
+        cause,
+        advice,
         verdict: String::new(),
+        verdict_lines: Vec::new(),
         notes,
         config_warnings: input.config_warnings.clone(),
         skipped: host.map(|h| h.skipped.clone()).unwrap_or_default(),
     };
-    report.verdict = verdict::verdict(&report);
+    report.verdict_lines = verdict::verdict(&report);
+    report.verdict = report.verdict_lines.join(" ");
     report
 }
 
@@ -230,6 +245,7 @@ fn node_memory(input: &StatusInput) -> NodeMemory {
             (Some(u), Some(w)) => Some(u.saturating_sub(w)),
             _ => None,
         },
+        rss_bytes: m.and_then(|m| m.rss_bytes),
         split: input.host.as_ref().map(|h| split_view(&h.node)),
         free: input
             .host
@@ -387,7 +403,7 @@ mod tests {
         assert_eq!(r.conditions, vec![NodeCondition::MemoryPressure]);
         assert!(
             r.verdict
-                .starts_with("MemoryPressure: memory.available is 100.0 MiB, 1 B below")
+                .starts_with("memory.available is 100.0 MiB, 1 B below")
         );
         assert!(r.verdict.contains("no pods to evict"), "{}", r.verdict);
     }

@@ -201,7 +201,11 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
         .iter()
         .take(top)
         .enumerate()
-        .map(|(i, r)| candidate(i + 1, &facts[r.index], r, i == last))
+        .map(|(i, r)| {
+            let f = &facts[r.index];
+            let stats = stats_by_uid.get(f.pod.metadata.uid.as_str()).copied();
+            candidate(i + 1, f, r, i == last, stats)
+        })
         .collect();
     EvictionOrder {
         rule: MEMORY_RULE,
@@ -224,7 +228,7 @@ fn placed_by_code(c: Option<Comparator>, last: bool) -> &'static str {
     }
 }
 
-fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate {
+fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool, stats: Option<&PodStats>) -> Candidate {
     let facts = &r.facts;
     let usage = facts
         .has_stats
@@ -232,7 +236,16 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate 
         .flatten();
     let request = f.request_known.then(|| facts.request.value());
     let over = (facts.has_stats && f.request_known).then(|| facts.usage_over_request.value());
-    let active = f.cgroup.and_then(|c| c.memory.active_file);
+    // The pod cgroup's active_file when the kernel files were read; else, from the Summary,
+    // working set - rssBytes (active page cache plus shmem and kernel memory: an estimate).
+    let from_cgroup = f.cgroup.and_then(|c| c.memory.active_file);
+    let estimated = match from_cgroup {
+        Some(_) => None,
+        None => stats
+            .and_then(|s| s.memory.as_ref())
+            .and_then(|m| Some(m.working_set_bytes?.saturating_sub(m.rss_bytes?))),
+    };
+    let active = from_cgroup.or(estimated);
     let meta = &f.pod.metadata;
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Candidate {
@@ -254,6 +267,12 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate 
             (Some(a), Some(u)) => percent(i128::from(a), i128::from(u)),
             _ => None,
         },
+        active_file_estimated: estimated.is_some(),
+        limit_bytes: f
+            .api_known
+            .then(|| f.pod.limit("memory"))
+            .flatten()
+            .map(|q| q.value()),
     }
 }
 
