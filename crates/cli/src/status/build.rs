@@ -69,7 +69,11 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
             .filter(|t| t.signal.is_memory()),
         &thresholds,
         &eviction_order.pods,
-        input.config_origin.as_deref(),
+        // The agent runs on the node: a config path only means something there.
+        input
+            .config_origin
+            .as_deref()
+            .filter(|_| input.source == super::input::Source::Live),
     );
     let pods_cgroup = pods_cgroup_info(input);
     if input.host.is_none() {
