@@ -844,3 +844,77 @@ fn summary_mode_estimates_the_split_from_rss_bytes() {
     insta::assert_snapshot!("cause_summary_estimate_brief", redact_lint(&brief.stdout));
     insta::assert_snapshot!("cause_summary_estimate_verbose", redact_lint(&verbose.stdout));
 }
+
+// ---------------------------------------------------------------------------------------
+// input mix-ups: each said plainly
+
+/// Text output with its lines joined, to search for a sentence the wrapping may have cut.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_pods_file_of_another_node_is_said_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pods = tmp.path().join("other.json");
+    let pod = |name: &str, uid: &str| {
+        serde_json::json!({"metadata": {"name": name, "namespace": "x", "uid": uid},
+            "spec": {"containers": [{"name": "c"}]}})
+    };
+    let list = serde_json::json!({"kind": "PodList", "items": [pod("a", "uid-a"), pod("b", "uid-b")]});
+    std::fs::write(&pods, list.to_string()).unwrap();
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        words(&run.stdout).contains("this pod list seems to be from another node"),
+        "{}",
+        run.stdout
+    );
+    // The fixture's own pods file matches: no such note.
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        &format!("{PRESSURE}/pods.json"),
+    ]);
+    assert!(!words(&run.stdout).contains("another node"), "{}", run.stdout);
+}
+
+#[test]
+fn a_pod_cgroup_root_that_does_not_exist_is_said_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_tree(tmp.path(), false);
+    let run = status_on_tree(tmp.path(), &["--pod-cgroup-root", "/kubepods-typo"]);
+    let text = words(&run.stdout);
+    assert!(
+        text.contains("The pods cgroup given with --pod-cgroup-root does not exist"),
+        "{text}"
+    );
+    assert!(text.contains("kubepods-typo"), "{text}");
+    assert!(!text.contains("this host runs no Kubernetes pods"), "{text}");
+}
+
+#[test]
+fn an_unlimited_pods_cgroup_in_a_summary_is_named_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(format!("{MANIFEST}/{PRESSURE}/summary.json")).unwrap();
+    let mut summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for c in summary["node"]["systemContainers"].as_array_mut().unwrap() {
+        if c["name"] == "pods" {
+            c["memory"].as_object_mut().unwrap().remove("availableBytes");
+        }
+    }
+    let path = tmp.path().join("summary.json");
+    std::fs::write(&path, summary.to_string()).unwrap();
+    let run = headroom(&["status", "--summary", path.to_str().unwrap(), "--verbose"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("pods cgroup has no limit"), "{}", run.stdout);
+    assert!(!run.stdout.contains("no \"pods\" system container"), "{}", run.stdout);
+}

@@ -214,7 +214,12 @@ fn unobserved_reason(signal: Signal, input: &StatusInput) -> String {
         Signal::AllocatableMemoryAvailable => match &input.host {
             Some(h) if h.pods_cgroup.is_none() => "no pods cgroup found",
             Some(_) => "pods cgroup has no limit",
-            None => "no \"pods\" system container",
+            None => match node.system_container(SYSTEM_CONTAINER_PODS) {
+                None => "no \"pods\" system container",
+                Some(c) if c.memory.is_none() => "no memory stats for \"pods\"",
+                // The kubelet leaves availableBytes out for a cgroup without a memory limit.
+                Some(_) => "pods cgroup has no limit",
+            },
         },
         Signal::NodeFsAvailable | Signal::NodeFsInodesFree if node.fs.is_none() => "no node.fs in the stats",
         Signal::NodeFsAvailable | Signal::NodeFsInodesFree => "node.fs lacks the fields",
@@ -314,12 +319,14 @@ fn pods_cgroup_info(input: &StatusInput) -> PodsCgroupInfo {
             found: h.pods_cgroup.is_some(),
             path: h.pods_cgroup.as_ref().map(|p| p.path.clone()),
             searched: h.pods_cgroup_searched.clone(),
+            configured: h.pods_cgroup_configured,
             limit_bytes: h.pods_cgroup.as_ref().and_then(|p| p.memory.limit),
         },
         None => PodsCgroupInfo {
             found: from_summary.is_some(),
             path: None,
             searched: Vec::new(),
+            configured: false,
             limit_bytes: from_summary
                 .and_then(|m| Some(m.available_bytes?.saturating_add(m.working_set_bytes?))),
         },

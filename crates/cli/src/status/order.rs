@@ -182,6 +182,22 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
         }
     };
 
+    if let Some(pods) = &input.pods
+        && !facts.is_empty()
+        && (!stats_by_uid.is_empty() || !cgroups_by_uid.is_empty())
+        && facts.iter().all(|f| {
+            let uid = f.pod.metadata.uid.as_str();
+            !stats_by_uid.contains_key(uid) && !cgroups_by_uid.contains_key(uid)
+        })
+    {
+        notes.push(format!(
+            "None of the {} pod(s) of the pods file has stats or a pod cgroup here, while {} \
+             other pod(s) do: this pod list seems to be from another node (kubectl get pods -A \
+             -o json --field-selector spec.nodeName=NODE).",
+            pods.len(),
+            stats_by_uid.len().max(cgroups_by_uid.len())
+        ));
+    }
     let requests_known = input.pods.is_some();
     if !requests_known && !facts.is_empty() {
         notes.push(

@@ -148,6 +148,8 @@ pub struct PodsCgroupInfo {
     pub path: Option<String>,
     /// Where it was looked for (when the kernel files were read).
     pub searched: Vec<String>,
+    /// The place was given with `--pod-cgroup-root`.
+    pub configured: bool,
     pub limit_bytes: Option<u64>,
 }
 

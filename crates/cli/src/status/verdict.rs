@@ -62,7 +62,14 @@ pub fn verdict(r: &StatusReport) -> Vec<String> {
     if acting.is_some() {
         lines.push(first_to_go(r));
     }
-    if r.source.kind != "summary" && !r.pods_cgroup.found {
+    if r.source.kind != "summary" && !r.pods_cgroup.found && r.pods_cgroup.configured {
+        lines.push(format!(
+            "The pods cgroup given with --pod-cgroup-root does not exist ({}): check the name \
+             (the kubelet's is /kubepods with the cgroupfs driver, /kubepods.slice with systemd, \
+             under its cgroupRoot).",
+            r.pods_cgroup.searched.join(", ")
+        ));
+    } else if r.source.kind != "summary" && !r.pods_cgroup.found {
         let mut s = "No pods cgroup was found".to_string();
         if !r.pods_cgroup.searched.is_empty() {
             s.push_str(&format!(" (looked for {})", r.pods_cgroup.searched.join(", ")));
