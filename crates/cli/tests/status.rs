@@ -552,7 +552,16 @@ fn pressure_tree(dir: &Path, root: Cg, meminfo_kb: [u64; 8], pods: &[ScenarioPod
     let cg = dir.join("sys/fs/cgroup");
     write(&cg.join("cgroup.controllers"), "cpuset cpu io memory pids\n");
     write(&dir.join("proc/sys/kernel/hostname"), "worker-7\n");
-    let [free, available, cached, active_anon, active_file, inactive_file, anon_pages, shmem] = meminfo_kb;
+    let [
+        free,
+        available,
+        cached,
+        active_anon,
+        active_file,
+        inactive_file,
+        anon_pages,
+        shmem,
+    ] = meminfo_kb;
     write(
         &dir.join("proc/meminfo"),
         &format!(
@@ -657,7 +666,9 @@ fn active_cache_tree(dir: &Path) -> (PathBuf, PathBuf) {
         dir,
         root,
         // free, available, cached, active(anon), active(file), inactive(file), anon, shmem
-        [629_145, 5_452_595, 5_308_416, 2_162_688, 4_718_592, 524_288, 2_097_152, 65_536],
+        [
+            629_145, 5_452_595, 5_308_416, 2_162_688, 4_718_592, 524_288, 2_097_152, 65_536,
+        ],
         &[
             ScenarioPod {
                 name: "log-indexer",
@@ -688,7 +699,9 @@ fn anonymous_tree(dir: &Path) -> (PathBuf, PathBuf) {
     pressure_tree(
         dir,
         root,
-        [629_145, 1_572_864, 884_736, 6_565_888, 307_200, 512_000, 6_500_352, 65_536],
+        [
+            629_145, 1_572_864, 884_736, 6_565_888, 307_200, 512_000, 6_500_352, 65_536,
+        ],
         &[
             ScenarioPod {
                 name: "api",
@@ -741,7 +754,10 @@ fn active_page_cache_pressure_names_the_cache_for_node_and_pod() {
     let (brief, verbose, v) = brief_verbose_json(tmp.path(), &pods, &config);
     let head = answer(&brief.stdout, 12);
     assert!(head.starts_with("MemoryPressure: YES"), "{head}");
-    assert!(head.contains("Cause: active page cache. 4.5 GiB of the node's"), "{head}");
+    assert!(
+        head.contains("Cause: active page cache. 4.5 GiB of the node's"),
+        "{head}"
+    );
     assert!(head.contains("Without it memory.available would be"), "{head}");
     assert!(head.contains("more as used than `free` does"), "{head}");
     assert!(head.contains("First to go: shop/log-indexer"), "{head}");
@@ -789,7 +805,12 @@ fn anonymous_memory_pressure_says_so_instead() {
         .collect();
     assert_eq!(
         codes,
-        ["podMemoryRequest", "podMemoryLimit", "kernelMemcgNotification", "headroomAgent"]
+        [
+            "podMemoryRequest",
+            "podMemoryLimit",
+            "kernelMemcgNotification",
+            "headroomAgent"
+        ]
     );
     insta::assert_snapshot!("cause_anonymous_brief", redact_lint(&brief.stdout));
     insta::assert_snapshot!("cause_anonymous_verbose", redact_lint(&verbose.stdout));
@@ -805,7 +826,10 @@ fn no_pressure_brief_and_verbose() {
     let verbose = status_on_tree(tmp.path(), &["--pods", pods, "--verbose"]);
     assert_fits(&brief.stdout);
     let head = answer(&brief.stdout, 6);
-    assert!(head.starts_with("MemoryPressure: no No memory pressure"), "{head}");
+    assert!(
+        head.starts_with("MemoryPressure: no No memory pressure"),
+        "{head}"
+    );
     assert!(head.contains("is active page cache"), "{head}");
     assert!(!brief.stdout.contains("What you can do"));
     insta::assert_snapshot!("cause_none_brief", brief.stdout);
@@ -916,5 +940,9 @@ fn an_unlimited_pods_cgroup_in_a_summary_is_named_as_such() {
     let run = headroom(&["status", "--summary", path.to_str().unwrap(), "--verbose"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("pods cgroup has no limit"), "{}", run.stdout);
-    assert!(!run.stdout.contains("no \"pods\" system container"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("no \"pods\" system container"),
+        "{}",
+        run.stdout
+    );
 }

@@ -74,10 +74,7 @@ fn soft_threshold(acting: &ThresholdRow, thresholds: &[ThresholdRow]) -> Option<
     if acting.threshold.is_none_or(|t| t <= 100 * MI) {
         return None;
     }
-    if let Some(soft) = thresholds
-        .iter()
-        .find(|t| !t.hard && t.signal == acting.signal)
-    {
+    if let Some(soft) = thresholds.iter().find(|t| !t.hard && t.signal == acting.signal) {
         return Some(Advice {
             code: "softThreshold",
             text: format!(

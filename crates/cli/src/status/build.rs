@@ -412,10 +412,7 @@ mod tests {
         let r = build(&input(summary(100 * MI, 900 * MI), vec![t]), 10);
         assert_eq!(r.thresholds[0].met, Some(true));
         assert_eq!(r.conditions, vec![NodeCondition::MemoryPressure]);
-        assert!(
-            r.verdict
-                .starts_with("memory.available is 100.0 MiB, 1 B below")
-        );
+        assert!(r.verdict.starts_with("memory.available is 100.0 MiB, 1 B below"));
         assert!(r.verdict.contains("no pods to evict"), "{}", r.verdict);
     }
 

@@ -123,9 +123,7 @@ pub fn cause(
             }),
     };
     let without = match (available, &memory) {
-        (Some(a), Some(m)) => {
-            Some(a.saturating_add(i64::try_from(m.active_file_bytes).unwrap_or(i64::MAX)))
-        }
+        (Some(a), Some(m)) => Some(a.saturating_add(i64::try_from(m.active_file_bytes).unwrap_or(i64::MAX))),
         _ => None,
     };
     let threshold = acting.and_then(|t| t.threshold);

@@ -102,9 +102,9 @@ fn glue_units(text: &str) -> String {
         out.push_str(before);
         let number_before = before.ends_with(|c: char| c.is_ascii_digit());
         let unit_after = UNITS.iter().any(|u| {
-            after.strip_prefix(u).is_some_and(|tail| {
-                tail.is_empty() || tail.starts_with(|c: char| !c.is_ascii_alphanumeric())
-            })
+            after
+                .strip_prefix(u)
+                .is_some_and(|tail| tail.is_empty() || tail.starts_with(|c: char| !c.is_ascii_alphanumeric()))
         });
         out.push(if number_before && unit_after { GLUE } else { ' ' });
         rest = after;
@@ -470,9 +470,7 @@ fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
             out,
             "  ",
             "  ",
-            &format!(
-                "{hidden} disk/pid threshold(s) not shown ({met} met): --verbose lists them."
-            ),
+            &format!("{hidden} disk/pid threshold(s) not shown ({met} met): --verbose lists them."),
         );
     }
     let text = if drives.is_empty() {
@@ -600,11 +598,7 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
         let _ = writeln!(out, "  * critical pod: ranked, but the kubelet never evicts it");
     }
     if e.pods.iter().take(rows).any(|c| c.active_file_percent.is_some()) {
-        let estimated = e
-            .pods
-            .iter()
-            .take(rows)
-            .any(|c| c.active_file_estimated);
+        let estimated = e.pods.iter().take(rows).any(|c| c.active_file_estimated);
         wrap(
             out,
             "  ",
@@ -638,9 +632,16 @@ fn advice(out: &mut String, r: &StatusReport, style: Style) {
     out.push('\n');
 }
 
-/// Whether a config warning concerns memory (the brief view leaves the others out).
+/// Whether a config warning belongs in the brief view: it concerns memory, or the file
+/// itself (not what the kubelet reads, a key written twice, a misspelt field or value).
 fn about_memory(w: &headroom_core::lint::Warning) -> bool {
-    w.message.contains("memory") || w.code.contains("memory")
+    const ABOUT_THE_FILE: [&str; 4] = [
+        "missing-kind",
+        "duplicate-key",
+        "misspelled-field",
+        "suspicious-quantity",
+    ];
+    w.message.contains("memory") || w.code.contains("memory") || ABOUT_THE_FILE.contains(&w.code)
 }
 
 fn notes(out: &mut String, r: &StatusReport, style: Style) {

@@ -228,9 +228,7 @@ fn first_to_go(r: &StatusReport) -> String {
     match (c.usage_bytes, c.over_request_bytes, c.request_bytes) {
         (None, _, _) => why.push("no stats yet: ranked first".to_string()),
         (Some(u), _, Some(0)) => why.push(format!("no memory request, using {}", hu(u))),
-        (Some(_), Some(o), Some(req)) if o > 0 => {
-            why.push(format!("{} over its {} request", h(o), h(req)))
-        }
+        (Some(_), Some(o), Some(req)) if o > 0 => why.push(format!("{} over its {} request", h(o), h(req))),
         (Some(u), _, _) => why.push(format!("using {}", hu(u))),
     }
     let mut s = format!("First to go: {} ({}).", c.display_name(), why.join(", "));
@@ -264,7 +262,6 @@ fn first_to_go(r: &StatusReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::status::report::Candidate;
 
     fn candidate() -> Candidate {
