@@ -202,3 +202,59 @@ fn wrong_yaml_types_name_the_expected_map() {
         }
     }
 }
+
+#[test]
+fn timeline_mixups_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = file(
+        tmp.path(),
+        "kc.yaml",
+        "kind: KubeletConfiguration\nevictionHard:\n  memory.available: 100Mi\n",
+    );
+    let step = |time: &str, memory: &str| {
+        format!("  - time: {time}\n    summary:\n      node: {{nodeName: n, memory: {memory}}}\n")
+    };
+    let simulate = |name: &str, text: &str| {
+        let path = file(tmp.path(), name, text);
+        headroom([
+            "simulate".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--timeline".as_ref(),
+            path.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ])
+    };
+    // A node named `n` stays `n` (not YAML 1.1's false).
+    let ok = "{availableBytes: 1073741824, workingSetBytes: 1073741824}";
+    let run = simulate("n.yaml", &format!("steps:\n{}", step("2026-01-01T00:00:00Z", ok)));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    // Equal times: refused, naming the step.
+    let run = simulate(
+        "equal.yaml",
+        &format!(
+            "steps:\n{}{}",
+            step("2026-01-01T00:00:00Z", ok),
+            step("2026-01-01T00:00:00Z", ok)
+        ),
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("equal.yaml: steps[1].time:") && run.stderr.contains("previous step's time too"),
+        "{}",
+        run.stderr
+    );
+    // No availableBytes: runs, and says memory.available is unobserved there.
+    let run = simulate(
+        "noavail.yaml",
+        &format!("steps:\n{}", step("2026-01-01T00:00:00Z", "{workingSetBytes: 5}")),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        words(&run.stderr).contains("steps[0]: summary.node.memory has no availableBytes"),
+        "{}",
+        run.stderr
+    );
+}
