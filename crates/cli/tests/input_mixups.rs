@@ -10,6 +10,9 @@ use run::headroom;
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../linux/tests/common/sample_host.rs"]
+mod sample_host;
+
 const PRESSURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/status/pressure");
 
 fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -257,4 +260,54 @@ fn timeline_mixups_are_reported() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_truncated_capture_archive_is_called_truncated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    sample_host::v1_sample_host(&host, sample_host::RootFiles::Basic);
+    let archive = tmp.path().join("node.tar.gz");
+    let run = headroom([
+        "capture".as_ref(),
+        "--root".as_ref(),
+        host.as_os_str(),
+        "--output".as_ref(),
+        archive.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let bytes = std::fs::read(&archive).unwrap();
+    let cut = tmp.path().join("cut.tar.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let run = headroom(["status".as_ref(), "--root".as_ref(), cut.as_os_str()]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cut.tar.gz: the archive is truncated"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn experiment_arguments_that_cannot_work_exit_2() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["hot-cache", "--limit", "256M", "--threshold", "300M"],
+            "is not below --limit 256M",
+        ),
+        (&["page-cache", "--size", "1"], "too small"),
+        (&["page-cache", "--size", "3.5M"], "has a fraction"),
+        (&["page-cache", "--size", "-1M"], "is negative"),
+        (&["hot-cache", "--dir", "/dev/shm"], "is tmpfs/ramfs"),
+    ];
+    for (args, says) in cases {
+        if args.contains(&"/dev/shm") && !Path::new("/dev/shm").is_dir() {
+            continue;
+        }
+        let mut all = vec!["experiment"];
+        all.extend_from_slice(args);
+        let run = headroom(&all);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
 }
