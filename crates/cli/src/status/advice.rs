@@ -121,7 +121,7 @@ fn agent(config: Option<&str>) -> Advice {
         code: "headroomAgent",
         text: "Watch the decision live: headroom's agent runs the kubelet's decision on the \
                kernel's figures every 10 s and at threshold crossings, and logs which pod would \
-               go with its page cache share (it acts on nothing unless told to)."
+               go and why (it acts on nothing unless told to)."
             .to_string(),
         place: "on the node",
         config: format!(
