@@ -37,7 +37,7 @@ fn cache_heavy(pods: &[Candidate]) -> Option<&Candidate> {
 }
 
 fn memory_limit_for_cache(c: &Candidate) -> Option<Advice> {
-    let ws = i64::try_from(c.usage_bytes?).ok()?;
+    let ws = i64::try_from(c.working_set_bytes?).ok()?;
     let active = i64::try_from(c.active_file_bytes?).ok()?;
     let anon = ws.saturating_sub(active);
     // Room for its anonymous memory plus a quarter for cache and growth.
@@ -133,7 +133,7 @@ fn agent(config: Option<&str>) -> Advice {
 
 fn request_what_it_uses(c: &Candidate) -> Option<Advice> {
     let over = c.over_request_bytes.filter(|o| *o > 0)?;
-    let ws = i64::try_from(c.usage_bytes?).ok()?;
+    let ws = i64::try_from(c.working_set_bytes?).ok()?;
     Some(Advice {
         code: "podMemoryRequest",
         text: format!(
@@ -152,7 +152,7 @@ fn limit_for_anonymous(c: &Candidate) -> Option<Advice> {
     if c.limit_bytes.is_some() {
         return None;
     }
-    let ws = i64::try_from(c.usage_bytes?).ok()?;
+    let ws = i64::try_from(c.working_set_bytes?).ok()?;
     Some(Advice {
         code: "podMemoryLimit",
         text: format!(

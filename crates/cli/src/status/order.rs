@@ -272,7 +272,7 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool, stats: Option
         qos: f.qos.clone(),
         priority: f.api_known.then_some(facts.priority),
         request_bytes: request,
-        usage_bytes: usage,
+        working_set_bytes: usage,
         over_request_bytes: over,
         exceeds_request: (facts.has_stats && f.request_known).then_some(facts.exceeds_request),
         placed_by: placed_by_code(r.before_next, last),

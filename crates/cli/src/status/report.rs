@@ -209,8 +209,9 @@ pub struct Candidate {
     pub priority: Option<i32>,
     /// Effective memory request (null = unknown).
     pub request_bytes: Option<i64>,
-    /// Pod working set (null = no stats: the kubelet ranks such pods first).
-    pub usage_bytes: Option<u64>,
+    /// Pod working set, what the kubelet ranks by (null = no stats: the kubelet ranks such
+    /// pods first).
+    pub working_set_bytes: Option<u64>,
     pub over_request_bytes: Option<i64>,
     pub exceeds_request: Option<bool>,
     /// The comparator that placed this pod before the next one: `missingStats`,

@@ -555,11 +555,13 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
         return;
     }
     wrap(out, "  ", "  ", &format!("rule: {}", e.rule));
+    // "working set" in two lines: the column is as narrow as its numbers.
     let _ = writeln!(
         out,
         "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
-        "#", "pod", "qos", "priority", "request", "usage", "over req", "placed by", "active"
+        "#", "pod", "qos", "priority", "request", "working", "over req", "placed by", "active"
     );
+    let _ = writeln!(out, "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9}", "", "", "", "", "", "set");
     for c in e.pods.iter().take(rows) {
         let rank = if c.critical {
             format!("{}*", c.rank)
@@ -579,7 +581,7 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
             c.request_bytes
                 .map(|v| human_bytes(i128::from(v)))
                 .unwrap_or_else(|| "?".into()),
-            c.usage_bytes.map(h).unwrap_or_else(|| "no stats".into()),
+            c.working_set_bytes.map(h).unwrap_or_else(|| "no stats".into()),
             c.over_request_bytes.map(signed).unwrap_or_else(|| "?".into()),
             short_rule(c.placed_by),
             c.active_file_percent

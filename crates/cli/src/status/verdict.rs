@@ -225,7 +225,7 @@ fn first_to_go(r: &StatusReport) -> String {
     if let Some(q) = &c.qos {
         why.push(q.clone());
     }
-    match (c.usage_bytes, c.over_request_bytes, c.request_bytes) {
+    match (c.working_set_bytes, c.over_request_bytes, c.request_bytes) {
         (None, _, _) => why.push("no stats yet: ranked first".to_string()),
         (Some(u), _, Some(0)) => why.push(format!("no memory request, using {}", hu(u))),
         (Some(_), Some(o), Some(req)) if o > 0 => why.push(format!("{} over its {} request", h(o), h(req))),
@@ -253,7 +253,7 @@ fn first_to_go(r: &StatusReport) -> String {
                 hu(share.active_file_bytes)
             ));
         }
-    } else if c.usage_bytes.is_some() {
+    } else if c.working_set_bytes.is_some() {
         s.push_str(" Its page cache share is unknown.");
     }
     s.push_str(" The kubelet evicts one pod per 10 s sync.");
@@ -273,7 +273,7 @@ mod tests {
             qos: Some("Burstable".into()),
             priority: Some(0),
             request_bytes: Some(512 << 20),
-            usage_bytes: Some(3 << 30),
+            working_set_bytes: Some(3 << 30),
             over_request_bytes: Some((3 << 30) - (512 << 20)),
             exceeds_request: Some(true),
             placed_by: "exceedsRequest",
