@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use headroom_core::manager::{is_met, order_for_reclaim};
+use headroom_core::manager::order_for_reclaim;
 use headroom_core::observe::observe as observe_core;
 use headroom_core::quantity::Quantity;
 use headroom_core::signal::{NodeCondition, Resource, Signal};
@@ -14,7 +14,7 @@ use super::input::{HostView, MemorySplit, StatusInput};
 use super::order;
 use super::report::*;
 use super::units::{human_bytes, percent};
-use super::{advice, cause, verdict};
+use super::{advice, cause, decision, verdict};
 
 /// One signal's observation, as the kubelet computes it from the Summary.
 #[derive(Clone, Copy, Debug)]
@@ -25,42 +25,52 @@ pub(crate) struct Observed {
 
 pub fn build(input: &StatusInput, top: usize) -> StatusReport {
     let summary = &input.summary;
-    let core_observations = observe_core(summary);
     let observations = observe(summary);
     let host = input.host.as_ref();
 
     let mut notes = Vec::new();
+    let (mut eviction_order, active_pods) = order::eviction_order(input, top, &mut notes);
+    // Met thresholds, conditions and the pod to evict: the core's decision, not a second copy
+    // of its steps.
+    let decision = decision::first_sync(input, &active_pods);
+    if let Some(error) = &decision.error {
+        notes.push(format!("The eviction manager's sync failed: {error}."));
+    }
+    // Threshold ids index the manager's list: the configured thresholds first, then the
+    // containerfs copies it derives.
+    let met_ids: Vec<usize> = decision.thresholds_met.iter().map(|m| m.id).collect();
     let thresholds: Vec<ThresholdRow> = input
         .eviction
         .thresholds
         .iter()
-        .map(|t| {
-            let met = is_met(t, &core_observations, false);
-            threshold_row(t, observations.get(&t.signal).copied(), met, input)
+        .enumerate()
+        .map(|(i, t)| {
+            threshold_row(
+                t,
+                observations.get(&t.signal).copied(),
+                met_ids.contains(&i),
+                input,
+            )
         })
         .collect();
 
-    // The threshold the kubelet acts on first when several are met (its reclaim order).
-    let mut met: Vec<Threshold> = input
-        .eviction
-        .thresholds
+    // The threshold the kubelet acts on first: the decision's, or, while every met one waits
+    // for its grace period, the first met one in the kubelet's reclaim order.
+    let mut met: Vec<Threshold> = decision
+        .thresholds_met
         .iter()
-        .filter(|t| is_met(t, &core_observations, false))
-        .cloned()
+        .map(|m| m.threshold.clone())
         .collect();
     order_for_reclaim(&mut met);
-    let acting_threshold = met
+    let acting = decision.actionable.first().or(met.first());
+    let acting_threshold = acting.and_then(|first| input.eviction.thresholds.iter().position(|t| t == first));
+    let conditions: Vec<NodeCondition> = decision.conditions.clone();
+    eviction_order.evicted_uid = decision
+        .evictions
         .first()
-        .and_then(|first| input.eviction.thresholds.iter().position(|t| t == first));
+        .and_then(|e| active_pods.get(e.index))
+        .map(|p| p.metadata.uid.clone());
 
-    let mut conditions: Vec<NodeCondition> = Vec::new();
-    for row in thresholds.iter().filter(|r| r.met == Some(true)) {
-        if !conditions.contains(&row.condition) {
-            conditions.push(row.condition);
-        }
-    }
-
-    let eviction_order = order::eviction_order(input, top, &mut notes);
     let cause = cause::cause(input, &thresholds, acting_threshold, &eviction_order);
     let advice = advice::advice(
         &cause,

@@ -71,7 +71,7 @@ fn signal_share(signal: Signal, input: &StatusInput) -> Option<CacheShare> {
 }
 
 fn pod_cause(order: &EvictionOrder) -> Option<PodCause> {
-    let c = order.pods.iter().find(|c| !c.critical)?;
+    let c = order.first_to_go()?;
     let memory = match (c.working_set_bytes, c.active_file_bytes) {
         (Some(ws), Some(active)) => Some(share(ws, active, c.active_file_estimated)),
         _ => None,

@@ -104,7 +104,8 @@ fn list_some(items: &[&str]) -> String {
     }
 }
 
-pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) -> EvictionOrder {
+/// The eviction order, and the active pods it ranks (for the core's decision).
+pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) -> (EvictionOrder, Vec<Pod>) {
     let stats_by_uid: BTreeMap<&str, &PodStats> = input
         .summary
         .pods
@@ -223,12 +224,14 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
             candidate(i + 1, f, r, i == last, stats)
         })
         .collect();
-    EvictionOrder {
+    let order = EvictionOrder {
         rule: MEMORY_RULE,
         total,
         requests_known,
         pods,
-    }
+        evicted_uid: None,
+    };
+    (order, pods_only)
 }
 
 /// A stable code for the comparator that placed a pod before the next one.

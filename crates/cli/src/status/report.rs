@@ -194,6 +194,19 @@ pub struct EvictionOrder {
     /// Whether requests and priorities were known (a pods file was given).
     pub requests_known: bool,
     pub pods: Vec<Candidate>,
+    /// The pod the core's decision (the eviction manager's sync on these figures) evicts now;
+    /// null when it evicts none (no threshold met, or only a soft one within its grace period).
+    pub evicted_uid: Option<String>,
+}
+
+impl EvictionOrder {
+    /// The first pod to go: the one the decision evicts, else the first non-critical one.
+    pub fn first_to_go(&self) -> Option<&Candidate> {
+        self.evicted_uid
+            .as_deref()
+            .and_then(|uid| self.pods.iter().find(|c| c.uid == uid))
+            .or_else(|| self.pods.iter().find(|c| !c.critical))
+    }
 }
 
 /// One pod in the eviction order.

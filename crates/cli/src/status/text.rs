@@ -561,7 +561,11 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
         "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
         "#", "pod", "qos", "priority", "request", "working", "over req", "placed by", "active"
     );
-    let _ = writeln!(out, "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9}", "", "", "", "", "", "set");
+    let _ = writeln!(
+        out,
+        "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9}",
+        "", "", "", "", "", "set"
+    );
     for c in e.pods.iter().take(rows) {
         let rank = if c.critical {
             format!("{}*", c.rank)

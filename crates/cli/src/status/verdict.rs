@@ -214,7 +214,7 @@ fn free_sentence(c: &CauseView) -> Option<String> {
 }
 
 fn first_to_go(r: &StatusReport) -> String {
-    let Some(c) = r.eviction_order.pods.iter().find(|c| !c.critical) else {
+    let Some(c) = r.eviction_order.first_to_go() else {
         return if r.eviction_order.total > 0 {
             "Every pod is critical: the kubelet would evict none of them.".to_string()
         } else {
