@@ -210,7 +210,7 @@ fn explain(mut e: Explained) -> anyhow::Result<Explained> {
 fn ranking(e: &Explained, memory: bool) -> String {
     let rule = if memory {
         "The kubelet ranks pods for memory: pods whose working set exceeds their memory request \
-         first, then lower priority first, then larger usage over request first."
+         first, then lower priority first, then larger working set over request first."
     } else {
         "The kubelet ranks pods for this resource: pods over their request first, then lower \
          priority first, then larger usage first."

@@ -12,8 +12,8 @@ use super::input::{PodCgroupView, StatusInput};
 use super::report::{Candidate, EvictionOrder};
 use super::units::percent;
 
-pub const MEMORY_RULE: &str =
-    "pods over their memory request first, then lower priority, then larger usage over request";
+pub const MEMORY_RULE: &str = "pods whose working set exceeds their memory request first, then lower priority, then larger \
+     working set over request";
 
 /// What is known about one pod besides its ranking facts.
 struct PodFacts<'a> {

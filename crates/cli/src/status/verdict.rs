@@ -227,11 +227,16 @@ fn first_to_go(r: &StatusReport) -> String {
     }
     match (c.working_set_bytes, c.over_request_bytes, c.request_bytes) {
         (None, _, _) => why.push("no stats yet: ranked first".to_string()),
-        (Some(u), _, Some(0)) => why.push(format!("no memory request, using {}", hu(u))),
+        (Some(_), _, Some(0)) => why.push("no memory request".to_string()),
         (Some(_), Some(o), Some(req)) if o > 0 => why.push(format!("{} over its {} request", h(o), h(req))),
-        (Some(u), _, _) => why.push(format!("using {}", hu(u))),
+        (Some(_), Some(o), Some(req)) => why.push(format!("{} under its {} request", h(-o), h(req))),
+        (Some(_), _, _) => {}
     }
-    let mut s = format!("First to go: {} ({}).", c.display_name(), why.join(", "));
+    let mut s = if why.is_empty() {
+        format!("First to go: {}.", c.display_name())
+    } else {
+        format!("First to go: {} ({}).", c.display_name(), why.join(", "))
+    };
     if let Some(share) = r.cause.first_pod.as_ref().and_then(|p| p.memory.as_ref()) {
         let est = if share.estimated { " (estimated)" } else { "" };
         let pct = share
@@ -253,8 +258,11 @@ fn first_to_go(r: &StatusReport) -> String {
                 hu(share.active_file_bytes)
             ));
         }
-    } else if c.working_set_bytes.is_some() {
-        s.push_str(" Its page cache share is unknown.");
+    } else if let Some(ws) = c.working_set_bytes {
+        s.push_str(&format!(
+            " Its working set is {}; its page cache share is unknown.",
+            hu(ws)
+        ));
     }
     s.push_str(" The kubelet evicts one pod per 10 s sync.");
     s
