@@ -278,6 +278,7 @@ fn quantity_line(q: &str, b: Option<i64>) -> String {
 
 fn render_text(e: &Explained) -> String {
     let mut out = String::new();
+    let memory = e.parsed.resource == "memory";
     let what = match e.parsed.resource.as_str() {
         "memory" => "memory pressure".to_string(),
         "ephemeral-storage" => "disk pressure (ephemeral storage)".to_string(),
@@ -311,11 +312,15 @@ fn render_text(e: &Explained) -> String {
                 "  threshold  ",
                 "             ",
                 &format!(
-                    "{}; available {}{below}. The kubelet compares available < threshold; for \
-                     memory, available = capacity - working set and working set = usage - \
-                     inactive_file.",
+                    "{}; available {}{below}. The kubelet compares available < threshold{}",
                     quantity_line(t, e.threshold_bytes),
-                    quantity_line(a, e.available_bytes)
+                    quantity_line(a, e.available_bytes),
+                    if memory {
+                        "; available = capacity - working set, and working set = usage - \
+                         inactive_file."
+                    } else {
+                        "."
+                    }
                 ),
             );
         }
@@ -349,7 +354,14 @@ fn render_text(e: &Explained) -> String {
             &mut out,
             "  usage      ",
             "             ",
-            &format!("{who} was using {usage} (working set), request {request}{overs}"),
+            &format!(
+                "{who} was using {usage} ({}), request {request}{overs}",
+                if memory {
+                    "working set"
+                } else {
+                    "its root filesystem and logs"
+                }
+            ),
         );
     }
     if e.over_request.is_empty() {

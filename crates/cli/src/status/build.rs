@@ -492,6 +492,53 @@ mod tests {
     }
 
     #[test]
+    fn allocatable_pressure_is_explained_from_the_pods_cgroup_estimate() {
+        use headroom_core::summary::ContainerStats;
+        // Node calm; the pods cgroup (1000Mi) has 950Mi working set, 800Mi of it not rss.
+        let mut s = summary(4000 * MI, 4000 * MI);
+        s.node.system_containers = Some(vec![ContainerStats {
+            name: SYSTEM_CONTAINER_PODS.to_string(),
+            memory: Some(MemoryStats {
+                available_bytes: Some(50 * MI),
+                working_set_bytes: Some(950 * MI),
+                rss_bytes: Some(150 * MI),
+                ..MemoryStats::default()
+            }),
+            ..ContainerStats::default()
+        }]);
+        s.node.memory.as_mut().unwrap().rss_bytes = Some(3000 * MI);
+        let q = |v: u64| ThresholdValue::Quantity(Quantity::bytes(v as i64));
+        let thresholds = vec![
+            hard(Signal::MemoryAvailable, q(200 * MI)),
+            hard(Signal::AllocatableMemoryAvailable, q(200 * MI)),
+        ];
+        let r = build(&input(s, thresholds), 10);
+        assert_eq!(r.conditions, vec![NodeCondition::MemoryPressure]);
+        assert_eq!(r.cause.signal, Some(Signal::AllocatableMemoryAvailable));
+        assert_eq!(r.cause.kind, cause::ACTIVE_PAGE_CACHE);
+        let m = r.cause.memory.as_ref().unwrap();
+        assert!(m.estimated);
+        assert_eq!(m.active_file_bytes, 800 * MI);
+        assert_eq!(r.cause.available_without_active_file_bytes, Some(850 * MI as i64));
+        assert!(
+            r.verdict
+                .contains("800.0 MiB of the pods cgroup's 950.0 MiB working set"),
+            "{}",
+            r.verdict
+        );
+        assert!(
+            r.verdict.contains("an estimate from the Summary"),
+            "{}",
+            r.verdict
+        );
+        assert!(
+            r.advice.iter().any(|a| a.code == "softThreshold"),
+            "{:?}",
+            r.advice
+        );
+    }
+
+    #[test]
     fn no_memory_thresholds_means_no_memory_pressure_ever() {
         let r = build(&input(summary(1, 1), Vec::new()), 10);
         assert!(r.verdict.contains("never sets MemoryPressure"), "{}", r.verdict);
