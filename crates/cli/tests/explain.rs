@@ -4,15 +4,11 @@
 
 #[path = "common/run.rs"]
 mod run;
-use run::headroom;
+use run::{headroom, words};
 
 const MESSAGE: &str = "The node was low on resource: memory. Threshold quantity: 2Gi, available: \
                        1476Mi. Container indexer was using 3000Mi, request is 512Mi, has larger \
                        consumption of memory. ";
-
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 #[test]
 fn a_message_is_explained_number_by_number() {

@@ -6,7 +6,7 @@
 
 #[path = "common/run.rs"]
 mod run;
-use run::headroom;
+use run::{headroom, words};
 
 use std::path::{Path, PathBuf};
 
@@ -19,10 +19,6 @@ fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `status --config FILE` and `check-config FILE` on the same file.

@@ -20,11 +20,8 @@ use super::bad_input;
 use crate::status::text::wrap;
 use crate::status::units::{grouped, human_bytes};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+// The same two formats as `status`.
+use super::status::Format;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
