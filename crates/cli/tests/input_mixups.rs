@@ -58,7 +58,7 @@ fn a_config_that_is_not_a_kubelet_configuration_is_refused_naming_what_it_is() {
         ),
         (
             file(tmp.path(), "foo.json", r#"{"foo": 1}"#),
-            "no KubeletConfiguration field in it (its keys: foo)",
+            "none of the fields headroom reads (its keys: foo)",
         ),
         (
             file(tmp.path(), "timeline.yaml", "pods: []\nsteps: []\n"),

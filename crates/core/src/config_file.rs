@@ -420,8 +420,8 @@ fn looks_like(doc: &Doc) -> String {
     } else {
         let keys: Vec<&str> = doc.keys().map(String::as_str).take(5).collect();
         format!(
-            "no KubeletConfiguration field in it (its keys: {}) and no `kind: {KIND}`; expected \
-             e.g. `evictionHard:` (or the kubelet's /configz output)",
+            "no `kind: {KIND}` and none of the fields headroom reads (its keys: {}); expected \
+             e.g. `kind: {KIND}` with `evictionHard:`, or the kubelet's /configz output",
             keys.join(", ")
         )
     }
