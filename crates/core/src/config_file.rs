@@ -427,42 +427,76 @@ fn looks_like(doc: &Doc) -> String {
     }
 }
 
-/// Keys written twice in one mapping, with both lines (the first duplicate only: the parser
-/// stops there). Empty when the text has none or does not parse.
+/// Keys written twice in one mapping, with both lines. The parser stops at the first
+/// duplicate, so each one found is renamed in a scratch copy of the text and the copy parsed
+/// again (at most 20 times). Empty when the text has none or does not parse.
 fn duplicate_keys(text: &str, lines: bool) -> Vec<DuplicateKey> {
-    let mut options = Options::default();
-    options.duplicate_keys = DuplicateKeyPolicy::Error;
-    options.with_snippet = false;
-    let Err(err) = serde_saphyr::from_str_with_options::<Option<serde_json::Value>>(text, options) else {
-        return Vec::new();
-    };
-    let (key, second) = match &err {
-        serde_saphyr::Error::DuplicateMappingKey { key, location } => (key.clone(), location.line()),
-        _ => return Vec::new(),
-    };
-    let Some(key) = key else { return Vec::new() };
-    let second_line = (lines && second > 0).then_some(second);
-    // The first occurrence: the nearest line before it with the same key at the same indent.
-    let first_line = second_line.and_then(|second| {
-        let all: Vec<&str> = text.lines().collect();
-        let at = usize::try_from(second).ok()?.checked_sub(1)?;
-        let line = all.get(at)?;
-        let indent = line.len() - line.trim_start().len();
-        (0..at).rev().find_map(|i| {
-            let l = all[i];
-            let same_indent = l.len() - l.trim_start().len() == indent;
-            let t = l.trim_start().trim_start_matches(['{', ',', ' ']);
-            let is_key = t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\""));
-            (same_indent && is_key)
-                .then(|| u64::try_from(i + 1).ok())
-                .flatten()
-        })
-    });
-    vec![DuplicateKey {
-        key,
-        first_line,
-        second_line,
-    }]
+    let mut scratch = text.to_string();
+    let mut out = Vec::new();
+    for n in 0..20 {
+        let mut options = Options::default();
+        options.duplicate_keys = DuplicateKeyPolicy::Error;
+        options.with_snippet = false;
+        let Err(err) = serde_saphyr::from_str_with_options::<Option<serde_json::Value>>(&scratch, options)
+        else {
+            break;
+        };
+        let serde_saphyr::Error::DuplicateMappingKey {
+            key: Some(key),
+            location,
+        } = &err
+        else {
+            break;
+        };
+        let (line, column) = (location.line(), location.column());
+        let Some(renamed) = rename_at(&scratch, line, column, key, n) else {
+            break;
+        };
+        let second_line = (lines && line > 0).then_some(line);
+        out.push(DuplicateKey {
+            key: key.clone(),
+            first_line: second_line.and_then(|l| first_occurrence(text, l, key)),
+            second_line,
+        });
+        scratch = renamed;
+    }
+    out
+}
+
+/// `text` with the key `key` at (1-based) `line`/`column` renamed to a placeholder.
+fn rename_at(text: &str, line: u64, column: u64, key: &str, n: usize) -> Option<String> {
+    let line_index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let offset: usize = text.split_inclusive('\n').take(line_index).map(str::len).sum();
+    let this = text[offset..].split('\n').next()?;
+    let col = usize::try_from(column).ok()?.saturating_sub(1);
+    let at = this.char_indices().nth(col).map_or(this.len(), |(i, _)| i);
+    // The location may point at the key or at the quote before it: find the key from there.
+    let found = this[at..].find(key).map(|i| at + i).or_else(|| this.find(key))?;
+    let begin = offset + found;
+    Some(format!(
+        "{}{}{}",
+        &text[..begin],
+        format_args!("headroom-duplicate-{n}"),
+        &text[begin + key.len()..]
+    ))
+}
+
+/// The first occurrence of `key` as a mapping key: the nearest line before `second` with the
+/// same key at the same indent.
+fn first_occurrence(text: &str, second: u64, key: &str) -> Option<u64> {
+    let all: Vec<&str> = text.lines().collect();
+    let at = usize::try_from(second).ok()?.checked_sub(1)?;
+    let line = all.get(at)?;
+    let indent = line.len() - line.trim_start().len();
+    (0..at).rev().find_map(|i| {
+        let l = all[i];
+        let same_indent = l.len() - l.trim_start().len() == indent;
+        let t = l.trim_start().trim_start_matches(['{', ',', ' ']);
+        let is_key = t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\""));
+        (same_indent && is_key)
+            .then(|| u64::try_from(i + 1).ok())
+            .flatten()
+    })
 }
 
 /// Lower case without `-` and `_`.

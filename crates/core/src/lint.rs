@@ -454,7 +454,8 @@ mod tests {
     fn a_file_without_kind_or_with_a_key_twice_is_warned_about() {
         assert_eq!(codes("kernelMemcgNotification: true\n"), ["missing-kind"]);
         let text = "kind: KubeletConfiguration\nkernelMemcgNotification: true\nevictionHard:\n  \
-                    memory.available: 1Gi\n  nodefs.available: \"10%\"\n  memory.available: 2Gi\n";
+                    memory.available: 1Gi\n  nodefs.available: \"10%\"\n  memory.available: 2Gi\n\
+                    kernelMemcgNotification: false\n";
         let cfg = KubeletConfig::parse(text, "t.yaml").unwrap();
         let ev = cfg.eviction().unwrap();
         let dup = lint(&cfg, &ev)
