@@ -273,6 +273,33 @@ mod tests {
         assert!(parse_eviction_message("OOMKilled").is_err());
     }
 
+    proptest::proptest! {
+        /// Any text: an error or a parse, never a panic; a message the kubelet could write
+        /// reads back to the numbers it was written from.
+        #[test]
+        fn reading_back_never_panics_and_round_trips(
+            junk in ".{0,200}",
+            threshold in 1i64..(1 << 40),
+            available in 0i64..(1 << 40),
+            usage in 0i64..(1 << 40),
+        ) {
+            let _ = parse_eviction_message(&junk);
+            let _ = parse_eviction_message(&format!("{PREFIX}{junk}"));
+            let t = ThresholdMet {
+                quantity: Quantity::bytes(threshold),
+                available: Quantity::bytes(available),
+            };
+            let mut s = stats();
+            s.containers[0].memory.as_mut().unwrap().working_set_bytes = Some(usage as u64 + (200 << 20));
+            let (msg, _) = eviction_message(Resource::Memory, &pod(), Some(&s), Some(t));
+            let parsed = parse_eviction_message(&msg).unwrap();
+            proptest::prop_assert_eq!(parsed.threshold, Some(Quantity::bytes(threshold).to_string()));
+            proptest::prop_assert_eq!(parsed.available, Some(Quantity::bytes(available).to_string()));
+            proptest::prop_assert_eq!(&parsed.containers[0].name, "app");
+            proptest::prop_assert!(parsed.other.is_empty());
+        }
+    }
+
     #[test]
     fn without_stats_the_message_stops_after_the_threshold() {
         let (msg, ann) = eviction_message(Resource::Memory, &pod(), None, None);
