@@ -34,6 +34,8 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// Print the effective eviction thresholds of a KubeletConfiguration, or its error.
     CheckConfig(cmd::check_config::Args),
+    /// Explain an eviction: its message, or an evicted pod's or its Event's JSON.
+    Explain(cmd::explain::Args),
     /// Run an experiment on the real kernel in a temporary cgroup (needs root).
     #[command(subcommand)]
     Experiment(cmd::experiment::Experiment),
@@ -61,6 +63,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => cmd::status::run(cmd::status::Args::default()),
         Some(Command::Status(args)) => cmd::status::run(args),
+        Some(Command::Explain(args)) => cmd::explain::run(args),
         Some(Command::Summary(args)) => cmd::summary::run(args),
         Some(Command::Capture(args)) => cmd::capture::run(args),
         Some(Command::Simulate(args)) => cmd::simulate::run(args),

@@ -258,6 +258,8 @@ fn status_fits_100_columns_with_long_pod_names() {
             .lines()
             .skip_while(|l| !l.trim_start().starts_with("# pod"))
             .skip(1)
+            // The second header line ("set" of "working set").
+            .skip_while(|l| l.trim() == "set")
             .take_while(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
             .collect();
         assert!(table.len() >= 5, "{}", run.stdout);

@@ -125,7 +125,7 @@ fn v1_sample_tree(dir: &Path) {
 fn v1_sample_capture_text_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     v1_sample_tree(tmp.path());
-    let text = status_on_tree(tmp.path(), &[]);
+    let text = status_on_tree(tmp.path(), &["--verbose"]);
     assert_fits(&text.stdout);
     insta::assert_snapshot!("v1_sample_text", text.stdout);
     // The kubelet's figures from computed-cadvisor-figures.txt appear exactly.
@@ -532,4 +532,417 @@ fn bad_inputs_exit_2_naming_the_file() {
 
     let run = headroom(&["status", "--root", tmp.path().join("empty").to_str().unwrap()]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// (d) the seed's question under pressure: is it the active page cache or anonymous memory?
+
+/// One pod of a pressure scenario: name, uid, memory request, its cgroup.
+struct ScenarioPod {
+    name: &'static str,
+    uid: &'static str,
+    request: &'static str,
+    memory: Cg,
+}
+
+/// An 8 GiB cgroup v2 node (cgroupfs driver) whose root, `kubepods` and Burstable pods have
+/// the given memory, with `meminfo` to match, a pods file and a kubelet config with a 2Gi hard
+/// memory.available threshold. Returns (pods file, config file).
+fn pressure_tree(dir: &Path, root: Cg, meminfo_kb: [u64; 8], pods: &[ScenarioPod]) -> (PathBuf, PathBuf) {
+    let cg = dir.join("sys/fs/cgroup");
+    write(&cg.join("cgroup.controllers"), "cpuset cpu io memory pids\n");
+    write(&dir.join("proc/sys/kernel/hostname"), "worker-7\n");
+    let [
+        free,
+        available,
+        cached,
+        active_anon,
+        active_file,
+        inactive_file,
+        anon_pages,
+        shmem,
+    ] = meminfo_kb;
+    write(
+        &dir.join("proc/meminfo"),
+        &format!(
+            "MemTotal:        8388608 kB\nMemFree:         {free} kB\nMemAvailable:    {available} kB\n\
+             Buffers:           10240 kB\nCached:          {cached} kB\nSwapCached:            0 kB\n\
+             Active(anon):    {active_anon} kB\nInactive(anon):        0 kB\n\
+             Active(file):    {active_file} kB\nInactive(file):  {inactive_file} kB\n\
+             SwapTotal:             0 kB\nSwapFree:              0 kB\nAnonPages:       {anon_pages} kB\n\
+             Shmem:           {shmem} kB\nKReclaimable:     204800 kB\nSlab:             307200 kB\n\
+             SReclaimable:     204800 kB\nSUnreclaim:       102400 kB\n"
+        ),
+    );
+    write(&dir.join("proc/sys/kernel/pid_max"), "4194304\n");
+    write(&dir.join("proc/sys/kernel/threads-max"), "63000\n");
+    write(&dir.join("proc/loadavg"), "0.50 0.40 0.30 3/412 12345\n");
+    root.write_stat(&cg);
+    let mut kubepods = Cg {
+        anon: 0,
+        active_file: 0,
+        inactive_file: 0,
+        shmem: 0,
+        kernel: 50 * MI,
+        max: Some(7 * GI),
+    };
+    for p in pods {
+        kubepods.anon += p.memory.anon;
+        kubepods.active_file += p.memory.active_file;
+        kubepods.inactive_file += p.memory.inactive_file;
+        kubepods.kernel += p.memory.kernel;
+    }
+    kubepods.write(&cg.join("kubepods"));
+    let empty = |max| Cg {
+        anon: 0,
+        active_file: 0,
+        inactive_file: 0,
+        shmem: 0,
+        kernel: 0,
+        max,
+    };
+    empty(None).write(&cg.join("kubepods/besteffort"));
+    let mut burstable = empty(None);
+    for p in pods {
+        burstable.anon += p.memory.anon;
+        burstable.active_file += p.memory.active_file;
+        burstable.inactive_file += p.memory.inactive_file;
+        burstable.kernel += p.memory.kernel;
+    }
+    burstable.write(&cg.join("kubepods/burstable"));
+    let mut items = Vec::new();
+    for (n, p) in pods.iter().enumerate() {
+        let pod_dir = cg.join(format!("kubepods/burstable/pod{}", p.uid));
+        p.memory.write(&pod_dir);
+        p.memory.write(&pod_dir.join(format!("{:0>64}", n + 1)));
+        items.push(serde_json::json!({
+            "metadata": {"name": p.name, "namespace": "shop", "uid": p.uid},
+            "spec": {"nodeName": "worker-7", "priority": 0, "containers": [{"name": "main",
+                "resources": {"requests": {"memory": p.request, "cpu": "100m"}}}]},
+            "status": {"phase": "Running", "qosClass": "Burstable"},
+        }));
+    }
+    meta(dir, "2026-11-28T03:00:00Z", CGROUP2_MAGIC, None, None);
+    let pods_path = dir.join("pods.json");
+    write(
+        &pods_path,
+        &serde_json::json!({"kind": "PodList", "items": items}).to_string(),
+    );
+    let config = dir.join("kubelet.yaml");
+    write(
+        &config,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         evictionHard:\n  memory.available: \"2Gi\"\n  nodefs.available: \"10%\"\n",
+    );
+    (pods_path, config)
+}
+
+const UID_INDEXER: &str = "44444444-dddd-4ddd-8ddd-000000000004";
+const UID_API: &str = "55555555-eeee-4eee-8eee-000000000005";
+
+fn pod_cg(anon: u64, active_file: u64, inactive_file: u64) -> Cg {
+    Cg {
+        anon,
+        active_file,
+        inactive_file,
+        shmem: 0,
+        kernel: 20 * MI,
+        max: None,
+    }
+}
+
+/// The seed's case: a log indexer reading files fills the page cache; the kubelet counts the
+/// active part as used and evicts it while `free` shows gigabytes of buff/cache.
+fn active_cache_tree(dir: &Path) -> (PathBuf, PathBuf) {
+    let root = Cg {
+        anon: 2 * GI,
+        active_file: 4608 * MI,
+        inactive_file: 512 * MI,
+        shmem: 64 * MI,
+        kernel: 300 * MI,
+        max: None,
+    };
+    pressure_tree(
+        dir,
+        root,
+        // free, available, cached, active(anon), active(file), inactive(file), anon, shmem
+        [
+            629_145, 5_452_595, 5_308_416, 2_162_688, 4_718_592, 524_288, 2_097_152, 65_536,
+        ],
+        &[
+            ScenarioPod {
+                name: "log-indexer",
+                uid: UID_INDEXER,
+                request: "512Mi",
+                memory: pod_cg(100 * MI, 2970 * MI, 100 * MI),
+            },
+            ScenarioPod {
+                name: "api",
+                uid: UID_API,
+                request: "1Gi",
+                memory: pod_cg(1200 * MI, 200 * MI, 50 * MI),
+            },
+        ],
+    )
+}
+
+/// The other case: a leaking service's heap; page cache is small and not the cause.
+fn anonymous_tree(dir: &Path) -> (PathBuf, PathBuf) {
+    let root = Cg {
+        anon: 6348 * MI,
+        active_file: 300 * MI,
+        inactive_file: 500 * MI,
+        shmem: 64 * MI,
+        kernel: 300 * MI,
+        max: None,
+    };
+    pressure_tree(
+        dir,
+        root,
+        [
+            629_145, 1_572_864, 884_736, 6_565_888, 307_200, 512_000, 6_500_352, 65_536,
+        ],
+        &[
+            ScenarioPod {
+                name: "api",
+                uid: UID_API,
+                request: "1Gi",
+                memory: pod_cg(3 * GI, 100 * MI, 50 * MI),
+            },
+            ScenarioPod {
+                name: "log-indexer",
+                uid: UID_INDEXER,
+                request: "512Mi",
+                memory: pod_cg(100 * MI, 400 * MI, 100 * MI),
+            },
+        ],
+    )
+}
+
+/// Brief and verbose text, plus the JSON, of one scenario.
+fn brief_verbose_json(dir: &Path, pods: &Path, config: &Path) -> (Run, Run, serde_json::Value) {
+    let (pods, config) = (pods.to_str().unwrap(), config.to_str().unwrap());
+    let base = ["--pods", pods, "--config", config];
+    let brief = status_on_tree(dir, &base);
+    let mut args = base.to_vec();
+    args.push("--verbose");
+    let verbose = status_on_tree(dir, &args);
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let json = status_on_tree(dir, &args);
+    assert_fits(&brief.stdout);
+    assert_fits(&verbose.stdout);
+    (brief, verbose, serde_json::from_str(&json.stdout).unwrap())
+}
+
+/// The first `n` lines after the header: where the answer must be.
+fn answer(text: &str, n: usize) -> String {
+    text.lines()
+        .skip_while(|l| !l.starts_with("MemoryPressure"))
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn active_page_cache_pressure_names_the_cache_for_node_and_pod() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pods, config) = active_cache_tree(tmp.path());
+    let (brief, verbose, v) = brief_verbose_json(tmp.path(), &pods, &config);
+    let head = answer(&brief.stdout, 12);
+    assert!(head.starts_with("MemoryPressure: YES"), "{head}");
+    assert!(
+        head.contains("Cause: active page cache. 4.5 GiB of the node's"),
+        "{head}"
+    );
+    assert!(head.contains("Without it memory.available would be"), "{head}");
+    assert!(head.contains("more as used than `free` does"), "{head}");
+    assert!(head.contains("First to go: shop/log-indexer"), "{head}");
+    assert!(head.contains("is active page cache."), "{head}");
+    assert_eq!(v["cause"]["kind"], "activePageCache");
+    assert_eq!(v["cause"]["memory"]["estimated"], false);
+    assert_eq!(v["cause"]["firstPod"]["pod"], "shop/log-indexer");
+    // available + active page cache = what memory.available would be without it.
+    assert_eq!(
+        v["cause"]["availableWithoutActiveFileBytes"].as_i64().unwrap(),
+        v["cause"]["availableBytes"].as_i64().unwrap()
+            + v["cause"]["memory"]["activeFileBytes"].as_i64().unwrap()
+    );
+    let codes: Vec<&str> = v["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["podMemoryLimit", "softThreshold", "headroomAgent"]);
+    assert!(brief.stdout.contains("What you can do"), "{}", brief.stdout);
+    assert!(!brief.stdout.contains("The kubelet's arithmetic"));
+    assert!(verbose.stdout.contains("The kubelet's arithmetic"));
+    insta::assert_snapshot!("cause_active_cache_brief", redact_lint(&brief.stdout));
+    insta::assert_snapshot!("cause_active_cache_verbose", redact_lint(&verbose.stdout));
+}
+
+#[test]
+fn anonymous_memory_pressure_says_so_instead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pods, config) = anonymous_tree(tmp.path());
+    let (brief, verbose, v) = brief_verbose_json(tmp.path(), &pods, &config);
+    let head = answer(&brief.stdout, 12);
+    assert!(head.starts_with("MemoryPressure: YES"), "{head}");
+    assert!(head.contains("Cause: anonymous memory"), "{head}");
+    assert!(head.contains("still below the threshold"), "{head}");
+    assert!(head.contains("First to go: shop/api"), "{head}");
+    assert!(head.contains("working set is anonymous memory"), "{head}");
+    assert_eq!(v["cause"]["kind"], "anonymousMemory");
+    let codes: Vec<&str> = v["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "podMemoryRequest",
+            "podMemoryLimit",
+            "kernelMemcgNotification",
+            "headroomAgent"
+        ]
+    );
+    insta::assert_snapshot!("cause_anonymous_brief", redact_lint(&brief.stdout));
+    insta::assert_snapshot!("cause_anonymous_verbose", redact_lint(&verbose.stdout));
+}
+
+#[test]
+fn no_pressure_brief_and_verbose() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_tree(tmp.path(), false);
+    let pods = pods_file(tmp.path());
+    let pods = pods.to_str().unwrap();
+    let brief = status_on_tree(tmp.path(), &["--pods", pods]);
+    let verbose = status_on_tree(tmp.path(), &["--pods", pods, "--verbose"]);
+    assert_fits(&brief.stdout);
+    let head = answer(&brief.stdout, 6);
+    assert!(
+        head.starts_with("MemoryPressure: no No memory pressure"),
+        "{head}"
+    );
+    assert!(head.contains("is active page cache"), "{head}");
+    assert!(!brief.stdout.contains("What you can do"));
+    insta::assert_snapshot!("cause_none_brief", brief.stdout);
+    insta::assert_snapshot!("cause_none_verbose", verbose.stdout);
+}
+
+#[test]
+fn summary_mode_estimates_the_split_from_rss_bytes() {
+    let args = |verbose: bool| {
+        let mut a = vec![
+            "status",
+            "--summary",
+            "tests/fixtures/status/pressure/summary.json",
+            "--pods",
+            "tests/fixtures/status/pressure/pods-with-stats.json",
+            "--config",
+            "tests/fixtures/status/pressure/kubelet.yaml",
+        ];
+        if verbose {
+            a.push("--verbose");
+        }
+        a
+    };
+    let brief = headroom(&args(false));
+    assert_eq!(brief.code, 0, "stderr: {}", brief.stderr);
+    assert_fits(&brief.stdout);
+    let head = answer(&brief.stdout, 12);
+    assert!(head.contains("Cause: active page cache."), "{head}");
+    assert!(
+        head.contains("an estimate from the Summary: workingSetBytes - rssBytes"),
+        "{head}"
+    );
+    assert!(head.contains("(estimated)"), "{head}");
+    let verbose = headroom(&args(true));
+    assert_eq!(verbose.code, 0, "stderr: {}", verbose.stderr);
+    insta::assert_snapshot!("cause_summary_estimate_brief", redact_lint(&brief.stdout));
+    insta::assert_snapshot!("cause_summary_estimate_verbose", redact_lint(&verbose.stdout));
+}
+
+// ---------------------------------------------------------------------------------------
+// input mix-ups: each said plainly
+
+/// Text output with its lines joined, to search for a sentence the wrapping may have cut.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_pods_file_of_another_node_is_said_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pods = tmp.path().join("other.json");
+    let pod = |name: &str, uid: &str| {
+        serde_json::json!({"metadata": {"name": name, "namespace": "x", "uid": uid},
+            "spec": {"containers": [{"name": "c"}]}})
+    };
+    let list = serde_json::json!({"kind": "PodList", "items": [pod("a", "uid-a"), pod("b", "uid-b")]});
+    std::fs::write(&pods, list.to_string()).unwrap();
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        words(&run.stdout).contains("this pod list seems to be from another node"),
+        "{}",
+        run.stdout
+    );
+    // The fixture's own pods file matches: no such note.
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        &format!("{PRESSURE}/pods.json"),
+    ]);
+    assert!(!words(&run.stdout).contains("another node"), "{}", run.stdout);
+}
+
+#[test]
+fn a_pod_cgroup_root_that_does_not_exist_is_said_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    v2_tree(tmp.path(), false);
+    let run = status_on_tree(tmp.path(), &["--pod-cgroup-root", "/kubepods-typo"]);
+    let text = words(&run.stdout);
+    assert!(
+        text.contains("The pods cgroup given with --pod-cgroup-root does not exist"),
+        "{text}"
+    );
+    assert!(text.contains("kubepods-typo"), "{text}");
+    assert!(!text.contains("this host runs no Kubernetes pods"), "{text}");
+}
+
+#[test]
+fn an_unlimited_pods_cgroup_in_a_summary_is_named_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(format!("{MANIFEST}/{PRESSURE}/summary.json")).unwrap();
+    let mut summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for c in summary["node"]["systemContainers"].as_array_mut().unwrap() {
+        if c["name"] == "pods" {
+            c["memory"].as_object_mut().unwrap().remove("availableBytes");
+        }
+    }
+    let path = tmp.path().join("summary.json");
+    std::fs::write(&path, summary.to_string()).unwrap();
+    let run = headroom(&["status", "--summary", path.to_str().unwrap(), "--verbose"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("pods cgroup has no limit"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("no \"pods\" system container"),
+        "{}",
+        run.stdout
+    );
 }

@@ -168,6 +168,22 @@ pub struct KubeletConfig {
     /// The kubelet ignores unknown fields (lenient decoding), so these change nothing: the
     /// lint says so.
     pub misspelled_fields: Vec<MisspelledField>,
+    /// The file has eviction fields but no `kind: KubeletConfiguration` (a snippet). The
+    /// kubelet refuses such a file ("Object 'Kind' is missing"); headroom reads it and warns.
+    /// Always false for flags and for `/configz` output (which carries no kind).
+    pub missing_kind: bool,
+    /// Keys written twice in one mapping: the kubelet keeps the last (its strict decoding
+    /// fails and it falls back to lenient decoding with a warning), so the first does nothing.
+    pub duplicate_keys: Vec<DuplicateKey>,
+}
+
+/// A key written twice in one mapping of the config file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateKey {
+    pub key: String,
+    /// Line of the first occurrence (when found), then of the second.
+    pub first_line: Option<u64>,
+    pub second_line: Option<u64>,
 }
 
 /// A file key that is not a KubeletConfiguration field but nearly one headroom reads.

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
 
 use crate::config::{
-    API_VERSION, ConfigError, KIND, KubeletConfig, MisspelledField, RawList, RawMap, Scalar, Setting,
-    SettingMap, Source,
+    API_VERSION, ConfigError, DuplicateKey, KIND, KubeletConfig, MisspelledField, RawList, RawMap, Scalar,
+    Setting, SettingMap, Source,
 };
 use crate::duration::{self, go_quote};
 
@@ -117,6 +117,8 @@ impl Ctx<'_> {
         let Some(raw) = raw else { return Ok(None) };
         let mut found = None;
         for (key, value) in &raw.value.0 {
+            crate::config_flags::check_gate(&key.value)
+                .map_err(|why| ConfigError(format!("{}: featureGates: {why}", self.source(key))))?;
             match value {
                 Scalar::Bool(b) if key.value == gate => {
                     found = Some(Setting {
@@ -243,9 +245,27 @@ fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
         None => raw,
     };
     let ctx = Ctx { origin, lines };
-    check_type_meta(&ctx, &raw)?;
-    let misspelled_fields = misspelled_fields(text, origin, lines, configz);
+    let doc = document(text);
+    check_type_meta(&ctx, &raw, doc.as_ref())?;
+    let misspelled_fields = misspelled_fields(doc.clone(), origin, text, lines, configz);
+    let has_field = doc
+        .as_ref()
+        .is_some_and(|d| d.keys().any(|k| KNOWN_FIELDS.contains(&k.as_str())));
+    if raw.kind.is_none()
+        && !configz
+        && !has_field
+        && misspelled_fields.is_empty()
+        && let Some(doc) = doc.as_ref().filter(|d| !d.is_empty())
+    {
+        return Err(ConfigError(format!(
+            "{origin}: not a KubeletConfiguration: {}",
+            looks_like(doc)
+        )));
+    }
+    let missing_kind = raw.kind.is_none() && !configz && has_field;
     Ok(KubeletConfig {
+        missing_kind,
+        duplicate_keys: duplicate_keys(text, lines),
         misspelled_fields,
         eviction_hard: ctx.map(raw.eviction_hard, "evictionHard")?,
         eviction_soft: ctx.map(raw.eviction_soft, "evictionSoft")?,
@@ -333,15 +353,13 @@ const KNOWN_FIELDS: [&str; 21] = [
 /// reads but differ from one only by case, `-`/`_`, or at most two letters: almost certainly
 /// a typo the kubelet silently ignores (its decoding is case-sensitive and lenient). Best
 /// effort: a document that does not read as a plain map gives none.
-fn misspelled_fields(text: &str, origin: &str, lines: bool, configz: bool) -> Vec<MisspelledField> {
-    type Doc = std::collections::BTreeMap<String, serde_json::Value>;
-    let mut options = Options::default();
-    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
-    options.with_snippet = false;
-    let doc: Option<Doc> = serde_saphyr::from_str_with_options::<Option<Doc>>(text, options)
-        .ok()
-        .flatten()
-        .or_else(|| serde_json::from_str(text).ok());
+fn misspelled_fields(
+    doc: Option<Doc>,
+    origin: &str,
+    text: &str,
+    lines: bool,
+    configz: bool,
+) -> Vec<MisspelledField> {
     let Some(mut doc) = doc else {
         return Vec::new();
     };
@@ -378,6 +396,116 @@ fn misspelled_fields(text: &str, origin: &str, lines: bool, configz: bool) -> Ve
     out
 }
 
+/// The document's top-level map (`None` when it is not one).
+type Doc = std::collections::BTreeMap<String, serde_json::Value>;
+
+fn document(text: &str) -> Option<Doc> {
+    let mut options = Options::default();
+    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    options.with_snippet = false;
+    serde_saphyr::from_str_with_options::<Option<Doc>>(text, options)
+        .ok()
+        .flatten()
+        .or_else(|| serde_json::from_str(text).ok())
+}
+
+/// What a document that is not a KubeletConfiguration looks like, and where it belongs.
+fn looks_like(doc: &Doc) -> String {
+    let has = |k: &str| doc.contains_key(k);
+    let kind = doc.get("kind").and_then(|k| k.as_str());
+    if has("node") && (has("pods") || doc["node"].get("nodeName").is_some()) {
+        "this is a kubelet Summary (GET /stats/summary); pass it with --summary".to_string()
+    } else if has("items") || matches!(kind, Some("PodList" | "List")) {
+        "this is a list of pods (kubectl get pods -o json); pass it with --pods".to_string()
+    } else if has("steps") {
+        "this is a headroom timeline; pass it to `headroom simulate`".to_string()
+    } else if has("metadata") && has("spec") {
+        format!(
+            "this is a Kubernetes object{}, not the kubelet's config file",
+            kind.map(|k| format!(" (kind {k})")).unwrap_or_default()
+        )
+    } else {
+        let keys: Vec<&str> = doc.keys().map(String::as_str).take(5).collect();
+        format!(
+            "no `kind: {KIND}` and none of the fields headroom reads (its keys: {}); expected \
+             e.g. `kind: {KIND}` with `evictionHard:`, or the kubelet's /configz output",
+            keys.join(", ")
+        )
+    }
+}
+
+/// Keys written twice in one mapping, with both lines. The parser stops at the first
+/// duplicate, so each one found is renamed in a scratch copy of the text and the copy parsed
+/// again (at most 20 times). Empty when the text has none or does not parse.
+fn duplicate_keys(text: &str, lines: bool) -> Vec<DuplicateKey> {
+    let mut scratch = text.to_string();
+    let mut out = Vec::new();
+    for n in 0..20 {
+        let mut options = Options::default();
+        options.duplicate_keys = DuplicateKeyPolicy::Error;
+        options.with_snippet = false;
+        let Err(err) = serde_saphyr::from_str_with_options::<Option<serde_json::Value>>(&scratch, options)
+        else {
+            break;
+        };
+        let serde_saphyr::Error::DuplicateMappingKey {
+            key: Some(key),
+            location,
+        } = &err
+        else {
+            break;
+        };
+        let (line, column) = (location.line(), location.column());
+        let Some(renamed) = rename_at(&scratch, line, column, key, n) else {
+            break;
+        };
+        let second_line = (lines && line > 0).then_some(line);
+        out.push(DuplicateKey {
+            key: key.clone(),
+            first_line: second_line.and_then(|l| first_occurrence(text, l, key)),
+            second_line,
+        });
+        scratch = renamed;
+    }
+    out
+}
+
+/// `text` with the key `key` at (1-based) `line`/`column` renamed to a placeholder.
+fn rename_at(text: &str, line: u64, column: u64, key: &str, n: usize) -> Option<String> {
+    let line_index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let offset: usize = text.split_inclusive('\n').take(line_index).map(str::len).sum();
+    let this = text[offset..].split('\n').next()?;
+    let col = usize::try_from(column).ok()?.saturating_sub(1);
+    let at = this.char_indices().nth(col).map_or(this.len(), |(i, _)| i);
+    // The location may point at the key or at the quote before it: find the key from there.
+    let found = this[at..].find(key).map(|i| at + i).or_else(|| this.find(key))?;
+    let begin = offset + found;
+    Some(format!(
+        "{}{}{}",
+        &text[..begin],
+        format_args!("headroom-duplicate-{n}"),
+        &text[begin + key.len()..]
+    ))
+}
+
+/// The first occurrence of `key` as a mapping key: the nearest line before `second` with the
+/// same key at the same indent.
+fn first_occurrence(text: &str, second: u64, key: &str) -> Option<u64> {
+    let all: Vec<&str> = text.lines().collect();
+    let at = usize::try_from(second).ok()?.checked_sub(1)?;
+    let line = all.get(at)?;
+    let indent = line.len() - line.trim_start().len();
+    (0..at).rev().find_map(|i| {
+        let l = all[i];
+        let same_indent = l.len() - l.trim_start().len() == indent;
+        let t = l.trim_start().trim_start_matches(['{', ',', ' ']);
+        let is_key = t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\""));
+        (same_indent && is_key)
+            .then(|| u64::try_from(i + 1).ok())
+            .flatten()
+    })
+}
+
 /// Lower case without `-` and `_`.
 fn fold(key: &str) -> String {
     key.chars()
@@ -387,7 +515,7 @@ fn fold(key: &str) -> String {
 }
 
 /// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -428,6 +556,12 @@ fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigErro
     let message = err.to_string();
     let message = message.trim();
     let line = err.location().map(|l| l.line()).filter(|&l| l > 0);
+    if message.contains("expected mapping")
+        && let Some(line) = line
+        && let Some(wrong) = not_a_map(text, line)
+    {
+        return ConfigError(format!("{origin}:{line}: {wrong}"));
+    }
     match line {
         Some(line) => {
             // Quote the offending line: the parser's wording alone rarely names the field.
@@ -449,18 +583,65 @@ fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigErro
     }
 }
 
+/// For a map field given something else (`evictionHard: true`, or a list under it): which
+/// field, what it got, and what it expects. `line` is 1-based, where the parser stopped.
+fn not_a_map(text: &str, line: u64) -> Option<String> {
+    let all: Vec<&str> = text.lines().collect();
+    let at = usize::try_from(line).ok()?.checked_sub(1)?;
+    let here = all.get(at)?;
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    // The field: on this line (`evictionHard: true`), or the nearest line above with a smaller
+    // indent (`evictionHard:` above `  - memory.available`).
+    let (field_line, got) = match here.trim_start().split_once(':') {
+        Some((_, value)) if !here.trim_start().starts_with('-') && !value.trim().is_empty() => {
+            (*here, format!("{:?}", value.trim()))
+        }
+        _ => {
+            let field = all[..at]
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && indent(l) < indent(here))?;
+            let got = if here.trim_start().starts_with('-') {
+                "a list".to_string()
+            } else {
+                format!("{:?}", here.trim())
+            };
+            (*field, got)
+        }
+    };
+    let field = field_line
+        .trim_start()
+        .split_once(':')?
+        .0
+        .trim()
+        .trim_matches('"');
+    if !KNOWN_FIELDS.contains(&field) {
+        return None;
+    }
+    let example = match field {
+        "featureGates" => "`KubeletPSI: true`",
+        "systemReserved" | "kubeReserved" => "`memory: 1Gi`",
+        "evictionSoftGracePeriod" => "`memory.available: 1m30s`",
+        _ => "`memory.available: 100Mi`",
+    };
+    Some(format!(
+        "{field}: expected a map (one `key: value` per line, e.g. {example}), got {got}"
+    ))
+}
+
 /// `kind` and `apiVersion` are optional here (handy for snippets), but when present they must
 /// be the kubelet's.
-fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig) -> Result<(), ConfigError> {
+fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig, doc: Option<&Doc>) -> Result<(), ConfigError> {
     if let Some(kind) = &raw.kind
         && kind.value != Scalar::Str(KIND.to_string())
         && kind.value != Scalar::Null
     {
+        let hint = doc.map(|d| format!(": {}", looks_like(d))).unwrap_or_default();
         return Err(ctx.error(
             kind,
             "kind",
             format!(
-                "{} is not a kubelet configuration; expected kind: {KIND}",
+                "{} is not a kubelet configuration; expected kind: {KIND}{hint}",
                 go_quote(&kind.value.text())
             ),
         ));

@@ -26,6 +26,60 @@ enum Kind {
     FeatureGates,
 }
 
+/// Every flag name [`kind_of`] knows, to suggest one for a misspelt flag.
+const FLAGS: [&str; 19] = [
+    "eviction-hard",
+    "eviction-soft",
+    "eviction-soft-grace-period",
+    "eviction-minimum-reclaim",
+    "system-reserved",
+    "kube-reserved",
+    "eviction-pressure-transition-period",
+    "eviction-max-pod-grace-period",
+    "kernel-memcg-notification",
+    "local-storage-capacity-isolation",
+    "cgroups-per-qos",
+    "experimental-allocatable-ignore-eviction",
+    "enforce-node-allocatable",
+    "feature-gates",
+    "cgroup-root",
+    "cgroup-driver",
+    "system-reserved-cgroup",
+    "kube-reserved-cgroup",
+    "config",
+];
+
+/// The feature gates headroom reads.
+const GATES: [&str; 2] = ["KubeletSeparateDiskGC", "KubeletPSI"];
+
+/// The known name `name` is most likely a typo of: at most two edits away (names of 8
+/// characters or more), or equal but for case.
+pub(crate) fn near_miss<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    known
+        .iter()
+        .copied()
+        .filter(|k| *k != name)
+        .filter(|k| {
+            k.to_lowercase() == lower
+                || (k.len() >= 8 && crate::config_file::edit_distance(&k.to_lowercase(), &lower) <= 2)
+        })
+        .min_by_key(|k| crate::config_file::edit_distance(&k.to_lowercase(), &lower))
+}
+
+/// A gate that is a near miss of one headroom reads is refused, as the kubelet refuses every
+/// gate it does not know (`unrecognized feature gate: ...`). Other unknown gates cannot be
+/// told from gates of another kubelet version and pass.
+pub(crate) fn check_gate(gate: &str) -> Result<(), String> {
+    match near_miss(gate, &GATES) {
+        Some(meant) => Err(format!(
+            "unrecognized feature gate: {gate} (did you mean {meant}? the kubelet refuses \
+             feature gates it does not know)"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn kind_of(name: &str) -> Option<Kind> {
     Some(match name {
         "eviction-hard" | "eviction-soft" => Kind::LangleMap,
@@ -76,6 +130,12 @@ fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
             // The kubelet refuses every flag it does not know; headroom cannot know them all and
             // skips the rest of a pasted command line, but a misspelt eviction flag must not
             // silently fall back to the defaults.
+            if let Some(meant) = near_miss(&name, &FLAGS) {
+                return Err(ConfigError(format!(
+                    "unknown flag: {flag} (did you mean --{meant}? the kubelet refuses unknown \
+                     flags)"
+                )));
+            }
             if name.starts_with("eviction-") {
                 return Err(ConfigError(format!("unknown flag: {flag}")));
             }
@@ -206,6 +266,7 @@ fn apply(
                     return Err(invalid(flag, value, format!("missing bool value for {pair}")));
                 };
                 let (gate, v) = (gate.trim(), v.trim());
+                check_gate(gate).map_err(|why| invalid(flag, value, why))?;
                 let b = parse_go_bool(v).ok_or_else(|| {
                     invalid(
                         flag,
@@ -320,6 +381,32 @@ mod tests {
         for bad in ["", "-", "abc", "1.5", "_1", "1_", "1__0", "0x", "09", "1e3", " 1"] {
             assert!(parse_go_int32(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn misspelt_flags_and_gates_are_refused_with_a_suggestion() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let err = parse(&args(&["--evictoin-hard=memory.available<1Gi"])).unwrap_err();
+        assert!(err.0.contains("unknown flag: --evictoin-hard"), "{err}");
+        assert!(err.0.contains("did you mean --eviction-hard?"), "{err}");
+        let err = parse(&args(&["--kernel-memcg-notificaton"])).unwrap_err();
+        assert!(
+            err.0.contains("did you mean --kernel-memcg-notification?"),
+            "{err}"
+        );
+        let err = parse(&args(&["--feature-gates=KubeletSeperateDiskGC=true"])).unwrap_err();
+        assert!(
+            err.0.contains("unrecognized feature gate: KubeletSeperateDiskGC"),
+            "{err}"
+        );
+        assert!(err.0.contains("did you mean KubeletSeparateDiskGC?"), "{err}");
+        // Flags far from any eviction flag are skipped and listed, as before.
+        let cfg = parse(&args(&[
+            "--node-ip=10.0.0.1",
+            "--feature-gates=SomeOtherGate=true",
+        ]))
+        .unwrap();
+        assert_eq!(cfg.ignored_flags, ["--node-ip=10.0.0.1"]);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub fn lint(config: &KubeletConfig, eviction: &EvictionConfig) -> Vec<Warning> {
     let mut out = Vec::new();
     dropped_defaults(config, &mut out);
     percentage_extremes(eviction, &mut out);
+    suspicious_quantities(config, &mut out);
     unused_entries(config, eviction, &mut out);
     soft_thresholds(config, eviction, &mut out);
     max_pod_grace(eviction, &mut out);
@@ -88,6 +89,65 @@ fn percentage_extremes(eviction: &EvictionConfig, out: &mut Vec<Warning>) {
                 ),
             ),
             _ => {}
+        }
+    }
+}
+
+/// Values the kubelet accepts but that almost certainly do not say what was meant: a memory
+/// threshold in milli-bytes (`100m`), several `%` signs (`10%%`, read as `10%`), an exponent
+/// (`1e3` is 1000 bytes, not a unit), or a byte-signal threshold below 1 MiB without a unit.
+fn suspicious_quantities(config: &KubeletConfig, out: &mut Vec<Warning>) {
+    let maps = [
+        ("evictionHard", &config.eviction_hard),
+        ("evictionSoft", &config.eviction_soft),
+        ("evictionMinimumReclaim", &config.eviction_minimum_reclaim),
+    ];
+    for (field, map) in maps {
+        let Some(map) = map else { continue };
+        for e in &map.entries {
+            let Ok(signal) = e.key.parse::<Signal>() else {
+                continue;
+            };
+            let bytes = matches!(
+                signal.resource(),
+                crate::signal::Resource::Memory | crate::signal::Resource::EphemeralStorage
+            );
+            let v = e.value.trim();
+            let why = if v.ends_with("%%") {
+                Some(format!(
+                    "{v:?} has more than one %: the kubelet strips them all and reads {:?}",
+                    format!("{}%", v.trim_end_matches('%'))
+                ))
+            } else if v.ends_with('%') {
+                None
+            } else if bytes && v.ends_with(['m', 'u', 'n']) {
+                Some(format!(
+                    "{v:?} is in thousandths of a byte or less (m = milli, not Mi): the kubelet \
+                     rounds it up to 1 byte; did you mean {:?}?",
+                    format!("{}Mi", v.trim_end_matches(['m', 'u', 'n']))
+                ))
+            } else if v.contains(['e', 'E']) && !v.ends_with(['E', 'i']) {
+                let value = crate::quantity::Quantity::parse(v).map(|q| q.value());
+                Some(match value {
+                    Ok(n) if bytes => format!("{v:?} is an exponent, {n} bytes, not a unit"),
+                    Ok(n) => format!("{v:?} is an exponent, {n}, not a unit"),
+                    Err(_) => format!("{v:?} is written with an exponent"),
+                })
+            } else if bytes && v.chars().all(|c| c.is_ascii_digit()) {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n < 1 << 20)
+                    .map(|n| format!("{v:?} is {n} bytes (no unit); did you mean \"{v}Mi\"?"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                warn(
+                    out,
+                    "suspicious-quantity",
+                    format!("{}: {field} {}: {why}.", e.source, e.key),
+                );
+            }
         }
     }
 }
@@ -320,6 +380,33 @@ fn misc(config: &KubeletConfig, eviction: &EvictionConfig, out: &mut Vec<Warning
                 .to_string(),
         );
     }
+    if config.missing_kind {
+        warn(
+            out,
+            "missing-kind",
+            format!(
+                "the file has no `kind: KubeletConfiguration` (and `apiVersion: \
+                 {}`): headroom reads it, but the kubelet refuses to start on a config file \
+                 without them (\"Object 'Kind' is missing\").",
+                crate::config::API_VERSION
+            ),
+        );
+    }
+    for d in &config.duplicate_keys {
+        let at = |l: Option<u64>| l.map_or_else(|| "?".to_string(), |l| l.to_string());
+        warn(
+            out,
+            "duplicate-key",
+            format!(
+                "{:?} is written twice in one mapping (lines {} and {}): the kubelet keeps the \
+                 last one (its strict decoding fails and it falls back to lenient decoding), so \
+                 the first does nothing. Remove one.",
+                d.key,
+                at(d.first_line),
+                at(d.second_line)
+            ),
+        );
+    }
     for field in &config.misspelled_fields {
         warn(
             out,
@@ -357,7 +444,30 @@ mod tests {
     #[test]
     fn defaults_only_warn_about_polling() {
         assert_eq!(codes("kind: KubeletConfiguration\n"), ["memory-polling-latency"]);
-        assert_eq!(codes("kernelMemcgNotification: true\n"), Vec::<&str>::new());
+        assert_eq!(
+            codes("kind: KubeletConfiguration\nkernelMemcgNotification: true\n"),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn a_file_without_kind_or_with_a_key_twice_is_warned_about() {
+        assert_eq!(codes("kernelMemcgNotification: true\n"), ["missing-kind"]);
+        let text = "kind: KubeletConfiguration\nkernelMemcgNotification: true\nevictionHard:\n  \
+                    memory.available: 1Gi\n  nodefs.available: \"10%\"\n  memory.available: 2Gi\n\
+                    kernelMemcgNotification: false\n";
+        let cfg = KubeletConfig::parse(text, "t.yaml").unwrap();
+        let ev = cfg.eviction().unwrap();
+        let dup = lint(&cfg, &ev)
+            .into_iter()
+            .find(|w| w.code == "duplicate-key")
+            .expect("duplicate-key");
+        assert!(
+            dup.message
+                .contains("\"memory.available\" is written twice in one mapping (lines 4 and 6)"),
+            "{}",
+            dup.message
+        );
     }
 
     #[test]
@@ -381,6 +491,39 @@ mod tests {
         assert!(
             !codes("evictionHard: {memory.available: 1Gi}\nmergeDefaultEvictionSettings: true\n")
                 .contains(&"eviction-hard-drops-defaults")
+        );
+    }
+
+    #[test]
+    fn suspicious_quantities_are_named() {
+        let text = "evictionHard: {memory.available: \"100m\", nodefs.available: \"10%%\", \
+                    imagefs.available: \"1e3\", pid.available: \"1e3\"}\n\
+                    evictionMinimumReclaim: {memory.available: \"500\"}\n";
+        let config = KubeletConfig::parse(text, "kc.yaml").unwrap();
+        let eviction = config.eviction().unwrap();
+        let found: Vec<String> = lint(&config, &eviction)
+            .into_iter()
+            .filter(|w| w.code == "suspicious-quantity")
+            .map(|w| w.message)
+            .collect();
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found[0].contains("memory.available: \"100m\" is in thousandths of a byte"));
+        assert!(found[0].contains("did you mean \"100Mi\""));
+        assert!(found[1].contains("reads \"10%\""));
+        assert!(found[2].contains("\"1e3\" is an exponent, 1000 bytes, not a unit"));
+        assert!(found[3].contains("\"1e3\" is an exponent, 1000, not a unit"));
+        assert!(found[4].contains("\"500\" is 500 bytes"));
+        // Ordinary values say nothing.
+        let config = KubeletConfig::parse(
+            "evictionHard: {memory.available: 100Mi, nodefs.available: \"10%\", pid.available: \"1000\"}\n",
+            "kc.yaml",
+        )
+        .unwrap();
+        let eviction = config.eviction().unwrap();
+        assert!(
+            !lint(&config, &eviction)
+                .iter()
+                .any(|w| w.code == "suspicious-quantity")
         );
     }
 

@@ -115,6 +115,84 @@ pub fn eviction_message(
     (message, annotations)
 }
 
+/// An eviction message read back: what the kubelet wrote in `status.message` of an evicted
+/// pod (and in its Event), split into its parts. Quantities are kept as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParsedMessage {
+    /// `memory`, `ephemeral-storage`, `inodes`, `pids`.
+    pub resource: String,
+    /// `Threshold quantity: X, available: Y.` (absent when the threshold had no observation).
+    pub threshold: Option<String>,
+    pub available: Option<String>,
+    /// `Pod P was using U, request is R` (pod-level resources).
+    pub pod: Option<Consumer>,
+    /// `Container C was using U, request is R`, in message order.
+    pub containers: Vec<Consumer>,
+    /// Sentences the parser did not recognise (kept, not dropped).
+    pub other: Vec<String>,
+}
+
+/// A pod or container the message names as using more than its request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Consumer {
+    pub name: String,
+    pub usage: String,
+    pub request: String,
+}
+
+const PREFIX: &str = "The node was low on resource: ";
+
+/// Read an eviction message back. `Err` says why the text is not one.
+pub fn parse_eviction_message(text: &str) -> Result<ParsedMessage, String> {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix(PREFIX) else {
+        let shown: String = text.chars().take(60).collect();
+        return Err(format!(
+            "not a kubelet eviction message: it starts with {shown:?}, expected \"{PREFIX}...\""
+        ));
+    };
+    let mut out = ParsedMessage::default();
+    // Sentences end with ". "; quantities never contain ". " (they may contain "." as in 1.5Gi).
+    let mut sentences = rest.split(". ").map(|s| s.trim().trim_end_matches('.'));
+    out.resource = sentences.next().unwrap_or_default().to_string();
+    for sentence in sentences.filter(|s| !s.is_empty()) {
+        if let Some(t) = sentence.strip_prefix("Threshold quantity: ") {
+            match t.split_once(", available: ") {
+                Some((q, a)) => {
+                    out.threshold = Some(q.to_string());
+                    out.available = Some(a.to_string());
+                }
+                None => out.other.push(sentence.to_string()),
+            }
+            continue;
+        }
+        let (is_pod, body) = match (sentence.strip_prefix("Container "), sentence.strip_prefix("Pod ")) {
+            (Some(b), _) => (false, b),
+            (None, Some(b)) => (true, b),
+            _ => {
+                out.other.push(sentence.to_string());
+                continue;
+            }
+        };
+        let parsed = body.split_once(" was using ").and_then(|(name, rest)| {
+            let (usage, rest) = rest.split_once(", request is ")?;
+            let (request, _) = rest.split_once(", has larger consumption of ")?;
+            Some(Consumer {
+                name: name.to_string(),
+                usage: usage.to_string(),
+                request: request.to_string(),
+            })
+        });
+        match (parsed, is_pod) {
+            (Some(c), true) => out.pod = Some(c),
+            (Some(c), false) => out.containers.push(c),
+            (None, _) => out.other.push(sentence.to_string()),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +245,59 @@ mod tests {
         assert_eq!(ann[OFFENDING_CONTAINERS_USAGE], "500Mi,1k,2Ki");
         assert_eq!(ann[STARVED_RESOURCE], "memory");
         assert!(!ann.contains_key(OFFENDING_POD));
+    }
+
+    #[test]
+    fn messages_read_back_into_their_parts() {
+        let t = ThresholdMet {
+            quantity: Quantity::parse("100Mi").unwrap(),
+            available: Quantity::bytes(99 * 1024 * 1024),
+        };
+        let mut p = pod();
+        p.spec.resources =
+            serde_json::from_value(serde_json::json!({"requests": {"memory": "600Mi"}})).unwrap();
+        let (msg, _) = eviction_message(Resource::Memory, &p, Some(&stats()), Some(t));
+        let parsed = parse_eviction_message(&msg).unwrap();
+        assert_eq!(parsed.resource, "memory");
+        assert_eq!(parsed.threshold.as_deref(), Some("100Mi"));
+        assert_eq!(parsed.available.as_deref(), Some("99Mi"));
+        assert_eq!(parsed.pod.as_ref().map(|c| c.usage.as_str()), Some("700Mi"));
+        let names: Vec<&str> = parsed.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["app", "sidecar", "log"]);
+        assert_eq!(parsed.containers[0].request, "100Mi");
+        assert!(parsed.other.is_empty(), "{:?}", parsed.other);
+        let (msg, _) = eviction_message(Resource::Memory, &pod(), None, None);
+        let parsed = parse_eviction_message(&msg).unwrap();
+        assert_eq!(parsed.threshold, None);
+        assert!(parsed.containers.is_empty());
+        assert!(parse_eviction_message("OOMKilled").is_err());
+    }
+
+    proptest::proptest! {
+        /// Any text: an error or a parse, never a panic; a message the kubelet could write
+        /// reads back to the numbers it was written from.
+        #[test]
+        fn reading_back_never_panics_and_round_trips(
+            junk in ".{0,200}",
+            threshold in 1i64..(1 << 40),
+            available in 0i64..(1 << 40),
+            usage in 0i64..(1 << 40),
+        ) {
+            let _ = parse_eviction_message(&junk);
+            let _ = parse_eviction_message(&format!("{PREFIX}{junk}"));
+            let t = ThresholdMet {
+                quantity: Quantity::bytes(threshold),
+                available: Quantity::bytes(available),
+            };
+            let mut s = stats();
+            s.containers[0].memory.as_mut().unwrap().working_set_bytes = Some(usage as u64 + (200 << 20));
+            let (msg, _) = eviction_message(Resource::Memory, &pod(), Some(&s), Some(t));
+            let parsed = parse_eviction_message(&msg).unwrap();
+            proptest::prop_assert_eq!(parsed.threshold, Some(Quantity::bytes(threshold).to_string()));
+            proptest::prop_assert_eq!(parsed.available, Some(Quantity::bytes(available).to_string()));
+            proptest::prop_assert_eq!(&parsed.containers[0].name, "app");
+            proptest::prop_assert!(parsed.other.is_empty());
+        }
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Timeline {
     /// Active pods at the start.
     pub pods: Vec<Pod>,
     pub steps: Vec<Step>,
+    /// What is valid but probably not meant (steps whose Summary has no node
+    /// `memory.availableBytes`, so memory.available is unobserved there).
+    pub warnings: Vec<String>,
 }
 
 /// One sync.
@@ -227,6 +230,9 @@ fn parse_document(origin: &str, text: &str) -> Result<Value, TimelineError> {
         // No source snippet: an error is one line naming the file, the line and the column.
         let mut options = serde_saphyr::Options::default();
         options.with_snippet = false;
+        // Only `true`/`false` are booleans: YAML 1.1's `n`, `no`, `off` would turn a node
+        // named `n` (or a pod named `off`) into `false`.
+        options.strict_booleans = true;
         serde_saphyr::from_str_with_options::<Value>(text, options)
             .map_err(|e| ctx.err("(document)", format!("not valid YAML: {}", e.to_string().trim())))
     }
@@ -282,6 +288,7 @@ impl Timeline {
         };
         let mut steps = Vec::with_capacity(step_values.len());
         let mut previous: Option<Timestamp> = None;
+        let mut no_available: Vec<String> = Vec::new();
         for (i, sv) in step_values.iter().enumerate() {
             let base = format!("steps[{i}]");
             let Value::Object(step) = sv else {
@@ -326,6 +333,15 @@ impl Timeline {
                     format!("{time} is before the previous step's time {p}; steps must be in time order"),
                 ));
             }
+            if previous == Some(time) {
+                return Err(ctx.err(
+                    format!("{base}.time"),
+                    format!(
+                        "{time} is the previous step's time too; each step is one sync at its own \
+                         time (the kubelet's are 10 s apart)"
+                    ),
+                ));
+            }
             previous = Some(time);
             let summary_value = step.get("summary").ok_or_else(|| {
                 ctx.err(
@@ -349,6 +365,15 @@ impl Timeline {
                 }
             }
             let summary: Summary = typed(&ctx, &format!("{base}.summary"), summary_value)?;
+            if summary
+                .node
+                .memory
+                .as_ref()
+                .and_then(|m| m.available_bytes)
+                .is_none()
+            {
+                no_available.push(base.clone());
+            }
             let step_pods = match step.get("pods") {
                 Some(v) => Some(pods(&ctx, &format!("{base}.pods"), v)?),
                 None => None,
@@ -364,10 +389,29 @@ impl Timeline {
                 admit,
             });
         }
+        let mut warnings = Vec::new();
+        if !no_available.is_empty() {
+            let shown: Vec<&str> = no_available.iter().take(3).map(String::as_str).collect();
+            let more = match no_available.len().saturating_sub(3) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            warnings.push(format!(
+                "{origin}: {}{more}: summary.node.memory has no availableBytes: memory.available \
+                 is unobserved at {}, so no memory.available threshold can be met there",
+                shown.join(", "),
+                if no_available.len() == 1 {
+                    "that step"
+                } else {
+                    "those steps"
+                }
+            ));
+        }
         Ok(Timeline {
             config,
             pods: start_pods,
             steps,
+            warnings,
         })
     }
 }
@@ -387,6 +431,37 @@ mod tests {
         assert!(
             e.starts_with("t.yaml: (document): not valid YAML: ") && e.contains("line 3"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_stay_strings_and_equal_times_are_refused() {
+        let t = Timeline::parse(
+            "steps:\n  - time: 2026-01-01T00:00:00Z\n    summary:\n      node: {nodeName: n, memory: {availableBytes: 1, workingSetBytes: 1}}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert_eq!(t.steps[0].summary.node.node_name, "n");
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        let e = err(
+            "steps:\n  - time: 2026-01-01T00:00:00Z\n    summary: {node: {}}\n  - time: 2026-01-01T00:00:00Z\n    summary: {node: {}}\n",
+        );
+        assert!(e.starts_with("t.yaml: steps[1].time:"), "{e}");
+        assert!(e.contains("is the previous step's time too"), "{e}");
+    }
+
+    #[test]
+    fn steps_without_available_bytes_are_reported() {
+        let t = Timeline::parse(
+            "steps:\n  - time: 2026-01-01T00:00:00Z\n    summary: {node: {memory: {workingSetBytes: 5}}}\n  - time: 2026-01-01T00:00:10Z\n    summary: {node: {memory: {availableBytes: 1, workingSetBytes: 1}}}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert_eq!(t.warnings.len(), 1);
+        assert!(
+            t.warnings[0].starts_with("t.yaml: steps[0]: summary.node.memory has no availableBytes"),
+            "{:?}",
+            t.warnings
         );
     }
 

@@ -6,8 +6,31 @@
 /// `i` and/or `B`), binary multiples.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!(
+            "`{text}` is negative: a size is a whole number of bytes (e.g. 256M)"
+        ));
+    }
     let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(digits_end);
+    if let Some(fraction) = suffix.strip_prefix(['.', ',']) {
+        // `3.5M`: say the whole-number form instead of "unknown unit `.5M`".
+        let unit_at = fraction
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(fraction.len());
+        let smaller = match fraction[unit_at..]
+            .trim_end_matches(['B', 'b'])
+            .trim_end_matches('i')
+        {
+            "M" | "m" => " in K (3.5M = 3584K)",
+            "G" | "g" => " in M (1.5G = 1536M)",
+            "T" | "t" => " in G",
+            _ => "",
+        };
+        return Err(format!(
+            "`{text}` has a fraction: sizes are whole numbers; write it in a smaller unit{smaller}"
+        ));
+    }
     if num.is_empty() {
         return Err(format!(
             "`{text}` is not a size: expected a whole number with an optional K, M, G or T suffix (e.g. 256M)"
@@ -71,6 +94,16 @@ pub fn mib_delta(after: u64, before: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_and_fractional_sizes_say_so() {
+        let e = parse_size("-1M").unwrap_err();
+        assert!(e.contains("`-1M` is negative"), "{e}");
+        let e = parse_size("3.5M").unwrap_err();
+        assert!(e.contains("`3.5M` has a fraction") && e.contains("3584K"), "{e}");
+        let e = parse_size("1.5G").unwrap_err();
+        assert!(e.contains("1536M"), "{e}");
+    }
 
     #[test]
     fn sizes() {

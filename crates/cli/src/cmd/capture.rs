@@ -25,6 +25,21 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = &args.output;
+    // The folder to write into must exist: capture creates the archive or the directory
+    // itself, never its parents.
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        return Err(bad_input(format!(
+            "--output {}: the folder {} does not exist; create it first (mkdir -p {}) or \
+             choose another place",
+            out.display(),
+            parent.display(),
+            parent.display()
+        )));
+    }
     if capture::is_archive(out) {
         if out.exists() {
             return Err(bad_input(format!(

@@ -38,7 +38,7 @@ The temporary cgroup (headroom-page-cache-*) and the test file are removed at th
 Ctrl-C.")]
 pub struct PageCacheArgs {
     /// Size of the test file (binary units: 256M = 256 MiB).
-    #[arg(long, default_value = "256M")]
+    #[arg(long, default_value = "256M", allow_hyphen_values = true)]
     size: String,
     /// Directory for the test file. Default: /var/tmp, or the current directory if /var/tmp
     /// is tmpfs. A tmpfs directory works but its pages are shmem and always count as used.
@@ -62,17 +62,17 @@ The temporary cgroup (headroom-hot-cache-*), its processes and the cache file ar
 end, also on Ctrl-C.")]
 pub struct HotCacheArgs {
     /// Memory limit of the temporary cgroup (binary units: 512M = 512 MiB).
-    #[arg(long, default_value = "512M")]
+    #[arg(long, default_value = "512M", allow_hyphen_values = true)]
     limit: String,
     /// Share of the limit filled with page cache (a percentage), then read twice so it is
     /// active.
-    #[arg(long, default_value = "60%")]
+    #[arg(long, default_value = "60%", allow_hyphen_values = true)]
     cache: String,
     /// Anonymous allocation rate, binary units per second (100M/s = 100 MiB/s).
-    #[arg(long, default_value = "100M/s")]
+    #[arg(long, default_value = "100M/s", allow_hyphen_values = true)]
     rate: String,
     /// The kubelet's hard threshold on memory.available (binary units: 100M = 100 MiB).
-    #[arg(long, default_value = "100M")]
+    #[arg(long, default_value = "100M", allow_hyphen_values = true)]
     threshold: String,
     /// Directory for the cache file (must be disk-backed). Default: /var/tmp or the cwd.
     #[arg(long)]
@@ -190,10 +190,12 @@ fn check_output_file(flag: &str, path: &Option<PathBuf>) -> anyhow::Result<()> {
 fn page_cache_cmd(a: PageCacheArgs) -> anyhow::Result<ExitCode> {
     check_dir(&a.dir)?;
     let bytes = size::parse_size(&a.size).map_err(|e| super::bad_input(format!("--size: {e}")))?;
-    if bytes == 0 {
-        return Err(super::bad_input(
-            "--size 0: the test file must have a size above zero",
-        ));
+    if bytes < 1 << 20 {
+        return Err(super::bad_input(format!(
+            "--size {}: {bytes} bytes is too small to see page cache move between the kernel's \
+             lists; use at least 1M (the default is 256M)",
+            a.size
+        )));
     }
     let report = page_cache::run(page_cache::PageCacheOptions {
         size: bytes,
@@ -231,6 +233,24 @@ fn hot_cache_cmd(a: HotCacheArgs) -> anyhow::Result<ExitCode> {
         return Err(super::bad_input(format!(
             "--limit {}: use at least 32M so the cache and the allocator fit",
             a.limit
+        )));
+    }
+    if threshold >= limit {
+        return Err(super::bad_input(format!(
+            "--threshold {} is not below --limit {}: memory.available (limit - working set) \
+             can never reach it from above, so there is nothing to measure; use a threshold \
+             well below the limit (the default is 100M)",
+            a.threshold, a.limit
+        )));
+    }
+    if let Some(dir) = &a.dir
+        && headroom_lab::cleanup::dir_info(dir).is_ok_and(|d| d.memory_backed)
+    {
+        return Err(super::bad_input(format!(
+            "--dir {}: is tmpfs/ramfs: its pages are shared memory, which the kernel cannot \
+             reclaim like page cache, so the experiment cannot work there; pass a disk-backed \
+             directory (e.g. /var/tmp)",
+            dir.display()
         )));
     }
     let report = hot_cache::run(hot_cache::HotCacheOptions {

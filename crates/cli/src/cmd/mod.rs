@@ -4,6 +4,7 @@ pub mod agent;
 pub mod capture;
 pub mod check_config;
 pub mod experiment;
+pub mod explain;
 pub mod simulate;
 pub mod status;
 pub mod summary;

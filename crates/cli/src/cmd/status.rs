@@ -59,6 +59,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Text view: add the kubelet's arithmetic, the disk and pid thresholds, the whole
+    /// eviction order asked for with --top, and every note (JSON always has everything).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 impl Default for Args {
@@ -74,6 +79,7 @@ impl Default for Args {
             config: None,
             top: 10,
             format: Format::Text,
+            verbose: false,
         }
     }
 }
@@ -116,7 +122,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // https://no-color.org: a NO_COLOR that is present and not empty turns colour off.
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let color = std::io::stdout().is_terminal() && !no_color;
-            text::render(&report, text::Style { color })
+            text::render(
+                &report,
+                text::Style {
+                    color,
+                    verbose: args.verbose,
+                },
+            )
         }
     };
     crate::output::stdout(&out)?;

@@ -34,10 +34,34 @@ pub struct SourceArgs {
     pub node_name: Option<String>,
 }
 
+/// Whether reading an archive failed because it ends early (a partial copy or download):
+/// gzip's "incomplete deflate stream", or an end of file inside the tar stream.
+fn is_truncation(err: &std::io::Error) -> bool {
+    if err.kind() == std::io::ErrorKind::UnexpectedEof {
+        return true;
+    }
+    let text = with_causes(err).to_lowercase();
+    [
+        "incomplete deflate stream",
+        "unexpected end of file",
+        "unexpected eof",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 impl SourceArgs {
     /// Open `--root` (unpacking an archive) and build the collection options.
     pub fn open(&self) -> anyhow::Result<(OpenedRoot, CollectOptions)> {
         let opened = capture::open_root(self.root.as_deref()).map_err(|e| match e {
+            CaptureError::Io { path, source } if path.is_file() && is_truncation(&source) => {
+                bad_input(format!(
+                    "--root {}: the archive is truncated (it ends in the middle: {}); copy it \
+                     again whole, or capture again",
+                    path.display(),
+                    with_causes(&source)
+                ))
+            }
             CaptureError::Io { path, source } if path.is_file() => bad_input(format!(
                 "--root {}: not a .tar.gz made by `headroom capture` ({}); expected such an \
                  archive or a directory",

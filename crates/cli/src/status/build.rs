@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use headroom_core::manager::{is_met, order_for_reclaim};
+use headroom_core::manager::order_for_reclaim;
 use headroom_core::observe::observe as observe_core;
 use headroom_core::quantity::Quantity;
 use headroom_core::signal::{NodeCondition, Resource, Signal};
@@ -14,7 +14,7 @@ use super::input::{HostView, MemorySplit, StatusInput};
 use super::order;
 use super::report::*;
 use super::units::{human_bytes, percent};
-use super::verdict;
+use super::{advice, cause, decision, verdict};
 
 /// One signal's observation, as the kubelet computes it from the Summary.
 #[derive(Clone, Copy, Debug)]
@@ -25,47 +25,72 @@ pub(crate) struct Observed {
 
 pub fn build(input: &StatusInput, top: usize) -> StatusReport {
     let summary = &input.summary;
-    let core_observations = observe_core(summary);
     let observations = observe(summary);
     let host = input.host.as_ref();
 
     let mut notes = Vec::new();
+    let (mut eviction_order, active_pods) = order::eviction_order(input, top, &mut notes);
+    // Met thresholds, conditions and the pod to evict: the core's decision, not a second copy
+    // of its steps.
+    let decision = decision::first_sync(input, &active_pods);
+    if let Some(error) = &decision.error {
+        notes.push(format!("The eviction manager's sync failed: {error}."));
+    }
+    // Threshold ids index the manager's list: the configured thresholds first, then the
+    // containerfs copies it derives.
+    let met_ids: Vec<usize> = decision.thresholds_met.iter().map(|m| m.id).collect();
     let thresholds: Vec<ThresholdRow> = input
         .eviction
         .thresholds
         .iter()
-        .map(|t| {
-            let met = is_met(t, &core_observations, false);
-            threshold_row(t, observations.get(&t.signal).copied(), met, input)
+        .enumerate()
+        .map(|(i, t)| {
+            threshold_row(
+                t,
+                observations.get(&t.signal).copied(),
+                met_ids.contains(&i),
+                input,
+            )
         })
         .collect();
 
-    // The threshold the kubelet acts on first when several are met (its reclaim order).
-    let mut met: Vec<Threshold> = input
-        .eviction
-        .thresholds
+    // The threshold the kubelet acts on first: the decision's, or, while every met one waits
+    // for its grace period, the first met one in the kubelet's reclaim order.
+    let mut met: Vec<Threshold> = decision
+        .thresholds_met
         .iter()
-        .filter(|t| is_met(t, &core_observations, false))
-        .cloned()
+        .map(|m| m.threshold.clone())
         .collect();
     order_for_reclaim(&mut met);
-    let acting_threshold = met
+    let acting = decision.actionable.first().or(met.first());
+    let acting_threshold = acting.and_then(|first| input.eviction.thresholds.iter().position(|t| t == first));
+    let conditions: Vec<NodeCondition> = decision.conditions.clone();
+    eviction_order.evicted_uid = decision
+        .evictions
         .first()
-        .and_then(|first| input.eviction.thresholds.iter().position(|t| t == first));
+        .and_then(|e| active_pods.get(e.index))
+        .map(|p| p.metadata.uid.clone());
 
-    let mut conditions: Vec<NodeCondition> = Vec::new();
-    for row in thresholds.iter().filter(|r| r.met == Some(true)) {
-        if !conditions.contains(&row.condition) {
-            conditions.push(row.condition);
-        }
-    }
-
-    let eviction_order = order::eviction_order(input, top, &mut notes);
+    let cause = cause::cause(input, &thresholds, acting_threshold, &eviction_order);
+    let advice = advice::advice(
+        &cause,
+        acting_threshold
+            .and_then(|i| thresholds.get(i))
+            .filter(|t| t.signal.is_memory()),
+        &thresholds,
+        &eviction_order.pods,
+        // The agent runs on the node: a config path only means something there.
+        input
+            .config_origin
+            .as_deref()
+            .filter(|_| input.source == super::input::Source::Live),
+    );
     let pods_cgroup = pods_cgroup_info(input);
     if input.host.is_none() {
         notes.push(
-            "The Summary does not say how memory splits into anon, page cache and kernel memory; \
-             it only gives usage and working set (usage - working set = inactive_file)."
+            "A Summary does not carry memory.stat: the active page cache is estimated as working \
+             set - rssBytes, which also counts shmem (and on cgroup v2 kernel memory) as cache. \
+             Run `headroom status` on the node for the exact split."
                 .to_string(),
         );
     }
@@ -91,12 +116,16 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         conditions,
         acting_threshold,
         eviction_order,
+        cause,
+        advice,
         verdict: String::new(),
+        verdict_lines: Vec::new(),
         notes,
         config_warnings: input.config_warnings.clone(),
         skipped: host.map(|h| h.skipped.clone()).unwrap_or_default(),
     };
-    report.verdict = verdict::verdict(&report);
+    report.verdict_lines = verdict::verdict(&report);
+    report.verdict = report.verdict_lines.join(" ");
     report
 }
 
@@ -195,7 +224,12 @@ fn unobserved_reason(signal: Signal, input: &StatusInput) -> String {
         Signal::AllocatableMemoryAvailable => match &input.host {
             Some(h) if h.pods_cgroup.is_none() => "no pods cgroup found",
             Some(_) => "pods cgroup has no limit",
-            None => "no \"pods\" system container",
+            None => match node.system_container(SYSTEM_CONTAINER_PODS) {
+                None => "no \"pods\" system container",
+                Some(c) if c.memory.is_none() => "no memory stats for \"pods\"",
+                // The kubelet leaves availableBytes out for a cgroup without a memory limit.
+                Some(_) => "pods cgroup has no limit",
+            },
         },
         Signal::NodeFsAvailable | Signal::NodeFsInodesFree if node.fs.is_none() => "no node.fs in the stats",
         Signal::NodeFsAvailable | Signal::NodeFsInodesFree => "node.fs lacks the fields",
@@ -230,6 +264,7 @@ fn node_memory(input: &StatusInput) -> NodeMemory {
             (Some(u), Some(w)) => Some(u.saturating_sub(w)),
             _ => None,
         },
+        rss_bytes: m.and_then(|m| m.rss_bytes),
         split: input.host.as_ref().map(|h| split_view(&h.node)),
         free: input
             .host
@@ -294,12 +329,14 @@ fn pods_cgroup_info(input: &StatusInput) -> PodsCgroupInfo {
             found: h.pods_cgroup.is_some(),
             path: h.pods_cgroup.as_ref().map(|p| p.path.clone()),
             searched: h.pods_cgroup_searched.clone(),
+            configured: h.pods_cgroup_configured,
             limit_bytes: h.pods_cgroup.as_ref().and_then(|p| p.memory.limit),
         },
         None => PodsCgroupInfo {
             found: from_summary.is_some(),
             path: None,
             searched: Vec::new(),
+            configured: false,
             limit_bytes: from_summary
                 .and_then(|m| Some(m.available_bytes?.saturating_add(m.working_set_bytes?))),
         },
@@ -385,10 +422,7 @@ mod tests {
         let r = build(&input(summary(100 * MI, 900 * MI), vec![t]), 10);
         assert_eq!(r.thresholds[0].met, Some(true));
         assert_eq!(r.conditions, vec![NodeCondition::MemoryPressure]);
-        assert!(
-            r.verdict
-                .starts_with("MemoryPressure: memory.available is 100.0 MiB, 1 B below")
-        );
+        assert!(r.verdict.starts_with("memory.available is 100.0 MiB, 1 B below"));
         assert!(r.verdict.contains("no pods to evict"), "{}", r.verdict);
     }
 
@@ -455,6 +489,53 @@ mod tests {
                 assert!(why.chars().count() <= 30, "{signal}: {why:?}");
             }
         }
+    }
+
+    #[test]
+    fn allocatable_pressure_is_explained_from_the_pods_cgroup_estimate() {
+        use headroom_core::summary::ContainerStats;
+        // Node calm; the pods cgroup (1000Mi) has 950Mi working set, 800Mi of it not rss.
+        let mut s = summary(4000 * MI, 4000 * MI);
+        s.node.system_containers = Some(vec![ContainerStats {
+            name: SYSTEM_CONTAINER_PODS.to_string(),
+            memory: Some(MemoryStats {
+                available_bytes: Some(50 * MI),
+                working_set_bytes: Some(950 * MI),
+                rss_bytes: Some(150 * MI),
+                ..MemoryStats::default()
+            }),
+            ..ContainerStats::default()
+        }]);
+        s.node.memory.as_mut().unwrap().rss_bytes = Some(3000 * MI);
+        let q = |v: u64| ThresholdValue::Quantity(Quantity::bytes(v as i64));
+        let thresholds = vec![
+            hard(Signal::MemoryAvailable, q(200 * MI)),
+            hard(Signal::AllocatableMemoryAvailable, q(200 * MI)),
+        ];
+        let r = build(&input(s, thresholds), 10);
+        assert_eq!(r.conditions, vec![NodeCondition::MemoryPressure]);
+        assert_eq!(r.cause.signal, Some(Signal::AllocatableMemoryAvailable));
+        assert_eq!(r.cause.kind, cause::ACTIVE_PAGE_CACHE);
+        let m = r.cause.memory.as_ref().unwrap();
+        assert!(m.estimated);
+        assert_eq!(m.active_file_bytes, 800 * MI);
+        assert_eq!(r.cause.available_without_active_file_bytes, Some(850 * MI as i64));
+        assert!(
+            r.verdict
+                .contains("800.0 MiB of the pods cgroup's 950.0 MiB working set"),
+            "{}",
+            r.verdict
+        );
+        assert!(
+            r.verdict.contains("an estimate from the Summary"),
+            "{}",
+            r.verdict
+        );
+        assert!(
+            r.advice.iter().any(|a| a.code == "softThreshold"),
+            "{:?}",
+            r.advice
+        );
     }
 
     #[test]

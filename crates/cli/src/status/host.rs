@@ -67,6 +67,7 @@ pub fn host_view(snap: &NodeSnapshot, configured_root: Option<&str>) -> HostView
             memory: split(&p.memory),
         }),
         pods_cgroup_searched: searched.iter().map(|p| p.display().to_string()).collect(),
+        pods_cgroup_configured: configured_root.is_some(),
         pods: snap
             .pods
             .iter()

@@ -65,6 +65,8 @@ pub struct HostView {
     pub pods_cgroup: Option<PodsCgroup>,
     /// Where the pods cgroup was looked for, to say so when it was not found.
     pub pods_cgroup_searched: Vec<String>,
+    /// The place was named with `--pod-cgroup-root` (not the kubelet's default names).
+    pub pods_cgroup_configured: bool,
     /// Pod cgroups found under the pods cgroup.
     pub pods: Vec<PodCgroupView>,
     /// What the collection pass skipped, and why (`path: reason`).

@@ -4,7 +4,8 @@
 //!   kernel files add when they were read);
 //! * [`build`]: input -> [`report::StatusReport`], pure;
 //! * [`text`] and [`json`]: the two views of one report;
-//! * [`verdict`]: the one-sentence answer; [`order`]: the eviction order.
+//! * [`verdict`]: the answer; [`cause`]: active page cache or anonymous memory;
+//!   [`advice`]: what to do about it; [`order`]: the eviction order.
 //!
 //! # JSON document (`headroom status --format json`)
 //!
@@ -22,13 +23,18 @@
 //! | `thresholds[]` | `{signal, condition, hard, gracePeriod ("0s", "1m30s"), value ("100Mi", "10%"), unit (bytes\|inodes\|pids), threshold (resolved integer), thresholdQuantity, observed, available, capacity, headroom (available - threshold), headroomPercent (of capacity), met, unobservedReason}` |
 //! | `conditions` | node conditions the met thresholds set now, e.g. `["MemoryPressure"]` (soft thresholds set theirs before their grace period ends) |
 //! | `actingThreshold` | index into `thresholds` of the met threshold the kubelet acts on first (its reclaim order), or null |
-//! | `evictionOrder` | `{rule, total, requestsKnown, pods[]}`; each pod `{rank, namespace, name, uid, qos, priority, requestBytes, usageBytes, overRequestBytes, exceedsRequest, placedBy, placedByRule, critical, activeFileBytes, activeFilePercent}`; `placedBy` is the comparator that put the pod ahead of the next one: `missingStats`, `exceedsRequest`, `priority`, `usageOverRequest`, `tie` or `last`; unknown values (no `--pods`) are null |
-//! | `verdict` | the one-sentence answer |
+//! | `evictionOrder` | `{rule, total, requestsKnown, pods[], evictedUid}` (`evictedUid`: the pod the eviction manager's sync evicts now, or null); each pod `{rank, namespace, name, uid, qos, priority, requestBytes, workingSetBytes, overRequestBytes, exceedsRequest, placedBy, placedByRule, critical, activeFileBytes, activeFilePercent, activeFileEstimated, limitBytes}`; `placedBy` is the comparator that put the pod ahead of the next one: `missingStats`, `exceedsRequest`, `priority`, `usageOverRequest`, `tie` or `last`; unknown values (no `--pods`) are null |
+//! | `cause` | `{kind: activePageCache\|anonymousMemory\|none\|unknown, signal, thresholdBytes, memory, availableBytes, availableWithoutActiveFileBytes, firstPod: {rank, pod, memory}, free: {kubeletUsedBytes, freeUsedBytes, usedDifferenceBytes, kubeletAvailableBytes, freeAvailableBytes}}`; each `memory` = `{workingSetBytes, activeFileBytes, otherBytes, activeFilePercent, estimated}` (`estimated`: from a Summary, working set - rssBytes) |
+//! | `advice[]` | `{code, text, place, config}`: what to do, chosen by the cause (empty without pressure) |
+//! | `verdict` | the answer in a few sentences |
 //! | `notes[]` | what is unknown and why |
 //! | `configWarnings[]` | `{code, message}` lint findings for the `--config` file (empty without it) |
 //! | `skipped[]` | what the collection skipped (`path: reason`) |
 
+pub mod advice;
 pub mod build;
+pub mod cause;
+pub mod decision;
 pub mod host;
 pub mod input;
 pub mod json;

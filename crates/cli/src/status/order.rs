@@ -12,8 +12,8 @@ use super::input::{PodCgroupView, StatusInput};
 use super::report::{Candidate, EvictionOrder};
 use super::units::percent;
 
-pub const MEMORY_RULE: &str =
-    "pods over their memory request first, then lower priority, then larger usage over request";
+pub const MEMORY_RULE: &str = "pods whose working set exceeds their memory request first, then lower priority, then larger \
+     working set over request";
 
 /// What is known about one pod besides its ranking facts.
 struct PodFacts<'a> {
@@ -104,7 +104,8 @@ fn list_some(items: &[&str]) -> String {
     }
 }
 
-pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) -> EvictionOrder {
+/// The eviction order, and the active pods it ranks (for the core's decision).
+pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) -> (EvictionOrder, Vec<Pod>) {
     let stats_by_uid: BTreeMap<&str, &PodStats> = input
         .summary
         .pods
@@ -182,6 +183,22 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
         }
     };
 
+    if let Some(pods) = &input.pods
+        && !facts.is_empty()
+        && (!stats_by_uid.is_empty() || !cgroups_by_uid.is_empty())
+        && facts.iter().all(|f| {
+            let uid = f.pod.metadata.uid.as_str();
+            !stats_by_uid.contains_key(uid) && !cgroups_by_uid.contains_key(uid)
+        })
+    {
+        notes.push(format!(
+            "None of the {} pod(s) of the pods file has stats or a pod cgroup here, while {} \
+             other pod(s) do: this pod list seems to be from another node (kubectl get pods -A \
+             -o json --field-selector spec.nodeName=NODE).",
+            pods.len(),
+            stats_by_uid.len().max(cgroups_by_uid.len())
+        ));
+    }
     let requests_known = input.pods.is_some();
     if !requests_known && !facts.is_empty() {
         notes.push(
@@ -201,14 +218,20 @@ pub fn eviction_order(input: &StatusInput, top: usize, notes: &mut Vec<String>) 
         .iter()
         .take(top)
         .enumerate()
-        .map(|(i, r)| candidate(i + 1, &facts[r.index], r, i == last))
+        .map(|(i, r)| {
+            let f = &facts[r.index];
+            let stats = stats_by_uid.get(f.pod.metadata.uid.as_str()).copied();
+            candidate(i + 1, f, r, i == last, stats)
+        })
         .collect();
-    EvictionOrder {
+    let order = EvictionOrder {
         rule: MEMORY_RULE,
         total,
         requests_known,
         pods,
-    }
+        evicted_uid: None,
+    };
+    (order, pods_only)
 }
 
 /// A stable code for the comparator that placed a pod before the next one.
@@ -224,7 +247,7 @@ fn placed_by_code(c: Option<Comparator>, last: bool) -> &'static str {
     }
 }
 
-fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate {
+fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool, stats: Option<&PodStats>) -> Candidate {
     let facts = &r.facts;
     let usage = facts
         .has_stats
@@ -232,7 +255,16 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate 
         .flatten();
     let request = f.request_known.then(|| facts.request.value());
     let over = (facts.has_stats && f.request_known).then(|| facts.usage_over_request.value());
-    let active = f.cgroup.and_then(|c| c.memory.active_file);
+    // The pod cgroup's active_file when the kernel files were read; else, from the Summary,
+    // working set - rssBytes (active page cache plus shmem and kernel memory: an estimate).
+    let from_cgroup = f.cgroup.and_then(|c| c.memory.active_file);
+    let estimated = match from_cgroup {
+        Some(_) => None,
+        None => stats
+            .and_then(|s| s.memory.as_ref())
+            .and_then(|m| Some(m.working_set_bytes?.saturating_sub(m.rss_bytes?))),
+    };
+    let active = from_cgroup.or(estimated);
     let meta = &f.pod.metadata;
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Candidate {
@@ -243,7 +275,7 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate 
         qos: f.qos.clone(),
         priority: f.api_known.then_some(facts.priority),
         request_bytes: request,
-        usage_bytes: usage,
+        working_set_bytes: usage,
         over_request_bytes: over,
         exceeds_request: (facts.has_stats && f.request_known).then_some(facts.exceeds_request),
         placed_by: placed_by_code(r.before_next, last),
@@ -254,6 +286,12 @@ fn candidate(rank: usize, f: &PodFacts, r: &RankedPod, last: bool) -> Candidate 
             (Some(a), Some(u)) => percent(i128::from(a), i128::from(u)),
             _ => None,
         },
+        active_file_estimated: estimated.is_some(),
+        limit_bytes: f
+            .api_known
+            .then(|| f.pod.limit("memory"))
+            .flatten()
+            .map(|q| q.value()),
     }
 }
 

@@ -29,7 +29,16 @@ pub struct StatusReport {
     /// order: memory first, hard before soft, memory.available before allocatable).
     pub acting_threshold: Option<usize>,
     pub eviction_order: EvictionOrder,
+    /// What drives the memory signal: active page cache or anonymous memory, for the node and
+    /// for the first pod to go, and how the kubelet's figures differ from `free`'s.
+    pub cause: CauseView,
+    /// What the operator can do about it, chosen by the cause (empty without pressure).
+    pub advice: Vec<Advice>,
+    /// The answer in a few sentences (the verdict lines joined).
     pub verdict: String,
+    /// The same answer as the text view prints it, one paragraph per entry.
+    #[serde(skip)]
+    pub verdict_lines: Vec<String>,
     /// Things the operator should know (what is unknown and why).
     pub notes: Vec<String>,
     /// Config lint findings (`{code, message}`), only with `--config`.
@@ -64,6 +73,9 @@ pub struct NodeMemory {
     pub working_set_bytes: Option<u64>,
     /// usage - workingSet: the inactive page cache the kubelet ignores.
     pub inactive_file_bytes: Option<u64>,
+    /// The Summary's `rssBytes` (anonymous memory); `workingSetBytes - rssBytes` estimates the
+    /// active page cache when the split below is unknown.
+    pub rss_bytes: Option<u64>,
     /// How usage splits (null with `--summary`: the Summary does not carry it).
     pub split: Option<MemorySplitView>,
     /// What `free -b` (procps-ng 4) prints (null with `--summary`).
@@ -136,6 +148,8 @@ pub struct PodsCgroupInfo {
     pub path: Option<String>,
     /// Where it was looked for (when the kernel files were read).
     pub searched: Vec<String>,
+    /// The place was given with `--pod-cgroup-root`.
+    pub configured: bool,
     pub limit_bytes: Option<u64>,
 }
 
@@ -180,6 +194,19 @@ pub struct EvictionOrder {
     /// Whether requests and priorities were known (a pods file was given).
     pub requests_known: bool,
     pub pods: Vec<Candidate>,
+    /// The pod the core's decision (the eviction manager's sync on these figures) evicts now;
+    /// null when it evicts none (no threshold met, or only a soft one within its grace period).
+    pub evicted_uid: Option<String>,
+}
+
+impl EvictionOrder {
+    /// The first pod to go: the one the decision evicts, else the first non-critical one.
+    pub fn first_to_go(&self) -> Option<&Candidate> {
+        self.evicted_uid
+            .as_deref()
+            .and_then(|uid| self.pods.iter().find(|c| c.uid == uid))
+            .or_else(|| self.pods.iter().find(|c| !c.critical))
+    }
 }
 
 /// One pod in the eviction order.
@@ -195,8 +222,9 @@ pub struct Candidate {
     pub priority: Option<i32>,
     /// Effective memory request (null = unknown).
     pub request_bytes: Option<i64>,
-    /// Pod working set (null = no stats: the kubelet ranks such pods first).
-    pub usage_bytes: Option<u64>,
+    /// Pod working set, what the kubelet ranks by (null = no stats: the kubelet ranks such
+    /// pods first).
+    pub working_set_bytes: Option<u64>,
     pub over_request_bytes: Option<i64>,
     pub exceeds_request: Option<bool>,
     /// The comparator that placed this pod before the next one: `missingStats`,
@@ -210,4 +238,100 @@ pub struct Candidate {
     /// the kernel), when the cgroup breakdown is known.
     pub active_file_bytes: Option<u64>,
     pub active_file_percent: Option<f64>,
+    /// `true` when `activeFileBytes` is estimated from the Summary (working set - rssBytes)
+    /// rather than read from the pod's cgroup.
+    pub active_file_estimated: bool,
+    /// The pod's memory limit (null = none, or unknown without `--pods`).
+    pub limit_bytes: Option<i64>,
+}
+
+impl Candidate {
+    /// `namespace/name`, or the uid when the name is unknown.
+    pub fn display_name(&self) -> String {
+        match (&self.namespace, &self.name) {
+            (Some(ns), Some(n)) => format!("{ns}/{n}"),
+            (None, Some(n)) => n.clone(),
+            _ => format!("pod {}", self.uid),
+        }
+    }
+}
+
+/// Why the memory signal is where it is.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CauseView {
+    /// `activePageCache`: without the active page cache it counts, the signal would be above
+    /// its threshold; `anonymousMemory`: it would still be below; `none`: no memory pressure;
+    /// `unknown`: the split is not known.
+    pub kind: &'static str,
+    /// The signal this is about: the met memory threshold the kubelet acts on, else
+    /// memory.available.
+    pub signal: Option<Signal>,
+    /// That threshold, resolved to bytes (null without pressure).
+    pub threshold_bytes: Option<i64>,
+    /// The signal's cgroup (the node's root, or the pods cgroup for allocatable).
+    pub memory: Option<CacheShare>,
+    /// The signal's available bytes, and what they would be without the active page cache.
+    pub available_bytes: Option<i64>,
+    pub available_without_active_file_bytes: Option<i64>,
+    /// The first pod the kubelet would evict (not critical), with its own split.
+    pub first_pod: Option<PodCause>,
+    /// The kubelet's figures next to `free`'s (null with `--summary`).
+    pub free: Option<FreeComparison>,
+}
+
+/// How much of a working set is active page cache.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheShare {
+    pub working_set_bytes: u64,
+    /// Active page cache inside the working set (counted as used by the kubelet, reclaimable
+    /// by the kernel).
+    pub active_file_bytes: u64,
+    /// The rest of the working set: anonymous memory (and, estimated, shmem/kernel).
+    pub other_bytes: u64,
+    pub active_file_percent: Option<f64>,
+    /// `true` when estimated from a Summary as `workingSetBytes - rssBytes` (which also counts
+    /// shmem and, on cgroup v2, kernel memory as cache); `false` when read from `memory.stat`.
+    pub estimated: bool,
+}
+
+/// The first pod to go, and its split.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodCause {
+    /// Its rank in `evictionOrder` (1-based).
+    pub rank: usize,
+    pub pod: String,
+    /// null when the pod has no stats or its split is unknown.
+    pub memory: Option<CacheShare>,
+}
+
+/// `used` and `available` as the kubelet and `free` see them.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreeComparison {
+    /// The kubelet's used: the root working set.
+    pub kubelet_used_bytes: u64,
+    /// `free`'s used: total - available.
+    pub free_used_bytes: u64,
+    /// kubelet used - free used (positive: the kubelet counts more as used).
+    pub used_difference_bytes: i64,
+    pub kubelet_available_bytes: i64,
+    pub free_available_bytes: u64,
+}
+
+/// One thing to do about the pressure, with the line to write.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Advice {
+    /// Stable code: `podMemoryLimit`, `podMemoryRequest`, `softThreshold`,
+    /// `kernelMemcgNotification`, `headroomAgent`.
+    pub code: &'static str,
+    /// What it does, in a sentence.
+    pub text: String,
+    /// Where it goes (`in the pod spec ...`, `in the KubeletConfiguration`, `on the node`).
+    pub place: &'static str,
+    /// The line(s) to write.
+    pub config: String,
 }

@@ -14,7 +14,13 @@ pub const WIDTH: usize = 100;
 #[derive(Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    /// The full view: the kubelet's arithmetic, every threshold, every pod asked for with
+    /// `--top`, and every note. The brief view keeps what concerns memory.
+    pub verbose: bool,
 }
+
+/// Pods the brief view lists at most.
+const BRIEF_PODS: usize = 5;
 
 impl Style {
     fn paint(self, code: &str, s: &str) -> String {
@@ -45,10 +51,24 @@ pub fn render(r: &StatusReport, style: Style) -> String {
     let mut out = String::new();
     header(&mut out, r, style);
     node_memory(&mut out, r, style);
-    arithmetic(&mut out, r, style);
+    if style.verbose {
+        arithmetic(&mut out, r, style);
+    }
     thresholds(&mut out, r, style);
     eviction_order(&mut out, r, style);
+    advice(&mut out, r, style);
     notes(&mut out, r, style);
+    if !style.verbose {
+        wrap(
+            &mut out,
+            "",
+            "",
+            &style.dim(
+                "More with --verbose: the kubelet's arithmetic, every threshold, the whole \
+                 eviction order asked for with --top, and every note.",
+            ),
+        );
+    }
     out
 }
 
@@ -63,7 +83,34 @@ fn opt(v: Option<u64>) -> String {
 /// Wrap `text` to `WIDTH`, first line prefixed by `first`, the rest by `indent`
 /// (`headroom_core::text::wrap_into`: long words are cut, names not split at hyphens).
 pub(crate) fn wrap(out: &mut String, first: &str, indent: &str, text: &str) {
-    headroom_core::text::wrap_into(out, WIDTH, first, indent, text);
+    let mut wrapped = String::new();
+    headroom_core::text::wrap_into(&mut wrapped, WIDTH, first, indent, &glue_units(text));
+    out.push_str(&wrapped.replace(GLUE, " "));
+}
+
+/// Stands for a space that must not break a line (a private-use character: not whitespace to
+/// the wrapper, one column wide, never in the report's own text).
+const GLUE: char = '\u{E000}';
+
+/// `3.0 GiB` stays on one line: the space between a number and its unit becomes [`GLUE`].
+fn glue_units(text: &str) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(' ') {
+        let (before, after) = (&rest[..i], &rest[i + 1..]);
+        out.push_str(before);
+        let number_before = before.ends_with(|c: char| c.is_ascii_digit());
+        let unit_after = UNITS.iter().any(|u| {
+            after
+                .strip_prefix(u)
+                .is_some_and(|tail| tail.is_empty() || tail.starts_with(|c: char| !c.is_ascii_alphanumeric()))
+        });
+        out.push(if number_before && unit_after { GLUE } else { ' ' });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 fn header(out: &mut String, r: &StatusReport, style: Style) {
@@ -122,7 +169,9 @@ fn header(out: &mut String, r: &StatusReport, style: Style) {
         style.green("MemoryPressure: no")
     };
     let _ = writeln!(out, "{label}");
-    wrap(out, "", "", &r.verdict);
+    for line in &r.verdict_lines {
+        wrap(out, "", "", line);
+    }
     out.push('\n');
 }
 
@@ -144,16 +193,29 @@ fn node_memory(out: &mut String, r: &StatusReport, style: Style) {
             "working set (kubelet used)",
             opt(m.working_set_bytes)
         );
+        match (m.working_set_bytes, m.rss_bytes) {
+            (Some(ws), Some(rss)) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<30}{:>11}  estimate: working set - rssBytes",
+                    "  active page cache",
+                    h(ws.saturating_sub(rss))
+                );
+                let _ = writeln!(out, "  {:<30}{:>11}", "  anon (rssBytes)", h(rss.min(ws)));
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "  {:<30}{:>11}",
+                    "anon / page cache / kernel", "unknown (no rssBytes in the Summary)"
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "  {:<30}{:>11}",
             "inactive_file (usage - ws)",
             opt(m.inactive_file_bytes)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<30}{:>11}",
-            "anon / page cache / kernel", "unknown (a Summary does not carry the split)"
         );
         out.push('\n');
         return;
@@ -353,7 +415,8 @@ fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
         "  {:<28}{:<12}{:<16}{:>11} {:>20}  state",
         "signal", "type", "threshold", "available", "headroom"
     );
-    for t in &r.thresholds {
+    let shown = |t: &&ThresholdRow| style.verbose || t.signal.is_memory();
+    for t in r.thresholds.iter().filter(shown) {
         let kind = threshold_kind(t);
         let th = threshold_text(t);
         match (t.available, t.headroom) {
@@ -395,6 +458,20 @@ fn thresholds(out: &mut String, r: &StatusReport, style: Style) {
         if !drives.contains(&s) {
             drives.push(s);
         }
+    }
+    let hidden = r.thresholds.iter().filter(|t| !shown(t)).count();
+    if hidden > 0 {
+        let met = r
+            .thresholds
+            .iter()
+            .filter(|t| !shown(t) && t.met == Some(true))
+            .count();
+        wrap(
+            out,
+            "  ",
+            "  ",
+            &format!("{hidden} disk/pid threshold(s) not shown ({met} met): --verbose lists them."),
+        );
     }
     let text = if drives.is_empty() {
         "Conditions set now: none (memory signals drive MemoryPressure, nodefs/imagefs \
@@ -449,16 +526,25 @@ fn shorten_middle(text: &str, width: usize) -> String {
 
 fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
     let e = &r.eviction_order;
-    let title = if e.total > e.pods.len() {
+    let listed = if style.verbose {
+        e.pods.len()
+    } else {
+        e.pods.len().min(BRIEF_PODS)
+    };
+    let title = if e.total > listed {
         format!(
             "Eviction order if memory pressure happened now (top {} of {})",
-            e.pods.len(),
-            e.total
+            listed, e.total
         )
     } else {
         "Eviction order if memory pressure happened now".to_string()
     };
     let _ = writeln!(out, "{}", style.bold(&title));
+    let rows = if style.verbose {
+        e.pods.len()
+    } else {
+        e.pods.len().min(BRIEF_PODS)
+    };
     if e.total == 0 {
         let _ = writeln!(out, "  no pods\n");
         return;
@@ -469,12 +555,18 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
         return;
     }
     wrap(out, "  ", "  ", &format!("rule: {}", e.rule));
+    // "working set" in two lines: the column is as narrow as its numbers.
     let _ = writeln!(
         out,
         "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9} {:>10} {:<9} {:>6}",
-        "#", "pod", "qos", "priority", "request", "usage", "over req", "placed by", "active"
+        "#", "pod", "qos", "priority", "request", "working", "over req", "placed by", "active"
     );
-    for c in &e.pods {
+    let _ = writeln!(
+        out,
+        "  {:>3} {:<24} {:<10} {:>10} {:>9} {:>9}",
+        "", "", "", "", "", "set"
+    );
+    for c in e.pods.iter().take(rows) {
         let rank = if c.critical {
             format!("{}*", c.rank)
         } else {
@@ -493,7 +585,7 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
             c.request_bytes
                 .map(|v| human_bytes(i128::from(v)))
                 .unwrap_or_else(|| "?".into()),
-            c.usage_bytes.map(h).unwrap_or_else(|| "no stats".into()),
+            c.working_set_bytes.map(h).unwrap_or_else(|| "no stats".into()),
             c.over_request_bytes.map(signed).unwrap_or_else(|| "?".into()),
             short_rule(c.placed_by),
             c.active_file_percent
@@ -511,27 +603,68 @@ fn eviction_order(out: &mut String, r: &StatusReport, style: Style) {
     if e.pods.iter().any(|c| c.critical) {
         let _ = writeln!(out, "  * critical pod: ranked, but the kubelet never evicts it");
     }
-    if e.pods.iter().any(|c| c.active_file_percent.is_some()) {
+    if e.pods.iter().take(rows).any(|c| c.active_file_percent.is_some()) {
+        let estimated = e.pods.iter().take(rows).any(|c| c.active_file_estimated);
         wrap(
             out,
             "  ",
             "  ",
-            "active = share of the pod's working set that is active page cache: counted by the \
-             kubelet, yet reclaimable by the kernel.",
+            &format!(
+                "active = share of the pod's working set that is active page cache: counted by \
+                 the kubelet, yet reclaimable by the kernel{}.",
+                if estimated {
+                    " (estimated from the Summary: working set - rssBytes)"
+                } else {
+                    ""
+                }
+            ),
         );
     }
     out.push('\n');
 }
 
+fn advice(out: &mut String, r: &StatusReport, style: Style) {
+    if r.advice.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("What you can do"));
+    for a in &r.advice {
+        wrap(out, "  - ", "    ", &a.text);
+        let _ = writeln!(out, "    {}:", a.place);
+        for line in a.config.lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    out.push('\n');
+}
+
+/// Whether a config warning belongs in the brief view: it concerns memory, or the file
+/// itself (not what the kubelet reads, a key written twice, a misspelt field or value).
+fn about_memory(w: &headroom_core::lint::Warning) -> bool {
+    const ABOUT_THE_FILE: [&str; 4] = [
+        "missing-kind",
+        "duplicate-key",
+        "misspelled-field",
+        "suspicious-quantity",
+    ];
+    w.message.contains("memory") || w.code.contains("memory") || ABOUT_THE_FILE.contains(&w.code)
+}
+
 fn notes(out: &mut String, r: &StatusReport, style: Style) {
-    if r.notes.is_empty() && r.skipped.is_empty() && r.config_warnings.is_empty() {
+    let warnings: Vec<_> = r
+        .config_warnings
+        .iter()
+        .filter(|w| style.verbose || about_memory(w))
+        .collect();
+    let skipped: &[String] = if style.verbose { &r.skipped } else { &[] };
+    if r.notes.is_empty() && skipped.is_empty() && warnings.is_empty() {
         return;
     }
     let _ = writeln!(out, "{}", style.bold("Notes"));
     for n in &r.notes {
         wrap(out, "  - ", "    ", n);
     }
-    for w in &r.config_warnings {
+    for w in warnings {
         wrap(
             out,
             "  - config: ",
@@ -539,9 +672,10 @@ fn notes(out: &mut String, r: &StatusReport, style: Style) {
             &format!("{} [{}]", w.message, w.code),
         );
     }
-    for s in &r.skipped {
+    for s in skipped {
         wrap(out, "  - skipped ", "    ", s);
     }
+    out.push('\n');
 }
 
 #[cfg(test)]
@@ -560,6 +694,16 @@ mod tests {
         let joined: String = out.lines().map(str::trim).collect();
         assert!(joined.contains(&pod), "{out}");
         assert!(out.ends_with("(Burstable).\n"), "{out}");
+    }
+
+    #[test]
+    fn a_number_and_its_unit_stay_on_one_line() {
+        let mut out = String::new();
+        let text = format!("{} 3.0 GiB of 12 B and 5 Bytes", "x".repeat(93));
+        wrap(&mut out, "", "", &text);
+        assert!(out.contains("\n3.0 GiB of"), "{out}");
+        assert!(!out.contains(GLUE));
+        assert!(out.contains("5 Bytes"), "{out}");
     }
 
     #[test]

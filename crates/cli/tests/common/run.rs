@@ -32,3 +32,9 @@ where
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     run
 }
+
+/// Text with its whitespace runs made single spaces: a sentence the 100-column wrapping cut
+/// across lines can be searched for whole.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -307,7 +307,7 @@ fn malformed_documents_are_errors_not_panics() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("b.yaml:2:") && err.ends_with(r#"(line 2: "evictionHard: 5")"#),
+        err.starts_with("b.yaml:2: evictionHard: expected a map") && err.ends_with(r#"got "5""#),
         "{err}"
     );
     let err = KubeletConfig::parse("  \n", "empty.yaml")
