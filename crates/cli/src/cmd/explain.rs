@@ -400,11 +400,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })?
     };
     match args.format {
-        Format::Text => print!("{}", render_text(&explained)),
+        Format::Text => crate::output::stdout(&render_text(&explained))?,
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&explained)?;
             s.push('\n');
-            print!("{s}");
+            crate::output::stdout(&s)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -87,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| bad_input(e.to_string()))?;
     let config = load_config(&args, &timeline)?;
     for warning in &timeline.warnings {
-        eprintln!("headroom simulate: warning: {warning}");
+        crate::output::note(format_args!("headroom simulate: warning: {warning}"));
     }
     if timeline.steps.is_empty() {
         // Valid (zero JSON lines), but almost always a timeline cut short: say so once.
