@@ -246,3 +246,68 @@ fn skip_or_fail<T>(test: &str, why: &str) -> Option<T> {
 pub fn headroom_binary(default: &str) -> PathBuf {
     std::env::var_os("HEADROOM_VM_BINARY").map_or_else(|| PathBuf::from(default), PathBuf::from)
 }
+
+/// One boot shared by many `#[test]`s of a test binary (boot cost): the first test to ask
+/// boots the guest, the others wait for it and read their own case from the same outcome.
+///
+/// ```no_run
+/// use headroom_vmtest::{Guest, SharedRun};
+/// static RUN: SharedRun = SharedRun::new();
+/// fn guest() -> Guest { Guest::new("vm_check one true\nvm_check two true\n") }
+/// #[test]
+/// fn one() {
+///     if let Some(out) = RUN.get("one", guest) { out.assert_case("one") }
+/// }
+/// ```
+pub struct SharedRun {
+    cell: std::sync::OnceLock<Result<Outcome, String>>,
+}
+
+impl SharedRun {
+    pub const fn new() -> SharedRun {
+        SharedRun {
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The shared outcome; `None` (one skip line) or a panic under
+    /// `HEADROOM_REQUIRE_KERNEL_TESTS=1` when the VM cannot run or boot here.
+    pub fn get(&self, test: &str, guest: impl FnOnce() -> Guest) -> Option<&Outcome> {
+        let result = self.cell.get_or_init(|| {
+            let guest = guest();
+            let vm = Vm::find_or_install().map_err(|e| e.to_string())?;
+            match vm.run(&guest) {
+                Ok(out) if out.ending == Ending::NoBoot => {
+                    Err(format!("the test VM did not boot\n{}", out.log_for_failure()))
+                }
+                Ok(out) => Ok(out),
+                Err(e @ VmError::Unavailable(_)) => Err(e.to_string()),
+                Err(e) => Ok(setup_failure(&e)),
+            }
+        });
+        match result {
+            Ok(out) => Some(out),
+            Err(why) => skip_or_fail(test, why),
+        }
+    }
+}
+
+impl Default for SharedRun {
+    fn default() -> Self {
+        SharedRun::new()
+    }
+}
+
+/// A setup error (bug of the test) as an outcome every test of the shared run fails on.
+fn setup_failure(e: &VmError) -> Outcome {
+    Outcome {
+        ending: Ending::Stopped,
+        cases: Vec::new(),
+        files: Default::default(),
+        console: format!("(no boot) {e}"),
+        kernel: String::new(),
+        boot_seconds: None,
+        wall: Duration::ZERO,
+        garbled: Vec::new(),
+    }
+}
