@@ -19,11 +19,9 @@ impl Snap {
                     files.insert(p, body);
                 }
                 current = Some((path.to_string(), String::new()));
-            } else if let Some((_, body)) = current.as_mut() {
-                if !line.is_empty() {
-                    body.push_str(line);
-                    body.push('\n');
-                }
+            } else if let Some((_, body)) = current.as_mut().filter(|_| !line.is_empty()) {
+                body.push_str(line);
+                body.push('\n');
             }
         }
         if let Some((p, body)) = current {
