@@ -229,8 +229,9 @@ fn compare_memory(m: &mut Mismatches, what: &str, mem: &Value, a: &Figures, b: &
     }
 }
 
-/// headroom's own memory is charged to the root while it runs (neither kernel read sees it).
-const NODE_SLACK: u64 = 32 * MIB;
+/// headroom's own memory is charged to the root while it runs (neither kernel read sees it):
+/// measured +1.1 MiB (debug build) over a node usage of ~272 MiB; everything else is exact.
+const NODE_SLACK: u64 = 8 * MIB;
 
 fn summary_matches_the_kernel(test: &str, d: &Driver) {
     let Some(out) = outcome(test) else { return };
