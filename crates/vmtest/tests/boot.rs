@@ -67,7 +67,7 @@ fn a_guest_boots_runs_its_cases_and_sends_files_back() {
 #[test]
 fn a_guest_that_never_ends_is_killed_at_the_timeout() {
     let guest =
-        Guest::new("vm_case started pass\nsleep 100000\n").timeout(std::time::Duration::from_secs(45));
+        Guest::new("vm_case started pass\nsleep 100000\n").timeout(std::time::Duration::from_secs(30));
     let Some(out) = boot_or_skip("a_guest_that_never_ends_is_killed_at_the_timeout", &guest) else {
         return;
     };
