@@ -59,6 +59,9 @@ pub fn find() -> Result<HostTools, String> {
         .ok_or("busybox is not installed (Debian package busybox-static)")?;
     let kernel = newest_kernel(Path::new("/boot"), Path::new("/lib/modules"))
         .ok_or("no /boot/vmlinuz-*-amd64 with its /lib/modules/<version>/modules.dep (Debian package linux-image-amd64)")?;
+    // Debian installs the image readable by root only; qemu would fail later with less to say.
+    std::fs::File::open(&kernel.image)
+        .map_err(|e| format!("cannot read {}: {e} (run as root)", kernel.image.display()))?;
     Ok(HostTools {
         qemu,
         kernel,

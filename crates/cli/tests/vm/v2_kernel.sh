@@ -138,7 +138,7 @@ cat /tmp/status-systemd.txt
 # The experiments, on the RAM disk (real page cache) in temporary v2 cgroups.
 headroom experiment page-cache --size 64M --dir /data --format json > /tmp/page-cache.json 2> /tmp/page-cache.err
 echo $? > /tmp/page-cache.rc
-headroom experiment hot-cache --limit 256M --dir /data --format json > /tmp/hot-cache.json 2> /tmp/hot-cache.err
+headroom experiment hot-cache --limit 256M --rate 20M/s --dir /data --format json > /tmp/hot-cache.json 2> /tmp/hot-cache.err
 echo $? > /tmp/hot-cache.rc
 ls $CG > /tmp/cgroups-after-experiments
 for f in /tmp/page-cache.* /tmp/hot-cache.* /tmp/cgroups-after-experiments; do vm_file "$(basename "$f")" "$f"; done
