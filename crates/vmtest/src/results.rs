@@ -14,6 +14,18 @@ pub struct Case {
     pub message: String,
 }
 
+/// `case NAME pass` / `case NAME FAIL: message`.
+impl std::fmt::Display for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = if self.passed { "pass" } else { "FAIL" };
+        write!(f, "case {} {status}", self.name)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
 /// How the guest run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ending {
@@ -173,17 +185,7 @@ impl Outcome {
             self.boot_seconds
         );
         for c in &self.cases {
-            let _ = writeln!(
-                s,
-                "  case {} {}{}",
-                c.name,
-                if c.passed { "pass" } else { "FAIL" },
-                if c.message.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", c.message.replace('\n', "\n      "))
-                }
-            );
+            let _ = writeln!(s, "  {}", c.to_string().replace('\n', "\n      "));
         }
         for g in &self.garbled {
             let _ = writeln!(s, "  results port: {g}");

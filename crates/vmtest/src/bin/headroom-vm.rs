@@ -99,16 +99,7 @@ fn run() -> Result<ExitCode, String> {
         outcome.boot_seconds
     );
     for case in &outcome.cases {
-        println!(
-            "case {} {}{}",
-            case.name,
-            if case.passed { "pass" } else { "FAIL" },
-            if case.message.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", case.message)
-            }
-        );
+        println!("{case}");
     }
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
