@@ -222,10 +222,26 @@ pub fn boot_or_skip(test: &str, guest: &Guest) -> Option<Outcome> {
             test,
             &format!("the test VM did not boot\n{}", outcome.log_for_failure()),
         ),
-        Ok(outcome) => Some(outcome),
+        Ok(outcome) => {
+            report_boot(test, &outcome);
+            Some(outcome)
+        }
         Err(e @ VmError::Unavailable(_)) => skip_or_fail(test, &e.to_string()),
         Err(e) => panic!("{test}: {e}"),
     }
+}
+
+/// One uncaptured line per boot (CI logs show what the VM cost): kernel, guest seconds to
+/// `/init`, wall seconds of the whole run, how it ended.
+fn report_boot(test: &str, out: &Outcome) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "vm ({test}): kernel {}, /init at {} s of guest time, run {:.1} s wall, {:?}",
+        out.kernel,
+        out.boot_seconds.map_or("?".into(), |s| format!("{s:.1}")),
+        out.wall.as_secs_f64(),
+        out.ending
+    );
 }
 
 fn skip_or_fail<T>(test: &str, why: &str) -> Option<T> {
@@ -280,7 +296,10 @@ impl SharedRun {
                 Ok(out) if out.ending == Ending::NoBoot => {
                     Err(format!("the test VM did not boot\n{}", out.log_for_failure()))
                 }
-                Ok(out) => Ok(out),
+                Ok(out) => {
+                    report_boot(test, &out);
+                    Ok(out)
+                }
                 Err(e @ VmError::Unavailable(_)) => Err(e.to_string()),
                 Err(e) => Ok(setup_failure(&e)),
             }
