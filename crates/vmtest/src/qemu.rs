@@ -31,7 +31,7 @@ pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome
         ("tcg", "max")
     };
     let append = format!("console=ttyS0 panic=-1 quiet {}", guest.kernel_args);
-    let mut cmd = Command::new(&vm.tools.qemu);
+    let mut cmd = with_parent_death_kill(&vm.tools.qemu);
     cmd.args(["-accel", accel, "-cpu", cpu])
         .args([
             "-m",
@@ -84,4 +84,19 @@ pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome
         console_text.push_str(&qemu_text);
     }
     Ok(Outcome::parse(&read(&port), console_text, ending, wall))
+}
+
+/// qemu under `setpriv --pdeathsig KILL` when util-linux's setpriv is there: if the test
+/// process is killed (Ctrl-C, a CI timeout) the guest dies with it instead of running on; the
+/// `Drop` guard covers every other way out. (Setting the signal in-process would need `unsafe`
+/// `pre_exec`.)
+fn with_parent_death_kill(qemu: &Path) -> Command {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if setpriv.is_file() {
+        let mut cmd = Command::new(setpriv);
+        cmd.args(["--pdeathsig", "KILL"]).arg(qemu);
+        cmd
+    } else {
+        Command::new(qemu)
+    }
 }
