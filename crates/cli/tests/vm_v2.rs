@@ -622,30 +622,40 @@ fn capture_round_trips(test: &str, d: &Driver) {
     })
     .unwrap();
     let snapshot = collector.collect().unwrap();
-    for pod in &d.pods {
-        let Some(p) = snapshot.pods.iter().find(|p| p.uid == pod.uid) else {
+    // memory.events of every cgroup as the host read them from the capture, against the
+    // kernel's file (hierarchical counters: the OOM kill shows in the pod and the pods cgroup).
+    let mut events_of = |cgroup: &str, events: Option<headroom_linux::memcg::MemoryEvents>| {
+        let Some(ev) = events else {
             m.check(
-                &format!("host collection of the capture lacks pod {}", pod.uid),
+                &format!("{cgroup}: no memory.events in the host's reading"),
                 false,
             );
+            return;
+        };
+        let file = format!("{CG}{cgroup}/memory.events");
+        for (key, got) in [
+            ("low", ev.low),
+            ("high", ev.high),
+            ("max", ev.max),
+            ("oom", ev.oom),
+            ("oom_kill", ev.oom_kill),
+        ] {
+            m.equal(&format!("{cgroup} memory.events {key}"), got, k4.key(&file, key));
+        }
+    };
+    match &snapshot.pods_cgroup {
+        Some(pc) => events_of(d.root, pc.memory.events),
+        None => events_of(d.root, None),
+    }
+    for pod in &d.pods {
+        let Some(p) = snapshot.pods.iter().find(|p| p.uid == pod.uid) else {
+            events_of(&pod.cgroup, None);
             continue;
         };
+        events_of(&pod.cgroup, p.memory.events);
         for (path, cid) in &pod.containers {
-            let Some(c) = p.containers.iter().find(|c| &c.id == cid) else {
-                m.check(&format!("host collection lacks container {cid}"), false);
-                continue;
-            };
-            let ev = c.memory.events.unwrap_or_default();
-            let file = format!("{CG}{path}/memory.events");
-            for (key, got) in [
-                ("low", ev.low),
-                ("high", ev.high),
-                ("max", ev.max),
-                ("oom", ev.oom),
-                ("oom_kill", ev.oom_kill),
-            ] {
-                m.equal(&format!("{path} memory.events {key}"), got, k4.key(&file, key));
-            }
+            let found = p.containers.iter().find(|c| &c.id == cid);
+            events_of(path, found.and_then(|c| c.memory.events));
         }
     }
     m.assert_none(&format!("capture + status --root, {} driver", d.name));
