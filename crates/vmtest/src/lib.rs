@@ -209,16 +209,22 @@ pub fn vm_required() -> bool {
     std::env::var("HEADROOM_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1")
 }
 
+/// The VM's host side, or `None` (after one line on stderr) when it cannot run here; a panic
+/// instead under `HEADROOM_REQUIRE_KERNEL_TESTS=1`. For tests that call [`Vm::run`] themselves.
+pub fn vm_or_skip(test: &str) -> Option<Vm> {
+    match Vm::find_or_install() {
+        Ok(vm) => Some(vm),
+        Err(e) => skip_or_fail(test, &e.to_string()),
+    }
+}
+
 /// Find the tools and boot `guest`; `None` (after one line on stderr) when the VM cannot run or
-/// boot here, a panic instead under `HEADROOM_REQUIRE_KERNEL_TESTS=1`. Setup errors (a missing
+/// boot here (the guest never reached `/init`, also when the timeout ran out first), a panic instead under `HEADROOM_REQUIRE_KERNEL_TESTS=1`. Setup errors (a missing
 /// binary, an unknown module) always panic: they are bugs of the test.
 pub fn boot_or_skip(test: &str, guest: &Guest) -> Option<Outcome> {
-    let vm = match Vm::find_or_install() {
-        Ok(vm) => vm,
-        Err(e) => return skip_or_fail(test, &e.to_string()),
-    };
+    let vm = vm_or_skip(test)?;
     match vm.run(guest) {
-        Ok(outcome) if outcome.ending == Ending::NoBoot => skip_or_fail(
+        Ok(outcome) if !outcome.booted() => skip_or_fail(
             test,
             &format!("the test VM did not boot\n{}", outcome.log_for_failure()),
         ),
@@ -293,7 +299,7 @@ impl SharedRun {
             let guest = guest();
             let vm = Vm::find_or_install().map_err(|e| e.to_string())?;
             match vm.run(&guest) {
-                Ok(out) if out.ending == Ending::NoBoot => {
+                Ok(out) if !out.booted() => {
                     Err(format!("the test VM did not boot\n{}", out.log_for_failure()))
                 }
                 Ok(out) => {

@@ -137,6 +137,12 @@ impl Outcome {
         out
     }
 
+    /// Did the guest reach `/init` (its boot line came back)? A guest that did not, whether qemu
+    /// stopped or the timeout ran out, means the VM cannot boot here.
+    pub fn booted(&self) -> bool {
+        !self.kernel.is_empty() || self.boot_seconds.is_some()
+    }
+
     /// The case named `name`, if the guest reported it.
     pub fn case(&self, name: &str) -> Option<&Case> {
         self.cases.iter().find(|c| c.name == name)
@@ -272,6 +278,7 @@ mod tests {
         let t = Ending::TimedOut(Duration::from_secs(5));
         let o = Outcome::parse("", String::new(), t.clone(), Duration::ZERO);
         assert_eq!(o.ending, t);
+        assert!(!o.booted());
         let o = Outcome::parse(
             "@@vmtest boot 1 k\n",
             String::new(),
@@ -279,5 +286,6 @@ mod tests {
             Duration::ZERO,
         );
         assert_eq!(o.ending, Ending::Stopped);
+        assert!(o.booted());
     }
 }
