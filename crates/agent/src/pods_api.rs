@@ -264,7 +264,7 @@ pub fn start(node: &str, period: Duration) -> anyhow::Result<ApiPods> {
 #[cfg(not(feature = "k8s"))]
 pub fn start(node: &str, _period: Duration) -> anyhow::Result<ApiPods> {
     anyhow::bail!(
-        "--pods-from api (node {node}): this build has no Kubernetes support; rebuild with --features k8s"
+        "--pods-from api (node {node}): this build has no Kubernetes support; rebuild with the `k8s` feature (the CLI's default)"
     )
 }
 
