@@ -74,6 +74,25 @@ fn a_missing_file_falls_through_to_the_kubelet_defaults_and_says_so() {
     // The defaults' allocatableMemory.available<100Mi is met: 512Mi - 450Mi = 62Mi.
     assert!(out.contains("allocatableMemory.available<100Mi"), "{out}");
 
+    // A directory where the file should be (a hostPath file mount on a node without the file).
+    let dir = tmp.path().join("config-dir");
+    std::fs::create_dir(&dir).unwrap();
+    let (code, _, err) = agent(
+        tmp.path(),
+        &[
+            "--config",
+            dir.to_str().unwrap(),
+            "--config-from",
+            "file,defaults",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("kubelet config: the kubelet's defaults, after"),
+        "{err}"
+    );
+
     // Alone, a missing file is still bad input naming it.
     let (code, _, err) = agent(tmp.path(), &["--config", missing], &[]);
     assert_eq!(code, Some(2), "{err}");

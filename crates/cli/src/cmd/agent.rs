@@ -310,11 +310,12 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
             ConfigSourceArg::File => {
                 let Some(path) = &args.config else { continue };
                 // Missing: the next source (a DaemonSet on a distribution that keeps the file
-                // elsewhere must not stop). Anything else, including a file that does not
-                // parse, is the operator's to fix.
-                if !last && !path.exists() {
+                // elsewhere must not stop; a directory is what a container runtime leaves at a
+                // hostPath file mount whose file does not exist on the node). Anything else,
+                // including a file that does not parse, is the operator's to fix.
+                if !last && (!path.exists() || path.is_dir()) {
                     tracing::warn!(
-                        "kubelet config {} does not exist; trying --config-from {}",
+                        "kubelet config {} does not exist (or is a directory); trying --config-from {}",
                         path.display(),
                         sources[i + 1].as_str()
                     );
