@@ -13,3 +13,4 @@ pub mod pods_api;
 pub mod pods_source;
 pub mod report;
 pub mod runner;
+pub mod sd_notify;

@@ -88,6 +88,8 @@ pub struct Runner {
     /// Kubernetes Events (`--events on`), see [`crate::events`].
     events: Option<crate::events::Events>,
     oom_kills: crate::oom_kills::OomKills,
+    /// systemd readiness and watchdog (no-op outside systemd).
+    sd: crate::sd_notify::SdNotify,
 }
 
 impl Runner {
@@ -137,6 +139,7 @@ impl Runner {
             out: Box::new(std::io::stdout()),
             events: None,
             oom_kills: Default::default(),
+            sd: crate::sd_notify::SdNotify::from_env(),
             cfg,
         })
     }
@@ -167,6 +170,7 @@ impl Runner {
                 next_period = Instant::now() + self.cfg.period;
             }
             let outcome = self.pass(trigger)?;
+            self.sd.pass_done();
             passes += 1;
             if self.cfg.once || self.cfg.max_passes.is_some_and(|m| passes >= m) {
                 return Ok(());
