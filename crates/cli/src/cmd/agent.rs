@@ -325,7 +325,10 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
                 let origin = path.display().to_string();
                 let text = crate::cmd::read_text(path, "kubelet config")?;
                 let kc = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
-                tracing::info!("kubelet config: file {origin}");
+                // Which source won only needs saying when there was a choice.
+                if sources.len() > 1 {
+                    tracing::info!("kubelet config: file {origin}");
+                }
                 return Ok((kc, origin, *source));
             }
             ConfigSourceArg::Api => {
