@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 fn write(path: &Path, text: &str) {
@@ -123,10 +122,12 @@ fn a_missing_file_falls_through_to_the_kubelet_defaults_and_says_so() {
 }
 
 /// Answer one HTTP request with `body`; returns the request line it got.
+#[cfg(feature = "k8s")]
 fn one_shot_server(body: &'static str) -> (u16, std::thread::JoinHandle<String>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
         let (mut stream, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut request_line = String::new();
@@ -179,4 +180,23 @@ fn api_reads_the_running_kubelets_configz() {
     assert!(err.contains("kubelet config: the running kubelet's"), "{err}");
     // 62Mi available is above the node's own 50Mi: no threshold met, unlike the defaults.
     assert!(!out.contains("allocatableMemory.available<"), "{out}");
+}
+
+#[cfg(not(feature = "k8s"))]
+#[test]
+fn api_in_a_slim_build_says_how_to_get_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let (code, _, err) = agent(tmp.path(), &["--config-from", "api,defaults"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--config-from api: this build has no Kubernetes support"),
+        "{err}"
+    );
+    let (code, _, err) = agent(tmp.path(), &["--config-from", "defaults", "--events", "on"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--events on: this build has no Kubernetes support"),
+        "{err}"
+    );
 }

@@ -303,6 +303,12 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
             path.display()
         )));
     }
+    if sources.contains(&ConfigSourceArg::Api) && !cfg!(feature = "k8s") {
+        return Err(bad_input(
+            "--config-from api: this build has no Kubernetes support (a slim build, \
+             --no-default-features); rebuild with the default features",
+        ));
+    }
     let mut tried = Vec::new();
     for (i, source) in sources.iter().enumerate() {
         let last = i + 1 == sources.len();
