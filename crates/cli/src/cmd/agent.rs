@@ -274,10 +274,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let events_node = if args.events == OnOff::On && !args.once {
-        Some(events_node(&args)?)
-    } else {
-        None
+    // Checked with --once too (a slim build refuses the flag); one pass records no Events.
+    let events_node = match args.events {
+        OnOff::On => Some(events_node(&args)?).filter(|_| !args.once),
+        OnOff::Off => None,
     };
     let mut runner = Runner::new(cfg, shared)?;
     if let Some(node) = events_node {
