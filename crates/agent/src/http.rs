@@ -67,27 +67,32 @@ pub fn serves_details(addr: SocketAddr, expose_details: bool) -> bool {
     expose_details || addr.ip().is_loopback()
 }
 
-/// [`router`] for a listener on `addr`: without details, the per-pod paths answer 403.
+/// Paths that name pods: served on loopback or with `--expose-details` only.
+const DETAIL_PATHS: [&str; 2] = ["/stats/summary", "/decision"];
+
+/// [`router`] for a listener on `addr`: without details, [`DETAIL_PATHS`] answer 403 (a
+/// layer over the same router, so every other endpoint stays exactly as [`router`] serves it).
 fn router_for(shared: Shared, addr: SocketAddr, expose_details: bool) -> Router {
     if serves_details(addr, expose_details) {
         return router(shared);
     }
-    let refuse = move || async move {
-        (
-            StatusCode::FORBIDDEN,
-            format!(
-                "not served on {addr}: /stats/summary and /decision name every pod and its memory, \
-                 so on an address other than loopback only /metrics and /healthz are served; \
-                 restart the agent with --expose-details to serve them here, or ask 127.0.0.1\n"
-            ),
-        )
-    };
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/stats/summary", get(refuse))
-        .route("/decision", get(refuse))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(shared)
+    router(shared).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if !DETAIL_PATHS.contains(&req.uri().path()) {
+                return next.run(req).await;
+            }
+            (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "not served on {addr}: /stats/summary and /decision name every pod and its \
+                     memory, so on an address other than loopback only /metrics and /healthz are \
+                     served; restart the agent with --expose-details to serve them here, or ask \
+                     127.0.0.1\n"
+                ),
+            )
+                .into_response()
+        },
+    ))
 }
 
 async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
