@@ -270,32 +270,20 @@ pub mod kube_api {
         }
     }
 
-    /// A blocking sender for [`super::Events::spawn`]: its own runtime; the client is made on
-    /// first use and again after a failure to make it.
+    /// A blocking sender for [`super::Events::spawn`] (see
+    /// [`crate::pods_api::kube_api::blocking_call`]).
     pub fn blocking_sender<F, Fut>(
-        mut make_client: F,
+        make_client: F,
     ) -> std::io::Result<impl FnMut(&Event) -> Result<(), String> + Send>
     where
         F: FnMut() -> Fut + Send,
         Fut: std::future::Future<Output = Result<kube::Client, String>>,
     {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let mut client: Option<kube::Client> = None;
-        Ok(move |ev: &Event| {
-            rt.block_on(async {
-                let c = match &client {
-                    Some(c) => c.clone(),
-                    None => {
-                        let c = make_client().await?;
-                        client = Some(c.clone());
-                        c
-                    }
-                };
-                post(&c, ev).await
-            })
-        })
+        let mut call =
+            crate::pods_api::kube_api::blocking_call(make_client, |client, ev: Event| async move {
+                post(&client, &ev).await
+            })?;
+        Ok(move |ev: &Event| call(ev.clone()))
     }
 
     /// Events with in-cluster or kubeconfig credentials.
