@@ -12,7 +12,11 @@ Each rendered object is validated against the Kubernetes OpenAPI schemas (PyPI
 checked, then the DaemonSet is checked for what the overlay promises (config path, runtime root,
 action, capabilities, security settings).
 
-Usage: python3 deploy/kubernetes/check.py    (exit 0: all good; 1: a finding, printed)
+With HEADROOM_BIN set (a built `headroom`), the DaemonSet's arguments of every rendering are
+also parsed by the real binary: it must get past its flag checks to the (missing) --root.
+
+Usage: [HEADROOM_BIN=target/debug/headroom] python3 deploy/kubernetes/check.py
+       (exit 0: all good; 1: a finding, printed)
 """
 
 import copy
@@ -166,6 +170,20 @@ def check_daemonset(objs, overlay, component, findings):
         findings.append(f"{where}: namespace Pod Security label")
 
 
+def check_args_parse(objs, binary, where, findings):
+    """The binary accepts the DaemonSet's flags: with --once it stops at the first check that
+    needs the node, the --root mount (absent here)."""
+    ds = next(o for o in objs if o["kind"] == "DaemonSet")
+    args = ds["spec"]["template"]["spec"]["containers"][0]["args"]
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
+    env["NODE_NAME"] = "node-a"
+    env["HEADROOM_LOG"] = "error"
+    env["KUBECONFIG"] = "/nonexistent"
+    run = subprocess.run([binary, *args, "--once"], capture_output=True, text=True, env=env, timeout=60)
+    if run.returncode != 2 or "--root /host" not in run.stderr:
+        findings.append(f"{where}: headroom {' '.join(args)} --once: exit {run.returncode}: {run.stderr.strip()}")
+
+
 def main():
     findings = []
     kubectl = shutil.which("kubectl")
@@ -184,6 +202,8 @@ def main():
                         except kubernetes_validate.ValidationError as e:
                             findings.append(f"{where}: {key(o)} against {v}: {e.message} at {list(e.path)}")
                 check_daemonset(objs, overlay, component, findings)
+                if os.environ.get("HEADROOM_BIN"):
+                    check_args_parse(objs, os.environ["HEADROOM_BIN"], where, findings)
                 if kubectl:
                     real = subprocess.run([kubectl, "kustomize", d], capture_output=True, text=True)
                     if real.returncode != 0:
@@ -200,6 +220,7 @@ def main():
         f"{rendered} renderings (4 overlays x base and 4 components) validated against "
         f"Kubernetes {', '.join(VERSIONS)} (strict); "
         + ("compared with kubectl kustomize" if kubectl else "kubectl not found: not compared with kustomize")
+        + ("; arguments parsed by " + os.environ["HEADROOM_BIN"] if os.environ.get("HEADROOM_BIN") else "")
     )
     return 1 if findings else 0
 
