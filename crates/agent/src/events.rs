@@ -113,10 +113,8 @@ pub fn node_warnings(
     dry_run: bool,
 ) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    let met_memory = decision
-        .thresholds_met
-        .iter()
-        .any(|m| m.threshold.signal.is_memory());
+    // The kubelet records it when it reclaims: a threshold met past its grace period.
+    let met_memory = decision.reclaiming.as_ref().is_some_and(|t| t.signal.is_memory());
     if met_memory {
         let note = if dry_run {
             " (headroom --action none: decided only; the kubelet reclaims at its own sync)"
@@ -135,6 +133,7 @@ pub fn node_warnings(
         };
         let q = threshold_quantity(&t.value, &o.capacity);
         let headroom = o.available.value() - q.value();
+        // Met but not reclaimed (a soft threshold in its grace period) is not "near" either.
         if met_memory || headroom < 0 || headroom >= q.value() {
             continue;
         }

@@ -54,13 +54,15 @@ fn wait_for(seen: &Seen, n: usize) -> Vec<(String, serde_json::Value)> {
     panic!("the server saw {:?}, wanted {n} Events", seen.lock().unwrap());
 }
 
-fn summary(available_mi: i64) -> Summary {
+/// The node at `available_mi`, its stats taken at second `second` (a new time per sync: the
+/// kubelet acts only on updated stats).
+fn summary(available_mi: i64, second: i64) -> Summary {
     let mi = 1i64 << 20;
     let json = serde_json::json!({
         "node": {
             "nodeName": "node-a",
             "memory": {
-                "time": "2026-12-01T10:00:00Z",
+                "time": format!("2026-12-01T10:00:{second:02}Z"),
                 "availableBytes": available_mi * mi,
                 "usageBytes": 4096 * mi - available_mi * mi,
                 "workingSetBytes": 4096 * mi - available_mi * mi
@@ -92,7 +94,7 @@ fn decisions() -> (Vec<headroom_core::threshold::Threshold>, Vec<manager::Decisi
     let t0 = Timestamp::from_second(1_796_119_200).unwrap();
     let mut out = Vec::new();
     for (i, avail) in [150, 90].into_iter().enumerate() {
-        let s = summary(avail);
+        let s = summary(avail, 10 * i as i64);
         out.push(manager::synchronize(
             &mut state,
             &eviction,
