@@ -25,7 +25,7 @@ for shell in bin/sh bin/bash usr/bin/sh; do
     if [ -e "$work/rootfs/$shell" ]; then echo "FAIL: the image has a shell ($shell)"; exit 1; fi
 done
 chroot "$work/rootfs" /usr/bin/headroom --version
-"$bin" capture --output "$work/rootfs/node.tar.gz" >/dev/null
+"$bin" capture --output "$work/rootfs/node.tar.gz" >/dev/null 2>"$work/capture.log" || { cat "$work/capture.log"; exit 1; }
 chroot "$work/rootfs" /usr/bin/headroom status --root /node.tar.gz > "$work/status.txt"
 grep -q '^MemoryPressure: ' "$work/status.txt" || { echo "FAIL: status printed no verdict:"; cat "$work/status.txt"; exit 1; }
 head -3 "$work/status.txt"
