@@ -78,7 +78,8 @@ pub enum LogFormatArg {
     long_about = "Runs the kubelet's eviction manager (same thresholds, same ranking, same grace \
 periods) on live kernel data, every --period and immediately when the kernel reports that \
 memory usage crossed a threshold. Prints one line per decision, serves /metrics, \
-/stats/summary, /decision and /healthz on --listen.\n\n\
+/stats/summary, /decision and /healthz on --listen (on an address other than loopback only \
+/metrics and /healthz, unless --expose-details).\n\n\
 By default it acts on nothing (--action none). With --action kill it terminates the chosen \
 pod's processes itself; it never touches a cgroup outside the pod cgroup root, a critical pod, \
 or its own cgroup, whatever the flags say.\n\n\
@@ -88,8 +89,10 @@ notifications (cgroup.event_control) and kill need root.",
 headroom agent --config /var/lib/kubelet/config.yaml      # decide, log, export; act on nothing\n  \
 headroom agent --config kc.yaml --once                    # one pass: print the decision, exit\n  \
 headroom agent --config kc.yaml --pods pods.json --action kill   # host without a kubelet\n  \
+headroom agent --config-from api,defaults --pods-from api --events on   # in a DaemonSet\n  \
 curl -s 127.0.0.1:9464/metrics | grep headroom_signal_available_bytes\n\n\
-Deployment (DaemonSet, RBAC, systemd unit), metrics and safety rails: docs/agent.md."
+Deployment (image, kustomize overlays per distribution, alerts, systemd unit), metrics and \
+safety rails: docs/agent.md."
 )]
 pub struct Args {
     /// The kubelet's config file (KubeletConfiguration YAML/JSON, or /configz output):
