@@ -2,6 +2,12 @@
 //!
 //! Served by axum on a tokio *current-thread* runtime in its own OS thread, so the agent's
 //! decision loop never waits on a scraper and the process stays small (one extra thread).
+//!
+//! Exposure: `/stats/summary` and `/decision` name every pod on the node with its memory, data
+//! the kubelet serves only to authenticated clients. On a loopback address they are served; on
+//! any other address (a DaemonSet's `0.0.0.0:9464`, reachable from every pod in the cluster) only
+//! `/metrics` and `/healthz` are, unless the operator opts in (`--expose-details`); the refused
+//! paths answer 403 saying how to get them.
 
 use crate::metrics::{CLASSIC_CONTENT_TYPE, Metrics, OPENMETRICS_CONTENT_TYPE, wants_openmetrics};
 use axum::Router;
@@ -55,6 +61,40 @@ pub fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
+/// Serve the per-pod endpoints (`/stats/summary`, `/decision`) on `addr`? Always on loopback;
+/// elsewhere only when `expose_details` (`--expose-details`).
+pub fn serves_details(addr: SocketAddr, expose_details: bool) -> bool {
+    expose_details || addr.ip().is_loopback()
+}
+
+/// Paths that name pods: served on loopback or with `--expose-details` only.
+const DETAIL_PATHS: [&str; 2] = ["/stats/summary", "/decision"];
+
+/// [`router`] for a listener on `addr`: without details, [`DETAIL_PATHS`] answer 403 (a
+/// layer over the same router, so every other endpoint stays exactly as [`router`] serves it).
+fn router_for(shared: Shared, addr: SocketAddr, expose_details: bool) -> Router {
+    if serves_details(addr, expose_details) {
+        return router(shared);
+    }
+    router(shared).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if !DETAIL_PATHS.contains(&req.uri().path()) {
+                return next.run(req).await;
+            }
+            (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "not served on {addr}: /stats/summary and /decision name every pod and its \
+                     memory, so on an address other than loopback only /metrics and /healthz are \
+                     served; restart the agent with --expose-details to serve them here, or ask \
+                     127.0.0.1\n"
+                ),
+            )
+                .into_response()
+        },
+    ))
+}
+
 async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     let om = wants_openmetrics(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let body = shared.metrics.render(om);
@@ -93,7 +133,13 @@ async fn decision(State(shared): State<Shared>) -> Response {
 
 /// Bind `addr` now (so a busy port is reported at start-up, naming the address) and serve in
 /// a background thread running a current-thread tokio runtime. Returns the bound address.
+/// The per-pod endpoints only on loopback (see the module docs); [`spawn_exposed`] opts in.
 pub fn spawn(addr: SocketAddr, shared: Shared) -> anyhow::Result<SocketAddr> {
+    spawn_exposed(addr, shared, false)
+}
+
+/// [`spawn`], serving `/stats/summary` and `/decision` on any address if `expose_details`.
+pub fn spawn_exposed(addr: SocketAddr, shared: Shared, expose_details: bool) -> anyhow::Result<SocketAddr> {
     let std_listener = std::net::TcpListener::bind(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--listen): {e}"))?;
     std_listener.set_nonblocking(true)?;
@@ -112,7 +158,7 @@ pub fn spawn(addr: SocketAddr, shared: Shared) -> anyhow::Result<SocketAddr> {
                         return;
                     }
                 };
-                if let Err(e) = axum::serve(listener, router(shared)).await {
+                if let Err(e) = axum::serve(listener, router_for(shared, bound, expose_details)).await {
                     tracing::error!("HTTP server on {bound} stopped: {e}");
                 }
             });
@@ -162,5 +208,31 @@ mod tests {
         );
         assert!(om.contains("application/openmetrics-text"), "{om}");
         assert!(om.contains("# EOF"));
+    }
+
+    #[test]
+    fn a_non_loopback_listener_serves_only_metrics_and_health_unless_told() {
+        let shared = Shared::new();
+        shared.publish_decision("{\"evicted\":null}".into());
+        shared.publish_summary("{\"node\":{}}".into());
+        // 0.0.0.0 is not loopback; the test still connects through 127.0.0.1.
+        let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let local = |a: SocketAddr| SocketAddr::from(([127, 0, 0, 1], a.port()));
+        let closed = local(spawn(any, shared.clone()).unwrap());
+        for path in ["/stats/summary", "/decision"] {
+            let r = get(closed, path, None);
+            assert!(r.starts_with("HTTP/1.1 403"), "{path}: {r}");
+            assert!(r.contains("--expose-details"), "{r}");
+            assert!(!r.contains("evicted") && !r.contains("node"), "{r}");
+        }
+        assert!(get(closed, "/metrics", None).starts_with("HTTP/1.1 200"));
+        assert!(get(closed, "/healthz", None).ends_with("ok\n"));
+
+        let open = local(spawn_exposed(any, shared.clone(), true).unwrap());
+        assert!(get(open, "/stats/summary", None).ends_with("{\"node\":{}}"));
+        assert!(get(open, "/decision", None).ends_with("{\"evicted\":null}"));
+        assert!(serves_details("127.0.0.1:9464".parse().unwrap(), false));
+        assert!(serves_details("[::1]:9464".parse().unwrap(), false));
+        assert!(!serves_details("10.0.0.7:9464".parse().unwrap(), false));
     }
 }

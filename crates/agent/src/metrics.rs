@@ -39,6 +39,59 @@ pub struct Metrics {
     notification_events: Family<Labels, Counter>,
     stats_age_seconds: Family<Labels, FloatGauge>,
     notifier_armed_bytes: Family<Labels, FloatGauge>,
+    deploy: DeployMetrics,
+}
+
+/// Per-pod metrics, the kernel OOM kill counter and the config source (deploy/prometheus
+/// alerts and the Grafana dashboard use them).
+struct DeployMetrics {
+    pod_working_set_bytes: Family<Labels, FloatGauge>,
+    pod_eviction_rank: Family<Labels, Gauge>,
+    pods_not_exported: Gauge,
+    kernel_oom_kills: Counter,
+    kubelet_config_source: Family<Labels, Gauge>,
+}
+
+/// At most this many pods get per-pod series (the first in eviction order): a node runs up to
+/// 110 pods by default, and every pod churn would otherwise leave series behind.
+pub const POD_SERIES_CAP: usize = 20;
+
+impl DeployMetrics {
+    fn register(registry: &mut Registry) -> DeployMetrics {
+        let m = DeployMetrics {
+            pod_working_set_bytes: Family::default(),
+            pod_eviction_rank: Family::default(),
+            pods_not_exported: Gauge::default(),
+            kernel_oom_kills: Counter::default(),
+            kubelet_config_source: Family::default(),
+        };
+        registry.register(
+            "headroom_pod_working_set_bytes",
+            "Working set of the first pods in eviction order (at most 20 pods; see headroom_pod_series_dropped)",
+            m.pod_working_set_bytes.clone(),
+        );
+        registry.register(
+            "headroom_pod_eviction_rank",
+            "Position in the kubelet's memory eviction order at the last full pass (1 = evicted first)",
+            m.pod_eviction_rank.clone(),
+        );
+        registry.register(
+            "headroom_pod_series_dropped",
+            "Active pods left out of the per-pod series by the cardinality cap",
+            m.pods_not_exported.clone(),
+        );
+        registry.register(
+            "headroom_kernel_oom_kills",
+            "Processes killed by the kernel OOM killer on this node (/proc/vmstat oom_kill), counted from the agent's first read of the kernel's since-boot total",
+            m.kernel_oom_kills.clone(),
+        );
+        registry.register(
+            "headroom_kubelet_config_source",
+            "1 for the source the kubelet configuration was read from (source=file|api|defaults)",
+            m.kubelet_config_source.clone(),
+        );
+        m
+    }
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -131,6 +184,7 @@ impl Metrics {
             "Age of the statistics each signal's last observation was computed from",
             stats_age_seconds.clone(),
         );
+        let deploy = DeployMetrics::register(&mut registry);
         let notifier_armed_bytes = Family::<Labels, FloatGauge>::default();
         registry.register(
             "headroom_notifier_armed_bytes",
@@ -152,7 +206,35 @@ impl Metrics {
             notification_events,
             stats_age_seconds,
             notifier_armed_bytes,
+            deploy,
         }
+    }
+
+    /// Replace the per-pod series: `(namespace, name, working set bytes)` in eviction order,
+    /// capped at [`POD_SERIES_CAP`].
+    pub fn set_pod_ranking(&self, ranked: &[(String, String, f64)]) {
+        let d = &self.deploy;
+        d.pod_working_set_bytes.clear();
+        d.pod_eviction_rank.clear();
+        for (i, (ns, pod, ws)) in ranked.iter().take(POD_SERIES_CAP).enumerate() {
+            let l = labels(&[("namespace", ns), ("pod", pod)]);
+            d.pod_working_set_bytes.get_or_create(&l).set(*ws);
+            d.pod_eviction_rank.get_or_create(&l).set(i as i64 + 1);
+        }
+        d.pods_not_exported
+            .set(ranked.len().saturating_sub(POD_SERIES_CAP) as i64);
+    }
+
+    pub fn add_kernel_oom_kills(&self, kills: u64) {
+        self.deploy.kernel_oom_kills.inc_by(kills);
+    }
+
+    pub fn set_kubelet_config_source(&self, source: &str) {
+        self.deploy.kubelet_config_source.clear();
+        self.deploy
+            .kubelet_config_source
+            .get_or_create(&labels(&[("source", source)]))
+            .set(1);
     }
 
     pub fn set_memory(&self, scope: &str, kind: &str, bytes: f64) {

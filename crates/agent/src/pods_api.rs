@@ -264,7 +264,7 @@ pub fn start(node: &str, period: Duration) -> anyhow::Result<ApiPods> {
 #[cfg(not(feature = "k8s"))]
 pub fn start(node: &str, _period: Duration) -> anyhow::Result<ApiPods> {
     anyhow::bail!(
-        "--pods-from api (node {node}): this build has no Kubernetes support; rebuild with --features k8s"
+        "--pods-from api (node {node}): this build has no Kubernetes support; rebuild with the `k8s` feature (the CLI's default)"
     )
 }
 
@@ -303,19 +303,36 @@ pub mod kube_api {
         pods_from_api_json(&text, node)
     }
 
-    /// A blocking lister for [`super::ApiPods::spawn`]: its own single-threaded runtime and a
-    /// client made by `make_client` (created on first use and again after it failed, so
-    /// credentials that appear later are picked up).
-    pub fn blocking_lister<F, Fut>(mut make_client: F) -> std::io::Result<impl FnMut(&str) -> Fetched + Send>
+    /// A blocking lister for [`super::ApiPods::spawn`], through [`blocking_call`].
+    pub fn blocking_lister<F, Fut>(make_client: F) -> std::io::Result<impl FnMut(&str) -> Fetched + Send>
     where
         F: FnMut() -> Fut + Send,
         Fut: std::future::Future<Output = Result<kube::Client, String>>,
+    {
+        let mut call = blocking_call(make_client, |client, node: String| async move {
+            list_node_pods(&client, &node).await
+        })?;
+        Ok(move |node: &str| call(node.to_string()))
+    }
+
+    /// A blocking API call for a background thread: its own single-threaded runtime and a
+    /// client made by `make_client` on first use (and again after that failed, so credentials
+    /// that appear later are picked up), handed to `op` with each argument.
+    pub fn blocking_call<A, T, F, Fut, Op, OpFut>(
+        mut make_client: F,
+        mut op: Op,
+    ) -> std::io::Result<impl FnMut(A) -> Result<T, String> + Send>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: std::future::Future<Output = Result<kube::Client, String>>,
+        Op: FnMut(kube::Client, A) -> OpFut + Send,
+        OpFut: std::future::Future<Output = Result<T, String>>,
     {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let mut client: Option<kube::Client> = None;
-        Ok(move |node: &str| {
+        Ok(move |arg: A| {
             rt.block_on(async {
                 let c = match &client {
                     Some(c) => c.clone(),
@@ -325,7 +342,7 @@ pub mod kube_api {
                         c
                     }
                 };
-                list_node_pods(&c, node).await
+                op(c, arg).await
             })
         })
     }

@@ -85,6 +85,11 @@ pub struct Runner {
     active: Vec<Pod>,
     arm_errors: std::collections::BTreeSet<String>,
     out: Box<dyn Write + Send>,
+    /// Kubernetes Events (`--events on`), see [`crate::events`].
+    events: Option<crate::events::Events>,
+    oom_kills: crate::oom_kills::OomKills,
+    /// systemd readiness and watchdog (no-op outside systemd).
+    sd: crate::sd_notify::SdNotify,
 }
 
 impl Runner {
@@ -132,8 +137,16 @@ impl Runner {
             active: Vec::new(),
             arm_errors: Default::default(),
             out: Box::new(std::io::stdout()),
+            events: None,
+            oom_kills: Default::default(),
+            sd: crate::sd_notify::SdNotify::from_env(),
             cfg,
         })
+    }
+
+    /// Record Kubernetes Events for actions and node warnings.
+    pub fn set_events(&mut self, events: crate::events::Events) {
+        self.events = Some(events);
     }
 
     /// Send decision and action lines somewhere other than stdout (tests).
@@ -157,6 +170,7 @@ impl Runner {
                 next_period = Instant::now() + self.cfg.period;
             }
             let outcome = self.pass(trigger)?;
+            self.sd.pass_done();
             passes += 1;
             if self.cfg.once || self.cfg.max_passes.is_some_and(|m| passes >= m) {
                 return Ok(());
@@ -298,6 +312,17 @@ impl Runner {
             self.shared.publish_summary(json);
         }
         self.export(&snapshot, &decision, now);
+        if !light {
+            crate::pod_series::export(&self.shared.metrics, &pods, &snapshot.summary);
+        }
+        let vmstat = crate::oom_kills::OomKills::read(&self.cfg.root);
+        if let Some(n) = self.oom_kills.observe(vmstat) {
+            self.shared.metrics.add_kernel_oom_kills(n);
+        }
+        if let Some(ev) = self.events.as_mut() {
+            let dry_run = self.cfg.action == Action::None;
+            ev.after_decision(&decision, &self.cfg.eviction.thresholds, dry_run);
+        }
 
         let mut outcome = PassOutcome::default();
         for e in &decision.evictions {
@@ -410,6 +435,9 @@ impl Runner {
                 match actuator::kill_cgroup(&path, grace) {
                     Ok(r) => {
                         self.shared.metrics.inc_action("kill", "ok");
+                        if let Some(ev) = &self.events {
+                            ev.pod_acted(pod, message);
+                        }
                         tracing::info!(
                             "killed pod {key}: SIGTERM to {:?}, SIGKILL to {:?}, cgroup.kill={}, exited in grace={}, {:?}",
                             r.sigterm,
@@ -437,6 +465,9 @@ impl Runner {
             }
             Action::Evict => {
                 let ok = self.evict(pod, grace);
+                if let (true, Some(ev)) = (ok, &self.events) {
+                    ev.pod_acted(pod, message);
+                }
                 self.shared
                     .metrics
                     .inc_action("evict", if ok { "ok" } else { "error" });

@@ -277,7 +277,7 @@ fn pods_from_api_without_the_k8s_feature_says_how_to_get_it() {
     let (code, err) = agent_with(tmp.path(), &["--pods-from", "api", "--node-name", "n1"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("this build has no Kubernetes support; rebuild with --features k8s"),
+        err.contains("this build has no Kubernetes support (a slim build, --no-default-features); rebuild with the default features"),
         "{err}"
     );
 }

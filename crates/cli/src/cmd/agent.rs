@@ -23,7 +23,7 @@ pub enum ActionArg {
     None,
     /// SIGTERM every process of the chosen pod's cgroup, wait the decided grace, then SIGKILL.
     Kill,
-    /// Create a policy/v1 Eviction through the Kubernetes API (needs a build with `--features k8s`).
+    /// Create a policy/v1 Eviction through the Kubernetes API (not in a slim `--no-default-features` build).
     Evict,
 }
 
@@ -32,10 +32,30 @@ pub enum PodsFromArg {
     /// The file given with --pods (implied by --pods).
     File,
     /// The pods bound to this node, listed from the Kubernetes API server every --period
-    /// (needs a build with `--features k8s`; credentials: in-cluster or kubeconfig).
+    /// (credentials: in-cluster or kubeconfig; not in a slim `--no-default-features` build).
     Api,
     /// Synthesized from the cgroup tree: no requests, priority 0 (experiments only).
     Cgroups,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigSourceArg {
+    /// The file given with --config (a file that does not exist falls through to the next source).
+    File,
+    /// The running kubelet's /configz through the API server (RBAC: get nodes/proxy).
+    Api,
+    /// The kubelet's built-in defaults (memory.available<100Mi, nodefs, imagefs, ...).
+    Defaults,
+}
+
+impl ConfigSourceArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            ConfigSourceArg::File => "file",
+            ConfigSourceArg::Api => "api",
+            ConfigSourceArg::Defaults => "defaults",
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,7 +78,8 @@ pub enum LogFormatArg {
     long_about = "Runs the kubelet's eviction manager (same thresholds, same ranking, same grace \
 periods) on live kernel data, every --period and immediately when the kernel reports that \
 memory usage crossed a threshold. Prints one line per decision, serves /metrics, \
-/stats/summary, /decision and /healthz on --listen.\n\n\
+/stats/summary, /decision and /healthz on --listen (on an address other than loopback only \
+/metrics and /healthz, unless --expose-details).\n\n\
 By default it acts on nothing (--action none). With --action kill it terminates the chosen \
 pod's processes itself; it never touches a cgroup outside the pod cgroup root, a critical pod, \
 or its own cgroup, whatever the flags say.\n\n\
@@ -68,14 +89,28 @@ notifications (cgroup.event_control) and kill need root.",
 headroom agent --config /var/lib/kubelet/config.yaml      # decide, log, export; act on nothing\n  \
 headroom agent --config kc.yaml --once                    # one pass: print the decision, exit\n  \
 headroom agent --config kc.yaml --pods pods.json --action kill   # host without a kubelet\n  \
+headroom agent --config-from api,defaults --pods-from api --events on   # in a DaemonSet\n  \
 curl -s 127.0.0.1:9464/metrics | grep headroom_signal_available_bytes\n\n\
-Deployment (DaemonSet, RBAC, systemd unit), metrics and safety rails: docs/agent.md."
+Deployment (image, kustomize overlays per distribution, alerts, systemd unit), metrics and \
+safety rails: docs/agent.md."
 )]
 pub struct Args {
-    /// The kubelet's config file (KubeletConfiguration YAML/JSON): thresholds, grace periods,
-    /// pod cgroup root.
+    /// The kubelet's config file (KubeletConfiguration YAML/JSON, or /configz output):
+    /// thresholds, grace periods, pod cgroup root.
     #[arg(long, value_name = "KUBELET_CONFIG")]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+    /// Where the kubelet configuration comes from, tried in order until one answers: file
+    /// (--config; a missing file falls through), api (/configz through the API server),
+    /// defaults (the kubelet's built-in thresholds). The one used is logged and exported as
+    /// headroom_kubelet_config_source. A file that exists but does not parse is always an error.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "file",
+        value_name = "SOURCES"
+    )]
+    pub config_from: Vec<ConfigSourceArg>,
     /// Time between passes (Go duration: 10s, 500ms, 1m). The kubelet uses 10s.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub period: String,
@@ -99,9 +134,18 @@ pub struct Args {
     /// This node's name for --pods-from api (default: env NODE_NAME, else the hostname).
     #[arg(long, value_name = "NAME")]
     pub node_name: Option<String>,
-    /// Address for /metrics, /stats/summary, /decision and /healthz ("off" to disable).
+    /// Address for /metrics, /stats/summary, /decision and /healthz ("off" to disable). On an
+    /// address other than loopback only /metrics and /healthz are served (see --expose-details).
     #[arg(long, default_value = DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: String,
+    /// Also serve /stats/summary and /decision on a non-loopback --listen address. They name
+    /// every pod and its memory, which the kubelet serves only to authenticated clients.
+    #[arg(long)]
+    pub expose_details: bool,
+    /// Record Kubernetes Events: `Evicted` on each pod acted on, node warnings when a memory
+    /// threshold is within reach or met (RBAC: create events).
+    #[arg(long, value_enum, default_value_t = OnOff::Off)]
+    pub events: OnOff,
     /// The pod cgroup root relative to the memory hierarchy (default: from the kubelet config,
     /// /kubepods or /kubepods.slice).
     #[arg(long, value_name = "PATH")]
@@ -132,9 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
         .try_init();
 
-    let origin = args.config.display().to_string();
-    let text = crate::cmd::read_text(&args.config, "kubelet config")?;
-    let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+    let (kubelet, origin, source) = kubelet_config(&args)?;
     // The error already starts with "FILE:LINE:" (as in status, simulate and check-config).
     let eviction = kubelet.eviction().map_err(|e| bad_input(e.to_string()))?;
     // A misspelt field leaves the kubelet (and so the agent) on defaults without a word; the
@@ -169,7 +211,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     if action == Action::Evict && !cfg!(feature = "k8s") {
         return Err(bad_input(
-            "--action evict needs a headroom built with `--features k8s`; use --action kill or none",
+            "--action evict: this build has no Kubernetes support (a slim build, --no-default-features); \
+             rebuild with the default features, or use --action kill or none",
         ));
     }
     let pods_api_node = pods_api_node(&args)?;
@@ -222,13 +265,144 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_passes: None,
     };
     let shared = Shared::new();
+    shared.metrics.set_kubelet_config_source(source.as_str());
     if let Some(addr) = cfg.listen {
-        let bound = http::spawn(addr, shared.clone())?;
-        tracing::info!("serving /metrics, /stats/summary, /decision, /healthz on http://{bound}");
+        let bound = http::spawn_exposed(addr, shared.clone(), args.expose_details)?;
+        if http::serves_details(bound, args.expose_details) {
+            tracing::info!("serving /metrics, /stats/summary, /decision, /healthz on http://{bound}");
+        } else {
+            tracing::info!(
+                "serving /metrics and /healthz on http://{bound} (/stats/summary and /decision only \
+                 on loopback, or with --expose-details)"
+            );
+        }
     }
+    // Checked with --once too (a slim build refuses the flag); one pass records no Events.
+    let events_node = match args.events {
+        OnOff::On => Some(events_node(&args)?).filter(|_| !args.once),
+        OnOff::Off => None,
+    };
     let mut runner = Runner::new(cfg, shared)?;
+    if let Some(node) = events_node {
+        runner.set_events(start_events(&node)?);
+    }
     runner.run()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kubelet configuration from the first of --config-from's sources that answers; its
+/// origin (for messages) and which source it was.
+fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigSourceArg)> {
+    let sources = &args.config_from;
+    if sources.contains(&ConfigSourceArg::File) && args.config.is_none() {
+        return Err(bad_input(
+            "--config-from file needs --config FILE (the kubelet's config file; e.g. \
+             /var/lib/kubelet/config.yaml), or use --config-from api,defaults",
+        ));
+    }
+    if let (Some(path), false) = (&args.config, sources.contains(&ConfigSourceArg::File)) {
+        return Err(bad_input(format!(
+            "--config {} is only read with --config-from file",
+            path.display()
+        )));
+    }
+    if sources.contains(&ConfigSourceArg::Api) && !cfg!(feature = "k8s") {
+        return Err(bad_input(
+            "--config-from api: this build has no Kubernetes support (a slim build, \
+             --no-default-features); rebuild with the default features",
+        ));
+    }
+    let mut tried = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let last = i + 1 == sources.len();
+        match source {
+            ConfigSourceArg::File => {
+                let Some(path) = &args.config else { continue };
+                // Missing: the next source (a DaemonSet on a distribution that keeps the file
+                // elsewhere must not stop; a directory is what a container runtime leaves at a
+                // hostPath file mount whose file does not exist on the node). Anything else,
+                // including a file that does not parse, is the operator's to fix.
+                if !last && (!path.exists() || path.is_dir()) {
+                    tracing::warn!(
+                        "kubelet config {} does not exist (or is a directory); trying --config-from {}",
+                        path.display(),
+                        sources[i + 1].as_str()
+                    );
+                    tried.push(format!("{} (missing)", path.display()));
+                    continue;
+                }
+                let origin = path.display().to_string();
+                let text = crate::cmd::read_text(path, "kubelet config")?;
+                let kc = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+                // Which source won only needs saying when there was a choice.
+                if sources.len() > 1 {
+                    tracing::info!("kubelet config: file {origin}");
+                }
+                return Ok((kc, origin, *source));
+            }
+            ConfigSourceArg::Api => {
+                let (node, _) = headroom_agent::pods_api::node_name_from_host(args.node_name.as_deref())
+                    .map_err(|e| bad_input(format!("--config-from api: {e}")))?;
+                let origin = headroom_agent::configz::configz_path(&node);
+                match headroom_agent::configz::fetch(&node) {
+                    Ok(text) => {
+                        let kc =
+                            KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+                        tracing::info!("kubelet config: the running kubelet's, GET {origin}");
+                        return Ok((kc, origin, *source));
+                    }
+                    Err(e) if !last => {
+                        tracing::warn!("{e}; trying --config-from {}", sources[i + 1].as_str());
+                        tried.push(origin);
+                    }
+                    Err(e) => anyhow::bail!("--config-from api: {e}"),
+                }
+            }
+            ConfigSourceArg::Defaults => {
+                let origin = "kubelet defaults".to_string();
+                let kc = KubeletConfig::parse(
+                    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+                    &origin,
+                )
+                .map_err(|e| anyhow::anyhow!("kubelet defaults: {e}"))?;
+                tracing::warn!(
+                    "kubelet config: the kubelet's defaults (memory.available<100Mi, ...){}; this \
+                     node's kubelet may use other thresholds",
+                    if tried.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after {}", tried.join(", "))
+                    }
+                );
+                return Ok((kc, origin, *source));
+            }
+        }
+    }
+    Err(bad_input("--config-from: no source given (file, api, defaults)"))
+}
+
+/// The node named on Events (same rules as --pods-from api).
+fn events_node(args: &Args) -> anyhow::Result<String> {
+    if !cfg!(feature = "k8s") {
+        return Err(bad_input(
+            "--events on: this build has no Kubernetes support (a slim build, --no-default-features); \
+             rebuild with the default features",
+        ));
+    }
+    let (node, _) = headroom_agent::pods_api::node_name_from_host(args.node_name.as_deref())
+        .map_err(|e| bad_input(format!("--events on: {e}")))?;
+    Ok(node)
+}
+
+#[cfg(feature = "k8s")]
+fn start_events(node: &str) -> anyhow::Result<headroom_agent::events::Events> {
+    tracing::info!("recording Kubernetes Events for node {node}");
+    Ok(headroom_agent::events::kube_api::start(node)?)
+}
+
+#[cfg(not(feature = "k8s"))]
+fn start_events(_node: &str) -> anyhow::Result<headroom_agent::events::Events> {
+    Err(bad_input("--events on: this build has no Kubernetes support"))
 }
 
 /// Check --pods / --pods-from / --node-name together; the node name when the API is the source.
@@ -258,15 +432,18 @@ fn pods_api_node(args: &Args) -> anyhow::Result<Option<String>> {
         _ => {}
     }
     if from != PodsFromArg::Api {
-        if args.node_name.is_some() {
-            return Err(bad_input("--node-name is only used with --pods-from api"));
+        let other_use = args.events == OnOff::On || args.config_from.contains(&ConfigSourceArg::Api);
+        if args.node_name.is_some() && !other_use {
+            return Err(bad_input(
+                "--node-name is only used with --pods-from api, --config-from api or --events on",
+            ));
         }
         return Ok(None);
     }
     if !cfg!(feature = "k8s") {
         return Err(bad_input(
-            "--pods-from api: this build has no Kubernetes support; rebuild with --features k8s \
-             (or use --pods FILE)",
+            "--pods-from api: this build has no Kubernetes support (a slim build, --no-default-features); \
+             rebuild with the default features (or use --pods FILE)",
         ));
     }
     let (node, origin) = headroom_agent::pods_api::node_name_from_host(args.node_name.as_deref())
