@@ -1,9 +1,13 @@
 //! headroom-agent: the kubelet's eviction loop on live data, woken by kernel notifications.
 
+pub mod acted;
 pub mod actuator;
 pub mod config;
+pub mod health;
 pub mod http;
+pub mod http_listener;
 pub mod light;
+pub mod log_writer;
 pub mod metrics;
 pub mod pods_api;
 pub mod pods_source;

@@ -39,6 +39,8 @@ pub struct Metrics {
     notification_events: Family<Labels, Counter>,
     stats_age_seconds: Family<Labels, FloatGauge>,
     notifier_armed_bytes: Family<Labels, FloatGauge>,
+    /// The agent's own failures (see [`crate::health`]).
+    pub faults: crate::health::FaultMetrics,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -102,7 +104,7 @@ impl Metrics {
         let actions = Family::<Labels, Counter>::default();
         registry.register(
             "headroom_actions",
-            "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused|gone)",
+            "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused|gone|empty: a kill that found no process to signal)",
             actions.clone(),
         );
         let syncs = Family::<Labels, Counter>::default();
@@ -137,6 +139,8 @@ impl Metrics {
             "memory.usage_in_bytes value each cgroup v1 threshold notifier is armed at",
             notifier_armed_bytes.clone(),
         );
+        let faults = crate::health::FaultMetrics::default();
+        faults.register(&mut registry);
         Metrics {
             registry,
             memory_bytes,
@@ -152,6 +156,7 @@ impl Metrics {
             notification_events,
             stats_age_seconds,
             notifier_armed_bytes,
+            faults,
         }
     }
 
