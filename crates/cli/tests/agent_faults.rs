@@ -1,0 +1,282 @@
+//! The agent under faults, on the real kernel (root, cgroup v1): each test reproduces one
+//! failure a fault run found in production-like conditions (issue #15).
+//!
+//! * stuck on one pod: an empty BestEffort pod ranks first under a threshold that stays met;
+//!   the agent must act on it once and move on to the next pod, not re-choose it forever;
+//! * `--root`: the same with the host tree reached through a `--root` directory (as the
+//!   DaemonSet's `--root=/host`): the rails and the kill must use one path model;
+//! * cgroup namespace: the agent runs inside the pod that ranks first, in its own cgroup
+//!   namespace (where `/proc/self/cgroup` reads `/`): it must refuse to kill its own pod.
+//!
+//! Every cgroup is named `headroom-faults-*` and removed on drop with the processes in it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../linux/tests/common/cgroups.rs"]
+mod cgroups;
+
+use headroom_linux::control::CgroupHost;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MIB: u64 = 1 << 20;
+const BIN: &str = env!("CARGO_BIN_EXE_headroom");
+
+fn kernel_host(test: &str) -> Option<CgroupHost> {
+    if cgroups::skip_unless_kernel(test) {
+        return None;
+    }
+    Some(CgroupHost::detect().expect("cgroup host"))
+}
+
+/// Processes the test started; killed by pid on drop (before the cgroups are torn down).
+struct Procs(Vec<Child>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while !f() {
+        if t0.elapsed() > timeout {
+            eprintln!("timed out after {timeout:?} waiting for {what}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+fn usage(cg: &Path) -> u64 {
+    std::fs::read_to_string(cg.join("memory.usage_in_bytes"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn pod_json(name: &str, uid: &str, priority: Option<i64>, resources: serde_json::Value) -> serde_json::Value {
+    let mut spec = serde_json::json!({"containers": [{"name": "main", "resources": resources}]});
+    if let Some(p) = priority {
+        spec["priority"] = p.into();
+    }
+    serde_json::json!({"metadata": {"name": name, "namespace": "faults", "uid": uid}, "spec": spec})
+}
+
+fn guaranteed() -> serde_json::Value {
+    serde_json::json!({"requests": {"memory": "128Mi", "cpu": "100m"}, "limits": {"memory": "128Mi", "cpu": "100m"}})
+}
+
+/// The kubelet config: a hard threshold the test tree always meets (512 MiB parent limit,
+/// 500Mi asked to stay available).
+fn write_config(dir: &Path) -> PathBuf {
+    let config = dir.join("kubelet.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         evictionHard:\n  allocatableMemory.available: \"500Mi\"\n",
+    )
+    .unwrap();
+    config
+}
+
+/// A directory standing for `/` through symlinks, as `--root=/host` in the DaemonSet: the
+/// same kernel files under another prefix.
+fn host_mount(dir: &Path) -> PathBuf {
+    let root = dir.join("host");
+    std::fs::create_dir(&root).unwrap();
+    std::os::unix::fs::symlink("/sys", root.join("sys")).unwrap();
+    std::os::unix::fs::symlink("/proc", root.join("proc")).unwrap();
+    root
+}
+
+fn agent_command(config: &Path, pods: &Path, parent: &str, root: Option<&Path>) -> Vec<String> {
+    let mut args = vec![
+        "agent".to_string(),
+        "--config".into(),
+        config.display().to_string(),
+        "--period".into(),
+        "1s".into(),
+        "--notifications".into(),
+        "off".into(),
+        "--action".into(),
+        "kill".into(),
+        "--listen".into(),
+        "off".into(),
+        "--pods".into(),
+        pods.display().to_string(),
+        "--pod-cgroup-root".into(),
+        format!("/{parent}"),
+    ];
+    if let Some(r) = root {
+        args.extend(["--root".into(), r.display().to_string()]);
+    }
+    args
+}
+
+fn count(out: &str, needle: &str) -> usize {
+    out.lines().filter(|l| l.contains(needle)).count()
+}
+
+/// Pods `crit` (priority 2000000000, a sleeping process), `empty` (BestEffort, no process)
+/// and `guar` (Guaranteed, 60 MiB) under a threshold that stays met. The kubelet evicts
+/// `empty` (it ranks first), marks it Failed, then evicts `guar`; `crit` never.
+fn stuck_on_one_pod(test: &str, through_root: bool) {
+    let Some(host) = kernel_host(test) else { return };
+    let parent = host.create_unique("headroom-faults-stuck").unwrap();
+    parent.set_memory_limit(Some(512 * MIB)).unwrap();
+    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let stamp = std::process::id();
+    let (uid_c, uid_e, uid_g) = (
+        format!("crit-{stamp}"),
+        format!("empty-{stamp}"),
+        format!("guar-{stamp}"),
+    );
+    let burstable = parent.create_child("burstable").unwrap();
+    let pod_c = burstable.create_child(&format!("pod{uid_c}")).unwrap();
+    let ctr_c = pod_c.create_child("ctr-c").unwrap();
+    let besteffort = parent.create_child("besteffort").unwrap();
+    let pod_e = besteffort.create_child(&format!("pod{uid_e}")).unwrap();
+    let _ctr_e = pod_e.create_child("ctr-e").unwrap();
+    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
+    let ctr_g = pod_g.create_child("ctr-g").unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let pods = dir.path().join("pods.json");
+    let list = serde_json::json!({"kind": "PodList", "items": [
+        pod_json("crit", &uid_c, Some(2_000_000_000), serde_json::json!({"requests": {"memory": "10Mi"}})),
+        pod_json("empty", &uid_e, None, serde_json::json!({})),
+        pod_json("guar", &uid_g, None, guaranteed()),
+    ]});
+    std::fs::write(&pods, list.to_string()).unwrap();
+
+    let mut procs = Procs(Vec::new());
+    procs.0.push(ctr_c.spawn(BIN, &["worker", "sleep"]).unwrap());
+    procs.0.push(ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "60"]).unwrap());
+    assert!(wait_for("guar to hold 60 MiB", Duration::from_secs(20), || {
+        usage(pod_g.path()) >= 60 * MIB
+    }));
+
+    let root = through_root.then(|| host_mount(dir.path()));
+    let out_path = dir.path().join("agent.out");
+    let agent = Command::new(BIN)
+        .args(agent_command(&config, &pods, &parent_name, root.as_deref()))
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("agent.err")).unwrap())
+        .spawn()
+        .unwrap();
+    procs.0.push(agent);
+
+    // guar is the second pod the kubelet would evict: wait for its process to be killed.
+    let guar_stopped = wait_for("guar's process to be killed", Duration::from_secs(20), || {
+        procs.0[1].try_wait().unwrap().is_some()
+    });
+    // A few more periods: the dead pods must not be chosen again.
+    std::thread::sleep(Duration::from_millis(2500));
+    let agent_alive = procs.0[2].try_wait().unwrap().is_none();
+    let crit_alive = procs.0[0].try_wait().unwrap().is_none();
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let err = std::fs::read_to_string(dir.path().join("agent.err")).unwrap_or_default();
+    let head: String = out.lines().take(12).collect::<Vec<_>>().join("\n");
+    let decisions = count(&out, "decision ");
+    let chose_empty = count(&out, "evict=faults/empty");
+    let chose_guar = count(&out, "evict=faults/guar");
+    let summary = format!(
+        "{test}: {decisions} decisions, empty chosen {chose_empty}x, guar chosen {chose_guar}x\n\
+         first lines:\n{head}\nstderr (head):\n{}",
+        err.lines().take(12).collect::<Vec<_>>().join("\n")
+    );
+    assert!(agent_alive, "the agent exited\n{summary}");
+    assert!(guar_stopped, "guar was never killed\n{summary}");
+    assert_eq!(chose_empty, 1, "the empty pod is acted on once\n{summary}");
+    assert_eq!(chose_guar, 1, "guar is acted on once\n{summary}");
+    assert!(crit_alive, "the critical pod was killed\n{summary}");
+    // The kill of the empty pod found nothing to signal, and said so.
+    assert!(err.contains("no process left"), "{summary}");
+    assert!(!out.contains("refused="), "no rail refused a pod\n{summary}");
+    // Ten periods at most in the ~3.5 s the agent ran after guar's kill, plus start-up: no
+    // busy loop of cleanup passes.
+    assert!(decisions < 40, "{summary}");
+    drop(procs);
+}
+
+#[test]
+fn an_acted_on_pod_leaves_the_ranking_and_the_next_pod_is_evicted() {
+    stuck_on_one_pod("faults: stuck on one pod", false);
+}
+
+#[test]
+fn kills_work_through_a_root_prefix_like_the_daemonsets_host_mount() {
+    stuck_on_one_pod("faults: --root kills", true);
+}
+
+/// The agent runs inside the pod that ranks first (BestEffort), in a cgroup namespace of its
+/// own (`unshare --cgroup`: `/proc/self/cgroup` then reads `/`, as in a container on v2).
+/// It must refuse to signal that pod, whose other process stays alive.
+#[test]
+fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
+    let test = "faults: own pod in a cgroup namespace";
+    let Some(host) = kernel_host(test) else { return };
+    let parent = host.create_unique("headroom-faults-ns").unwrap();
+    parent.set_memory_limit(Some(512 * MIB)).unwrap();
+    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let stamp = std::process::id();
+    let (uid_s, uid_g) = (format!("self-{stamp}"), format!("guar-{stamp}"));
+    let besteffort = parent.create_child("besteffort").unwrap();
+    let pod_s = besteffort.create_child(&format!("pod{uid_s}")).unwrap();
+    let ctr_s = pod_s.create_child("ctr-s").unwrap();
+    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
+    let ctr_g = pod_g.create_child("ctr-g").unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let pods = dir.path().join("pods.json");
+    let list = serde_json::json!({"kind": "PodList", "items": [
+        pod_json("self", &uid_s, None, serde_json::json!({})),
+        pod_json("guar", &uid_g, None, guaranteed()),
+    ]});
+    std::fs::write(&pods, list.to_string()).unwrap();
+
+    let mut procs = Procs(Vec::new());
+    // The agent's pod mate, and a Guaranteed pod the threshold would otherwise also reach.
+    procs.0.push(ctr_s.spawn(BIN, &["worker", "alloc", "--mib", "30"]).unwrap());
+    procs.0.push(ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "20"]).unwrap());
+    assert!(wait_for("the pods to hold their memory", Duration::from_secs(20), || {
+        usage(pod_s.path()) >= 30 * MIB && usage(pod_g.path()) >= 20 * MIB
+    }));
+
+    let out_path = dir.path().join("agent.out");
+    let mut unshare_args = vec!["--cgroup".to_string(), BIN.to_string()];
+    unshare_args.extend(agent_command(&config, &pods, &parent_name, None));
+    let unshare_ref: Vec<&str> = unshare_args.iter().map(String::as_str).collect();
+    let agent = ctr_s
+        .command("unshare", &unshare_ref)
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    procs.0.push(agent);
+
+    let refused = wait_for("two refusals of the agent's own pod", Duration::from_secs(20), || {
+        std::fs::read_to_string(&out_path).is_ok_and(|t| count(&t, "refused=") >= 2)
+    });
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let head: String = out.lines().take(10).collect::<Vec<_>>().join("\n");
+    assert!(refused, "{test}: the agent's own pod was not refused\n{head}");
+    assert!(
+        out.lines()
+            .filter(|l| l.contains("pod=faults/self"))
+            .all(|l| l.contains("contains the agent's own process")),
+        "{head}"
+    );
+    assert!(procs.0[0].try_wait().unwrap().is_none(), "the agent's pod mate was killed\n{head}");
+    assert!(procs.0[2].try_wait().unwrap().is_none(), "the agent died\n{head}");
+    drop(procs);
+    drop(ctr_g);
+}
