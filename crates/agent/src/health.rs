@@ -2,7 +2,8 @@
 //!
 //! An agent that runs but cannot see is worse than one that is down: it reports "no threshold
 //! is met" forever. So `/healthz` fails (503, with the reason) when
-//! * no pass has succeeded for [`stale_after`] (collection failing, the loop stuck), or
+//! * no pass has succeeded for [`stale_after`] (the loop stuck), or the last
+//!   [`FAILURES_BEFORE_UNHEALTHY`] passes all failed to collect (a wrong `--root`), or
 //! * the last pass could not observe a memory signal a threshold is configured on (no memory
 //!   controller, no pod cgroup root: the agent is blind to that signal).
 //!
@@ -25,6 +26,10 @@ type Labels = Vec<(String, String)>;
 /// (Filesystem and pid signals unobserved are exported, not fatal: many nodes lack the runtime
 /// directories the agent looks at.)
 pub const MEMORY_SIGNALS: [&str; 2] = ["memory.available", "allocatableMemory.available"];
+
+/// Consecutive failed passes after which `/healthz` fails at once (one failure can be a
+/// transient read error; three in a row is a broken setup).
+pub const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
 
 /// How old the last successful pass may be before `/healthz` fails: three periods, at least
 /// 30 s (a slow pass on a loaded node is not an outage).
@@ -84,6 +89,7 @@ struct State {
     started: Instant,
     last_success: Option<Instant>,
     last_failure: Option<String>,
+    failures_in_a_row: u32,
     blind: Vec<String>,
     busy_until: Option<Instant>,
 }
@@ -108,6 +114,7 @@ impl Health {
                 started: Instant::now(),
                 last_success: None,
                 last_failure: None,
+                failures_in_a_row: 0,
                 blind: Vec::new(),
                 busy_until: None,
             }),
@@ -130,13 +137,17 @@ impl Health {
         self.with(|s| {
             s.last_success = Some(Instant::now());
             s.last_failure = None;
+            s.failures_in_a_row = 0;
             s.blind = blind;
             s.busy_until = None;
         });
     }
 
     pub fn pass_failed(&self, why: String) {
-        self.with(|s| s.last_failure = Some(why));
+        self.with(|s| {
+            s.last_failure = Some(why);
+            s.failures_in_a_row += 1;
+        });
     }
 
     /// No pass will run before `until` (a kill's grace period, a cleanup wait): not stale.
@@ -167,6 +178,10 @@ impl Health {
                     now.duration_since(since).as_secs(),
                     bound.as_secs()
                 ));
+            }
+            if s.failures_in_a_row >= FAILURES_BEFORE_UNHEALTHY {
+                let last = s.last_failure.as_deref().unwrap_or("unknown");
+                return Err(format!("the last {} passes failed: {last}", s.failures_in_a_row));
             }
             if !s.blind.is_empty() {
                 return Err(format!("blind: {}", s.blind.join("; ")));
@@ -238,6 +253,12 @@ mod tests {
         );
         h.busy_until(Instant::now() + Duration::from_secs(60));
         assert!(h.verdict().is_ok(), "inside a grace period");
+        h.pass_ok(Vec::new());
+        for _ in 0..FAILURES_BEFORE_UNHEALTHY {
+            assert!(h.verdict().is_ok());
+            h.pass_failed("no /proc/meminfo".into());
+        }
+        assert!(h.verdict().unwrap_err().contains("the last 3 passes failed"));
     }
 
     #[test]

@@ -267,3 +267,186 @@ fn pods_from_api_without_the_k8s_feature_says_how_to_get_it() {
         "{err}"
     );
 }
+
+// ---- The agent under faults (issue #15): a running agent on the fixture tree. ----
+
+/// A free loopback port (bound, then released for the agent to take).
+fn free_port() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// `GET path` on the agent; `None` when the connection or the read fails.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// The sum of a counter's samples in a classic-format scrape.
+fn metric_sum(scrape: &str, name: &str) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn wait_until(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        if t0.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
+/// Kills the agent on drop.
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `headroom agent` running on `root` every 100 ms, serving on `addr`.
+fn spawn_agent(
+    root: &Path,
+    addr: std::net::SocketAddr,
+    extra: &[&str],
+    stdout: std::process::Stdio,
+    wrapper: &[&str],
+) -> Agent {
+    let bin = assert_cmd::cargo::cargo_bin("headroom");
+    let (program, pre): (&std::ffi::OsStr, &[&str]) = match wrapper.split_first() {
+        Some((w, rest)) => (std::ffi::OsStr::new(w), rest),
+        None => (bin.as_os_str(), &[]),
+    };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(pre);
+    if !wrapper.is_empty() {
+        cmd.arg(&bin);
+    }
+    cmd.args(["agent", "--period", "100ms", "--notifications", "off", "--listen"])
+        .arg(addr.to_string())
+        .arg("--config")
+        .arg(config(root))
+        .arg("--root")
+        .arg(root)
+        .args(extra)
+        .env("HEADROOM_LOG", "warn")
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null());
+    Agent(cmd.spawn().unwrap())
+}
+
+#[test]
+fn a_stalled_stdout_does_not_freeze_the_decision_loop() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    // A pipe nobody reads, already full (64 KiB, Linux's default pipe size): the agent's
+    // first decision line would block a blocking writer for good.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    writer.write_all(&[b'x'; 65536]).unwrap();
+    let addr = free_port();
+    let _agent = spawn_agent(
+        tmp.path(),
+        addr,
+        &["--pods", pods.to_str().unwrap()],
+        std::process::Stdio::from(writer),
+        &[],
+    );
+    let mut last = String::new();
+    let advanced = wait_until(std::time::Duration::from_secs(30), || {
+        last = http_get(addr, "/metrics").unwrap_or_default();
+        metric_sum(&last, "headroom_syncs_total") >= 10.0
+    });
+    assert!(advanced, "the pass counter stopped with stdout stalled:\n{last}");
+    // Lines beyond the writer's queue are dropped and counted (the queue holds 1024 here).
+    assert!(last.contains("headroom_log_lines_dropped_total"), "{last}");
+    drop(reader);
+}
+
+#[test]
+fn a_root_without_a_host_or_without_the_pod_cgroup_root_fails_healthz() {
+    // An empty --root: every collection fails.
+    let empty = tempfile::tempdir().unwrap();
+    let addr = free_port();
+    std::fs::write(empty.path().join("unrelated"), "").unwrap();
+    let _agent = spawn_agent(empty.path(), addr, &[], std::process::Stdio::null(), &[]);
+    let mut health = String::new();
+    let failed = wait_until(std::time::Duration::from_secs(20), || {
+        health = http_get(addr, "/healthz").unwrap_or_default();
+        health.starts_with("HTTP/1.1 503")
+    });
+    assert!(failed, "{health}");
+    assert!(health.contains("passes failed") && health.contains("does not look like a host root"), "{health}");
+    let scrape = http_get(addr, "/metrics").unwrap();
+    assert!(metric_sum(&scrape, "headroom_pass_failures_total") >= 3.0, "{scrape}");
+
+    // A host without the pod cgroup root: allocatableMemory.available cannot be observed.
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    std::fs::remove_dir_all(tmp.path().join("sys/fs/cgroup/memory/kubepods")).unwrap();
+    let addr = free_port();
+    let _agent = spawn_agent(tmp.path(), addr, &[], std::process::Stdio::null(), &[]);
+    let blind = wait_until(std::time::Duration::from_secs(20), || {
+        health = http_get(addr, "/healthz").unwrap_or_default();
+        health.starts_with("HTTP/1.1 503")
+    });
+    assert!(blind, "{health}");
+    assert!(health.contains("blind: allocatableMemory.available"), "{health}");
+    let scrape = http_get(addr, "/metrics").unwrap();
+    assert!(
+        scrape.contains("headroom_signal_unobserved{signal=\"allocatableMemory.available\"} 1"),
+        "{scrape}"
+    );
+}
+
+#[test]
+fn the_http_server_outlives_running_out_of_descriptors_and_closes_idle_connections() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let addr = free_port();
+    // 64 descriptors in all (soft = hard, so the agent cannot raise it).
+    let _agent = spawn_agent(
+        tmp.path(),
+        addr,
+        &[],
+        std::process::Stdio::null(),
+        &["prlimit", "--nofile=64:64", "--"],
+    );
+    assert!(wait_until(std::time::Duration::from_secs(20), || {
+        http_get(addr, "/healthz").is_some_and(|h| h.starts_with("HTTP/1.1 200"))
+    }));
+    // More idle connections than descriptors.
+    let idle: Vec<_> = (0..100)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).ok())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(idle);
+    let mut health = String::new();
+    let answers = wait_until(std::time::Duration::from_secs(30), || {
+        health = http_get(addr, "/healthz").unwrap_or_default();
+        health.starts_with("HTTP/1.1 200")
+    });
+    assert!(answers, "/healthz after the descriptors ran out: {health:?}");
+
+    // An idle connection is closed by the server (not held forever).
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut buf = [0u8; 16];
+    let n = s.read(&mut buf);
+    assert!(matches!(n, Ok(0)), "an idle connection stayed open: {n:?}");
+}
