@@ -203,6 +203,16 @@ fn bad_config_and_pods_files_exit_2_naming_the_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--period"));
+    // A period so short the loop would spin (a typo for 10s): refused with the floor.
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["agent", "--once", "--period", "1ns", "--config"])
+        .arg(config(tmp.path()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--period \"1ns\": must be at least 100ms"), "{err}");
 }
 
 /// `headroom agent` with the given pod-source flags on a fixture host: (exit code, stderr).
