@@ -158,7 +158,9 @@ fn stuck_on_one_pod(test: &str, through_root: bool) {
 
     let mut procs = Procs(Vec::new());
     procs.0.push(ctr_c.spawn(BIN, &["worker", "sleep"]).unwrap());
-    procs.0.push(ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "60"]).unwrap());
+    procs
+        .0
+        .push(ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "60"]).unwrap());
     assert!(wait_for("guar to hold 60 MiB", Duration::from_secs(20), || {
         usage(pod_g.path()) >= 60 * MIB
     }));
@@ -245,11 +247,17 @@ fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
 
     let mut procs = Procs(Vec::new());
     // The agent's pod mate, and a Guaranteed pod the threshold would otherwise also reach.
-    procs.0.push(ctr_s.spawn(BIN, &["worker", "alloc", "--mib", "30"]).unwrap());
-    procs.0.push(ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "20"]).unwrap());
-    assert!(wait_for("the pods to hold their memory", Duration::from_secs(20), || {
-        usage(pod_s.path()) >= 30 * MIB && usage(pod_g.path()) >= 20 * MIB
-    }));
+    procs
+        .0
+        .push(ctr_s.spawn(BIN, &["worker", "alloc", "--mib", "30"]).unwrap());
+    procs
+        .0
+        .push(ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "20"]).unwrap());
+    assert!(wait_for(
+        "the pods to hold their memory",
+        Duration::from_secs(20),
+        || { usage(pod_s.path()) >= 30 * MIB && usage(pod_g.path()) >= 20 * MIB }
+    ));
 
     let out_path = dir.path().join("agent.out");
     let mut unshare_args = vec!["--cgroup".to_string(), BIN.to_string()];
@@ -263,9 +271,11 @@ fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
         .unwrap();
     procs.0.push(agent);
 
-    let refused = wait_for("two refusals of the agent's own pod", Duration::from_secs(20), || {
-        std::fs::read_to_string(&out_path).is_ok_and(|t| count(&t, "refused=") >= 2)
-    });
+    let refused = wait_for(
+        "two refusals of the agent's own pod",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&out_path).is_ok_and(|t| count(&t, "refused=") >= 2),
+    );
     let out = std::fs::read_to_string(&out_path).unwrap_or_default();
     let head: String = out.lines().take(10).collect::<Vec<_>>().join("\n");
     assert!(refused, "{test}: the agent's own pod was not refused\n{head}");
@@ -275,7 +285,10 @@ fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
             .all(|l| l.contains("contains the agent's own process")),
         "{head}"
     );
-    assert!(procs.0[0].try_wait().unwrap().is_none(), "the agent's pod mate was killed\n{head}");
+    assert!(
+        procs.0[0].try_wait().unwrap().is_none(),
+        "the agent's pod mate was killed\n{head}"
+    );
     assert!(procs.0[2].try_wait().unwrap().is_none(), "the agent died\n{head}");
     drop(procs);
     drop(ctr_g);

@@ -400,9 +400,15 @@ fn a_root_without_a_host_or_without_the_pod_cgroup_root_fails_healthz() {
         health.starts_with("HTTP/1.1 503")
     });
     assert!(failed, "{health}");
-    assert!(health.contains("passes failed") && health.contains("does not look like a host root"), "{health}");
+    assert!(
+        health.contains("passes failed") && health.contains("does not look like a host root"),
+        "{health}"
+    );
     let scrape = http_get(addr, "/metrics").unwrap();
-    assert!(metric_sum(&scrape, "headroom_pass_failures_total") >= 3.0, "{scrape}");
+    assert!(
+        metric_sum(&scrape, "headroom_pass_failures_total") >= 3.0,
+        "{scrape}"
+    );
 
     // A host without the pod cgroup root: allocatableMemory.available cannot be observed.
     let tmp = tempfile::tempdir().unwrap();
@@ -441,7 +447,9 @@ fn the_http_server_outlives_running_out_of_descriptors_and_closes_idle_connectio
     }));
     // More idle connections than descriptors.
     let idle: Vec<_> = (0..100)
-        .filter_map(|_| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).ok())
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).ok()
+        })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(500));
     drop(idle);
@@ -455,7 +463,8 @@ fn the_http_server_outlives_running_out_of_descriptors_and_closes_idle_connectio
     // An idle connection is closed by the server (not held forever).
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
     let mut buf = [0u8; 16];
     let n = s.read(&mut buf);
     assert!(matches!(n, Ok(0)), "an idle connection stayed open: {n:?}");
