@@ -6,6 +6,7 @@ pub mod config;
 pub mod health;
 pub mod http;
 pub mod http_listener;
+pub mod kill_deadline;
 pub mod light;
 pub mod log_writer;
 pub mod metrics;

@@ -492,7 +492,17 @@ impl Runner {
                 None
             }
             Action::Kill => {
-                let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+                let decided = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+                // An earlier kill's deadline (an agent restart mid-grace) stands.
+                let grace =
+                    crate::kill_deadline::remaining(&target.real, decided, std::time::SystemTime::now());
+                if grace < decided {
+                    tracing::info!(
+                        "kill pod {key}: an earlier kill's SIGKILL deadline stands: {}s left of {}s",
+                        grace.as_secs(),
+                        decided.as_secs()
+                    );
+                }
                 self.shared
                     .health
                     .busy_until(Instant::now() + grace + ACTING_SLACK);

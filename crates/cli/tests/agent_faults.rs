@@ -293,3 +293,35 @@ fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
     drop(procs);
     drop(ctr_g);
 }
+
+/// A restart during a grace wait must not restart the grace: the SIGKILL deadline is recorded
+/// on the pod's cgroup before SIGTERM, and a later kill waits only what is left.
+#[test]
+fn the_sigkill_deadline_survives_an_agent_restart() {
+    use headroom_agent::kill_deadline::{recorded, remaining};
+    use std::time::SystemTime;
+    let test = "faults: SIGKILL deadline across restarts";
+    let Some(host) = kernel_host(test) else { return };
+    let pod = host.create_unique("headroom-faults-deadline").unwrap();
+    let t0 = SystemTime::now();
+    let grace = Duration::from_secs(30);
+    // The first agent: the whole grace, and the deadline written next to the pod.
+    assert_eq!(remaining(pod.path(), grace, t0), grace);
+    let deadline = recorded(pod.path()).expect("deadline recorded on the cgroup");
+    // A restarted agent 10 s later: 20 s left, not 30.
+    assert_eq!(
+        remaining(pod.path(), grace, t0 + Duration::from_secs(10)),
+        Duration::from_secs(20)
+    );
+    // After the deadline: SIGKILL at once.
+    assert_eq!(
+        remaining(pod.path(), grace, t0 + Duration::from_secs(31)),
+        Duration::ZERO
+    );
+    // Long after (the pod's containers restarted since): a new kill gets a new deadline.
+    assert_eq!(
+        remaining(pod.path(), grace, t0 + Duration::from_secs(3600)),
+        grace
+    );
+    assert!(recorded(pod.path()).unwrap() > deadline);
+}
