@@ -325,3 +325,281 @@ fn the_sigkill_deadline_survives_an_agent_restart() {
     );
     assert!(recorded(pod.path()).unwrap() > deadline);
 }
+
+/// VmRSS of `pid` in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn metric(scrape: &str, prefix: &str) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Everything at once for `HEADROOM_SOAK_SECS` (default 20 s; BENCHMARKS.md runs 600):
+/// pod cgroups created and removed (churn), a BestEffort pod allocating until the agent kills
+/// it and then started again (pressure), scrapes of every endpoint (HTTP load), and the pods
+/// file rewritten four times a second, one rewrite in four in place with the old mtime. No
+/// pass may fail, no kill may error, `/healthz` must answer 200 throughout, and the agent's
+/// RSS after warm-up must stay within 10%.
+#[test]
+fn soak_churn_pressure_http_and_pods_file_rewrites_at_once() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let test = "faults: soak";
+    let Some(host) = kernel_host(test) else { return };
+    let secs: u64 = std::env::var("HEADROOM_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let parent = host.create_unique("headroom-faults-soak").unwrap();
+    parent.set_memory_limit(Some(512 * MIB)).unwrap();
+    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let stamp = std::process::id();
+    let besteffort = Arc::new(parent.create_child("besteffort").unwrap());
+    let uid_g = format!("soakg-{stamp}");
+    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
+    let ctr_g = pod_g.create_child("ctr").unwrap();
+    let mut procs = Procs(vec![
+        ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "20"]).unwrap(),
+    ]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubelet.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+         evictionHard:\n  allocatableMemory.available: \"400Mi\"\n",
+    )
+    .unwrap();
+    let pods_path = dir.path().join("pods.json");
+    // uid -> guaranteed?
+    let listed: Arc<Mutex<Vec<(String, bool)>>> = Arc::new(Mutex::new(vec![(uid_g.clone(), true)]));
+    let write_pods = |listed: &[(String, bool)], path: &Path| {
+        let items: Vec<_> = listed
+            .iter()
+            .map(|(uid, g)| {
+                let res = if *g { guaranteed() } else { serde_json::json!({}) };
+                pod_json(uid, uid, None, res)
+            })
+            .collect();
+        let tmp = path.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::json!({"kind": "PodList", "items": items}).to_string(),
+        )
+        .unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    };
+    write_pods(&listed.lock().unwrap(), &pods_path);
+
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut args = agent_command(&config, &pods_path, &parent_name, None);
+    let listen = args.iter().position(|a| a == "--listen").unwrap();
+    args[listen + 1] = addr.to_string();
+    let period = args.iter().position(|a| a == "--period").unwrap();
+    args[period + 1] = "500ms".into();
+    let agent = Command::new(BIN)
+        .args(&args)
+        .env("HEADROOM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("agent.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let agent_pid = agent.id();
+    procs.0.push(agent);
+    assert!(wait_for(
+        "the agent's first pass",
+        Duration::from_secs(20),
+        || { get(addr, "/healthz").is_some_and(|h| h.starts_with("HTTP/1.1 200")) }
+    ));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    // Churn: short-lived BestEffort pods.
+    let churned = Arc::new(AtomicU64::new(0));
+    {
+        let (stop, be, listed, churned) = (stop.clone(), besteffort.clone(), listed.clone(), churned.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let uid = format!("soakc-{stamp}-{n}");
+                let Ok(cg) = be.create_child(&format!("pod{uid}")) else {
+                    continue;
+                };
+                listed.lock().unwrap().push((uid.clone(), false));
+                if let Ok(mut p) = cg.spawn(BIN, &["worker", "sleep"]) {
+                    std::thread::sleep(Duration::from_millis(300));
+                    let _ = p.kill();
+                    let _ = p.wait();
+                }
+                listed.lock().unwrap().retain(|(u, _)| *u != uid);
+                let _ = cg.teardown();
+                churned.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    // Pressure: a BestEffort pod allocating 200 MiB at 100 MiB/s, started again once killed.
+    let hog_kills = Arc::new(AtomicU64::new(0));
+    {
+        let (stop, be, listed, hog_kills) = (
+            stop.clone(),
+            besteffort.clone(),
+            listed.clone(),
+            hog_kills.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            let mut generation = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                generation += 1;
+                let uid = format!("soakh-{stamp}-{generation}");
+                let Ok(cg) = be.create_child(&format!("pod{uid}")) else {
+                    continue;
+                };
+                listed.lock().unwrap().push((uid.clone(), false));
+                // Listed before it allocates: the pods file is re-read within 250 ms.
+                std::thread::sleep(Duration::from_millis(400));
+                if let Ok(mut p) = cg.spawn(BIN, &["worker", "alloc", "--mib", "200", "--rate", "100"]) {
+                    let t0 = Instant::now();
+                    while !stop.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(15) {
+                        if let Ok(Some(status)) = p.try_wait() {
+                            if status.code().is_none() {
+                                hog_kills.fetch_add(1, Ordering::Relaxed);
+                            }
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    let _ = p.kill();
+                    let _ = p.wait();
+                }
+                listed.lock().unwrap().retain(|(u, _)| *u != uid);
+                let _ = cg.teardown();
+            }
+        }));
+    }
+    // Pods-file rewrites: atomic renames, and every fourth an in-place same-size rewrite that
+    // puts the old mtime back.
+    {
+        let (stop, listed, path) = (stop.clone(), listed.clone(), pods_path.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let current = listed.lock().unwrap().clone();
+                if n % 4 == 0 {
+                    if let (Ok(text), Ok(meta)) = (std::fs::read(&path), std::fs::metadata(&path)) {
+                        let f = std::fs::File::options().write(true).open(&path).unwrap();
+                        use std::io::Write;
+                        (&f).write_all(&text).unwrap();
+                        let _ = f.set_modified(meta.modified().unwrap());
+                    }
+                } else {
+                    write_pods(&current, &path);
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }));
+    }
+    // HTTP load, and /healthz watched throughout.
+    let (requests, unhealthy) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(Mutex::new(Vec::<String>::new())),
+    );
+    for path in ["/metrics", "/healthz", "/decision", "/stats/summary"] {
+        let (stop, requests, unhealthy) = (stop.clone(), requests.clone(), unhealthy.clone());
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let answer = get(addr, path);
+                requests.fetch_add(1, Ordering::Relaxed);
+                if path == "/healthz" && !answer.as_deref().is_some_and(|a| a.starts_with("HTTP/1.1 200")) {
+                    unhealthy
+                        .lock()
+                        .unwrap()
+                        .push(answer.unwrap_or_else(|| "no answer".into()));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }));
+    }
+
+    // RSS once a second; the baseline is taken after a quarter of the run (warm-up).
+    let t0 = Instant::now();
+    let mut samples = Vec::new();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_secs(1));
+        samples.push(rss_kib(agent_pid).unwrap_or(0));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let scrape = get(addr, "/metrics").unwrap_or_default();
+    let agent_alive = procs.0[1].try_wait().unwrap().is_none();
+    let err = std::fs::read_to_string(dir.path().join("agent.err")).unwrap_or_default();
+    let warm = samples.len() / 4;
+    let baseline = samples.get(warm).copied().unwrap_or(0).max(1);
+    let peak_after = samples[warm..].iter().copied().max().unwrap_or(0);
+    let summary = format!(
+        "{test}: {secs}s, {} pods churned, {} hog kills, {} HTTP requests, {} passes, \
+         RSS baseline {baseline} KiB, peak after warm-up {peak_after} KiB ({:+.1}%), samples {samples:?}\n\
+         stderr (tail):\n{}",
+        churned.load(Ordering::Relaxed),
+        hog_kills.load(Ordering::Relaxed),
+        requests.load(Ordering::Relaxed),
+        metric(&scrape, "headroom_syncs_total"),
+        (peak_after as f64 / baseline as f64 - 1.0) * 100.0,
+        err.lines().rev().take(10).collect::<Vec<_>>().join("\n"),
+    );
+    eprintln!("{summary}");
+    assert!(agent_alive, "{summary}");
+    assert_eq!(metric(&scrape, "headroom_pass_failures_total"), 0.0, "{summary}");
+    assert_eq!(
+        metric(
+            &scrape,
+            "headroom_actions_total{action=\"kill\",result=\"error\"}"
+        ),
+        0.0,
+        "{summary}"
+    );
+    assert!(
+        hog_kills.load(Ordering::Relaxed) >= 1,
+        "no pressure was relieved\n{summary}"
+    );
+    let unhealthy = unhealthy.lock().unwrap();
+    assert!(
+        unhealthy.is_empty(),
+        "/healthz failed {}x: {:?}\n{summary}",
+        unhealthy.len(),
+        unhealthy.first()
+    );
+    assert!(
+        peak_after * 10 <= baseline * 11,
+        "RSS grew more than 10%\n{summary}"
+    );
+    drop(procs);
+}
