@@ -511,7 +511,7 @@ fn soak_churn_pressure_http_and_pods_file_rewrites_at_once() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let current = listed.lock().unwrap().clone();
-                if n % 4 == 0 {
+                if n.is_multiple_of(4) {
                     if let (Ok(text), Ok(meta)) = (std::fs::read(&path), std::fs::metadata(&path)) {
                         let f = std::fs::File::options().write(true).open(&path).unwrap();
                         use std::io::Write;
