@@ -11,35 +11,21 @@
 //! Every cgroup is named `headroom-faults-*` and removed on drop with the processes in it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/agent_http.rs"]
+mod agent_http;
+#[path = "common/agent_kernel.rs"]
+mod agent_kernel;
 #[path = "../../linux/tests/common/cgroups.rs"]
 mod cgroups;
 
-use headroom_linux::control::CgroupHost;
+use agent_http::{http_get as get, metric_sum as metric};
+use agent_kernel::{Procs, kernel_host};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
-
-fn kernel_host(test: &str) -> Option<CgroupHost> {
-    if cgroups::skip_unless_kernel(test) {
-        return None;
-    }
-    Some(CgroupHost::detect().expect("cgroup host"))
-}
-
-/// Processes the test started; killed by pid on drop (before the cgroups are torn down).
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();
@@ -336,24 +322,6 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .next()?
         .parse()
         .ok()
-}
-
-fn get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn metric(scrape: &str, prefix: &str) -> f64 {
-    scrape
-        .lines()
-        .filter(|l| l.starts_with(prefix))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// Everything at once for `HEADROOM_SOAK_SECS` (default 20 s; BENCHMARKS.md runs 600):

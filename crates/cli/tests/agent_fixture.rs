@@ -3,6 +3,10 @@
 //! and the refusal to act on a critical pod.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/agent_http.rs"]
+mod agent_http;
+
+use agent_http::{http_get, metric_sum};
 use assert_cmd::Command;
 use std::path::Path;
 
@@ -284,26 +288,6 @@ fn pods_from_api_without_the_k8s_feature_says_how_to_get_it() {
 fn free_port() -> std::net::SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
-}
-
-/// `GET path` on the agent; `None` when the connection or the read fails.
-fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-/// The sum of a counter's samples in a classic-format scrape.
-fn metric_sum(scrape: &str, name: &str) -> f64 {
-    scrape
-        .lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 fn wait_until(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
