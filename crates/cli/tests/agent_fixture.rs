@@ -453,3 +453,33 @@ fn the_http_server_outlives_running_out_of_descriptors_and_closes_idle_connectio
     let n = s.read(&mut buf);
     assert!(matches!(n, Ok(0)), "an idle connection stayed open: {n:?}");
 }
+
+#[test]
+fn kill_refuses_to_start_when_no_kill_could_pass_the_rails() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    for (root, words) in [
+        ("/nope", "the pod cgroup root /nope is not at"),
+        ("/", "is the hierarchy root"),
+        ("/kubepods/../x", "contains `..`"),
+    ] {
+        let out = Command::cargo_bin("headroom")
+            .unwrap()
+            .args(["agent", "--once", "--listen", "off", "--action", "kill"])
+            .args(["--pod-cgroup-root", root, "--config"])
+            .arg(config(tmp.path()))
+            .arg("--root")
+            .arg(tmp.path())
+            .arg("--pods")
+            .arg(&pods)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{root}: {err}");
+        assert!(
+            err.contains("--action kill") && err.contains(words),
+            "{root}: {err}"
+        );
+    }
+}
