@@ -182,3 +182,45 @@ pub fn raise_fd_limit() -> Option<(u64, u64)> {
     setrlimit(Resource::Nofile, lim).ok()?;
     Some((soft, target))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn connections_beyond_the_cap_wait_until_an_idle_one_is_closed() {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                let guarded =
+                    GuardedListener::with_limits(l, 1, Duration::from_millis(300), Duration::from_secs(30));
+                let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+                axum::serve(guarded, app).await.unwrap();
+            });
+        });
+        // The one slot, held by a client that sends nothing.
+        let mut idle = std::net::TcpStream::connect(addr).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        // A second client is served once the idle one is closed for being idle.
+        let mut second = std::net::TcpStream::connect(addr).unwrap();
+        second.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(second, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        second.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("hi"),
+            "{answer}"
+        );
+        idle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(idle.read(&mut buf).unwrap(), 0, "the idle connection was closed");
+    }
+}
