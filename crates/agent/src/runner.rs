@@ -549,6 +549,11 @@ impl Runner {
                 }
             }
             Action::Evict => {
+                // The cleanup wait after an accepted eviction (up to 30 s) is not an outage.
+                let grace_s = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+                self.shared
+                    .health
+                    .busy_until(Instant::now() + grace_s + ACTING_SLACK);
                 let ok = self.evict(pod, grace);
                 self.shared
                     .metrics
