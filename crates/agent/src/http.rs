@@ -8,7 +8,15 @@
 //! any other address (a DaemonSet's `0.0.0.0:9464`, reachable from every pod in the cluster) only
 //! `/metrics` and `/healthz` are, unless the operator opts in (`--expose-details`); the refused
 //! paths answer 403 saying how to get them.
+//!
+//! The listener caps and times out connections ([`crate::http_listener`]); if the server
+//! ever ends (a panic, an error) the thread starts it again on the same socket.
+//!
+//! `/healthz` says whether the loop is doing its job ([`crate::health`]), not only that this
+//! thread is alive.
 
+use crate::health::Health;
+use crate::http_listener::GuardedListener;
 use crate::metrics::{CLASSIC_CONTENT_TYPE, Metrics, OPENMETRICS_CONTENT_TYPE, wants_openmetrics};
 use axum::Router;
 use axum::extract::State;
@@ -17,6 +25,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Pause before the server is started again after it ended.
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
 /// What the loop publishes for the HTTP side: the latest Summary and decision, pre-serialized
 /// (a scrape then costs one clone of a string, not a serialization under the lock).
@@ -31,6 +43,7 @@ pub struct Published {
 pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub published: Arc<Mutex<Published>>,
+    pub health: Arc<Health>,
 }
 
 impl Shared {
@@ -57,7 +70,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/stats/summary", get(summary))
         .route("/decision", get(decision))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .with_state(shared)
 }
 
@@ -106,6 +119,13 @@ async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
 }
 
+async fn healthz(State(shared): State<Shared>) -> Response {
+    match shared.health.verdict() {
+        Ok(text) => format!("{text}\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {why}\n")).into_response(),
+    }
+}
+
 fn json_or_503(body: Option<String>, what: &str) -> Response {
     match body {
         Some(b) => (
@@ -132,7 +152,7 @@ async fn decision(State(shared): State<Shared>) -> Response {
 }
 
 /// Bind `addr` now (so a busy port is reported at start-up, naming the address) and serve in
-/// a background thread running a current-thread tokio runtime. Returns the bound address.
+/// a background thread. Returns the bound address.
 /// The per-pod endpoints only on loopback (see the module docs); [`spawn_exposed`] opts in.
 pub fn spawn(addr: SocketAddr, shared: Shared) -> anyhow::Result<SocketAddr> {
     spawn_exposed(addr, shared, false)
@@ -144,26 +164,55 @@ pub fn spawn_exposed(addr: SocketAddr, shared: Shared, expose_details: bool) -> 
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--listen): {e}"))?;
     std_listener.set_nonblocking(true)?;
     let bound = std_listener.local_addr()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
     std::thread::Builder::new()
         .name("headroom-http".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(std_listener) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!("HTTP server on {bound} could not start: {e}");
-                        return;
-                    }
-                };
-                if let Err(e) = axum::serve(listener, router_for(shared, bound, expose_details)).await {
-                    tracing::error!("HTTP server on {bound} stopped: {e}");
-                }
-            });
-        })?;
+        .spawn(move || supervise(std_listener, bound, shared, expose_details))?;
     Ok(bound)
+}
+
+/// Serve until the server ends, then start it again on the same socket (forever): an agent
+/// whose `/healthz` is refused while it lives on gets restarted by nobody.
+fn supervise(
+    std_listener: std::net::TcpListener,
+    bound: SocketAddr,
+    shared: Shared,
+    expose_details: bool,
+) {
+    loop {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve_once(&std_listener, shared.clone(), bound, expose_details)
+        }));
+        let why = match run {
+            Ok(Ok(())) => "it returned".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "it panicked".to_string(),
+        };
+        tracing::error!(
+            "HTTP server on {bound} stopped ({why}); starting it again in {}s",
+            RESTART_PAUSE.as_secs()
+        );
+        shared.metrics.faults.http_restarts.inc();
+        std::thread::sleep(RESTART_PAUSE);
+    }
+}
+
+/// One run of the server on a fresh runtime (timers on: accept back-off and the connection
+/// timeouts need them).
+fn serve_once(
+    std_listener: &std::net::TcpListener,
+    shared: Shared,
+    bound: SocketAddr,
+    expose_details: bool,
+) -> anyhow::Result<()> {
+    let listener = std_listener.try_clone()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = GuardedListener::new(tokio::net::TcpListener::from_std(listener)?);
+        axum::serve(listener, router_for(shared, bound, expose_details)).await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -188,7 +237,7 @@ mod tests {
     fn endpoints_serve_published_state_and_negotiate_the_metrics_format() {
         let shared = Shared::new();
         let addr = spawn("127.0.0.1:0".parse().unwrap(), shared.clone()).unwrap();
-        assert!(get(addr, "/healthz", None).ends_with("ok\n"));
+        assert!(get(addr, "/healthz", None).ends_with("ok (starting)\n"));
         assert!(get(addr, "/decision", None).starts_with("HTTP/1.1 503"));
         shared.publish_decision("{\"evicted\":null}".into());
         shared.publish_summary("{\"node\":{}}".into());

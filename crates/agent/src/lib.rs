@@ -1,11 +1,16 @@
 //! headroom-agent: the kubelet's eviction loop on live data, woken by kernel notifications.
 
+pub mod acted;
 pub mod actuator;
 pub mod config;
 pub mod configz;
 pub mod events;
+pub mod health;
 pub mod http;
+pub mod http_listener;
+pub mod kill_deadline;
 pub mod light;
+pub mod log_writer;
 pub mod metrics;
 pub mod oom_kills;
 pub mod pod_series;

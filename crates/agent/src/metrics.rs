@@ -40,6 +40,8 @@ pub struct Metrics {
     stats_age_seconds: Family<Labels, FloatGauge>,
     notifier_armed_bytes: Family<Labels, FloatGauge>,
     deploy: DeployMetrics,
+    /// The agent's own failures (see [`crate::health`]).
+    pub faults: crate::health::FaultMetrics,
 }
 
 /// Per-pod metrics, the kernel OOM kill counter and the config source (deploy/prometheus
@@ -155,7 +157,7 @@ impl Metrics {
         let actions = Family::<Labels, Counter>::default();
         registry.register(
             "headroom_actions",
-            "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused|gone)",
+            "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused|gone|empty: a kill that found no process to signal)",
             actions.clone(),
         );
         let syncs = Family::<Labels, Counter>::default();
@@ -191,6 +193,8 @@ impl Metrics {
             "memory.usage_in_bytes value each cgroup v1 threshold notifier is armed at",
             notifier_armed_bytes.clone(),
         );
+        let faults = crate::health::FaultMetrics::default();
+        faults.register(&mut registry);
         Metrics {
             registry,
             memory_bytes,
@@ -207,6 +211,7 @@ impl Metrics {
             stats_age_seconds,
             notifier_armed_bytes,
             deploy,
+            faults,
         }
     }
 

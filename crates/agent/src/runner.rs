@@ -19,7 +19,8 @@
 //!
 //! The agent's own clock is read here and only here (the core takes time as a value).
 
-use crate::actuator::{self, Action};
+use crate::acted::Acted;
+use crate::actuator::{self, Action, Own, PodTarget};
 use crate::config::AgentConfig;
 use crate::http::Shared;
 use crate::light::{self, Quiet, Trigger};
@@ -34,19 +35,25 @@ use headroom_core::signal::NodeCondition;
 use headroom_core::summary::Summary;
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
+use headroom_linux::control::{CgroupHost, CgroupVersion};
 use headroom_linux::layout::CgroupMode;
 use headroom_linux::notify::{
     FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, UsageThreshold, Watch,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The kubelet's cleanup wait: poll every second, give up after 30 s.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 const CLEANUP_POLL: Duration = Duration::from_secs(1);
 const CLEANUP_POLL_NOTIFIED: Duration = Duration::from_millis(10);
+/// Least time between the start of a pass that acted and the pass after its cleanup: a pod
+/// that is chosen again at once (nothing to signal) cannot spin the loop.
+const CLEANUP_REPASS_FLOOR: Duration = Duration::from_millis(100);
+/// Beyond a kill's grace period: the SIGKILL rounds (5 s) and the cleanup wait (30 s).
+const ACTING_SLACK: Duration = Duration::from_secs(40);
 /// PSI trigger asked for (some 100 ms stall in 1 s); widened to 2 s windows without
 /// CAP_SYS_RESOURCE.
 const PSI_STALL: Duration = Duration::from_millis(100);
@@ -70,8 +77,15 @@ pub struct Runner {
     armed: BTreeMap<String, u64>,
     pods_source: Option<PodSource>,
     shared: Shared,
-    own_cgroups: Vec<String>,
-    /// Host path of the memory hierarchy root (under `--root`).
+    /// Who the agent is, for the own-cgroup rail.
+    own: Own,
+    /// Pods acted on, kept out of the ranking (see [`crate::acted`]).
+    acted: Acted,
+    /// The memory controller under `--root`, for kills.
+    cgroup_host: CgroupHost,
+    /// Host path of the memory hierarchy root (as the collector names cgroups, no `--root`).
+    host_memory_root: PathBuf,
+    /// Real path of the memory hierarchy root (under `--root`).
     memory_root: PathBuf,
     mode: CgroupMode,
     psi_tried: bool,
@@ -117,9 +131,26 @@ impl Runner {
                 None
             }
         };
-        let own_cgroups = std::fs::read_to_string("/proc/self/cgroup")
-            .map(|t| actuator::own_cgroups(&t))
-            .unwrap_or_default();
+        let own = Own::detect(layout.mode.is_v2());
+        if cfg.action == Action::Kill {
+            let real_pod_root = memory_root.join(cfg.pod_cgroup_root.trim_start_matches('/'));
+            actuator::preflight(&cfg.pod_cgroup_root, &real_pod_root)
+                .map_err(|e| anyhow::anyhow!("--action kill: {e}"))?;
+            if own.cgroup.is_none() {
+                tracing::warn!(
+                    "the agent's own cgroup is unknown (it runs in a cgroup namespace, or \
+                     /proc/self/cgroup has no memory line): a pod is refused when its processes \
+                     include the agent's pid {} or cannot be listed",
+                    own.pid
+                );
+            }
+        }
+        let version = if layout.mode.is_v2() {
+            CgroupVersion::V2
+        } else {
+            CgroupVersion::V1
+        };
+        shared.health.set_period(cfg.period);
         Ok(Runner {
             collector,
             state: ManagerState::new(),
@@ -127,7 +158,10 @@ impl Runner {
             armed: BTreeMap::new(),
             pods_source,
             shared,
-            own_cgroups,
+            own,
+            acted: Acted::new(),
+            cgroup_host: CgroupHost::at(version, memory_root.clone()),
+            host_memory_root: layout.memory_root.clone(),
             memory_root,
             mode: layout.mode,
             psi_tried: false,
@@ -156,7 +190,8 @@ impl Runner {
 
     fn emit(&mut self, line: &str) {
         // A closed stdout must not stop the agent: the line is also in /decision and metrics.
-        let _ = writeln!(self.out, "{line}");
+        // One write per line: the CLI's writer queues whole writes and never blocks.
+        let _ = self.out.write_all(format!("{line}\n").as_bytes());
         let _ = self.out.flush();
     }
 
@@ -169,6 +204,7 @@ impl Runner {
             if trigger != "notification" {
                 next_period = Instant::now() + self.cfg.period;
             }
+            let started = Instant::now();
             let outcome = self.pass(trigger)?;
             self.sd.pass_done();
             passes += 1;
@@ -177,6 +213,7 @@ impl Runner {
             }
             if !outcome.cleanup.is_empty() {
                 self.wait_for_cleanup(&outcome.cleanup);
+                std::thread::sleep(CLEANUP_REPASS_FLOOR.saturating_sub(started.elapsed()));
                 trigger = "cleanup";
                 continue;
             }
@@ -268,8 +305,16 @@ impl Runner {
                     if self.cfg.once {
                         return Err(anyhow::Error::new(e).context("collection failed"));
                     }
-                    // The kubelet skips a sync whose summary failed; so does the agent.
+                    // The kubelet skips a sync whose summary failed; so does the agent, and
+                    // says so on /healthz and in metrics (a blind agent must not look fine).
                     tracing::error!("collection failed, skipping this pass: {e}");
+                    self.shared.health.pass_failed(format!("collection failed: {e}"));
+                    self.shared
+                        .metrics
+                        .faults
+                        .pass_failures
+                        .get_or_create(&vec![("stage".to_string(), "collect".to_string())])
+                        .inc();
                     return Ok(PassOutcome::default());
                 }
             },
@@ -282,7 +327,8 @@ impl Runner {
         let pods = if light {
             std::mem::take(&mut self.active)
         } else {
-            self.active_pods(&mut snapshot)
+            let pods = self.active_pods(&mut snapshot);
+            self.leave_out_acted(pods)
         };
         let decision = manager::synchronize(
             &mut self.state,
@@ -323,6 +369,7 @@ impl Runner {
             let dry_run = self.cfg.action == Action::None;
             ev.after_decision(&decision, &self.cfg.eviction.thresholds, dry_run);
         }
+        self.report_health(&snapshot, &decision);
 
         let mut outcome = PassOutcome::default();
         for e in &decision.evictions {
@@ -370,6 +417,7 @@ impl Runner {
                 tracing::debug!("read {pods} active pods from {}", source.describe())
             }
             Refresh::KeptLastGood { error, pods } => {
+                self.shared.metrics.faults.pods_source_errors.inc();
                 tracing::error!("{error}; keeping the last good list ({pods} pods)")
             }
         }
@@ -389,28 +437,67 @@ impl Runner {
             .collect()
     }
 
-    /// Take the configured action on `pod`; returns the cgroup to wait on when one was taken.
+    /// Forget acted-on pods whose cgroup is gone or replaced, and leave out the others: the
+    /// kubelet's active pods exclude the pods it evicted (Failed).
+    fn leave_out_acted(&mut self, pods: Vec<Pod>) -> Vec<Pod> {
+        for key in self.acted.prune() {
+            tracing::info!("pod {key}: its cgroup is gone or replaced; it may be ranked again");
+        }
+        self.acted.leave_out(pods)
+    }
+
+    /// `/healthz` and the failure metrics from a pass that collected and decided.
+    fn report_health(&self, snapshot: &NodeSnapshot, decision: &manager::Decision) {
+        let (all, blind) = crate::health::unobserved(
+            &self.cfg.eviction.thresholds,
+            &decision.observations,
+            &snapshot.skipped,
+        );
+        let faults = &self.shared.metrics.faults;
+        for (signal, seen) in all {
+            faults
+                .signal_unobserved
+                .get_or_create(&vec![("signal".to_string(), signal.to_string())])
+                .set(i64::from(!seen));
+        }
+        faults.last_success_seconds.set(crate::health::unix_now());
+        self.shared.health.pass_ok(blind);
+    }
+
+    /// Take the configured action on `pod`; returns the cgroup (real path) to wait on when
+    /// processes were signalled.
     fn act(&mut self, pod: &Pod, snapshot: &NodeSnapshot, grace: i64, message: &str) -> Option<PathBuf> {
         let action = self.cfg.action;
         let key = pod.key();
-        let cgroup = snapshot.pods.iter().find(|c| c.uid == pod.metadata.uid);
-        let rel = cgroup.map(|c| self.relative(&c.path));
-        let target = match (&rel, action) {
+        let target = snapshot
+            .pods
+            .iter()
+            .find(|c| c.uid == pod.metadata.uid)
+            .map(|c| PodTarget::new(&self.cfg.root, &self.host_memory_root, &c.path));
+        let own = self.own.cgroup.as_deref();
+        let rails = match (&target, action) {
             (_, Action::None) => Ok(()),
             (None, _) => Err(actuator::Refusal::NoCgroup {
                 pod: key.clone(),
                 uid: pod.metadata.uid.clone(),
             }),
-            (Some(rel), _) => actuator::check_target(pod, rel, &self.cfg.pod_cgroup_root, &self.own_cgroups),
+            (Some(t), Action::Kill) => actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own)
+                .and_then(|()| actuator::check_on_disk(t, &self.own)),
+            (Some(t), Action::Evict) => {
+                actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own)
+            }
         };
         let mut fields = vec![
             ("action", action.as_str().to_string()),
             ("pod", key.clone()),
             ("uid", pod.metadata.uid.clone()),
-            ("cgroup", rel.clone().unwrap_or_default()),
+            (
+                "cgroup",
+                target.as_ref().map(|t| t.cgroup.clone()).unwrap_or_default(),
+            ),
             ("grace", format!("{grace}s")),
         ];
-        if let Err(refusal) = target {
+        if let Err(refusal) = rails {
             fields.push(("refused", refusal.to_string()));
             let line = report::action_line(&fields, self.cfg.log_format);
             self.emit(&line);
@@ -424,15 +511,40 @@ impl Runner {
         // Logged BEFORE the action is taken.
         let line = report::action_line(&fields, self.cfg.log_format);
         self.emit(&line);
-        let path = cgroup.map(|c| c.path.clone())?;
+        let target = target?;
         match action {
             Action::None => {
                 self.shared.metrics.inc_action("none", "ok");
                 None
             }
             Action::Kill => {
-                let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
-                match actuator::kill_cgroup(&path, grace) {
+                let decided = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+                // An earlier kill's deadline (an agent restart mid-grace) stands.
+                let grace =
+                    crate::kill_deadline::remaining(&target.real, decided, std::time::SystemTime::now());
+                if grace < decided {
+                    tracing::info!(
+                        "kill pod {key}: an earlier kill's SIGKILL deadline stands: {}s left of {}s",
+                        grace.as_secs(),
+                        decided.as_secs()
+                    );
+                }
+                self.shared
+                    .health
+                    .busy_until(Instant::now() + grace + ACTING_SLACK);
+                // Whatever the kill's outcome, the pod was acted on: like the kubelet's Failed
+                // pod it leaves the ranking until its cgroup goes.
+                self.acted.remember(pod, &target.real);
+                match actuator::kill_cgroup(&self.cgroup_host, &target, grace) {
+                    Ok(r) if actuator::signalled_nothing(&r) => {
+                        self.shared.metrics.inc_action("kill", "empty");
+                        tracing::info!(
+                            "kill pod {key}: no process left in {} to signal (the pod had already \
+                             stopped); not ranked again until its cgroup is gone",
+                            target.cgroup
+                        );
+                        None
+                    }
                     Ok(r) => {
                         self.shared.metrics.inc_action("kill", "ok");
                         if let Some(ev) = &self.events {
@@ -446,6 +558,7 @@ impl Runner {
                             r.exited_in_grace,
                             r.elapsed
                         );
+                        Some(target.real)
                     }
                     // The pod ended (or its runtime removed it) between the decision and the
                     // kill: nothing is left to stop, which is what the kill was for.
@@ -455,15 +568,21 @@ impl Runner {
                             "kill pod {key}: its cgroup is already gone ({e}); the pod ended \
                              before the kill, nothing to do"
                         );
+                        None
                     }
                     Err(e) => {
                         self.shared.metrics.inc_action("kill", "error");
                         tracing::error!("kill pod {key}: {e}");
+                        Some(target.real)
                     }
                 }
-                Some(path)
             }
             Action::Evict => {
+                // The cleanup wait after an accepted eviction (up to 30 s) is not an outage.
+                let grace_s = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+                self.shared
+                    .health
+                    .busy_until(Instant::now() + grace_s + ACTING_SLACK);
                 let ok = self.evict(pod, grace);
                 if let (true, Some(ev)) = (ok, &self.events) {
                     ev.pod_acted(pod, message);
@@ -471,7 +590,10 @@ impl Runner {
                 self.shared
                     .metrics
                     .inc_action("evict", if ok { "ok" } else { "error" });
-                ok.then_some(path)
+                if ok {
+                    self.acted.remember(pod, &target.real);
+                }
+                ok.then_some(target.real)
             }
         }
     }
@@ -507,16 +629,6 @@ impl Runner {
             pod.key()
         );
         false
-    }
-
-    /// A cgroup's path relative to the memory hierarchy root (`/kubepods/pod<uid>`).
-    fn relative(&self, path: &Path) -> String {
-        let rel = path
-            .strip_prefix(&self.memory_root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned();
-        format!("/{}", rel.trim_start_matches('/'))
     }
 
     /// Metrics for this pass.

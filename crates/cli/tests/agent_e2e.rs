@@ -7,37 +7,20 @@
 //! period, so only a notification can win the race against the kernel's OOM killer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/agent_kernel.rs"]
+mod agent_kernel;
 #[path = "../../linux/tests/common/cgroups.rs"]
 mod cgroups;
 
-use headroom_linux::control::{Cgroup, CgroupHost};
+use agent_kernel::{Procs, kernel_host};
+use headroom_linux::control::Cgroup;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
-
-/// The v1 cgroup host, or `None` when the test skips (see `cgroups::skip_unless_kernel`).
-fn kernel_host(test: &str) -> Option<CgroupHost> {
-    if cgroups::skip_unless_kernel(test) {
-        return None;
-    }
-    Some(CgroupHost::detect().expect("cgroup host"))
-}
-
-/// Processes the test started; killed by PID on drop (before the cgroups are torn down).
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn oom_kills(cg: &Path) -> u64 {
     let text = std::fs::read_to_string(cg.join("memory.oom_control")).unwrap_or_default();

@@ -3,6 +3,10 @@
 //! and the refusal to act on a critical pod.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/agent_http.rs"]
+mod agent_http;
+
+use agent_http::{http_get, metric_sum};
 use assert_cmd::Command;
 use std::path::Path;
 
@@ -217,6 +221,16 @@ fn bad_config_and_pods_files_exit_2_naming_the_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--period"));
+    // A period so short the loop would spin (a typo for 10s): refused with the floor.
+    let out = Command::cargo_bin("headroom")
+        .unwrap()
+        .args(["agent", "--once", "--period", "1ns", "--config"])
+        .arg(config(tmp.path()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--period \"1ns\": must be at least 100ms"), "{err}");
 }
 
 /// `headroom agent` with the given pod-source flags on a fixture host: (exit code, stderr).
@@ -282,16 +296,206 @@ fn pods_from_api_without_the_k8s_feature_says_how_to_get_it() {
     );
 }
 
-/// GET `path` from the agent at `addr`: the status code and the body.
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
+// ---- The agent under faults (issue #15): a running agent on the fixture tree. ----
+
+/// A free loopback port (bound, then released for the agent to take).
+fn free_port() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+fn wait_until(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        if t0.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
+/// Kills the agent on drop.
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `headroom agent` running on `root` every 100 ms, serving on `addr`.
+fn spawn_agent(
+    root: &Path,
+    addr: std::net::SocketAddr,
+    extra: &[&str],
+    stdout: std::process::Stdio,
+    wrapper: &[&str],
+) -> Agent {
+    let bin = assert_cmd::cargo::cargo_bin("headroom");
+    let (program, pre): (&std::ffi::OsStr, &[&str]) = match wrapper.split_first() {
+        Some((w, rest)) => (std::ffi::OsStr::new(w), rest),
+        None => (bin.as_os_str(), &[]),
+    };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(pre);
+    if !wrapper.is_empty() {
+        cmd.arg(&bin);
+    }
+    cmd.args(["agent", "--period", "100ms", "--notifications", "off", "--listen"])
+        .arg(addr.to_string())
+        .arg("--config")
+        .arg(config(root))
+        .arg("--root")
+        .arg(root)
+        .args(extra)
+        .env("HEADROOM_LOG", "warn")
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null());
+    Agent(cmd.spawn().unwrap())
+}
+
+#[test]
+fn a_stalled_stdout_does_not_freeze_the_decision_loop() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    // A pipe nobody reads, already full (64 KiB, Linux's default pipe size): the agent's
+    // first decision line would block a blocking writer for good.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    writer.write_all(&[b'x'; 65536]).unwrap();
+    let addr = free_port();
+    let _agent = spawn_agent(
+        tmp.path(),
+        addr,
+        &["--pods", pods.to_str().unwrap()],
+        std::process::Stdio::from(writer),
+        &[],
+    );
+    let mut last = String::new();
+    let advanced = wait_until(std::time::Duration::from_secs(30), || {
+        last = http_get(addr, "/metrics").unwrap_or_default();
+        metric_sum(&last, "headroom_syncs_total") >= 10.0
+    });
+    assert!(advanced, "the pass counter stopped with stdout stalled:\n{last}");
+    // Lines beyond the writer's queue are dropped and counted (the queue holds 1024 here).
+    assert!(last.contains("headroom_log_lines_dropped_total"), "{last}");
+    drop(reader);
+}
+
+#[test]
+fn a_root_without_a_host_or_without_the_pod_cgroup_root_fails_healthz() {
+    // An empty --root: every collection fails.
+    let empty = tempfile::tempdir().unwrap();
+    let addr = free_port();
+    std::fs::write(empty.path().join("unrelated"), "").unwrap();
+    let _agent = spawn_agent(empty.path(), addr, &[], std::process::Stdio::null(), &[]);
+    let mut health = String::new();
+    let failed = wait_until(std::time::Duration::from_secs(20), || {
+        health = http_get(addr, "/healthz").unwrap_or_default();
+        health.starts_with("HTTP/1.1 503")
+    });
+    assert!(failed, "{health}");
+    assert!(
+        health.contains("passes failed") && health.contains("does not look like a host root"),
+        "{health}"
+    );
+    let scrape = http_get(addr, "/metrics").unwrap();
+    assert!(
+        metric_sum(&scrape, "headroom_pass_failures_total") >= 3.0,
+        "{scrape}"
+    );
+
+    // A host without the pod cgroup root: allocatableMemory.available cannot be observed.
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    std::fs::remove_dir_all(tmp.path().join("sys/fs/cgroup/memory/kubepods")).unwrap();
+    let addr = free_port();
+    let _agent = spawn_agent(tmp.path(), addr, &[], std::process::Stdio::null(), &[]);
+    let blind = wait_until(std::time::Duration::from_secs(20), || {
+        health = http_get(addr, "/healthz").unwrap_or_default();
+        health.starts_with("HTTP/1.1 503")
+    });
+    assert!(blind, "{health}");
+    assert!(health.contains("blind: allocatableMemory.available"), "{health}");
+    let scrape = http_get(addr, "/metrics").unwrap();
+    assert!(
+        scrape.contains("headroom_signal_unobserved{signal=\"allocatableMemory.available\"} 1"),
+        "{scrape}"
+    );
+}
+
+#[test]
+fn the_http_server_outlives_running_out_of_descriptors_and_closes_idle_connections() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let addr = free_port();
+    // 64 descriptors in all (soft = hard, so the agent cannot raise it).
+    let _agent = spawn_agent(
+        tmp.path(),
+        addr,
+        &[],
+        std::process::Stdio::null(),
+        &["prlimit", "--nofile=64:64", "--"],
+    );
+    assert!(wait_until(std::time::Duration::from_secs(20), || {
+        http_get(addr, "/healthz").is_some_and(|h| h.starts_with("HTTP/1.1 200"))
+    }));
+    // More idle connections than descriptors.
+    let idle: Vec<_> = (0..100)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).ok()
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(idle);
+    let mut health = String::new();
+    let answers = wait_until(std::time::Duration::from_secs(30), || {
+        health = http_get(addr, "/healthz").unwrap_or_default();
+        health.starts_with("HTTP/1.1 200")
+    });
+    assert!(answers, "/healthz after the descriptors ran out: {health:?}");
+
+    // An idle connection is closed by the server (not held forever).
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let n = s.read(&mut buf);
+    assert!(matches!(n, Ok(0)), "an idle connection stayed open: {n:?}");
+}
+
+#[test]
+fn kill_refuses_to_start_when_no_kill_could_pass_the_rails() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let pods = pods(tmp.path(), 0);
+    for (root, words) in [
+        ("/nope", "the pod cgroup root /nope is not at"),
+        ("/", "is the hierarchy root"),
+        ("/kubepods/../x", "contains `..`"),
+    ] {
+        let out = Command::cargo_bin("headroom")
+            .unwrap()
+            .args(["agent", "--once", "--listen", "off", "--action", "kill"])
+            .args(["--pod-cgroup-root", root, "--config"])
+            .arg(config(tmp.path()))
+            .arg("--root")
+            .arg(tmp.path())
+            .arg("--pods")
+            .arg(&pods)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{root}: {err}");
+        assert!(
+            err.contains("--action kill") && err.contains(words),
+            "{root}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -300,15 +504,12 @@ fn decision_endpoint_serves_the_sync_step_of_the_json_log_line() {
     host(tmp.path());
     let pods = pods(tmp.path(), 0);
     // A free port: bind, note it, release it for the agent.
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().to_string()
-    };
+    let addr = free_port();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
         .args([
             "agent",
             "--listen",
-            &addr,
+            &addr.to_string(),
             "--action",
             "none",
             "--notifications",
@@ -327,7 +528,10 @@ fn decision_endpoint_serves_the_sync_step_of_the_json_log_line() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let body = loop {
-        if let Some((200, body)) = http_get(&addr, "/decision") {
+        if let Some(body) = http_get(addr, "/decision")
+            .filter(|r| r.starts_with("HTTP/1.1 200"))
+            .and_then(|r| r.split_once("\r\n\r\n").map(|(_, b)| b.to_string()))
+        {
             break Some(body);
         }
         if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {

@@ -258,12 +258,20 @@ impl PodList {
                 })
             })
             .collect::<Result<Vec<Pod>, _>>()?;
-        for (index, pod) in items.iter().enumerate() {
+        let list = PodList { items };
+        list.check_quantities()?;
+        Ok(list)
+    }
+
+    /// No request, limit or overhead is negative: checked by [`PodList::from_value`], and by
+    /// callers that parse pods another way (the agent streams big pods files into pods).
+    pub fn check_quantities(&self) -> Result<(), PodListError> {
+        for (index, pod) in self.items.iter().enumerate() {
             if let Some((path, value)) = first_negative_quantity(pod) {
                 return Err(PodListError::Negative { index, path, value });
             }
         }
-        Ok(PodList { items })
+        Ok(())
     }
 
     /// Every pod has a uid, and no uid appears twice: what a pods file must hold for its pods

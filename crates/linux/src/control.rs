@@ -597,6 +597,20 @@ impl Drop for Cgroup {
     }
 }
 
+/// Is `path` on a cgroup filesystem (v1 or v2)? A plain directory's `cgroup.procs` is just a
+/// file: whatever pids it names are not the cgroup's, so nothing may be signalled from it.
+pub fn is_cgroupfs(path: &Path) -> bool {
+    match rustix::fs::statfs(path) {
+        Ok(st) => {
+            // f_type is i64 on x86_64 but narrower on some architectures.
+            #[allow(clippy::unnecessary_cast)]
+            let magic = st.f_type as i64;
+            magic == CGROUP_SUPER_MAGIC || magic == CGROUP2_SUPER_MAGIC
+        }
+        Err(_) => false,
+    }
+}
+
 /// The agent's `kill` action: stop every process of the pod cgroup at `path` (absolute, or
 /// relative to the memory controller root) with SIGTERM, `grace`, SIGKILL. The cgroup itself
 /// is left in place (the runtime owns it).

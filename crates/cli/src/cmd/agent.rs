@@ -5,6 +5,7 @@ use super::bad_input;
 use headroom_agent::actuator::Action;
 use headroom_agent::config::{AgentConfig, DEFAULT_LISTEN};
 use headroom_agent::http::{self, Shared};
+use headroom_agent::log_writer::{LineWriter, QUEUE_LINES};
 use headroom_agent::pods_source::PodsFile;
 use headroom_agent::report::LogFormat;
 use headroom_agent::runner::Runner;
@@ -162,9 +163,41 @@ pub struct Args {
     pub once: bool,
 }
 
+/// The shortest `--period`: below it passes would follow each other as fast as the CPU goes
+/// (a typo like `1ns` or `10ms` for `10s`), for no earlier decision than the kernel
+/// notifications already give.
+const MIN_PERIOD: Duration = Duration::from_millis(100);
+/// How long, at exit, the queued log lines get to reach stdout/stderr.
+const LOG_DRAIN_AT_EXIT: Duration = Duration::from_secs(1);
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let shared = Shared::new();
+    // The loop never waits for stderr/stdout (a full pipe nobody reads must not freeze it):
+    // lines go through a bounded queue and are dropped, and counted, when it is full. `--once`
+    // writes directly: it has no loop to freeze, and its caller wants every line.
+    let dropped = shared.metrics.faults.log_lines_dropped.clone();
+    let writers = if args.once {
+        None
+    } else {
+        let err = LineWriter::spawn(
+            "stderr",
+            Box::new(std::io::stderr()),
+            QUEUE_LINES,
+            dropped.clone(),
+        )?;
+        let out = LineWriter::spawn("stdout", Box::new(std::io::stdout()), QUEUE_LINES, dropped)?;
+        Some((err, out))
+    };
+    // Every return from here on (bad input included) gives queued lines their chance.
+    let writers = DrainAtExit(writers);
+    let stderr_writer = writers.0.as_ref().map(|(e, _)| e.clone());
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(move || -> Box<dyn std::io::Write> {
+            match &stderr_writer {
+                Some(w) => Box::new(w.clone()),
+                None => Box::new(std::io::stderr()),
+            }
+        })
         // https://no-color.org: a NO_COLOR that is present and not empty turns colour off.
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr())
@@ -188,10 +221,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let period_ns =
         parse_duration(&args.period).map_err(|e| bad_input(format!("--period {:?}: {e}", args.period)))?;
-    if period_ns <= 0 {
+    if period_ns < MIN_PERIOD.as_nanos() as i64 {
         return Err(bad_input(format!(
-            "--period {:?}: must be positive (the kubelet uses 10s)",
-            args.period
+            "--period {:?}: must be at least {}ms (the kubelet uses 10s; kernel notifications \
+             already wake the agent at once)",
+            args.period,
+            MIN_PERIOD.as_millis()
         )));
     }
     let listen: Option<SocketAddr> = match args.listen.as_str() {
@@ -264,9 +299,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         once: args.once,
         max_passes: None,
     };
-    let shared = Shared::new();
     shared.metrics.set_kubelet_config_source(source.as_str());
     if let Some(addr) = cfg.listen {
+        if let Some((old, new)) = headroom_agent::http_listener::raise_fd_limit() {
+            tracing::debug!("raised the open-files limit from {old} to {new}");
+        }
         let bound = http::spawn_exposed(addr, shared.clone(), args.expose_details)?;
         if http::serves_details(bound, args.expose_details) {
             tracing::info!("serving /metrics, /stats/summary, /decision, /healthz on http://{bound}");
@@ -285,6 +322,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut runner = Runner::new(cfg, shared)?;
     if let Some(node) = events_node {
         runner.set_events(start_events(&node)?);
+    }
+    if let Some((_, out)) = &writers.0 {
+        runner.set_output(Box::new(out.clone()));
     }
     runner.run()?;
     Ok(ExitCode::SUCCESS)
@@ -403,6 +443,17 @@ fn start_events(node: &str) -> anyhow::Result<headroom_agent::events::Events> {
 #[cfg(not(feature = "k8s"))]
 fn start_events(_node: &str) -> anyhow::Result<headroom_agent::events::Events> {
     Err(bad_input("--events on: this build has no Kubernetes support"))
+}
+
+/// The agent's (stderr, stdout) queued writers, drained when `run` returns.
+struct DrainAtExit(Option<(LineWriter, LineWriter)>);
+
+impl Drop for DrainAtExit {
+    fn drop(&mut self) {
+        for w in self.0.iter().flat_map(|(e, o)| [e, o]) {
+            w.drain(LOG_DRAIN_AT_EXIT);
+        }
+    }
 }
 
 /// Check --pods / --pods-from / --node-name together; the node name when the API is the source.
