@@ -69,7 +69,7 @@ fn every_node_is_read_and_the_unreachable_one_is_reported() {
         .map(|t| headroom_core::threshold::format_threshold_value(&t.value))
         .collect();
     assert!(
-        values.contains(&"10%".to_string()) && values.contains(&"4Gi".to_string()),
+        values.contains(&"10%".to_string()) && values.contains(&"5Gi".to_string()),
         "{values:?}"
     );
 

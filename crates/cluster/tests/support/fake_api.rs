@@ -443,11 +443,11 @@ pub fn four_nodes() -> Vec<FakeNode> {
             synthetic_node(
                 "node-custom",
                 32 * GI,
-                3 * GI,
+                6 * GI,
                 20,
                 configz(
                     json!({"evictionHard": {"memory.available": "10%", "nodefs.available": "5%"},
-                               "evictionSoft": {"memory.available": "4Gi"},
+                               "evictionSoft": {"memory.available": "5Gi"},
                                "evictionSoftGracePeriod": {"memory.available": "1m30s"},
                                "evictionMinimumReclaim": {"memory.available": "500Mi"}}),
                 ),
