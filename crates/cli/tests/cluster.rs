@@ -314,3 +314,31 @@ fn no_credentials_is_a_clear_error() {
         run.stderr
     );
 }
+
+#[test]
+fn watch_reads_the_cluster_again_every_interval() {
+    use std::io::{BufRead, BufReader};
+    let c = cluster();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
+        .arg("cluster")
+        .arg("--kubeconfig")
+        .arg(&c.kubeconfig)
+        .args(["--watch", "--interval", "1", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Each round is one pretty-printed document whose last line is `}` at column 0.
+    let mut rounds = 0;
+    for line in BufReader::new(stdout).lines() {
+        if line.unwrap() == "}" {
+            rounds += 1;
+            if rounds == 2 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(rounds, 2);
+}

@@ -167,6 +167,9 @@ fn bytes(v: Option<impl Into<i128>>) -> String {
 fn why(c: &Candidate) -> String {
     match c.placed_by {
         "missingStats" => "no memory stats (ranked first)".to_string(),
+        "exceedsRequest" if c.request_bytes == Some(0) => {
+            format!("uses {}, no memory request", bytes(c.usage_bytes))
+        }
         "exceedsRequest" => format!(
             "uses {}, {} over its {} request",
             bytes(c.usage_bytes),
@@ -177,6 +180,9 @@ fn why(c: &Candidate) -> String {
             "lowest priority ({})",
             c.priority.map_or_else(|| "?".to_string(), |p| p.to_string())
         ),
+        "usageOverRequest" if c.request_bytes == Some(0) => {
+            format!("largest usage, no memory request (uses {})", bytes(c.usage_bytes))
+        }
         "usageOverRequest" => format!(
             "largest usage over request ({} over its {} request)",
             bytes(c.over_request_bytes),
