@@ -96,11 +96,8 @@ fn fetch_only(rt: &tokio::runtime::Runtime, url: &str) -> (Duration, usize) {
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.unwrap();
                 let n = &node.name;
-                let (a, b, c) = tokio::join!(
-                    api.get(&paths::summary(n)),
-                    api.get(&paths::configz(n)),
-                    api.get(&paths::pods(n))
-                );
+                let (s, c, p) = (paths::summary(n), paths::configz(n), paths::pods(n));
+                let (a, b, c) = tokio::join!(api.get(&s), api.get(&c), api.get(&p));
                 [a, b, c]
                     .iter()
                     .map(|r| r.as_ref().map_or(0, String::len))

@@ -128,8 +128,8 @@ mod with_api {
     use super::*;
     use crate::cluster::row::{self, NodeRow, State};
     use crate::cluster::table;
+    use crate::status::build;
     use crate::status::input::{Source, StatusInput};
-    use crate::status::{build, json, text};
     use headroom_cluster::api::{Api, Credentials, connect};
     use headroom_cluster::inputs::NodeInputs;
     use headroom_cluster::nodes::NodeMeta;
@@ -244,15 +244,7 @@ mod with_api {
             .await
             .map_err(|f| anyhow::anyhow!("node {}: {f}", args.name))?;
         let report = build::build(&status_input(&args.name, inputs), args.top);
-        let out = match args.format {
-            StatusFormat::Json => json::render(&report)?,
-            StatusFormat::Text => {
-                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-                let color = std::io::stdout().is_terminal() && !no_color;
-                text::render(&report, text::Style { color })
-            }
-        };
-        print!("{out}");
+        print!("{}", crate::cmd::status::render(&report, args.format)?);
         Ok(ExitCode::SUCCESS)
     }
 }
