@@ -3,8 +3,9 @@
 //!
 //! The fake API server (crates/cluster/tests/support/fake_api.rs, one worker thread, in this
 //! process) serves 1,000 nodes, each with a kubelet-shaped Summary, a kubeadm-style `/configz`
-//! and a PodList of 30 pods (managed fields, statuses: ~100 KiB per node); 10 of the nodes are
-//! down (the proxy answers 503). Two contenders, side by side in one run:
+//! and a PodList of 30 pods (managed fields, statuses: ~120 KiB per node); 10 of the nodes are
+//! down (the proxy answers 503); ten pools of nodes run ten different kubelet configs. Two
+//! contenders, side by side in one run:
 //!   * the table: the `headroom cluster --format json` binary (release), end to end: list,
 //!     3,000 GETs, parsing, `headroom status`'s report per node, sort, print; wall time and
 //!     peak RSS (VmHWM, sampled every 5 ms);
@@ -20,7 +21,7 @@
 #[path = "../../cluster/tests/support/fake_api.rs"]
 mod fake_api;
 
-use fake_api::{Behaviour, GI, MI, default_configz, fake_node, synthetic_node};
+use fake_api::{Behaviour, GI, MI, fake_node, synthetic_node};
 use headroom_cluster::api::Api;
 use headroom_cluster::paths;
 use headroom_cluster::scan::list_nodes;
@@ -139,7 +140,11 @@ fn main() {
         .map(|i| {
             let name = format!("ip-10-0-{}-{}.ec2.internal", i / 250, i % 250);
             let available = (64 + (i as u64 * 7919) % 8000) * MI;
-            let docs = synthetic_node(&name, 16 * GI, available, PODS, default_configz());
+            // Ten node pools, ten running configs (the kubelet config differs by pool).
+            let configz = fake_api::configz(serde_json::json!({"evictionHard": {
+                "memory.available": format!("{}Mi", 100 + (i % 10) * 50),
+                "nodefs.available": "10%", "imagefs.available": "15%"}}));
+            let docs = synthetic_node(&name, 16 * GI, available, PODS, configz);
             let behaviour = if i % 100 == 99 {
                 Behaviour::Down
             } else {
@@ -204,6 +209,12 @@ fn main() {
         median(cpus).as_secs_f64(),
         peak as f64 / 1024.0
     );
-    println!("| yardstick: the same GETs, bodies dropped | {:.2} | - | - |", f.as_secs_f64());
-    println!("| ratio table / fetch (wall) | {:.1} | | |", t.as_secs_f64() / f.as_secs_f64());
+    println!(
+        "| yardstick: the same GETs, bodies dropped | {:.2} | - | - |",
+        f.as_secs_f64()
+    );
+    println!(
+        "| ratio table / fetch (wall) | {:.1} | | |",
+        t.as_secs_f64() / f.as_secs_f64()
+    );
 }

@@ -6,6 +6,8 @@ use headroom_core::config::{EvictionConfig, KubeletConfig};
 use headroom_core::lint::{Warning, lint};
 use headroom_core::pod::{Pod, PodList};
 use headroom_core::summary::Summary;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// What `headroom status` needs about one node.
 #[derive(Clone, Debug)]
@@ -42,6 +44,27 @@ pub fn parse_configz(text: &str, origin: &str) -> Result<(EvictionConfig, Vec<Wa
     Ok((eviction, warnings))
 }
 
+/// Parsed `/configz` answers by their text. The nodes of a pool run the same config, and
+/// parsing one (with the misspelled-field check) costs more than all the rest of a node; on
+/// 1,000 nodes the cache halves the table's CPU time (BENCHMARKS.md). Only good configs are
+/// kept: an error names the node it came from.
+#[derive(Default)]
+pub struct ConfigCache(Mutex<HashMap<String, (EvictionConfig, Vec<Warning>)>>);
+
+impl ConfigCache {
+    /// [`parse_configz`], once per distinct text.
+    pub fn parse(&self, text: &str, origin: &str) -> Result<(EvictionConfig, Vec<Warning>), String> {
+        if let Some(hit) = self.0.lock().ok().and_then(|m| m.get(text).cloned()) {
+            return Ok(hit);
+        }
+        let parsed = parse_configz(text, origin)?;
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(text.to_string(), parsed.clone());
+        }
+        Ok(parsed)
+    }
+}
+
 /// The node's pods (a `PodList`).
 pub fn parse_pods(text: &str, origin: &str) -> Result<Vec<Pod>, String> {
     let value: serde_json::Value =
@@ -66,6 +89,30 @@ mod tests {
             .map(|t| headroom_core::threshold::format_threshold_value(&t.value))
             .collect();
         assert!(memory.contains(&"500Mi".to_string()), "{memory:?}");
+    }
+
+    #[test]
+    fn the_cache_parses_a_config_once_and_never_keeps_an_error() {
+        let cache = ConfigCache::default();
+        let good = r#"{"kubeletconfig":{"evictionHard":{"memory.available":"300Mi"}}}"#;
+        let a = cache.parse(good, "node a /configz").unwrap();
+        let b = cache.parse(good, "node b /configz").unwrap();
+        assert_eq!(a.0.thresholds, b.0.thresholds);
+        assert_eq!(cache.0.lock().unwrap().len(), 1);
+        let bad = r#"{"kubeletconfig":{"evictionHard":{"memory.available":"lots"}}}"#;
+        assert!(
+            cache
+                .parse(bad, "node c /configz")
+                .unwrap_err()
+                .contains("node c")
+        );
+        assert!(
+            cache
+                .parse(bad, "node d /configz")
+                .unwrap_err()
+                .contains("node d")
+        );
+        assert_eq!(cache.0.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::api::{Api, GetError};
-use crate::inputs::{NodeInputs, parse_configz, parse_pods, parse_summary};
+use crate::inputs::{ConfigCache, NodeInputs, parse_pods, parse_summary};
 use crate::nodes::{NodeMeta, parse_node_list};
 use crate::paths;
 
@@ -61,8 +61,8 @@ pub async fn list_nodes(api: &Api, label_selector: Option<&str>) -> Result<Vec<N
     parse_node_list(&text)
 }
 
-/// Read one node's three documents (concurrently) and parse them.
-pub async fn read_node(api: &Api, node: &NodeMeta) -> Result<NodeInputs, NodeFailure> {
+/// Read one node's three documents (concurrently) and parse them (configs through `configs`).
+pub async fn read_node(api: &Api, node: &NodeMeta, configs: &ConfigCache) -> Result<NodeInputs, NodeFailure> {
     let name = &node.name;
     let (summary_path, config_path, pods_path) =
         (paths::summary(name), paths::configz(name), paths::pods(name));
@@ -90,7 +90,8 @@ pub async fn read_node(api: &Api, node: &NodeMeta) -> Result<NodeInputs, NodeFai
     };
     let summary =
         parse_summary(&summary, &format!("node {name} Summary")).map_err(bad("Summary", &summary_path))?;
-    let (eviction, config_warnings) = parse_configz(&config, &format!("node {name} /configz"))
+    let (eviction, config_warnings) = configs
+        .parse(&config, &format!("node {name} /configz"))
         .map_err(bad("kubelet config", &config_path))?;
     let pods = parse_pods(&pods, &format!("node {name} pods")).map_err(bad("pods", &pods_path))?;
     Ok(NodeInputs {
@@ -110,14 +111,16 @@ where
     F: Fn(NodeReading) -> T + Send + Sync + 'static,
 {
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let configs = Arc::new(ConfigCache::default());
     let each = Arc::new(each);
     let mut tasks = tokio::task::JoinSet::new();
     let count = nodes.len();
     for (index, node) in nodes.into_iter().enumerate() {
         let (api, permits, each) = (api.clone(), permits.clone(), each.clone());
+        let configs = configs.clone();
         tasks.spawn(async move {
             let inputs = match permits.acquire_owned().await {
-                Ok(_permit) => read_node(&api, &node).await,
+                Ok(_permit) => read_node(&api, &node, &configs).await,
                 // The semaphore is never closed; should it be, the node is reported, not lost.
                 Err(_) => Err(NodeFailure {
                     what: "Summary",

@@ -131,7 +131,7 @@ mod with_api {
     use crate::status::build;
     use crate::status::input::{Source, StatusInput};
     use headroom_cluster::api::{Api, Credentials, connect};
-    use headroom_cluster::inputs::NodeInputs;
+    use headroom_cluster::inputs::{ConfigCache, NodeInputs};
     use headroom_cluster::nodes::NodeMeta;
     use headroom_cluster::scan::{FailureKind, NodeReading, list_nodes, read_all, read_node};
     use std::io::{IsTerminal, Write};
@@ -240,7 +240,7 @@ mod with_api {
             memory_pressure: None,
             ready: None,
         };
-        let inputs = read_node(api, &node)
+        let inputs = read_node(api, &node, &ConfigCache::default())
             .await
             .map_err(|f| anyhow::anyhow!("node {}: {f}", args.name))?;
         let report = build::build(&status_input(&args.name, inputs), args.top);
