@@ -149,3 +149,20 @@ fn an_unreachable_api_server_fails_the_listing_with_the_request() {
     let err = rt.block_on(list_nodes(&api, None)).unwrap_err();
     assert!(err.contains("cannot list the nodes (GET /api/v1/nodes"), "{err}");
 }
+
+#[test]
+fn a_document_that_is_not_what_it_should_be_is_a_bad_answer_naming_the_field() {
+    let mut junk = synthetic_node("node-junk", 16 * GI, 8 * GI, 2, default_configz());
+    junk.summary = r#"{"node": {"nodeName": "node-junk", "memory": {"availableBytes": "lots"}}}"#.into();
+    let mut nodes = four_nodes();
+    nodes.push(fake_node("node-junk", "False", junk, Behaviour::Up));
+    let (addr, _) = fake_api::serve(nodes, 1);
+    let (rt, api) = plain(addr, Duration::from_secs(10));
+    let readings = read(&rt, &api, None);
+    let junk = readings.iter().find(|r| r.node.name == "node-junk").unwrap();
+    let err = junk.inputs.as_ref().unwrap_err();
+    assert_eq!(err.kind, FailureKind::BadAnswer);
+    assert_eq!(err.what, "Summary");
+    assert!(err.message.contains("node.memory.availableBytes"), "{err}");
+    assert_eq!(readings.iter().filter(|r| r.inputs.is_ok()).count(), 3);
+}

@@ -226,6 +226,24 @@ mod tests {
     }
 
     #[test]
+    fn page_cache_share_is_the_non_anonymous_part_of_the_working_set() {
+        use headroom_core::summary::MemoryStats;
+        let mut s = Summary::default();
+        assert_eq!(page_cache_share(&s), None);
+        s.node.memory = Some(MemoryStats {
+            working_set_bytes: Some(800),
+            rss_bytes: Some(200),
+            ..MemoryStats::default()
+        });
+        assert_eq!(page_cache_share(&s), Some(0.75));
+        // rss above the working set (v1 kernel memory accounting off) is no negative share.
+        s.node.memory.as_mut().unwrap().rss_bytes = Some(900);
+        assert_eq!(page_cache_share(&s), Some(0.0));
+        s.node.memory.as_mut().unwrap().working_set_bytes = Some(0);
+        assert_eq!(page_cache_share(&s), None);
+    }
+
+    #[test]
     fn pressure_first_then_least_headroom_then_unknown_then_unreachable() {
         let mut rows = vec![
             row("down", State::Unreachable, None, None),
