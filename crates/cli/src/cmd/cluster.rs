@@ -10,13 +10,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cmd::status::Format as StatusFormat;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+// The same two formats as `headroom status`.
+use crate::cmd::status::Format;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
@@ -89,8 +84,8 @@ pub struct NodeArgs {
     pub top: usize,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
-    pub format: StatusFormat,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// The name `kubectl` runs this binary under when installed as a plugin.
@@ -206,7 +201,16 @@ mod with_api {
         let interval = Duration::from_secs(args.interval.max(1));
         let refresh_in_place = args.watch && std::io::stdout().is_terminal();
         loop {
-            let rows = one_round(api, args).await?;
+            let rows = match one_round(api, args).await {
+                Ok(rows) => rows,
+                // Watching, an API server that blinks is said and retried, not the end.
+                Err(e) if args.watch => {
+                    eprintln!("headroom: {e:#}; retrying in {}s", interval.as_secs());
+                    tokio::time::sleep(interval).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let mut out = String::new();
             if refresh_in_place && args.format == Format::Text {
                 // Clear the screen and home the cursor: the table replaces the last one.
