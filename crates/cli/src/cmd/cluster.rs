@@ -110,7 +110,11 @@ pub fn plugin_args(args: Vec<OsString>) -> Vec<OsString> {
 
 #[cfg(not(feature = "k8s"))]
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("headroom cluster: this build has no Kubernetes support; rebuild with --features k8s")
+    // Exit status 2, like the agent's Kubernetes flags in a build without them.
+    Err(crate::cmd::bad_input(
+        "this build has no Kubernetes support, which `headroom cluster` needs; rebuild with the \
+         `k8s` feature (cargo build --release --features k8s)",
+    ))
 }
 
 #[cfg(feature = "k8s")]
@@ -248,7 +252,16 @@ mod with_api {
             .await
             .map_err(|f| anyhow::anyhow!("node {}: {f}", args.name))?;
         let report = build::build(&status_input(&args.name, inputs), args.top);
-        print!("{}", crate::cmd::status::render(&report, args.format)?);
+        let out = match args.format {
+            Format::Json => crate::status::json::render(&report)?,
+            Format::Text => {
+                // `headroom status`'s rule: colour on a terminal unless NO_COLOR is set.
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                let color = std::io::stdout().is_terminal() && !no_color;
+                crate::status::text::render(&report, crate::status::text::Style { color })
+            }
+        };
+        print!("{out}");
         Ok(ExitCode::SUCCESS)
     }
 }

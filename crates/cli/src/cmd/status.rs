@@ -110,21 +110,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         host,
     };
     let report = build::build(&input, args.top);
-    print!("{}", render(&report, args.format)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The report as text (coloured on a terminal) or JSON; `headroom cluster node` prints it too.
-pub fn render(report: &crate::status::report::StatusReport, format: Format) -> anyhow::Result<String> {
-    Ok(match format {
-        Format::Json => json::render(report)?,
+    let out = match args.format {
+        Format::Json => json::render(&report)?,
         Format::Text => {
             // https://no-color.org: a NO_COLOR that is present and not empty turns colour off.
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let color = std::io::stdout().is_terminal() && !no_color;
-            text::render(report, text::Style { color })
+            text::render(&report, text::Style { color })
         }
-    })
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The effective eviction settings, the config's name, and its lint warnings.
