@@ -106,8 +106,8 @@ pub fn render_text(rows: &[NodeRow]) -> String {
         failures.len()
     ));
     out.push_str(
-        " HEADROOM = memory.available - threshold (negative: met now); CACHE/WS = share of the \
-         working set that is not anonymous memory (mostly active page cache).\n",
+        "\nHEADROOM = available - threshold (negative: met now). CACHE/WS = the share of the \
+         working set\nthat is not anonymous memory (mostly active page cache).\n",
     );
     for r in failures {
         out.push_str(&format!(
