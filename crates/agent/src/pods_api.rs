@@ -32,7 +32,7 @@ pub fn pods_request_path(node: &str) -> String {
 }
 
 /// Percent-encode a query value (RFC 3986 unreserved characters pass through).
-fn percent_encode(value: &str) -> String {
+pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -1,6 +1,8 @@
 //! `headroom`: the command-line front end. Each subcommand lives in `cmd/<name>.rs` and owns
 //! its arguments; this file only dispatches and turns errors into exit codes.
 
+#[cfg(feature = "k8s")]
+mod cluster;
 mod cmd;
 mod output;
 mod status;
@@ -41,13 +43,16 @@ enum Command {
     Experiment(cmd::experiment::Experiment),
     // No doc comment here: it would replace the long help written on `cmd::agent::Args`.
     Agent(cmd::agent::Args),
+    /// Every node of a cluster at a glance, through the API server: who is close to eviction.
+    Cluster(cmd::cluster::Args),
     /// Small jobs run inside experiment cgroups (file writer/reader, paced allocator).
     #[command(hide = true)]
     Worker(cmd::worker::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Installed as `kubectl-headroom`, the binary is the `kubectl headroom` plugin.
+    let cli = Cli::parse_from(cmd::cluster::plugin_args(std::env::args_os().collect()));
     match dispatch(cli) {
         Ok(code) => code,
         // The reader stopped reading (`| head -1`): not a failure, and nothing to say.
@@ -70,6 +75,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::CheckConfig(args)) => cmd::check_config::run(args),
         Some(Command::Experiment(exp)) => cmd::experiment::run(exp),
         Some(Command::Agent(args)) => cmd::agent::run(args),
+        Some(Command::Cluster(args)) => cmd::cluster::run(args),
         Some(Command::Worker(args)) => cmd::worker::run(args),
     }
 }

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod capture;
 pub mod check_config;
+pub mod cluster;
 pub mod experiment;
 pub mod explain;
 pub mod simulate;
