@@ -172,12 +172,7 @@ pub fn spawn_exposed(addr: SocketAddr, shared: Shared, expose_details: bool) -> 
 
 /// Serve until the server ends, then start it again on the same socket (forever): an agent
 /// whose `/healthz` is refused while it lives on gets restarted by nobody.
-fn supervise(
-    std_listener: std::net::TcpListener,
-    bound: SocketAddr,
-    shared: Shared,
-    expose_details: bool,
-) {
+fn supervise(std_listener: std::net::TcpListener, bound: SocketAddr, shared: Shared, expose_details: bool) {
     loop {
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             serve_once(&std_listener, shared.clone(), bound, expose_details)

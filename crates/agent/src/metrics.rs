@@ -6,6 +6,7 @@
 //! converts: counters are described under their `_total` sample name, `# UNIT` lines and the
 //! `# EOF` marker are dropped.
 
+use headroom_core::signal::{Resource, Signal};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,6 +17,11 @@ use std::collections::BTreeSet;
 use std::sync::atomic::AtomicU64;
 
 type Labels = Vec<(String, String)>;
+
+/// Whether a signal is measured in bytes (memory, disk space) rather than counted (pids, inodes).
+fn in_bytes(signal: Signal) -> bool {
+    matches!(signal.resource(), Resource::Memory | Resource::EphemeralStorage)
+}
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// Content type of the classic Prometheus text exposition format.
@@ -31,6 +37,8 @@ pub struct Metrics {
     signal_capacity_bytes: Family<Labels, FloatGauge>,
     threshold_bytes: Family<Labels, FloatGauge>,
     threshold_headroom_bytes: Family<Labels, FloatGauge>,
+    /// The same four for signals counted in units, not bytes (pid.available, *.inodesFree).
+    counted: CountedSignals,
     node_condition: Family<Labels, Gauge>,
     evictions: Family<Labels, Counter>,
     actions: Family<Labels, Counter>,
@@ -42,6 +50,47 @@ pub struct Metrics {
     deploy: DeployMetrics,
     /// The agent's own failures (see [`crate::health`]).
     pub faults: crate::health::FaultMetrics,
+}
+
+/// A signal's figures in units (pids, inodes): kept out of the `_bytes` metrics, whose unit the
+/// name promises.
+struct CountedSignals {
+    available: Family<Labels, FloatGauge>,
+    capacity: Family<Labels, FloatGauge>,
+    threshold: Family<Labels, FloatGauge>,
+    headroom: Family<Labels, FloatGauge>,
+}
+
+impl CountedSignals {
+    fn register(registry: &mut Registry) -> CountedSignals {
+        let c = CountedSignals {
+            available: Family::default(),
+            capacity: Family::default(),
+            threshold: Family::default(),
+            headroom: Family::default(),
+        };
+        registry.register(
+            "headroom_signal_available",
+            "Observed available amount of each eviction signal counted in units, not bytes (pid.available: pids; nodefs/imagefs/containerfs.inodesFree: inodes)",
+            c.available.clone(),
+        );
+        registry.register(
+            "headroom_signal_capacity",
+            "Capacity the percentage thresholds of a counted signal (pids, inodes) are computed against",
+            c.capacity.clone(),
+        );
+        registry.register(
+            "headroom_threshold",
+            "Each configured eviction threshold of a counted signal (pids, inodes) for the current capacity (type=hard|soft)",
+            c.threshold.clone(),
+        );
+        registry.register(
+            "headroom_threshold_headroom",
+            "Available minus threshold for a counted signal (pids, inodes): negative = met",
+            c.headroom.clone(),
+        );
+        c
+    }
 }
 
 /// Per-pod metrics, the kernel OOM kill counter and the config source (deploy/prometheus
@@ -121,7 +170,7 @@ impl Metrics {
         let signal_available_bytes = Family::<Labels, FloatGauge>::default();
         registry.register(
             "headroom_signal_available_bytes",
-            "Observed available amount of each eviction signal (memory.available, allocatableMemory.available)",
+            "Observed available bytes of each eviction signal measured in bytes (memory.available, allocatableMemory.available, nodefs/imagefs/containerfs.available)",
             signal_available_bytes.clone(),
         );
         let signal_capacity_bytes = Family::<Labels, FloatGauge>::default();
@@ -142,6 +191,7 @@ impl Metrics {
             "Available minus threshold: how far each threshold is from being met (negative = met)",
             threshold_headroom_bytes.clone(),
         );
+        let counted = CountedSignals::register(&mut registry);
         let node_condition = Family::<Labels, Gauge>::default();
         registry.register(
             "headroom_node_condition",
@@ -202,6 +252,7 @@ impl Metrics {
             signal_capacity_bytes,
             threshold_bytes,
             threshold_headroom_bytes,
+            counted,
             node_condition,
             evictions,
             actions,
@@ -248,17 +299,28 @@ impl Metrics {
             .set(bytes);
     }
 
-    pub fn set_signal(&self, signal: &str, available: f64, capacity: f64) {
-        let l = labels(&[("signal", signal)]);
-        self.signal_available_bytes.get_or_create(&l).set(available);
-        self.signal_capacity_bytes.get_or_create(&l).set(capacity);
+    /// A signal's observation, in the `_bytes` metrics or, for pids and inodes, the unit-less ones.
+    pub fn set_signal(&self, signal: Signal, available: f64, capacity: f64) {
+        let l = labels(&[("signal", signal.as_str())]);
+        let (a, c) = if in_bytes(signal) {
+            (&self.signal_available_bytes, &self.signal_capacity_bytes)
+        } else {
+            (&self.counted.available, &self.counted.capacity)
+        };
+        a.get_or_create(&l).set(available);
+        c.get_or_create(&l).set(capacity);
     }
 
-    /// `kind` is `hard` or `soft`.
-    pub fn set_threshold(&self, signal: &str, kind: &str, bytes: f64, headroom: f64) {
-        let l = labels(&[("signal", signal), ("type", kind)]);
-        self.threshold_bytes.get_or_create(&l).set(bytes);
-        self.threshold_headroom_bytes.get_or_create(&l).set(headroom);
+    /// `kind` is `hard` or `soft`; `value` and `headroom` in the signal's unit (see [`Self::set_signal`]).
+    pub fn set_threshold(&self, signal: Signal, kind: &str, value: f64, headroom: f64) {
+        let l = labels(&[("signal", signal.as_str()), ("type", kind)]);
+        let (t, h) = if in_bytes(signal) {
+            (&self.threshold_bytes, &self.threshold_headroom_bytes)
+        } else {
+            (&self.counted.threshold, &self.counted.headroom)
+        };
+        t.get_or_create(&l).set(value);
+        h.get_or_create(&l).set(headroom);
     }
 
     pub fn set_condition(&self, condition: &str, active: bool) {
@@ -268,9 +330,7 @@ impl Metrics {
     }
 
     pub fn inc_eviction(&self, signal: &str) {
-        self.evictions
-            .get_or_create(&labels(&[("eviction_signal", signal)]))
-            .inc();
+        self.evictions.get_or_create(&labels(&[("signal", signal)])).inc();
     }
 
     pub fn inc_action(&self, action: &str, result: &str) {
@@ -296,7 +356,7 @@ impl Metrics {
 
     pub fn set_stats_age(&self, signal: &str, seconds: f64) {
         self.stats_age_seconds
-            .get_or_create(&labels(&[("eviction_signal", signal)]))
+            .get_or_create(&labels(&[("signal", signal)]))
             .set(seconds);
     }
 
@@ -365,8 +425,8 @@ mod tests {
     fn sample() -> Metrics {
         let m = Metrics::new();
         m.set_memory("node", "working_set", 1.5e9);
-        m.set_signal("memory.available", 2.0e8, 4.0e9);
-        m.set_threshold("memory.available", "hard", 104_857_600.0, 9.5e7);
+        m.set_signal(Signal::MemoryAvailable, 2.0e8, 4.0e9);
+        m.set_threshold(Signal::MemoryAvailable, "hard", 104_857_600.0, 9.5e7);
         m.set_condition("MemoryPressure", true);
         m.inc_eviction("memory.available");
         m.inc_action("kill", "ok");
@@ -374,6 +434,37 @@ mod tests {
         m.inc_notification("node", "usage_threshold");
         m.set_stats_age("memory.available", 0.01);
         m
+    }
+
+    #[test]
+    fn counted_signals_stay_out_of_the_bytes_metrics() {
+        let m = Metrics::new();
+        m.set_signal(Signal::PidAvailable, 30_000.0, 32_768.0);
+        m.set_threshold(Signal::PidAvailable, "hard", 1_000.0, 29_000.0);
+        m.set_signal(Signal::NodeFsAvailable, 5.0e9, 1.0e10);
+        let text = m.render(false);
+        assert!(
+            text.contains("headroom_signal_available{signal=\"pid.available\"} 30000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("headroom_threshold{signal=\"pid.available\",type=\"hard\"} 1000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("headroom_threshold_headroom{signal=\"pid.available\",type=\"hard\"} 29000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("headroom_signal_available_bytes{signal=\"nodefs.available\"} 5000000000"),
+            "{text}"
+        );
+        for line in text.lines().filter(|l| l.contains("_bytes{")) {
+            assert!(
+                !line.contains("pid.available"),
+                "a pid count in a _bytes metric: {line}"
+            );
+        }
     }
 
     #[test]
@@ -404,7 +495,7 @@ mod tests {
             text.contains("# HELP headroom_evictions_total Pods chosen"),
             "{text}"
         );
-        assert!(text.contains("headroom_evictions_total{eviction_signal=\"memory.available\"} 1"));
+        assert!(text.contains("headroom_evictions_total{signal=\"memory.available\"} 1"));
         assert!(text.contains("# TYPE headroom_memory_bytes gauge\n"));
         assert!(!text.contains("# EOF"));
         assert!(!text.contains("# UNIT"));

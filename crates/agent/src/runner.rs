@@ -667,11 +667,7 @@ impl Runner {
             breakdown("pods", &pods.memory, avail);
         }
         for (signal, o) in decision.observations.iter() {
-            m.set_signal(
-                signal.as_str(),
-                o.available.value() as f64,
-                o.capacity.value() as f64,
-            );
+            m.set_signal(signal, o.available.value() as f64, o.capacity.value() as f64);
             if let Some(t) = o.time {
                 let age = now.as_nanosecond() - t.as_nanosecond();
                 m.set_stats_age(signal.as_str(), age as f64 / 1e9);
@@ -681,12 +677,7 @@ impl Runner {
             if let Some(o) = decision.observations.get(t.signal) {
                 let q = threshold_quantity(&t.value, &o.capacity).value();
                 let kind = if t.is_hard() { "hard" } else { "soft" };
-                m.set_threshold(
-                    t.signal.as_str(),
-                    kind,
-                    q as f64,
-                    (o.available.value() - q) as f64,
-                );
+                m.set_threshold(t.signal, kind, q as f64, (o.available.value() - q) as f64);
             }
         }
         for c in [

@@ -173,7 +173,10 @@ fn why(c: &Candidate) -> String {
             c.priority.map_or_else(|| "?".to_string(), |p| p.to_string())
         ),
         "usageOverRequest" if c.request_bytes == Some(0) => {
-            format!("largest usage, no memory request (uses {})", bytes(c.working_set_bytes))
+            format!(
+                "largest usage, no memory request (uses {})",
+                bytes(c.working_set_bytes)
+            )
         }
         "usageOverRequest" => format!(
             "largest usage over request ({} over its {} request)",

@@ -258,7 +258,9 @@ mod with_api {
                 // `headroom status`'s rule: colour on a terminal unless NO_COLOR is set.
                 let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
                 let color = std::io::stdout().is_terminal() && !no_color;
-                crate::status::text::render(&report, crate::status::text::Style {
+                crate::status::text::render(
+                    &report,
+                    crate::status::text::Style {
                         color,
                         verbose: false,
                     },
