@@ -9,3 +9,5 @@ pub mod pods_api;
 pub mod pods_source;
 pub mod report;
 pub mod runner;
+pub mod usage_poll;
+pub mod warning;

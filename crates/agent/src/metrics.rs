@@ -39,6 +39,7 @@ pub struct Metrics {
     notification_events: Family<Labels, Counter>,
     stats_age_seconds: Family<Labels, FloatGauge>,
     notifier_armed_bytes: Family<Labels, FloatGauge>,
+    early_warning: Family<Labels, Gauge>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -137,6 +138,12 @@ impl Metrics {
             "memory.usage_in_bytes value each cgroup v1 threshold notifier is armed at",
             notifier_armed_bytes.clone(),
         );
+        let early_warning = Family::<Labels, Gauge>::default();
+        registry.register(
+            "headroom_early_warning",
+            "1 for the current state of each early-warning mechanism (mechanism=memcg_usage_threshold|memory_events|psi_node|psi_pods|memory_current_poll; state=armed|refused), 0 for the other state",
+            early_warning.clone(),
+        );
         Metrics {
             registry,
             memory_bytes,
@@ -152,6 +159,7 @@ impl Metrics {
             notification_events,
             stats_age_seconds,
             notifier_armed_bytes,
+            early_warning,
         }
     }
 
@@ -220,6 +228,16 @@ impl Metrics {
     }
 
     /// The exposition: OpenMetrics text if `openmetrics`, else classic text format 0.0.4.
+    /// Record whether an early-warning mechanism is armed or was refused (both states are
+    /// exported, one of them 1, so an alert can match `state="refused"` directly).
+    pub fn set_early_warning(&self, mechanism: &str, armed: bool) {
+        for (state, on) in [("armed", armed), ("refused", !armed)] {
+            self.early_warning
+                .get_or_create(&labels(&[("mechanism", mechanism), ("state", state)]))
+                .set(i64::from(on));
+        }
+    }
+
     pub fn render(&self, openmetrics: bool) -> String {
         let mut text = String::new();
         if encode(&mut text, &self.registry).is_err() {

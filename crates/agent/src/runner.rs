@@ -25,18 +25,19 @@ use crate::http::Shared;
 use crate::light::{self, Quiet, Trigger};
 use crate::pods_source::{self, PodSource, PodsFile, Refresh};
 use crate::report;
+use crate::warning::{self, Mechanism, Mechanisms};
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, ManagerState, SyncInputs};
 use headroom_core::notifier;
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
-use headroom_core::signal::NodeCondition;
+use headroom_core::signal::{NodeCondition, Signal};
 use headroom_core::summary::Summary;
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
 use headroom_linux::layout::CgroupMode;
 use headroom_linux::notify::{
-    FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, UsageThreshold, Watch,
+    FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, Watch,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -84,6 +85,11 @@ pub struct Runner {
     /// The active pods of the last full pass (a light pass reads no pod cgroups).
     active: Vec<Pod>,
     arm_errors: std::collections::BTreeSet<String>,
+    /// Which early-warning mechanisms are armed or refused ([`crate::warning`]).
+    mechanisms: Mechanisms,
+    /// A threshold was crossed while the last pass ran and no watch will report it: pass again
+    /// at once ([`warning::catch_up_needed`]).
+    catch_up: bool,
     out: Box<dyn Write + Send>,
 }
 
@@ -131,6 +137,8 @@ impl Runner {
             quiet: Quiet::default(),
             active: Vec::new(),
             arm_errors: Default::default(),
+            mechanisms: Mechanisms::default(),
+            catch_up: false,
             out: Box::new(std::io::stdout()),
             cfg,
         })
@@ -152,6 +160,7 @@ impl Runner {
         let mut trigger = "start";
         let mut next_period = Instant::now();
         let mut passes = 0u64;
+        let mut caught_up = false;
         loop {
             if trigger != "notification" {
                 next_period = Instant::now() + self.cfg.period;
@@ -166,6 +175,18 @@ impl Runner {
                 trigger = "cleanup";
                 continue;
             }
+            if std::mem::take(&mut self.catch_up) {
+                // Back to back only while the figures keep moving across the threshold
+                // between a pass's reads and its re-arm; spaced so that cannot spin.
+                if caught_up {
+                    std::thread::sleep(warning::CATCH_UP_SPACING);
+                }
+                caught_up = true;
+                self.woken_by_psi_only = false;
+                trigger = "notification";
+                continue;
+            }
+            caught_up = false;
             trigger = self.wait_for_trigger(next_period)?;
         }
     }
@@ -313,7 +334,8 @@ impl Runner {
         }
 
         if self.cfg.notifications && !self.cfg.once {
-            self.arm_notifications(&snapshot.summary);
+            let met: Vec<Signal> = decision.thresholds_met.iter().map(|m| m.threshold.signal).collect();
+            self.arm_notifications(&snapshot.summary, &met);
         }
         self.shared
             .metrics
@@ -555,7 +577,7 @@ impl Runner {
     }
 
     /// Arm (or re-arm) the kernel notifications from this pass's Summary.
-    fn arm_notifications(&mut self, summary: &Summary) {
+    fn arm_notifications(&mut self, summary: &Summary, met: &[Signal]) {
         if self.mode != CgroupMode::Unified {
             let arms = notifier::arm_all(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
             for arm in arms {
@@ -577,11 +599,29 @@ impl Runner {
                     continue;
                 }
                 let cgroup = self.memory_root.join(arm.cgroup.trim_start_matches('/'));
-                match UsageThreshold::arm(&cgroup, bytes) {
-                    Ok(w) => {
-                        let watch = Watch::Usage(w);
-                        tracing::debug!("armed {}: {}", arm.description, watch.describe());
-                        self.notifier.set(arm.description.clone(), watch);
+                let mechanism = if arm.signal == Signal::AllocatableMemoryAvailable {
+                    Mechanism::MemcgThresholdPods
+                } else {
+                    Mechanism::MemcgThresholdNode
+                };
+                let met_this_pass = met.contains(&arm.signal);
+                match warning::rearm_usage_threshold(&mut self.notifier, &arm.description, &cgroup, bytes, met_this_pass) {
+                    Ok(r) => {
+                        tracing::debug!("armed {}: {}", arm.description, r.detail);
+                        if r.catch_up {
+                            tracing::info!(
+                                "{}: crossed while the pass ran (usage after re-arm at {bytes}: {:?}; \
+                                 unread on the replaced watch: {:?}): passing again at once",
+                                arm.description,
+                                r.crossed_before_armed,
+                                r.replaced_pending
+                            );
+                            self.shared
+                                .metrics
+                                .inc_notification(&arm.description, "crossed_during_pass");
+                            self.catch_up = true;
+                        }
+                        self.mechanisms.armed(mechanism, &r.detail, &self.shared.metrics);
                         self.shared
                             .metrics
                             .set_notifier_armed(&arm.description, bytes as f64);
@@ -592,6 +632,7 @@ impl Runner {
                         if self.arm_errors.insert(msg.clone()) {
                             tracing::warn!("{msg} (periodic passes continue)");
                         }
+                        self.mechanisms.refused(mechanism, &msg, &self.shared.metrics);
                         self.armed.remove(&arm.description);
                         self.notifier.remove(&arm.description);
                     }
@@ -603,8 +644,16 @@ impl Runner {
                 .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
                 .join("memory.events");
             match MemoryEventsWatch::watch(&path) {
-                Ok(w) => self.notifier.set("pods memory.events", Watch::Events(w)),
-                Err(e) => tracing::warn!("no memory.events notifications: {e}"),
+                Ok(w) => {
+                    let detail = format!("inotify on {}", path.display());
+                    self.mechanisms
+                        .armed(Mechanism::MemoryEventsPods, &detail, &self.shared.metrics);
+                    self.notifier.set("pods memory.events", Watch::Events(w));
+                }
+                Err(e) => {
+                    self.mechanisms
+                        .refused(Mechanism::MemoryEventsPods, &e.to_string(), &self.shared.metrics)
+                }
             }
         }
         if !self.psi_tried {
@@ -615,9 +664,13 @@ impl Runner {
                     if let Some(note) = note {
                         tracing::warn!("{note}");
                     }
+                    let detail = format!("{:?} on {}", t.trigger(), path.display());
+                    self.mechanisms.armed(Mechanism::PsiNode, &detail, &self.shared.metrics);
                     self.notifier.set("psi", Watch::Psi(t));
                 }
-                Err(e) => tracing::warn!("no PSI notifications: {e}"),
+                Err(e) => self
+                    .mechanisms
+                    .refused(Mechanism::PsiNode, &e.to_string(), &self.shared.metrics),
             }
         }
     }
