@@ -26,7 +26,10 @@
 //! Ctrl-C (or SIGTERM) stops the bench at the next check; the Drop guards then kill the
 //! processes it started and remove its cgroups.
 //!
-//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 60).
+//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 60; 0 skips the
+//! idle part), HEADROOM_BENCH_CONTENDERS (comma list of `notify,poll1s,yardstick`, default all:
+//! `notify` alone is the v1 soak), HEADROOM_BENCH_AGENT_LOG (a file: the agents' stderr at
+//! info level goes there, e.g. to count catch-up passes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_lab::heartbeat::Heartbeat;
@@ -180,6 +183,18 @@ fn start_contender(
             } else {
                 ("1s", "off")
             };
+            let log = std::env::var_os("HEADROOM_BENCH_AGENT_LOG");
+            let level = if log.is_some() { "info" } else { "error" };
+            let stderr = match log {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap(),
+                ),
+                None => Stdio::inherit(),
+            };
             Command::new(BIN)
                 .args(["agent", "--config"])
                 .arg(&config)
@@ -196,8 +211,9 @@ fn start_contender(
                 .arg("--pods")
                 .arg(pods_file)
                 .args(["--pod-cgroup-root", &format!("/{parent_name}")])
-                .env("HEADROOM_LOG", "error")
+                .env("HEADROOM_LOG", level)
                 .stdout(Stdio::null())
+                .stderr(stderr)
                 .spawn()
                 .unwrap()
         }
@@ -357,6 +373,22 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
+    let contenders: Vec<Contender> = match std::env::var("HEADROOM_BENCH_CONTENDERS") {
+        Ok(list) => list
+            .split(',')
+            .map(|c| match c.trim() {
+                "notify" => Contender::AgentNotify,
+                "poll1s" => Contender::AgentPoll1s,
+                "yardstick" => Contender::Yardstick,
+                other => panic!("HEADROOM_BENCH_CONTENDERS: unknown contender {other:?}"),
+            })
+            .collect(),
+        Err(_) => vec![
+            Contender::AgentNotify,
+            Contender::AgentPoll1s,
+            Contender::Yardstick,
+        ],
+    };
     let host = CgroupHost::detect().unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -369,11 +401,7 @@ fn main() {
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut p50s: Vec<(String, f64)> = Vec::new();
     for (rate_name, rate) in [("200 MiB/s", Some(200)), ("full speed", None)] {
-        for c in [
-            Contender::AgentNotify,
-            Contender::AgentPoll1s,
-            Contender::Yardstick,
-        ] {
+        for &c in &contenders {
             if interrupted() {
                 return;
             }
@@ -462,6 +490,9 @@ fn main() {
         }
     }
 
+    if idle_secs == 0 {
+        return;
+    }
     // Idle cost: 110 empty pod cgroups, no pressure.
     let parent = host.create_unique("headroom-test-bench-idle").unwrap();
     // A limit as a real node's pod cgroup root has (node allocatable), so that
