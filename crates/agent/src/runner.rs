@@ -25,6 +25,7 @@ use crate::http::Shared;
 use crate::light::{self, Quiet, Trigger};
 use crate::pods_source::{self, PodSource, PodsFile, Refresh};
 use crate::report;
+use crate::usage_poll::{self, UsagePoll};
 use crate::warning::{self, Mechanism, Mechanisms};
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, ManagerState, SyncInputs};
@@ -36,9 +37,7 @@ use headroom_core::summary::Summary;
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
 use headroom_linux::layout::CgroupMode;
-use headroom_linux::notify::{
-    FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, Watch,
-};
+use headroom_linux::notify::{FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, Watch};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,6 +51,10 @@ const CLEANUP_POLL_NOTIFIED: Duration = Duration::from_millis(10);
 /// CAP_SYS_RESOURCE.
 const PSI_STALL: Duration = Duration::from_millis(100);
 const PSI_WINDOW: Duration = Duration::from_secs(1);
+/// PSI trigger on the pod cgroup root's `memory.pressure` (cgroup v2): reclaim stalls at its
+/// limit are short, so a small stall in the shortest window the kernel allows.
+const PSI_PODS_STALL: Duration = Duration::from_millis(50);
+const PSI_PODS_WINDOW: Duration = Duration::from_millis(500);
 
 /// What a pass did, for the loop and for tests.
 #[derive(Debug, Default)]
@@ -90,6 +93,10 @@ pub struct Runner {
     /// A threshold was crossed while the last pass ran and no watch will report it: pass again
     /// at once ([`warning::catch_up_needed`]).
     catch_up: bool,
+    /// Adaptive re-reads of the pods cgroup usage ([`crate::usage_poll`]): cgroup v2, or v1
+    /// where the usage threshold was refused.
+    usage_poll: Option<UsagePoll>,
+    psi_pods_tried: bool,
     out: Box<dyn Write + Send>,
 }
 
@@ -139,6 +146,8 @@ impl Runner {
             arm_errors: Default::default(),
             mechanisms: Mechanisms::default(),
             catch_up: false,
+            usage_poll: None,
+            psi_pods_tried: false,
             out: Box::new(std::io::stdout()),
             cfg,
         })
@@ -198,8 +207,17 @@ impl Runner {
             if now >= next_period {
                 return Ok("period");
             }
-            let fired = self.notifier.wait(Some(next_period - now))?;
+            let wake = self
+                .usage_poll
+                .as_ref()
+                .and_then(UsagePoll::deadline)
+                .map_or(next_period, |d| d.min(next_period));
+            let fired = self.notifier.wait(Some(wake.saturating_duration_since(now)))?;
             if fired.is_empty() {
+                if self.usage_poll_crossed() {
+                    self.woken_by_psi_only = false;
+                    return Ok("notification");
+                }
                 continue;
             }
             self.woken_by_psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
@@ -212,6 +230,25 @@ impl Runner {
                 }
             }
             return Ok("notification");
+        }
+    }
+
+    /// A due re-read of the pods cgroup usage found a threshold crossed.
+    fn usage_poll_crossed(&mut self) -> bool {
+        let Some(poll) = self.usage_poll.as_mut() else {
+            return false;
+        };
+        match poll.check(Instant::now()) {
+            usage_poll::Check::Crossed { usage, trip_at } => {
+                self.shared.metrics.inc_notification("pods usage", "usage_poll");
+                tracing::info!(
+                    "notification: pods usage: {} is {usage} bytes, at or beyond {trip_at} \
+                     (a threshold is met there)",
+                    poll.path().display()
+                );
+                true
+            }
+            usage_poll::Check::Quiet | usage_poll::Check::Unreadable => false,
         }
     }
 
@@ -334,7 +371,11 @@ impl Runner {
         }
 
         if self.cfg.notifications && !self.cfg.once {
-            let met: Vec<Signal> = decision.thresholds_met.iter().map(|m| m.threshold.signal).collect();
+            let met: Vec<Signal> = decision
+                .thresholds_met
+                .iter()
+                .map(|m| m.threshold.signal)
+                .collect();
             self.arm_notifications(&snapshot.summary, &met);
         }
         self.shared
@@ -576,6 +617,60 @@ impl Runner {
         }
     }
 
+    /// The pod cgroup root's directory in the memory hierarchy.
+    fn pods_cgroup(&self) -> PathBuf {
+        self.memory_root
+            .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
+    }
+
+    /// Register a PSI trigger (widened to 2 s windows without CAP_SYS_RESOURCE) and record it.
+    fn arm_psi(&mut self, key: &str, mechanism: Mechanism, path: &Path, stall: Duration, window: Duration) {
+        match PsiTrigger::register_or_widen(path, PsiKind::Some, stall, window) {
+            Ok((t, note)) => {
+                if let Some(note) = note {
+                    tracing::warn!("{note}");
+                }
+                let detail = format!("{:?} on {}", t.trigger(), path.display());
+                self.mechanisms.armed(mechanism, &detail, &self.shared.metrics);
+                self.notifier.set(key, Watch::Psi(t));
+            }
+            Err(e) => self
+                .mechanisms
+                .refused(mechanism, &e.to_string(), &self.shared.metrics),
+        }
+    }
+
+    /// Open (once) and re-aim the adaptive re-reads of the pods cgroup usage.
+    fn arm_usage_poll(&mut self, summary: &Summary, met_this_pass: bool) {
+        if self.usage_poll.is_none() {
+            let file = if self.mode == CgroupMode::Unified {
+                "memory.current"
+            } else {
+                "memory.usage_in_bytes"
+            };
+            let path = self.pods_cgroup().join(file);
+            match UsagePoll::open(&path) {
+                Ok(p) => {
+                    let detail = format!("re-reads of {}, faster near a threshold", path.display());
+                    self.mechanisms
+                        .armed(Mechanism::UsagePollPods, &detail, &self.shared.metrics);
+                    self.usage_poll = Some(p);
+                }
+                Err(e) => {
+                    let why = format!("cannot read {}: {e}", path.display());
+                    self.mechanisms
+                        .refused(Mechanism::UsagePollPods, &why, &self.shared.metrics);
+                    return;
+                }
+            }
+        }
+        let trip_at =
+            usage_poll::pods_trip_at(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
+        if let Some(p) = self.usage_poll.as_mut() {
+            p.rearm(trip_at, met_this_pass, Instant::now());
+        }
+    }
+
     /// Arm (or re-arm) the kernel notifications from this pass's Summary.
     fn arm_notifications(&mut self, summary: &Summary, met: &[Signal]) {
         if self.mode != CgroupMode::Unified {
@@ -605,7 +700,13 @@ impl Runner {
                     Mechanism::MemcgThresholdNode
                 };
                 let met_this_pass = met.contains(&arm.signal);
-                match warning::rearm_usage_threshold(&mut self.notifier, &arm.description, &cgroup, bytes, met_this_pass) {
+                match warning::rearm_usage_threshold(
+                    &mut self.notifier,
+                    &arm.description,
+                    &cgroup,
+                    bytes,
+                    met_this_pass,
+                ) {
                     Ok(r) => {
                         tracing::debug!("armed {}: {}", arm.description, r.detail);
                         if r.catch_up {
@@ -639,10 +740,7 @@ impl Runner {
                 }
             }
         } else if self.notifier.get("pods memory.events").is_none() {
-            let path = self
-                .memory_root
-                .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
-                .join("memory.events");
+            let path = self.pods_cgroup().join("memory.events");
             match MemoryEventsWatch::watch(&path) {
                 Ok(w) => {
                     let detail = format!("inotify on {}", path.display());
@@ -656,22 +754,23 @@ impl Runner {
                 }
             }
         }
+        if self.mode == CgroupMode::Unified && !self.psi_pods_tried {
+            self.psi_pods_tried = true;
+            self.arm_psi(
+                "psi pods",
+                Mechanism::PsiPods,
+                &self.pods_cgroup().join("memory.pressure"),
+                PSI_PODS_STALL,
+                PSI_PODS_WINDOW,
+            );
+        }
+        if self.mode == CgroupMode::Unified || self.mechanisms.is_refused(Mechanism::MemcgThresholdPods) {
+            self.arm_usage_poll(summary, met.contains(&Signal::AllocatableMemoryAvailable));
+        }
         if !self.psi_tried {
             self.psi_tried = true;
             let path = self.cfg.root.path("/proc/pressure/memory");
-            match PsiTrigger::register_or_widen(&path, PsiKind::Some, PSI_STALL, PSI_WINDOW) {
-                Ok((t, note)) => {
-                    if let Some(note) = note {
-                        tracing::warn!("{note}");
-                    }
-                    let detail = format!("{:?} on {}", t.trigger(), path.display());
-                    self.mechanisms.armed(Mechanism::PsiNode, &detail, &self.shared.metrics);
-                    self.notifier.set("psi", Watch::Psi(t));
-                }
-                Err(e) => self
-                    .mechanisms
-                    .refused(Mechanism::PsiNode, &e.to_string(), &self.shared.metrics),
-            }
+            self.arm_psi("psi", Mechanism::PsiNode, &path, PSI_STALL, PSI_WINDOW);
         }
     }
 }

@@ -21,6 +21,10 @@
 //! usage at or beyond `trip_at` while the last pass did not see the threshold met, and again
 //! only after the usage went back below. While beyond, it reads at [`MAX_INTERVAL`].
 
+use headroom_core::notifier;
+use headroom_core::signal::Signal;
+use headroom_core::summary::Summary;
+use headroom_core::threshold::Threshold;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -145,6 +149,18 @@ impl UsagePoll {
     }
 }
 
+/// The pods cgroup usage at which its lowest `allocatableMemory.available` threshold (hard or
+/// soft) is met, from a pass's Summary: the kubelet's notifier value
+/// (`capacity - threshold + inactive_file`); None without such a threshold or figures.
+pub fn pods_trip_at(thresholds: &[Threshold], summary: &Summary, pod_cgroup_root: &str) -> Option<u64> {
+    notifier::arm_all(thresholds, summary, pod_cgroup_root)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.signal == Signal::AllocatableMemoryAvailable)
+        .filter_map(|a| u64::try_from(a.arm_at_bytes).ok())
+        .min()
+}
+
 /// Time until the next read when `distance` bytes are left before the threshold and the usage
 /// grew at `measured` bytes/s between the last two reads.
 pub fn interval(distance: u64, measured: Option<f64>) -> Duration {
@@ -165,7 +181,10 @@ mod tests {
         let far = interval(1 << 30, None);
         let near = interval(100 * MIB, None);
         assert!(far > near, "{far:?} {near:?}");
-        assert!(near >= MIN_INTERVAL && near < Duration::from_millis(30), "{near:?}");
+        assert!(
+            near >= MIN_INTERVAL && near < Duration::from_millis(30),
+            "{near:?}"
+        );
         assert_eq!(interval(0, None), MIN_INTERVAL);
         // A measured growth faster than assumed shortens it further.
         assert!(interval(1 << 30, Some(ASSUMED_RATE * 4.0)) < far);

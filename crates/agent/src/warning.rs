@@ -95,6 +95,10 @@ impl Mechanisms {
         self.states.insert(m, state);
     }
 
+    pub fn is_refused(&self, m: Mechanism) -> bool {
+        matches!(self.states.get(&m), Some(State::Refused(_)))
+    }
+
     /// Mechanisms currently armed, for the start-up summary line and tests.
     pub fn armed_names(&self) -> Vec<&'static str> {
         self.states

@@ -34,7 +34,10 @@ fn charge(cg: &Path, file: &Path, mib: u64) {
         .arg("-c")
         .arg(in_cgroup(
             cg,
-            &format!("dd if=/dev/zero of={} bs=1M count={mib} status=none", file.display()),
+            &format!(
+                "dd if=/dev/zero of={} bs=1M count={mib} status=none",
+                file.display()
+            ),
         ))
         .status()
         .unwrap();
@@ -59,7 +62,10 @@ fn a_threshold_armed_behind_the_usage_is_silent_and_the_rearm_says_pass_now() {
 
     let r = rearm_usage_threshold(&mut n, "pods", &cg, armed_at, false).unwrap();
     assert!(r.crossed_before_armed.is_some(), "{r:?}");
-    assert!(r.catch_up, "a crossing during the pass must run the pass again: {r:?}");
+    assert!(
+        r.catch_up,
+        "a crossing during the pass must run the pass again: {r:?}"
+    );
 
     // The kernel's side of it (the cause of the miss): that threshold never fires upwards,
     // however far the usage climbs.
