@@ -1,0 +1,123 @@
+//! The agent's race on cgroup v2 in the VM test bed (qemu TCG, Debian's 6.1 kernel): reaction
+//! (threshold crossing -> the hog's last progress) and kernel OOM kills for the agent, the
+//! 10 ms polling yardstick and no evictor, side by side in one guest run; then the idle CPU of
+//! the agent and the yardstick with 110 empty pods. See `tests/vm/race.rs` for the setup and
+//! how the figures are computed. Emulated time is not real time: compare ratios.
+//!
+//! `HEADROOM_VM_BINARY=$PWD/target/release/headroom cargo bench -p headroom --bench vm_race`
+//! Env: HEADROOM_BENCH_RUNS (default 20 per rate and contender), HEADROOM_BENCH_IDLE_SECS
+//! (default 60), HEADROOM_BENCH_RATE (the moderate rate, MiB/s, default 100).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/vm/race.rs"]
+mod race;
+
+use headroom_vmtest::boot_or_skip;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rate = env("HEADROOM_BENCH_RATE", 100).to_string();
+    let setup = race::Setup {
+        runs: env("HEADROOM_BENCH_RUNS", 20) as usize,
+        rates: vec![rate, "full".into()],
+        contenders: vec!["agent".into(), "yardstick".into(), "none".into()],
+        idle_secs: env("HEADROOM_BENCH_IDLE_SECS", 60),
+    };
+    let Some(out) = boot_or_skip("vm_race bench", &race::guest(&setup)) else {
+        return;
+    };
+    let Some(csv) = out.text("race.csv") else {
+        eprintln!("{}", out.log_for_failure());
+        panic!("the guest sent no race.csv");
+    };
+    let runs = race::parse(&csv);
+    let overhead = race::hog_overhead(&runs);
+    println!(
+        "## Agent race on cgroup v2 (VM, TCG), {} runs per rate and contender; guest boot {:.1} s, wall {:.0} s",
+        setup.runs,
+        out.boot_seconds.unwrap_or(f64::NAN),
+        out.wall.as_secs_f64()
+    );
+    println!(
+        "hog overhead calibrated on the no-evictor runs: {:.1} MiB",
+        overhead as f64 / race::MIB as f64
+    );
+    println!(
+        "| rate | contender | runs | kernel OOM kills | Guaranteed pod killed | reaction p50 ms | p90 ms | max ms | overshoot p50 MiB | max MiB |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut p50 = std::collections::BTreeMap::new();
+    for r in &setup.rates {
+        for c in &setup.contenders {
+            let mine: Vec<&race::Run> = runs
+                .iter()
+                .filter(|x| &x.rate == r && &x.contender == c)
+                .collect();
+            let ooms = mine.iter().filter(|x| x.oom).count();
+            let gdead = mine.iter().filter(|x| !x.guaranteed_alive).count();
+            let mut ms: Vec<f64> = Vec::new();
+            let mut mib: Vec<f64> = Vec::new();
+            for x in mine.iter().filter(|x| !x.oom) {
+                if let Some((over, t)) = race::reaction(x, overhead) {
+                    ms.push(t);
+                    mib.push(over as f64 / race::MIB as f64);
+                }
+            }
+            ms.sort_by(f64::total_cmp);
+            mib.sort_by(f64::total_cmp);
+            let rate_name = if r == "full" {
+                "full speed".to_string()
+            } else {
+                format!("{r} MiB/s")
+            };
+            println!(
+                "| {rate_name} | {c} | {} | {ooms} | {gdead} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                mine.len(),
+                pct(&ms, 0.5),
+                pct(&ms, 0.9),
+                ms.last().copied().unwrap_or(f64::NAN),
+                pct(&mib, 0.5),
+                mib.last().copied().unwrap_or(f64::NAN),
+            );
+            p50.insert((rate_name, c.clone()), pct(&ms, 0.5));
+        }
+    }
+    for ((rate, c), v) in &p50 {
+        if c == "agent"
+            && let Some(y) = p50.get(&(rate.clone(), "yardstick".to_string()))
+        {
+            println!("ratio p50 ({rate}): agent/yardstick = {:.2}", v / y);
+        }
+    }
+    if let Some((secs, a_ms, y_ms)) = out.text("idle.csv").as_deref().and_then(race::parse_idle) {
+        println!();
+        println!("## Idle CPU over {secs:.0} s of guest time, 110 empty pods, no pressure");
+        println!("| process | CPU ms | share of one CPU |");
+        println!("| --- | --- | --- |");
+        println!(
+            "| agent (10 s period, early warning) | {a_ms:.1} | {:.3}% |",
+            a_ms / (secs * 10.0)
+        );
+        println!(
+            "| yardstick (10 ms polling) | {y_ms:.1} | {:.3}% |",
+            y_ms / (secs * 10.0)
+        );
+        println!("ratio idle CPU agent/yardstick = {:.1}%", a_ms / y_ms * 100.0);
+    }
+}
