@@ -28,8 +28,8 @@
 //!
 //! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 60; 0 skips the
 //! idle part), HEADROOM_BENCH_CONTENDERS (comma list of `notify,poll1s,yardstick`, default all:
-//! `notify` alone is the v1 soak), HEADROOM_BENCH_AGENT_LOG (a file: the agents' stderr at
-//! info level goes there, e.g. to count catch-up passes).
+//! `notify` alone is the v1 soak), HEADROOM_BENCH_AGENT_LOG (a file: the agents' decision
+//! lines and their stderr at info level go there, e.g. to count catch-up passes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_lab::heartbeat::Heartbeat;
@@ -185,15 +185,17 @@ fn start_contender(
             };
             let log = std::env::var_os("HEADROOM_BENCH_AGENT_LOG");
             let level = if log.is_some() { "info" } else { "error" };
-            let stderr = match log {
-                Some(path) => Stdio::from(
-                    std::fs::OpenOptions::new()
+            // Decision lines (stdout) and diagnostics (stderr) in one file, in order.
+            let (stdout, stderr) = match log {
+                Some(path) => {
+                    let file = std::fs::OpenOptions::new()
                         .create(true)
                         .append(true)
                         .open(path)
-                        .unwrap(),
-                ),
-                None => Stdio::inherit(),
+                        .unwrap();
+                    (Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
+                }
+                None => (Stdio::null(), Stdio::inherit()),
             };
             Command::new(BIN)
                 .args(["agent", "--config"])
@@ -212,7 +214,7 @@ fn start_contender(
                 .arg(pods_file)
                 .args(["--pod-cgroup-root", &format!("/{parent_name}")])
                 .env("HEADROOM_LOG", level)
-                .stdout(Stdio::null())
+                .stdout(stdout)
                 .stderr(stderr)
                 .spawn()
                 .unwrap()

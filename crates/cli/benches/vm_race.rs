@@ -6,7 +6,9 @@
 //!
 //! `HEADROOM_VM_BINARY=$PWD/target/release/headroom cargo bench -p headroom --bench vm_race`
 //! Env: HEADROOM_BENCH_RUNS (default 20 per rate and contender), HEADROOM_BENCH_IDLE_SECS
-//! (default 60), HEADROOM_BENCH_RATE (the moderate rate, MiB/s, default 100).
+//! (default 60), HEADROOM_BENCH_RATE (the moderate rate, MiB/s, default 100),
+//! HEADROOM_BENCH_CONTENDERS (default `agent yardstick none`; `observe none` measures when each
+//! early-warning mechanism fires, with the agent acting on nothing).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/vm/race.rs"]
@@ -36,7 +38,12 @@ fn main() {
     let setup = race::Setup {
         runs: env("HEADROOM_BENCH_RUNS", 20) as usize,
         rates: vec![rate, "full".into()],
-        contenders: vec!["agent".into(), "yardstick".into(), "none".into()],
+        contenders: std::env::var("HEADROOM_BENCH_CONTENDERS")
+            .unwrap_or_else(|_| "agent yardstick none".into())
+            .split([' ', ','])
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect(),
         idle_secs: env("HEADROOM_BENCH_IDLE_SECS", 60),
     };
     let Some(out) = boot_or_skip("vm_race bench", &race::guest(&setup)) else {
@@ -103,6 +110,32 @@ fn main() {
             && let Some(y) = p50.get(&(rate.clone(), "yardstick".to_string()))
         {
             println!("ratio p50 ({rate}): agent/yardstick = {:.2}", v / y);
+        }
+    }
+    if let Some(log) = out.text("observe.log") {
+        let notes = race::parse_notifications(&log);
+        println!();
+        println!(
+            "## When each early-warning mechanism fired (agent with --action none; the kernel OOM-kills)"
+        );
+        println!(
+            "| mechanism (watch) | runs where it fired | first firing, ms after the crossing: p50 / min / max | ms before the OOM kill: p50 |"
+        );
+        println!("| --- | --- | --- | --- |");
+        let observed = runs.iter().filter(|r| r.contender == "observe").count();
+        for (key, v) in race::first_firings(&runs, overhead, &notes) {
+            let mut after: Vec<f64> = v.iter().map(|x| x.0).collect();
+            let mut before: Vec<f64> = v.iter().map(|x| x.1).collect();
+            after.sort_by(f64::total_cmp);
+            before.sort_by(f64::total_cmp);
+            println!(
+                "| {key} | {}/{observed} | {:.1} / {:.1} / {:.1} | {:.1} |",
+                v.len(),
+                pct(&after, 0.5),
+                after.first().copied().unwrap_or(f64::NAN),
+                after.last().copied().unwrap_or(f64::NAN),
+                pct(&before, 0.5)
+            );
         }
     }
     if let Some((secs, a_ms, y_ms)) = out.text("idle.csv").as_deref().and_then(race::parse_idle) {

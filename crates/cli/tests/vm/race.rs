@@ -145,3 +145,60 @@ pub fn parse_idle(text: &str) -> Option<(f64, f64, f64)> {
     };
     Some((secs, (a1 - a0) / 1e6, (y1 - y0) / 1e6))
 }
+
+/// The observing agent's notifications: (Unix ns, watch key: `pods usage`, `psi pods`,
+/// `pods memory.events`, `psi`).
+pub fn parse_notifications(log: &str) -> Vec<(i128, String)> {
+    log.lines()
+        .filter_map(|l| {
+            let (ts, rest) = l.split_once(' ')?;
+            let t: jiff::Timestamp = ts.parse().ok()?;
+            let note = rest.split_once("notification: ")?.1;
+            let key = note.split_once(':')?.0.to_string();
+            Some((t.as_nanosecond(), key))
+        })
+        .collect()
+}
+
+/// For each observed run: the crossing and the hog's end (Unix ns, guest clock), from its
+/// heartbeat (constant rate assumed between its start and its last progress).
+pub fn crossing_and_end(run: &Run, overhead: u64) -> Option<(f64, f64)> {
+    let hb = run.heartbeat?;
+    let span = hb.mono_ns.checked_sub(hb.start_mono_ns)? as f64;
+    if hb.allocated == 0 || span <= 0.0 {
+        return None;
+    }
+    let crossing = (LIMIT - THRESHOLD) as f64 - run.base_working_set as f64 - overhead as f64;
+    let start_wall = hb.wall_ns as f64 - span;
+    Some((
+        start_wall + crossing / hb.allocated as f64 * span,
+        hb.wall_ns as f64,
+    ))
+}
+
+/// Per mechanism: for each observed run where it fired, (ms after the crossing, ms before
+/// the hog's end) of its first firing in that run.
+pub fn first_firings(
+    runs: &[Run],
+    overhead: u64,
+    notes: &[(i128, String)],
+) -> std::collections::BTreeMap<String, Vec<(f64, f64)>> {
+    let mut out: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
+    for run in runs.iter().filter(|r| r.contender == "observe") {
+        let (Some((crossing, end)), Some(hb)) = (crossing_and_end(run, overhead), run.heartbeat) else {
+            continue;
+        };
+        let start = hb.wall_ns as f64 - (hb.mono_ns - hb.start_mono_ns) as f64;
+        let mut seen = std::collections::BTreeSet::new();
+        for (t, key) in notes {
+            let t = *t as f64;
+            if t < start || t > end + 0.5e9 || !seen.insert(key.clone()) {
+                continue;
+            }
+            out.entry(key.clone())
+                .or_default()
+                .push(((t - crossing) / 1e6, (end - t) / 1e6));
+        }
+    }
+    out
+}

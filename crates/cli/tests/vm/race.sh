@@ -4,7 +4,8 @@
 # per run a fresh BestEffort pod whose container allocates anonymous memory at $RATES (MiB/s,
 # or "full") with a heartbeat file; threshold allocatableMemory.available<100Mi. Contenders
 # ($CONTENDERS): the agent (--action kill, 10 s period), the 10 ms polling yardstick, none (the
-# kernel OOM-kills). One CSV line per run goes back in race.csv; the host computes the figures.
+# kernel OOM-kills), observe (the agent with --action none: when each mechanism fires).
+# One CSV line per run goes back in race.csv; the host computes the figures.
 # Then, if IDLE_SECS > 0: 110 empty pods, the agent and the yardstick side by side, their CPU
 # time (schedstat, ns) over IDLE_SECS.
 set -u
@@ -46,6 +47,14 @@ start_contender() {
         ;;
     yardstick)
         headroom worker yardstick $P $BE --working-set-above $((LIMIT - THRESHOLD)) --every-ms 10 &
+        CPID=$!
+        ;;
+    observe)
+        # The agent deciding but acting on nothing: its log says when each early-warning
+        # mechanism fired, run after run, while the kernel OOM-kills (the host compares).
+        HEADROOM_LOG=info headroom agent --config /etc/kc.yaml --period 10s --action none \
+            --pods /etc/pods.json --pod-cgroup-root /kubepods.slice --listen off \
+            >> /tmp/observe.out 2>> /tmp/observe.log &
         CPID=$!
         ;;
     none) CPID= ;;
@@ -137,4 +146,5 @@ if [ "${IDLE_SECS:-0}" -gt 0 ]; then
     stop_contender
 fi
 [ -s /tmp/agent.log ] && vm_file agent.log /tmp/agent.log
+[ -s /tmp/observe.log ] && vm_file observe.log /tmp/observe.log
 vm_case race-scenario-finished pass
