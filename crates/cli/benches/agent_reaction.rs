@@ -66,22 +66,8 @@ fn sleep_unless_interrupted(d: Duration) {
     }
 }
 
-fn read_u64(p: &Path) -> u64 {
-    std::fs::read_to_string(p)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn working_set(cg: &Path) -> u64 {
-    let usage = read_u64(&cg.join("memory.usage_in_bytes"));
-    let stat = std::fs::read_to_string(cg.join("memory.stat")).unwrap_or_default();
-    let inactive = stat
-        .lines()
-        .find_map(|l| l.strip_prefix("total_inactive_file "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    usage.saturating_sub(inactive)
+    headroom_lab::yardstick::working_set(cg).unwrap_or(0)
 }
 
 fn oom_kills(cg: &Path) -> u64 {
@@ -93,37 +79,13 @@ fn oom_kills(cg: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn pids_under(cg: &Path) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut stack = vec![cg.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if let Ok(t) = std::fs::read_to_string(d.join("cgroup.procs")) {
-            out.extend(t.lines().filter_map(|l| l.parse::<i32>().ok()));
-        }
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            stack.extend(
-                rd.flatten()
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path()),
-            );
-        }
-    }
-    out
-}
-
-/// The yardstick: every 10 ms read the pods cgroup's working set; when it exceeds
-/// `capacity - threshold`, SIGKILL every process under `victims`.
+/// The yardstick: `headroom_lab::yardstick` every 10 ms on the pods cgroup, victims the
+/// BestEffort pods.
 fn yardstick(pods: &Path, victims: &Path, limit_ws: u64) -> ! {
-    loop {
-        if working_set(pods) > limit_ws {
-            for pid in pids_under(victims) {
-                if let Some(p) = rustix::process::Pid::from_raw(pid) {
-                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    if let Err(e) = headroom_lab::yardstick::run(pods, victims, limit_ws, Duration::from_millis(10)) {
+        eprintln!("yardstick: {e}");
     }
+    std::process::exit(1)
 }
 
 #[derive(Clone, Copy, PartialEq)]

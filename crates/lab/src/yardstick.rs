@@ -5,8 +5,9 @@
 //! (`memory.usage_in_bytes`, `total_inactive_file`) and v2 (`memory.current`,
 //! `inactive_file`), told apart by which usage file exists.
 
+use headroom_linux::control::{Cgroup, CgroupHost};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The working set of `cgroup`, or None when its files cannot be read.
@@ -30,26 +31,6 @@ pub fn working_set(cgroup: &Path) -> Option<u64> {
     Some(usage.saturating_sub(inactive))
 }
 
-/// Every process in `cgroup` and its descendants.
-pub fn pids_under(cgroup: &Path) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = vec![cgroup.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-        }
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            stack.extend(
-                entries
-                    .flatten()
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path()),
-            );
-        }
-    }
-    out
-}
-
 /// Run forever (until killed): poll `cgroup` every `every`; above `working_set_above` bytes,
 /// SIGKILL everything under `victims`.
 pub fn run(cgroup: &Path, victims: &Path, working_set_above: u64, every: Duration) -> io::Result<()> {
@@ -62,9 +43,11 @@ pub fn run(cgroup: &Path, victims: &Path, working_set_above: u64, every: Duratio
             ),
         ));
     }
+    let host = CgroupHost::detect().map_err(io::Error::other)?;
+    let victims = Cgroup::open(&host, victims).map_err(io::Error::other)?;
     loop {
         if working_set(cgroup).is_some_and(|ws| ws > working_set_above) {
-            for pid in pids_under(victims) {
+            for pid in victims.pids_recursive().unwrap_or_default() {
                 if let Some(pid) = rustix::process::Pid::from_raw(pid) {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                 }
