@@ -132,18 +132,32 @@ pub fn reaction(run: &Run, overhead: u64) -> Option<(i64, f64)> {
     Some((overshoot, overshoot as f64 / rate * 1e3))
 }
 
-/// `idle,SECS,agent0,agent1,yard0,yard1` (ns of CPU).
-pub fn parse_idle(text: &str) -> Option<(f64, f64, f64)> {
+/// Idle CPU of the three processes measured side by side, ms over `secs`.
+pub struct Idle {
+    pub secs: f64,
+    pub agent_ms: f64,
+    pub yardstick_ms: f64,
+    /// The same agent with `--notifications off` (no early warning).
+    pub agent_quiet_ms: f64,
+}
+
+/// `idle,SECS,agent0,agent1,yard0,yard1,quiet0,quiet1` (ns of CPU).
+pub fn parse_idle(text: &str) -> Option<Idle> {
     let f: Vec<f64> = text
         .trim()
         .split(',')
         .skip(1)
         .filter_map(|v| v.parse().ok())
         .collect();
-    let [secs, a0, a1, y0, y1] = f[..] else {
+    let [secs, a0, a1, y0, y1, q0, q1] = f[..] else {
         return None;
     };
-    Some((secs, (a1 - a0) / 1e6, (y1 - y0) / 1e6))
+    Some(Idle {
+        secs,
+        agent_ms: (a1 - a0) / 1e6,
+        yardstick_ms: (y1 - y0) / 1e6,
+        agent_quiet_ms: (q1 - q0) / 1e6,
+    })
 }
 
 /// The observing agent's notifications: (Unix ns, watch key: `pods usage`, `psi pods`,

@@ -133,15 +133,21 @@ if [ "${IDLE_SECS:-0}" -gt 0 ]; then
     apid=$CPID
     headroom worker yardstick $P $BE --working-set-above $((LIMIT - THRESHOLD)) --every-ms 10 &
     ypid=$!
+    # The same agent with notifications off: what the early warning itself costs.
+    headroom agent --config /etc/kc.yaml --period 10s --notifications off --action none \
+        --pods /etc/pods.json --pod-cgroup-root /kubepods.slice --listen off > /dev/null 2>&1 &
+    qpid=$!
     sleep 3
     a0=$(cpu_ns $apid)
     y0=$(cpu_ns $ypid)
+    q0=$(cpu_ns $qpid)
     sleep $IDLE_SECS
     a1=$(cpu_ns $apid)
     y1=$(cpu_ns $ypid)
-    echo "idle,$IDLE_SECS,$a0,$a1,$y0,$y1" > /tmp/idle.csv
+    q1=$(cpu_ns $qpid)
+    echo "idle,$IDLE_SECS,$a0,$a1,$y0,$y1,$q0,$q1" > /tmp/idle.csv
     vm_file idle.csv /tmp/idle.csv
-    kill $ypid
+    kill $ypid $qpid
     CPID=$apid
     stop_contender
 fi
