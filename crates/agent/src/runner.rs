@@ -37,7 +37,7 @@ use headroom_core::summary::Summary;
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
 use headroom_linux::layout::CgroupMode;
-use headroom_linux::notify::{FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, Watch};
+use headroom_linux::notify::{FiredKind, MemoryEventsWatch, Notifier, Watch};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -214,7 +214,7 @@ impl Runner {
                 .map_or(next_period, |d| d.min(next_period));
             let fired = self.notifier.wait(Some(wake.saturating_duration_since(now)))?;
             if fired.is_empty() {
-                if self.usage_poll_crossed() {
+                if warning::usage_poll_crossed(self.usage_poll.as_mut(), &self.shared.metrics) {
                     self.woken_by_psi_only = false;
                     return Ok("notification");
                 }
@@ -230,25 +230,6 @@ impl Runner {
                 }
             }
             return Ok("notification");
-        }
-    }
-
-    /// A due re-read of the pods cgroup usage found a threshold crossed.
-    fn usage_poll_crossed(&mut self) -> bool {
-        let Some(poll) = self.usage_poll.as_mut() else {
-            return false;
-        };
-        match poll.check(Instant::now()) {
-            usage_poll::Check::Crossed { usage, trip_at } => {
-                self.shared.metrics.inc_notification("pods usage", "usage_poll");
-                tracing::info!(
-                    "notification: pods usage: {} is {usage} bytes, at or beyond {trip_at} \
-                     (a threshold is met there)",
-                    poll.path().display()
-                );
-                true
-            }
-            usage_poll::Check::Quiet | usage_poll::Check::Unreadable => false,
         }
     }
 
@@ -623,23 +604,6 @@ impl Runner {
             .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
     }
 
-    /// Register a PSI trigger (widened to 2 s windows without CAP_SYS_RESOURCE) and record it.
-    fn arm_psi(&mut self, key: &str, mechanism: Mechanism, path: &Path, stall: Duration, window: Duration) {
-        match PsiTrigger::register_or_widen(path, PsiKind::Some, stall, window) {
-            Ok((t, note)) => {
-                if let Some(note) = note {
-                    tracing::warn!("{note}");
-                }
-                let detail = format!("{:?} on {}", t.trigger(), path.display());
-                self.mechanisms.armed(mechanism, &detail, &self.shared.metrics);
-                self.notifier.set(key, Watch::Psi(t));
-            }
-            Err(e) => self
-                .mechanisms
-                .refused(mechanism, &e.to_string(), &self.shared.metrics),
-        }
-    }
-
     /// Open (once) and re-aim the adaptive re-reads of the pods cgroup usage.
     fn arm_usage_poll(&mut self, summary: &Summary, met_this_pass: bool) {
         if self.usage_poll.is_none() {
@@ -649,20 +613,7 @@ impl Runner {
                 "memory.usage_in_bytes"
             };
             let path = self.pods_cgroup().join(file);
-            match UsagePoll::open(&path) {
-                Ok(p) => {
-                    let detail = format!("re-reads of {}, faster near a threshold", path.display());
-                    self.mechanisms
-                        .armed(Mechanism::UsagePollPods, &detail, &self.shared.metrics);
-                    self.usage_poll = Some(p);
-                }
-                Err(e) => {
-                    let why = format!("cannot read {}: {e}", path.display());
-                    self.mechanisms
-                        .refused(Mechanism::UsagePollPods, &why, &self.shared.metrics);
-                    return;
-                }
-            }
+            self.usage_poll = warning::open_usage_poll(&mut self.mechanisms, &self.shared.metrics, &path);
         }
         let trip_at =
             usage_poll::pods_trip_at(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
@@ -756,10 +707,14 @@ impl Runner {
         }
         if self.mode == CgroupMode::Unified && !self.psi_pods_tried {
             self.psi_pods_tried = true;
-            self.arm_psi(
+            let pressure = self.pods_cgroup().join("memory.pressure");
+            warning::arm_psi(
+                &mut self.mechanisms,
+                &mut self.notifier,
+                &self.shared.metrics,
                 "psi pods",
                 Mechanism::PsiPods,
-                &self.pods_cgroup().join("memory.pressure"),
+                &pressure,
                 PSI_PODS_STALL,
                 PSI_PODS_WINDOW,
             );
@@ -770,7 +725,16 @@ impl Runner {
         if !self.psi_tried {
             self.psi_tried = true;
             let path = self.cfg.root.path("/proc/pressure/memory");
-            self.arm_psi("psi", Mechanism::PsiNode, &path, PSI_STALL, PSI_WINDOW);
+            warning::arm_psi(
+                &mut self.mechanisms,
+                &mut self.notifier,
+                &self.shared.metrics,
+                "psi",
+                Mechanism::PsiNode,
+                &path,
+                PSI_STALL,
+                PSI_WINDOW,
+            );
         }
     }
 }

@@ -18,10 +18,11 @@
 //! 512 MiB cgroup. [`catch_up_needed`] decides when the pass must run again at once instead.
 
 use crate::metrics::Metrics;
-use headroom_linux::notify::{FiredKind, Notifier, NotifyError, UsageThreshold, Watch};
+use crate::usage_poll::{Check, UsagePoll};
+use headroom_linux::notify::{FiredKind, Notifier, NotifyError, PsiKind, PsiTrigger, UsageThreshold, Watch};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Least time between two catch-up passes in a row (the 10 ms polling yardstick's period): a
 /// usage hovering exactly at the arming value cannot make the agent spin.
@@ -176,6 +177,68 @@ pub fn rearm_usage_threshold(
         replaced_pending,
         catch_up,
     })
+}
+
+/// Register a `some` PSI trigger on `path` under `key` (widened to 2 s windows without
+/// `CAP_SYS_RESOURCE`, which is logged) and record whether it is armed.
+#[allow(clippy::too_many_arguments)]
+pub fn arm_psi(
+    mechanisms: &mut Mechanisms,
+    notifier: &mut Notifier,
+    metrics: &Metrics,
+    key: &str,
+    mechanism: Mechanism,
+    path: &Path,
+    stall: Duration,
+    window: Duration,
+) {
+    match PsiTrigger::register_or_widen(path, PsiKind::Some, stall, window) {
+        Ok((t, note)) => {
+            if let Some(note) = note {
+                tracing::warn!("{note}");
+            }
+            let detail = format!("{:?} on {}", t.trigger(), path.display());
+            mechanisms.armed(mechanism, &detail, metrics);
+            notifier.set(key, Watch::Psi(t));
+        }
+        Err(e) => mechanisms.refused(mechanism, &e.to_string(), metrics),
+    }
+}
+
+/// Open the adaptive re-reads of the pods cgroup usage file `path` and record the outcome.
+pub fn open_usage_poll(mechanisms: &mut Mechanisms, metrics: &Metrics, path: &Path) -> Option<UsagePoll> {
+    match UsagePoll::open(path) {
+        Ok(p) => {
+            let detail = format!("re-reads of {}, faster near a threshold", path.display());
+            mechanisms.armed(Mechanism::UsagePollPods, &detail, metrics);
+            Some(p)
+        }
+        Err(e) => {
+            let why = format!("cannot read {}: {e}", path.display());
+            mechanisms.refused(Mechanism::UsagePollPods, &why, metrics);
+            None
+        }
+    }
+}
+
+/// Read the pods cgroup usage if due; true when it found a threshold crossed (counted and
+/// logged as a notification).
+pub fn usage_poll_crossed(poll: Option<&mut UsagePoll>, metrics: &Metrics) -> bool {
+    let Some(poll) = poll else {
+        return false;
+    };
+    match poll.check(Instant::now()) {
+        Check::Crossed { usage, trip_at } => {
+            metrics.inc_notification("pods usage", "usage_poll");
+            tracing::info!(
+                "notification: pods usage: {} is {usage} bytes, at or beyond {trip_at} \
+                 (a threshold is met there)",
+                poll.path().display()
+            );
+            true
+        }
+        Check::Quiet | Check::Unreadable => false,
+    }
 }
 
 #[cfg(test)]
