@@ -4,16 +4,17 @@
 //! period; and the mechanisms armed and refused are exported (`headroom_early_warning`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/agent_config.rs"]
+mod agent_config;
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use headroom_agent::config::AgentConfig;
+use agent_config::agent_config;
 use headroom_agent::http::Shared;
 use headroom_agent::runner::Runner;
-use headroom_core::config::KubeletConfig;
-use headroom_linux::root::HostRoot;
 
 const MIB: u64 = 1 << 20;
 
@@ -80,27 +81,14 @@ impl Lines {
 fn a_usage_crossing_on_v2_wakes_a_pass_before_the_period() {
     let tmp = tempfile::tempdir().unwrap();
     v2_host(tmp.path(), 300 * MIB);
-    let kubelet = KubeletConfig::parse(
+    let mut cfg = agent_config(
+        tmp.path(),
         "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
          evictionHard:\n  allocatableMemory.available: \"100Mi\"\n",
-        "kubelet.yaml",
-    )
-    .unwrap();
-    let cfg = AgentConfig {
-        eviction: kubelet.eviction().unwrap(),
-        config_origin: "kubelet.yaml".into(),
-        period: Duration::from_secs(10),
-        notifications: true,
-        action: Default::default(),
-        pods_file: None,
-        pods_api_node: None,
-        pod_cgroup_root: "/kubepods".into(),
-        root: HostRoot::dir(tmp.path()),
-        log_format: Default::default(),
-        listen: None,
-        once: false,
-        max_passes: Some(2),
-    };
+    );
+    cfg.notifications = true;
+    cfg.once = false;
+    cfg.max_passes = Some(2);
     let shared = Shared::new();
     let mut runner = Runner::new(cfg, shared.clone()).unwrap();
     let lines = Lines::default();
