@@ -19,3 +19,5 @@ pub mod pods_source;
 pub mod report;
 pub mod runner;
 pub mod sd_notify;
+pub mod usage_poll;
+pub mod warning;

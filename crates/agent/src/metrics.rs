@@ -50,6 +50,7 @@ pub struct Metrics {
     deploy: DeployMetrics,
     /// The agent's own failures (see [`crate::health`]).
     pub faults: crate::health::FaultMetrics,
+    early_warning: Family<Labels, Gauge>,
 }
 
 /// A signal's figures in units (pids, inodes): kept out of the `_bytes` metrics, whose unit the
@@ -245,6 +246,12 @@ impl Metrics {
         );
         let faults = crate::health::FaultMetrics::default();
         faults.register(&mut registry);
+        let early_warning = Family::<Labels, Gauge>::default();
+        registry.register(
+            "headroom_early_warning",
+            "1 for the current state of each early-warning mechanism (mechanism=memcg_usage_threshold|memory_events|psi_node|psi_pods|memory_current_poll; state=armed|refused), 0 for the other state",
+            early_warning.clone(),
+        );
         Metrics {
             registry,
             memory_bytes,
@@ -263,6 +270,7 @@ impl Metrics {
             notifier_armed_bytes,
             deploy,
             faults,
+            early_warning,
         }
     }
 
@@ -367,6 +375,16 @@ impl Metrics {
     }
 
     /// The exposition: OpenMetrics text if `openmetrics`, else classic text format 0.0.4.
+    /// Record whether an early-warning mechanism is armed or was refused (both states are
+    /// exported, one of them 1, so an alert can match `state="refused"` directly).
+    pub fn set_early_warning(&self, mechanism: &str, armed: bool) {
+        for (state, on) in [("armed", armed), ("refused", !armed)] {
+            self.early_warning
+                .get_or_create(&labels(&[("mechanism", mechanism), ("state", state)]))
+                .set(i64::from(on));
+        }
+    }
+
     pub fn render(&self, openmetrics: bool) -> String {
         let mut text = String::new();
         if encode(&mut text, &self.registry).is_err() {

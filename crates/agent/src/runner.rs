@@ -26,20 +26,20 @@ use crate::http::Shared;
 use crate::light::{self, Quiet, Trigger};
 use crate::pods_source::{self, PodSource, PodsFile, Refresh};
 use crate::report;
+use crate::usage_poll::{self, UsagePoll};
+use crate::warning::{self, Mechanism, Mechanisms};
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, ManagerState, SyncInputs};
 use headroom_core::notifier;
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
-use headroom_core::signal::NodeCondition;
+use headroom_core::signal::{NodeCondition, Signal};
 use headroom_core::summary::Summary;
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
 use headroom_linux::control::{CgroupHost, CgroupVersion};
 use headroom_linux::layout::CgroupMode;
-use headroom_linux::notify::{
-    FiredKind, MemoryEventsWatch, Notifier, PsiKind, PsiTrigger, UsageThreshold, Watch,
-};
+use headroom_linux::notify::{FiredKind, MemoryEventsWatch, Notifier, Watch};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -58,6 +58,10 @@ const ACTING_SLACK: Duration = Duration::from_secs(40);
 /// CAP_SYS_RESOURCE.
 const PSI_STALL: Duration = Duration::from_millis(100);
 const PSI_WINDOW: Duration = Duration::from_secs(1);
+/// PSI trigger on the pod cgroup root's `memory.pressure` (cgroup v2): reclaim stalls at its
+/// limit are short, so a small stall in the shortest window the kernel allows.
+const PSI_PODS_STALL: Duration = Duration::from_millis(50);
+const PSI_PODS_WINDOW: Duration = Duration::from_millis(500);
 
 /// What a pass did, for the loop and for tests.
 #[derive(Debug, Default)]
@@ -98,6 +102,15 @@ pub struct Runner {
     /// The active pods of the last full pass (a light pass reads no pod cgroups).
     active: Vec<Pod>,
     arm_errors: std::collections::BTreeSet<String>,
+    /// Which early-warning mechanisms are armed or refused ([`crate::warning`]).
+    mechanisms: Mechanisms,
+    /// A threshold was crossed while the last pass ran and no watch will report it: pass again
+    /// at once ([`warning::catch_up_needed`]).
+    catch_up: bool,
+    /// Adaptive re-reads of the pods cgroup usage ([`crate::usage_poll`]): cgroup v2, or v1
+    /// where the usage threshold was refused.
+    usage_poll: Option<UsagePoll>,
+    psi_pods_tried: bool,
     out: Box<dyn Write + Send>,
     /// Kubernetes Events (`--events on`), see [`crate::events`].
     events: Option<crate::events::Events>,
@@ -170,6 +183,10 @@ impl Runner {
             quiet: Quiet::default(),
             active: Vec::new(),
             arm_errors: Default::default(),
+            mechanisms: Mechanisms::default(),
+            catch_up: false,
+            usage_poll: None,
+            psi_pods_tried: false,
             out: Box::new(std::io::stdout()),
             events: None,
             oom_kills: Default::default(),
@@ -200,6 +217,7 @@ impl Runner {
         let mut trigger = "start";
         let mut next_period = Instant::now();
         let mut passes = 0u64;
+        let mut caught_up = false;
         loop {
             if trigger != "notification" {
                 next_period = Instant::now() + self.cfg.period;
@@ -217,6 +235,18 @@ impl Runner {
                 trigger = "cleanup";
                 continue;
             }
+            if std::mem::take(&mut self.catch_up) {
+                // Back to back only while the figures keep moving across the threshold
+                // between a pass's reads and its re-arm; spaced so that cannot spin.
+                if caught_up {
+                    std::thread::sleep(warning::CATCH_UP_SPACING);
+                }
+                caught_up = true;
+                self.woken_by_psi_only = false;
+                trigger = "notification";
+                continue;
+            }
+            caught_up = false;
             trigger = self.wait_for_trigger(next_period)?;
         }
     }
@@ -228,8 +258,17 @@ impl Runner {
             if now >= next_period {
                 return Ok("period");
             }
-            let fired = self.notifier.wait(Some(next_period - now))?;
+            let wake = self
+                .usage_poll
+                .as_ref()
+                .and_then(UsagePoll::deadline)
+                .map_or(next_period, |d| d.min(next_period));
+            let fired = self.notifier.wait(Some(wake.saturating_duration_since(now)))?;
             if fired.is_empty() {
+                if warning::usage_poll_crossed(self.usage_poll.as_mut(), &self.shared.metrics) {
+                    self.woken_by_psi_only = false;
+                    return Ok("notification");
+                }
                 continue;
             }
             self.woken_by_psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
@@ -386,7 +425,12 @@ impl Runner {
         }
 
         if self.cfg.notifications && !self.cfg.once {
-            self.arm_notifications(&snapshot.summary);
+            let met: Vec<Signal> = decision
+                .thresholds_met
+                .iter()
+                .map(|m| m.threshold.signal)
+                .collect();
+            self.arm_notifications(&snapshot.summary, &met);
         }
         self.shared
             .metrics
@@ -689,8 +733,32 @@ impl Runner {
         }
     }
 
+    /// The pod cgroup root's directory in the memory hierarchy.
+    fn pods_cgroup(&self) -> PathBuf {
+        self.memory_root
+            .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
+    }
+
+    /// Open (once) and re-aim the adaptive re-reads of the pods cgroup usage.
+    fn arm_usage_poll(&mut self, summary: &Summary, met_this_pass: bool) {
+        if self.usage_poll.is_none() {
+            let file = if self.mode == CgroupMode::Unified {
+                "memory.current"
+            } else {
+                "memory.usage_in_bytes"
+            };
+            let path = self.pods_cgroup().join(file);
+            self.usage_poll = warning::open_usage_poll(&mut self.mechanisms, &self.shared.metrics, &path);
+        }
+        let trip_at =
+            usage_poll::pods_trip_at(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
+        if let Some(p) = self.usage_poll.as_mut() {
+            p.rearm(trip_at, met_this_pass, Instant::now());
+        }
+    }
+
     /// Arm (or re-arm) the kernel notifications from this pass's Summary.
-    fn arm_notifications(&mut self, summary: &Summary) {
+    fn arm_notifications(&mut self, summary: &Summary, met: &[Signal]) {
         if self.mode != CgroupMode::Unified {
             let arms = notifier::arm_all(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
             for arm in arms {
@@ -712,11 +780,35 @@ impl Runner {
                     continue;
                 }
                 let cgroup = self.memory_root.join(arm.cgroup.trim_start_matches('/'));
-                match UsageThreshold::arm(&cgroup, bytes) {
-                    Ok(w) => {
-                        let watch = Watch::Usage(w);
-                        tracing::debug!("armed {}: {}", arm.description, watch.describe());
-                        self.notifier.set(arm.description.clone(), watch);
+                let mechanism = if arm.signal == Signal::AllocatableMemoryAvailable {
+                    Mechanism::MemcgThresholdPods
+                } else {
+                    Mechanism::MemcgThresholdNode
+                };
+                let met_this_pass = met.contains(&arm.signal);
+                match warning::rearm_usage_threshold(
+                    &mut self.notifier,
+                    &arm.description,
+                    &cgroup,
+                    bytes,
+                    met_this_pass,
+                ) {
+                    Ok(r) => {
+                        tracing::debug!("armed {}: {}", arm.description, r.detail);
+                        if r.catch_up {
+                            tracing::info!(
+                                "{}: crossed while the pass ran (usage after re-arm at {bytes}: {:?}; \
+                                 unread on the replaced watch: {:?}): passing again at once",
+                                arm.description,
+                                r.crossed_before_armed,
+                                r.replaced_pending
+                            );
+                            self.shared
+                                .metrics
+                                .inc_notification(&arm.description, "crossed_during_pass");
+                            self.catch_up = true;
+                        }
+                        self.mechanisms.armed(mechanism, &r.detail, &self.shared.metrics);
                         self.shared
                             .metrics
                             .set_notifier_armed(&arm.description, bytes as f64);
@@ -727,33 +819,57 @@ impl Runner {
                         if self.arm_errors.insert(msg.clone()) {
                             tracing::warn!("{msg} (periodic passes continue)");
                         }
+                        self.mechanisms.refused(mechanism, &msg, &self.shared.metrics);
                         self.armed.remove(&arm.description);
                         self.notifier.remove(&arm.description);
                     }
                 }
             }
         } else if self.notifier.get("pods memory.events").is_none() {
-            let path = self
-                .memory_root
-                .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
-                .join("memory.events");
+            let path = self.pods_cgroup().join("memory.events");
             match MemoryEventsWatch::watch(&path) {
-                Ok(w) => self.notifier.set("pods memory.events", Watch::Events(w)),
-                Err(e) => tracing::warn!("no memory.events notifications: {e}"),
+                Ok(w) => {
+                    let detail = format!("inotify on {}", path.display());
+                    self.mechanisms
+                        .armed(Mechanism::MemoryEventsPods, &detail, &self.shared.metrics);
+                    self.notifier.set("pods memory.events", Watch::Events(w));
+                }
+                Err(e) => {
+                    self.mechanisms
+                        .refused(Mechanism::MemoryEventsPods, &e.to_string(), &self.shared.metrics)
+                }
             }
+        }
+        if self.mode == CgroupMode::Unified && !self.psi_pods_tried {
+            self.psi_pods_tried = true;
+            let pressure = self.pods_cgroup().join("memory.pressure");
+            warning::arm_psi(
+                &mut self.mechanisms,
+                &mut self.notifier,
+                &self.shared.metrics,
+                "psi pods",
+                Mechanism::PsiPods,
+                &pressure,
+                PSI_PODS_STALL,
+                PSI_PODS_WINDOW,
+            );
+        }
+        if self.mode == CgroupMode::Unified || self.mechanisms.is_refused(Mechanism::MemcgThresholdPods) {
+            self.arm_usage_poll(summary, met.contains(&Signal::AllocatableMemoryAvailable));
         }
         if !self.psi_tried {
             self.psi_tried = true;
             let path = self.cfg.root.path("/proc/pressure/memory");
-            match PsiTrigger::register_or_widen(&path, PsiKind::Some, PSI_STALL, PSI_WINDOW) {
-                Ok((t, note)) => {
-                    if let Some(note) = note {
-                        tracing::warn!("{note}");
-                    }
-                    self.notifier.set("psi", Watch::Psi(t));
-                }
-                Err(e) => tracing::warn!("no PSI notifications: {e}"),
-            }
+            warning::arm_psi(
+                &mut self.mechanisms,
+                &mut self.notifier,
+                &self.shared.metrics,
+                "psi",
+                Mechanism::PsiNode,
+                &path,
+                PSI_STALL,
+                PSI_WINDOW,
+            );
         }
     }
 }

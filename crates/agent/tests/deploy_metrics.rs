@@ -58,8 +58,8 @@ fn alerts_and_dashboard_query_only_exported_metrics() {
     let m = Metrics::new();
     m.set_pod_ranking(&pods(1));
     m.set_memory("node", "working_set", 1.0);
-    m.set_signal("memory.available", 1.0, 2.0);
-    m.set_threshold("memory.available", "hard", 1.0, 1.0);
+    m.set_signal(headroom_core::signal::Signal::MemoryAvailable, 1.0, 2.0);
+    m.set_threshold(headroom_core::signal::Signal::MemoryAvailable, "hard", 1.0, 1.0);
     m.set_condition("MemoryPressure", false);
     m.inc_eviction("memory.available");
     m.inc_action("evict", "error");

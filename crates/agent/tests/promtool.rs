@@ -21,10 +21,24 @@ fn sample() -> Metrics {
             m.set_memory(scope, kind, 123_456_789.0);
         }
     }
-    m.set_signal("memory.available", 2.0e9, 8.0e9);
-    m.set_signal("allocatableMemory.available", 3.0e8, 5.0e8);
-    m.set_threshold("memory.available", "hard", 104_857_600.0, 1.9e9);
-    m.set_threshold("allocatableMemory.available", "soft", 2.0e8, 1.0e8);
+    m.set_signal(headroom_core::signal::Signal::MemoryAvailable, 2.0e9, 8.0e9);
+    m.set_signal(
+        headroom_core::signal::Signal::AllocatableMemoryAvailable,
+        3.0e8,
+        5.0e8,
+    );
+    m.set_threshold(
+        headroom_core::signal::Signal::MemoryAvailable,
+        "hard",
+        104_857_600.0,
+        1.9e9,
+    );
+    m.set_threshold(
+        headroom_core::signal::Signal::AllocatableMemoryAvailable,
+        "soft",
+        2.0e8,
+        1.0e8,
+    );
     m.set_condition("MemoryPressure", true);
     m.set_condition("DiskPressure", false);
     m.inc_eviction("allocatableMemory.available");

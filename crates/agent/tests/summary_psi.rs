@@ -3,14 +3,14 @@
 //! with it off.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::time::Duration;
+#[path = "support/agent_config.rs"]
+mod agent_config;
 
-use headroom_agent::config::AgentConfig;
+use std::path::Path;
+
+use agent_config::agent_config;
 use headroom_agent::http::Shared;
 use headroom_agent::runner::Runner;
-use headroom_core::config::KubeletConfig;
-use headroom_linux::root::HostRoot;
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -46,22 +46,7 @@ fn v2_host(dir: &Path) {
 }
 
 fn published_summary(root: &Path, kubelet_yaml: &str) -> serde_json::Value {
-    let kubelet = KubeletConfig::parse(kubelet_yaml, "kubelet.yaml").unwrap();
-    let cfg = AgentConfig {
-        eviction: kubelet.eviction().unwrap(),
-        config_origin: "kubelet.yaml".into(),
-        period: Duration::from_secs(10),
-        notifications: false,
-        action: Default::default(),
-        pods_file: None,
-        pods_api_node: None,
-        pod_cgroup_root: "/kubepods".into(),
-        root: HostRoot::dir(root),
-        log_format: Default::default(),
-        listen: None,
-        once: true,
-        max_passes: Some(1),
-    };
+    let cfg = agent_config(root, kubelet_yaml);
     let shared = Shared::new();
     let mut runner = Runner::new(cfg, shared.clone()).unwrap();
     runner.pass("test").unwrap();

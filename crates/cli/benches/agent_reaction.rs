@@ -26,7 +26,10 @@
 //! Ctrl-C (or SIGTERM) stops the bench at the next check; the Drop guards then kill the
 //! processes it started and remove its cgroups.
 //!
-//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 60).
+//! Env: HEADROOM_BENCH_RUNS (default 20), HEADROOM_BENCH_IDLE_SECS (default 60; 0 skips the
+//! idle part), HEADROOM_BENCH_CONTENDERS (comma list of `notify,poll1s,yardstick`, default all:
+//! `notify` alone is the v1 soak), HEADROOM_BENCH_AGENT_LOG (a file: the agents' decision
+//! lines and their stderr at info level go there, e.g. to count catch-up passes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_lab::heartbeat::Heartbeat;
@@ -63,22 +66,8 @@ fn sleep_unless_interrupted(d: Duration) {
     }
 }
 
-fn read_u64(p: &Path) -> u64 {
-    std::fs::read_to_string(p)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn working_set(cg: &Path) -> u64 {
-    let usage = read_u64(&cg.join("memory.usage_in_bytes"));
-    let stat = std::fs::read_to_string(cg.join("memory.stat")).unwrap_or_default();
-    let inactive = stat
-        .lines()
-        .find_map(|l| l.strip_prefix("total_inactive_file "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    usage.saturating_sub(inactive)
+    headroom_lab::yardstick::working_set(cg).unwrap_or(0)
 }
 
 fn oom_kills(cg: &Path) -> u64 {
@@ -90,37 +79,13 @@ fn oom_kills(cg: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn pids_under(cg: &Path) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut stack = vec![cg.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if let Ok(t) = std::fs::read_to_string(d.join("cgroup.procs")) {
-            out.extend(t.lines().filter_map(|l| l.parse::<i32>().ok()));
-        }
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            stack.extend(
-                rd.flatten()
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path()),
-            );
-        }
-    }
-    out
-}
-
-/// The yardstick: every 10 ms read the pods cgroup's working set; when it exceeds
-/// `capacity - threshold`, SIGKILL every process under `victims`.
+/// The yardstick: `headroom_lab::yardstick` every 10 ms on the pods cgroup, victims the
+/// BestEffort pods.
 fn yardstick(pods: &Path, victims: &Path, limit_ws: u64) -> ! {
-    loop {
-        if working_set(pods) > limit_ws {
-            for pid in pids_under(victims) {
-                if let Some(p) = rustix::process::Pid::from_raw(pid) {
-                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    if let Err(e) = headroom_lab::yardstick::run(pods, victims, limit_ws, Duration::from_millis(10)) {
+        eprintln!("yardstick: {e}");
     }
+    std::process::exit(1)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -180,6 +145,20 @@ fn start_contender(
             } else {
                 ("1s", "off")
             };
+            let log = std::env::var_os("HEADROOM_BENCH_AGENT_LOG");
+            let level = if log.is_some() { "info" } else { "error" };
+            // Decision lines (stdout) and diagnostics (stderr) in one file, in order.
+            let (stdout, stderr) = match log {
+                Some(path) => {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap();
+                    (Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
+                }
+                None => (Stdio::null(), Stdio::inherit()),
+            };
             Command::new(BIN)
                 .args(["agent", "--config"])
                 .arg(&config)
@@ -196,8 +175,9 @@ fn start_contender(
                 .arg("--pods")
                 .arg(pods_file)
                 .args(["--pod-cgroup-root", &format!("/{parent_name}")])
-                .env("HEADROOM_LOG", "error")
-                .stdout(Stdio::null())
+                .env("HEADROOM_LOG", level)
+                .stdout(stdout)
+                .stderr(stderr)
                 .spawn()
                 .unwrap()
         }
@@ -357,6 +337,22 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
+    let contenders: Vec<Contender> = match std::env::var("HEADROOM_BENCH_CONTENDERS") {
+        Ok(list) => list
+            .split(',')
+            .map(|c| match c.trim() {
+                "notify" => Contender::AgentNotify,
+                "poll1s" => Contender::AgentPoll1s,
+                "yardstick" => Contender::Yardstick,
+                other => panic!("HEADROOM_BENCH_CONTENDERS: unknown contender {other:?}"),
+            })
+            .collect(),
+        Err(_) => vec![
+            Contender::AgentNotify,
+            Contender::AgentPoll1s,
+            Contender::Yardstick,
+        ],
+    };
     let host = CgroupHost::detect().unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -369,11 +365,7 @@ fn main() {
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut p50s: Vec<(String, f64)> = Vec::new();
     for (rate_name, rate) in [("200 MiB/s", Some(200)), ("full speed", None)] {
-        for c in [
-            Contender::AgentNotify,
-            Contender::AgentPoll1s,
-            Contender::Yardstick,
-        ] {
+        for &c in &contenders {
             if interrupted() {
                 return;
             }
@@ -462,6 +454,9 @@ fn main() {
         }
     }
 
+    if idle_secs == 0 {
+        return;
+    }
     // Idle cost: 110 empty pod cgroups, no pressure.
     let parent = host.create_unique("headroom-test-bench-idle").unwrap();
     // A limit as a real node's pod cgroup root has (node allocatable), so that

@@ -18,6 +18,7 @@ pub mod plot;
 pub mod size;
 pub mod snapshot;
 pub mod worker;
+pub mod yardstick;
 
 /// Text reports fit this many columns (as `headroom status` does); tables are narrower.
 pub const TEXT_WIDTH: usize = 100;

@@ -140,6 +140,8 @@ pub struct UsageThreshold {
     eventfd: OwnedFd,
     cgroup: PathBuf,
     bytes: u64,
+    /// `memory.usage_in_bytes` read right after the registration (None if that read failed).
+    usage_after_arm: Option<u64>,
 }
 
 impl UsageThreshold {
@@ -160,11 +162,23 @@ impl UsageThreshold {
         control
             .write_all(line.as_bytes())
             .map_err(|e| io_err("register a usage threshold through", &control_path, e))?;
+        // The kernel counts a threshold at or below the usage it sees at registration as
+        // already crossed: it will only ever signal the downward crossing. A caller that
+        // computed `bytes` from an earlier read can therefore arm silently *behind* a crossing
+        // that happened in between; this read, taken after the registration, tells it so.
+        let usage_after_arm = read_u64_at_start(&usage);
         Ok(UsageThreshold {
             eventfd,
             cgroup: cgroup.to_path_buf(),
             bytes,
+            usage_after_arm,
         })
+    }
+
+    /// The usage read right after registering, when it was already at or beyond `bytes`: the
+    /// kernel will not signal this (upward) crossing, so the caller must act on it itself.
+    pub fn crossed_before_armed(&self) -> Option<u64> {
+        self.usage_after_arm.filter(|u| *u >= self.bytes)
     }
 
     pub fn cgroup(&self) -> &Path {
@@ -183,6 +197,15 @@ impl UsageThreshold {
             _ => 0,
         }
     }
+}
+
+/// Read a decimal counter file from offset 0 (a kept-open cgroup file gives a fresh value on
+/// every read from the start).
+fn read_u64_at_start(file: &File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 32];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,6 +517,28 @@ impl Notifier {
         let key = key.into();
         self.gone.remove(&key);
         self.watches.insert(key, watch);
+    }
+
+    /// Install `watch` under `key` like [`set`](Self::set), and report what the replaced watch
+    /// had signalled but nobody had read yet. Dropping a watch drops its pending event: a
+    /// threshold crossed while a pass was running would otherwise be forgotten at re-arm.
+    /// The new watch is registered before the old one is closed, so no moment is unwatched.
+    pub fn replace(&mut self, key: impl Into<String>, watch: Watch) -> Option<FiredKind> {
+        let key = key.into();
+        self.gone.remove(&key);
+        let mut old = self.watches.insert(key, watch)?;
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let revents = {
+            let mut fds = [PollFd::from_borrowed_fd(old.fd(), old.interest())];
+            match rustix::event::poll(&mut fds, Some(&zero)) {
+                Ok(n) if n > 0 => fds[0].revents(),
+                _ => return None,
+            }
+        };
+        old.collect(revents)
     }
 
     /// Remove the watch under `key` (the kernel forgets it when its fd closes).

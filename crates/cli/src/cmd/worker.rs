@@ -43,6 +43,16 @@ enum Job {
     },
     /// Sleep SECS seconds (default: until killed).
     Sleep { secs: Option<f64> },
+    /// The polling yardstick of the agent benchmarks: every --every-ms read the working set of
+    /// CGROUP; above --working-set-above bytes, SIGKILL every process under VICTIMS.
+    Yardstick {
+        cgroup: PathBuf,
+        victims: PathBuf,
+        #[arg(long)]
+        working_set_above: u64,
+        #[arg(long, default_value_t = 10)]
+        every_ms: u64,
+    },
 }
 
 fn seconds(flag: &str, v: Option<f64>) -> anyhow::Result<Option<Duration>> {
@@ -93,6 +103,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })?;
         }
         Job::Sleep { secs } => worker::hold(seconds("sleep", secs)?),
+        Job::Yardstick {
+            cgroup,
+            victims,
+            working_set_above,
+            every_ms,
+        } => headroom_lab::yardstick::run(
+            &cgroup,
+            &victims,
+            working_set_above,
+            Duration::from_millis(every_ms.max(1)),
+        )?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,262 @@
+//! Adaptive re-reads of the pod cgroup root's usage: an early warning that needs nothing from
+//! the kernel but read access to one file.
+//!
+//! cgroup v2 has no usage-threshold notifier, and what it has comes too late for a race
+//! against a pod that allocates anonymous memory: `memory.events` `max` changes only at the
+//! limit, at the same moment as the OOM kill, and PSI reports reclaim stalls, which start at
+//! the limit too (`memory.max` reclaim). So the agent reads the usage itself (`memory.current`,
+//! or v1 `memory.usage_in_bytes` where usage thresholds are refused), from a kept-open
+//! descriptor (one `pread`, a few µs), at an interval that shrinks as the usage nears the
+//! value at which a threshold is met:
+//!
+//! `interval = (trip_at - usage) / rate`, clamped to [`MIN_INTERVAL`]..[`MAX_INTERVAL`],
+//!
+//! where `trip_at` is the usage at which the working set meets the lowest memory threshold of
+//! the pods cgroup (the kubelet's notifier value, `capacity - threshold + inactive_file`,
+//! recomputed on every pass) and `rate` is the faster of [`ASSUMED_RATE`] and twice the growth
+//! measured between the last two reads. Far from every threshold it reads about once a second;
+//! 100 MiB away, every ~25 ms; at the threshold, every [`MIN_INTERVAL`]. It writes nothing.
+//!
+//! Edge-triggered like a v1 usage threshold: it reports a crossing once, when a read finds the
+//! usage at or beyond `trip_at` while the last pass did not see the threshold met, and again
+//! only after the usage went back below. While beyond, it reads at [`MAX_INTERVAL`].
+
+use headroom_core::notifier;
+use headroom_core::signal::Signal;
+use headroom_core::summary::Summary;
+use headroom_core::threshold::Threshold;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Growth rate (bytes/s) assumed when none faster was measured: of the order of one thread
+/// faulting in anonymous memory on current hardware. Faster growth is tracked once two reads
+/// measure it.
+pub const ASSUMED_RATE: f64 = 4.0 * (1u64 << 30) as f64;
+/// Fastest re-read (twice the 10 ms polling yardstick's rate, only this close to a threshold).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(5);
+/// Slowest re-read: far from every threshold.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a due read found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Usage reached `trip_at` since the last pass: pass now.
+    Crossed { usage: u64, trip_at: u64 },
+    /// Below (or still beyond after a pass that saw it met): next read scheduled.
+    Quiet,
+    /// The read failed (the cgroup went away?); next read at the slowest interval.
+    Unreadable,
+}
+
+/// The re-read schedule of one usage file.
+pub struct UsagePoll {
+    file: File,
+    path: PathBuf,
+    trip_at: Option<u64>,
+    /// The usage is known to be at or beyond `trip_at` (by the last pass or a read since).
+    beyond: bool,
+    next: Option<Instant>,
+    last: Option<(Instant, u64)>,
+}
+
+impl UsagePoll {
+    /// Open `path` (`memory.current` or `memory.usage_in_bytes`) and check it reads a number.
+    pub fn open(path: &Path) -> std::io::Result<UsagePoll> {
+        let file = File::open(path)?;
+        let poll = UsagePoll {
+            file,
+            path: path.to_path_buf(),
+            trip_at: None,
+            beyond: false,
+            next: None,
+            last: None,
+        };
+        if poll.read().is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} does not read as a byte count", path.display()),
+            ));
+        }
+        Ok(poll)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn trip_at(&self) -> Option<u64> {
+        self.trip_at
+    }
+
+    fn read(&self) -> Option<u64> {
+        let mut buf = [0u8; 32];
+        let n = self.file.read_at(&mut buf, 0).ok()?;
+        std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+    }
+
+    /// After a pass: the usage at which the lowest threshold is met (None: nothing to watch),
+    /// and whether that pass saw it met. Schedules the next read from a fresh one.
+    pub fn rearm(&mut self, trip_at: Option<u64>, met_this_pass: bool, now: Instant) {
+        self.trip_at = trip_at;
+        self.beyond = met_this_pass;
+        match (trip_at, self.read()) {
+            (Some(trip), Some(usage)) => self.schedule(trip, usage, now),
+            _ => self.next = trip_at.map(|_| now + MAX_INTERVAL),
+        }
+    }
+
+    /// When the next read is due (None: nothing armed).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// Read if due; report a crossing at most once per excursion beyond `trip_at`.
+    pub fn check(&mut self, now: Instant) -> Check {
+        let Some(trip_at) = self.trip_at else {
+            return Check::Quiet;
+        };
+        if self.next.is_some_and(|n| now < n) {
+            return Check::Quiet;
+        }
+        let Some(usage) = self.read() else {
+            self.next = Some(now + MAX_INTERVAL);
+            return Check::Unreadable;
+        };
+        let crossed = usage >= trip_at && !self.beyond;
+        self.beyond = usage >= trip_at;
+        self.schedule(trip_at, usage, now);
+        if crossed {
+            Check::Crossed { usage, trip_at }
+        } else {
+            Check::Quiet
+        }
+    }
+
+    fn schedule(&mut self, trip_at: u64, usage: u64, now: Instant) {
+        let measured = self.last.and_then(|(t, u)| {
+            let dt = now.checked_duration_since(t)?.as_secs_f64();
+            (dt > 0.0 && usage > u).then(|| (usage - u) as f64 / dt)
+        });
+        self.last = Some((now, usage));
+        let wait = if self.beyond {
+            MAX_INTERVAL
+        } else {
+            interval(trip_at.saturating_sub(usage), measured)
+        };
+        self.next = Some(now + wait);
+    }
+}
+
+/// The pods cgroup usage at which its lowest `allocatableMemory.available` threshold (hard or
+/// soft) is met, from a pass's Summary: the kubelet's notifier value
+/// (`capacity - threshold + inactive_file`); None without such a threshold or figures.
+pub fn pods_trip_at(thresholds: &[Threshold], summary: &Summary, pod_cgroup_root: &str) -> Option<u64> {
+    notifier::arm_all(thresholds, summary, pod_cgroup_root)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.signal == Signal::AllocatableMemoryAvailable)
+        .filter_map(|a| u64::try_from(a.arm_at_bytes).ok())
+        .min()
+}
+
+/// Time until the next read when `distance` bytes are left before the threshold and the usage
+/// grew at `measured` bytes/s between the last two reads.
+pub fn interval(distance: u64, measured: Option<f64>) -> Duration {
+    let rate = measured.map_or(ASSUMED_RATE, |m| (2.0 * m).max(ASSUMED_RATE));
+    let secs = distance as f64 / rate;
+    Duration::from_secs_f64(secs.clamp(MIN_INTERVAL.as_secs_f64(), MAX_INTERVAL.as_secs_f64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn the_interval_shrinks_as_the_threshold_nears() {
+        assert_eq!(interval(8 << 30, None), MAX_INTERVAL);
+        let far = interval(1 << 30, None);
+        let near = interval(100 * MIB, None);
+        assert!(far > near, "{far:?} {near:?}");
+        assert!(
+            near >= MIN_INTERVAL && near < Duration::from_millis(30),
+            "{near:?}"
+        );
+        assert_eq!(interval(0, None), MIN_INTERVAL);
+        // A measured growth faster than assumed shortens it further.
+        assert!(interval(1 << 30, Some(ASSUMED_RATE * 4.0)) < far);
+        // A slow measured growth never lengthens it past the assumed rate's.
+        assert_eq!(interval(1 << 30, Some(1.0)), far);
+    }
+
+    fn poll_on(dir: &Path, usage: u64) -> UsagePoll {
+        let path = dir.join("memory.current");
+        std::fs::write(&path, format!("{usage}\n")).unwrap();
+        UsagePoll::open(&path).unwrap()
+    }
+
+    #[test]
+    fn a_crossing_is_reported_once_per_excursion() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = poll_on(dir.path(), 300 * MIB);
+        let t0 = Instant::now();
+        p.rearm(Some(412 * MIB), false, t0);
+        let due = p.deadline().unwrap();
+        assert!(due > t0 && due <= t0 + MAX_INTERVAL);
+        // Not due yet: nothing read.
+        assert_eq!(p.check(t0), Check::Quiet);
+        std::fs::write(p.path(), format!("{}\n", 413 * MIB)).unwrap();
+        assert_eq!(
+            p.check(due),
+            Check::Crossed {
+                usage: 413 * MIB,
+                trip_at: 412 * MIB
+            }
+        );
+        // Still beyond: quiet, and read slowly.
+        let t1 = p.deadline().unwrap();
+        assert_eq!(t1 - due, MAX_INTERVAL);
+        assert_eq!(p.check(t1), Check::Quiet);
+        // Back below, then beyond again: a second crossing.
+        std::fs::write(p.path(), format!("{}\n", 400 * MIB)).unwrap();
+        let t2 = p.deadline().unwrap();
+        assert_eq!(p.check(t2), Check::Quiet);
+        std::fs::write(p.path(), format!("{}\n", 420 * MIB)).unwrap();
+        let t3 = p.deadline().unwrap();
+        assert!(matches!(p.check(t3), Check::Crossed { .. }));
+    }
+
+    #[test]
+    fn a_pass_that_saw_the_threshold_met_is_not_reported_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = poll_on(dir.path(), 500 * MIB);
+        let t0 = Instant::now();
+        p.rearm(Some(412 * MIB), true, t0);
+        assert_eq!(p.check(p.deadline().unwrap()), Check::Quiet);
+        // A pass that did not see it met (it read before the crossing): reported at once.
+        p.rearm(Some(412 * MIB), false, t0);
+        assert_eq!(p.deadline(), Some(t0 + MIN_INTERVAL));
+        assert!(matches!(p.check(t0 + MIN_INTERVAL), Check::Crossed { .. }));
+    }
+
+    #[test]
+    fn nothing_armed_means_no_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = poll_on(dir.path(), 1);
+        p.rearm(None, false, Instant::now());
+        assert_eq!(p.deadline(), None);
+        assert_eq!(p.check(Instant::now()), Check::Quiet);
+    }
+
+    #[test]
+    fn junk_is_refused_at_open_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memory.current");
+        std::fs::write(&path, "max\n").unwrap();
+        let err = UsagePoll::open(&path).err().unwrap().to_string();
+        assert!(err.contains("memory.current"), "{err}");
+    }
+}

@@ -1,0 +1,65 @@
+//! The agent's race on a real cgroup v2 kernel (the VM test bed), CI-sized: one run per rate
+//! (100 MiB/s and as fast as the guest allows) for the agent (`--action kill`, 10 s period), the
+//! 10 ms polling yardstick and no evictor. The agent must stop the BestEffort hog before the
+//! kernel's OOM killer, every time, and leave the Guaranteed pod alive; without an evictor the
+//! kernel must OOM-kill (the race is real). The 20-run version is `benches/vm_race.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "vm/race.rs"]
+mod race;
+
+use headroom_vmtest::boot_or_skip;
+
+#[test]
+fn the_agent_beats_the_oom_killer_on_cgroup_v2() {
+    let setup = race::Setup {
+        runs: 1,
+        rates: vec!["100".into(), "full".into()],
+        contenders: vec!["agent".into(), "yardstick".into(), "none".into()],
+        idle_secs: 0,
+    };
+    let Some(out) = boot_or_skip(
+        "the_agent_beats_the_oom_killer_on_cgroup_v2",
+        &race::guest(&setup),
+    ) else {
+        return;
+    };
+    let log = || {
+        format!(
+            "{}\n--- agent.log ---\n{}",
+            out.log_for_failure(),
+            out.text("agent.log").unwrap_or_default()
+        )
+    };
+    assert!(
+        out.case("race-scenario-finished").is_some_and(|c| c.passed),
+        "{}",
+        log()
+    );
+    let runs = race::parse(&out.text("race.csv").unwrap_or_default());
+    assert_eq!(runs.len(), setup.total_runs(), "{runs:?}\n{}", log());
+    let overhead = race::hog_overhead(&runs);
+    for r in &runs {
+        let figures = race::reaction(r, overhead);
+        eprintln!(
+            "{} at {}: oom={} status={} reaction={figures:?}",
+            r.contender, r.rate, r.oom, r.status
+        );
+        match r.contender.as_str() {
+            "agent" => {
+                assert!(
+                    !r.oom,
+                    "the kernel OOM-killed before the agent acted: {r:?}\n{}",
+                    log()
+                );
+                assert!(r.guaranteed_alive, "the Guaranteed pod died: {r:?}\n{}", log());
+            }
+            "none" => assert!(
+                r.oom,
+                "no evictor and no OOM kill: the race is not real: {r:?}\n{}",
+                log()
+            ),
+            _ => {}
+        }
+    }
+}
