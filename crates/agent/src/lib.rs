@@ -7,5 +7,6 @@ pub mod light;
 pub mod metrics;
 pub mod pods_api;
 pub mod pods_source;
+pub mod recording;
 pub mod report;
 pub mod runner;

@@ -85,6 +85,8 @@ pub struct Runner {
     active: Vec<Pod>,
     arm_errors: std::collections::BTreeSet<String>,
     out: Box<dyn Write + Send>,
+    /// `--record DIR`: the flight recorder.
+    recording: Option<crate::recording::Recording>,
 }
 
 impl Runner {
@@ -132,8 +134,15 @@ impl Runner {
             active: Vec::new(),
             arm_errors: Default::default(),
             out: Box::new(std::io::stdout()),
+            recording: None,
             cfg,
         })
+    }
+
+    /// Record every pass (`--record DIR`); cgroups are then read with their raw samples.
+    pub fn set_recording(&mut self, recording: crate::recording::Recording) {
+        self.collector.keep_samples(true);
+        self.recording = Some(recording);
     }
 
     /// Send decision and action lines somewhere other than stdout (tests).
@@ -165,6 +174,9 @@ impl Runner {
                 self.wait_for_cleanup(&outcome.cleanup);
                 trigger = "cleanup";
                 continue;
+            }
+            if let Some(r) = &self.recording {
+                next_period = r.next_pass(next_period);
             }
             trigger = self.wait_for_trigger(next_period)?;
         }
@@ -281,6 +293,17 @@ impl Runner {
                 pod_cgroup_root: &self.cfg.pod_cgroup_root,
             },
         );
+        if let Some(r) = self.recording.as_mut() {
+            r.pass(crate::recording::PassFacts {
+                snapshot: &snapshot,
+                pods: &pods,
+                decision: &decision,
+                config: &self.cfg.eviction,
+                trigger,
+                light,
+                now,
+            });
+        }
         self.quiet = Quiet {
             nothing_pending: decision.thresholds_met.is_empty() && decision.conditions.is_empty(),
             local_storage_limits: self.cfg.eviction.local_storage_capacity_isolation
@@ -307,9 +330,11 @@ impl Runner {
             if let EvictionCause::Threshold { signal, .. } = &e.cause {
                 self.shared.metrics.inc_eviction(signal.as_str());
             }
-            if let Some(cg) = self.act(pod, &snapshot, e.grace_period_seconds, &e.message) {
-                outcome.cleanup.push(cg);
+            let acted = self.act(pod, &snapshot, e.grace_period_seconds, &e.message);
+            if let Some(r) = self.recording.as_mut() {
+                r.action(now, self.cfg.action.as_str(), &pod.key(), acted.is_some());
             }
+            outcome.cleanup.extend(acted);
         }
 
         if self.cfg.notifications && !self.cfg.once {

@@ -40,6 +40,12 @@ enum Command {
     Experiment(cmd::experiment::Experiment),
     // No doc comment here: it would replace the long help written on `cmd::agent::Args`.
     Agent(cmd::agent::Args),
+    // No doc comment: it would replace the long help written on `cmd::record::Args`.
+    Record(cmd::record::Args),
+    /// Evictions, OOM kills and MemoryPressure episodes in a recording.
+    Incidents(cmd::incidents::Args),
+    /// The eviction manager over a recording, under its own or another configuration.
+    Replay(cmd::replay::Args),
     /// Small jobs run inside experiment cgroups (file writer/reader, paced allocator).
     #[command(hide = true)]
     Worker(cmd::worker::Args),
@@ -80,6 +86,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Experiment(exp)) => cmd::experiment::run(exp),
         Some(Command::Agent(args)) => cmd::agent::run(args),
         Some(Command::Worker(args)) => cmd::worker::run(args),
+        Some(Command::Record(args)) => cmd::record::run(args),
+        Some(Command::Incidents(args)) => cmd::incidents::run(args),
+        Some(Command::Replay(args)) => cmd::replay::run(args),
     }
 }
 

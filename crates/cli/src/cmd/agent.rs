@@ -116,6 +116,17 @@ pub struct Args {
     /// running agent).
     #[arg(long)]
     pub once: bool,
+    /// Keep a flight recording of every pass in DIR (raw cgroup readings, the decision, OOM
+    /// kills, condition changes, actions) for `headroom incidents` and `headroom replay`.
+    /// Created when absent, resumed when it is a recording; one sample a second while a
+    /// memory threshold is within reach.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    #[command(flatten)]
+    pub retention: super::record::RetentionArgs,
+    /// Who writes the recording (`headroom record` says so).
+    #[arg(long, hide = true, default_value = "agent")]
+    pub recorded_by: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -226,7 +237,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let bound = http::spawn(addr, shared.clone())?;
         tracing::info!("serving /metrics, /stats/summary, /decision, /healthz on http://{bound}");
     }
+    let recording = super::record::open(&args, &text, &cfg)?;
     let mut runner = Runner::new(cfg, shared)?;
+    if let Some(r) = recording {
+        runner.set_recording(r);
+    }
     runner.run()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -161,7 +161,7 @@ fn threshold_json(t: &Threshold) -> Value {
     v
 }
 
-fn step_json(
+pub(crate) fn step_json(
     config: &EvictionConfig,
     d: &Decision,
     armed: &[Result<NotifierArm, NotifierError>],
@@ -266,7 +266,7 @@ fn step_json(
 /// One step as readable text: a line with the time and the conditions, then one item per fact,
 /// wrapped at 100 columns with continuation lines indented under their item (the kubelet's
 /// messages run to 200 characters; the JSON output keeps each on one line).
-fn write_text(
+pub(crate) fn write_text(
     out: &mut impl Write,
     d: &Decision,
     pods: &[Pod],

@@ -1,0 +1,206 @@
+//! `headroom replay`: the eviction manager over a flight recording, step by step as `headroom
+//! simulate` prints a timeline, under the recording's own configuration (which reproduces the
+//! recorded decisions) or another one ("what would 750Mi have done?").
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use headroom_core::Timestamp;
+use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
+use headroom_core::rank::FsTopology;
+use headroom_record::Store;
+use headroom_record::model::Pass;
+use serde_json::{Value, json};
+
+use super::bad_input;
+use super::simulate::{self, Format};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_long_help = "Each recorded pass becomes one `synchronize` at the pass's time, with the \
+Summary and active pods the pass saw; the output is `headroom simulate`'s (one JSON object per \
+step, or text), plus `recorded`: what the recording's own decision was at that pass.\n\n\
+With the recording's own configuration (the default) the steps reproduce the recorded \
+decisions. With --config another KubeletConfiguration decides instead. A pass recorded as \
+light (only the node and pods cgroups were read, because every threshold was far) ranks with \
+the pod figures of the last full pass before it.\n\n\
+Examples:\n  \
+headroom replay --recording /var/lib/headroom/recording --format text\n  \
+headroom replay --recording rec --config evictionHard-750Mi.yaml | jq -c 'select(.evicted)'\n  \
+headroom replay --recording rec --from 2026-01-01T10:00:00Z --export-timeline t.json"
+)]
+pub struct Args {
+    /// The recording directory (`headroom record DIR`, `headroom agent --record DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub recording: PathBuf,
+    /// Decide with this KubeletConfiguration instead of the recorded one.
+    #[arg(long, value_name = "KUBELET_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// First pass replayed (RFC 3339, e.g. 2026-01-01T10:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Last pass replayed (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Output format [default: json when stdout is not a terminal, else text].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Instead of replaying, write the passes as a `headroom simulate` timeline (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub export_timeline: Option<PathBuf>,
+}
+
+/// An RFC 3339 time flag.
+pub fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp>> {
+    v.as_deref()
+        .map(|s| {
+            s.parse::<Timestamp>().map_err(|e| {
+                bad_input(format!("--{flag} {s:?}: not an RFC 3339 time like 2026-01-01T10:00:00Z: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// Open a recording given on the command line: any failure to read it is the operator's input.
+pub fn open_recording(dir: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open(dir).map_err(|e| bad_input(e.to_string()))
+}
+
+/// The recorded pass list with light passes' missing pod figures filled from the last full
+/// pass (see the help).
+fn fill_light_passes(passes: &mut [Pass]) {
+    let mut last_pods = None;
+    for p in passes.iter_mut() {
+        if p.light && p.readings.summary.pods.is_empty() {
+            if let Some(pods) = &last_pods {
+                p.readings.summary.pods = Clone::clone(pods);
+            }
+        } else {
+            last_pods = Some(p.readings.summary.pods.clone());
+        }
+    }
+}
+
+fn config(args: &Args, recorded: &str) -> anyhow::Result<(EvictionConfig, String)> {
+    let (text, origin) = match &args.config {
+        Some(path) => (
+            crate::cmd::read_text(path, "kubelet config")?,
+            path.display().to_string(),
+        ),
+        None => (
+            recorded.to_string(),
+            format!("{} (recorded config)", args.recording.display()),
+        ),
+    };
+    if text.trim().is_empty() {
+        return Ok((KubeletConfig::default().eviction().map_err(|e| bad_input(e.to_string()))?, text));
+    }
+    let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+    Ok((kubelet.eviction().map_err(|e| bad_input(e.to_string()))?, text))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let from = parse_time("from", &args.from)?;
+    let to = parse_time("to", &args.to)?;
+    let store = open_recording(&args.recording)?;
+    let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
+    let (config, config_text) = config(&args, &meta.config)?;
+    let mut passes = store.passes(from, to).map_err(|e| bad_input(e.to_string()))?;
+    if passes.is_empty() {
+        eprintln!(
+            "headroom replay: {}: no pass recorded{}",
+            args.recording.display(),
+            if from.is_some() || to.is_some() { " in that time range" } else { "" }
+        );
+    }
+    fill_light_passes(&mut passes);
+    if let Some(path) = &args.export_timeline {
+        return export_timeline(path, &config_text, &passes);
+    }
+    let pod_cgroup_root = if meta.pod_cgroup_root.is_empty() {
+        config.pod_cgroup_root.clone()
+    } else {
+        meta.pod_cgroup_root.clone()
+    };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Text
+    } else {
+        Format::Json
+    });
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut state = ManagerState::new();
+    for pass in &passes {
+        let decision = synchronize(
+            &mut state,
+            &config,
+            SyncInputs {
+                summary: &pass.readings.summary,
+                active_pods: &pass.pods,
+                now: pass.time,
+                fs_topology: FsTopology::default(),
+                pod_cgroup_root: &pod_cgroup_root,
+            },
+        );
+        let recorded: Vec<&str> = pass.decision.evictions.iter().map(|e| e.pod.as_str()).collect();
+        match format {
+            Format::Json => {
+                let mut v = simulate::step_json(&config, &decision, state.notifiers(), &pass.pods, &[]);
+                v["recorded"] = json!({
+                    "pass": pass.id,
+                    "trigger": pass.trigger,
+                    "light": pass.light,
+                    "conditions": pass.decision.conditions,
+                    "evicted": recorded,
+                });
+                writeln!(out, "{v}")
+            }
+            Format::Text => simulate::write_text(&mut out, &decision, &pass.pods, &[]).and_then(|()| {
+                if recorded.is_empty() {
+                    Ok(())
+                } else {
+                    writeln!(out, "  recorded: evicted {}", recorded.join(", "))
+                }
+            }),
+        }
+        .context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The passes as a `headroom simulate` timeline: the config inline, the first pass's pods,
+/// and `pods` on a step only when the list changed.
+fn export_timeline(path: &std::path::Path, config_text: &str, passes: &[Pass]) -> anyhow::Result<ExitCode> {
+    let mut steps = Vec::with_capacity(passes.len());
+    let mut current: Option<&Vec<headroom_core::pod::Pod>> = None;
+    for p in passes {
+        let mut step = json!({"time": p.time.to_string(), "summary": p.readings.summary});
+        if current.is_some_and(|before| *before != p.pods) {
+            step["pods"] = json!(p.pods);
+        }
+        current = Some(&p.pods);
+        steps.push(step);
+    }
+    let mut timeline = json!({
+        "pods": passes.first().map(|p| json!(p.pods)).unwrap_or(json!([])),
+        "steps": steps,
+    });
+    if !config_text.trim().is_empty() {
+        let config: Value = serde_saphyr::from_str(config_text)
+            .map_err(|e| bad_input(format!("the recorded config is not YAML or JSON: {e}")))?;
+        timeline["config"] = config;
+    }
+    let text = serde_json::to_string_pretty(&timeline).context("encoding the timeline")?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "headroom replay: wrote {} steps to {} (headroom simulate --timeline {})",
+        passes.len(),
+        path.display(),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
