@@ -63,7 +63,11 @@ impl Recording {
 
     /// Store what was done to a pod the manager chose.
     pub fn action(&mut self, now: Timestamp, action: &str, pod: &str, acted: bool) {
-        let result = if acted { "acted" } else { "not acted (refused, dry run or failed: see the log)" };
+        let result = if acted {
+            "acted"
+        } else {
+            "not acted (refused, dry run or failed: see the log)"
+        };
         if let Err(e) = self.recorder.record_action(now, action, pod, result) {
             self.report("recording the action", e);
         }

@@ -79,9 +79,19 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
 fn incidents_and_replay_read_what_record_stored() {
     let (tmp, rec) = fixture();
     // Two calm passes (the pods cgroup well under its limit), then pressure.
-    memcg(&tmp.path().join("sys/fs/cgroup/memory/kubepods"), 300 * MIB, 10 * MIB, 512 * MIB);
+    memcg(
+        &tmp.path().join("sys/fs/cgroup/memory/kubepods"),
+        300 * MIB,
+        10 * MIB,
+        512 * MIB,
+    );
     record_passes(tmp.path(), &rec, 2);
-    memcg(&tmp.path().join("sys/fs/cgroup/memory/kubepods"), 460 * MIB, 10 * MIB, 512 * MIB);
+    memcg(
+        &tmp.path().join("sys/fs/cgroup/memory/kubepods"),
+        460 * MIB,
+        10 * MIB,
+        512 * MIB,
+    );
     record_passes(tmp.path(), &rec, 2);
 
     let out = headroom()
@@ -105,7 +115,10 @@ fn incidents_and_replay_read_what_record_stored() {
     assert_eq!(split[0]["workingSet"], 290 * MIB);
     assert_eq!(split[2]["workingSet"], 450 * MIB);
     assert_eq!(split[2]["inactiveFile"], 10 * MIB);
-    let pressure: Vec<_> = incidents.iter().filter(|i| i["kind"] == "memoryPressure").collect();
+    let pressure: Vec<_> = incidents
+        .iter()
+        .filter(|i| i["kind"] == "memoryPressure")
+        .collect();
     assert_eq!(pressure.len(), 1, "{incidents:?}");
     assert_eq!(pressure[0]["time"], e["time"]);
 
@@ -119,7 +132,12 @@ fn incidents_and_replay_read_what_record_stored() {
     let steps = json_lines(&out.stdout);
     assert_eq!(steps.len(), 4);
     for s in &steps {
-        let replayed: Vec<_> = s["evictions"].as_array().unwrap().iter().map(|e| e["pod"].clone()).collect();
+        let replayed: Vec<_> = s["evictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pod"].clone())
+            .collect();
         assert_eq!(serde_json::json!(replayed), s["recorded"]["evicted"], "{s}");
     }
     assert_eq!(steps[2]["evicted"]["pod"], "jobs/batch");
@@ -173,7 +191,10 @@ fn incidents_and_replay_read_what_record_stored() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("eviction  pod jobs/batch"), "{text}");
-    assert!(text.contains("allocatableMemory.available: 62Mi available, threshold 100Mi"), "{text}");
+    assert!(
+        text.contains("allocatableMemory.available: 62Mi available, threshold 100Mi"),
+        "{text}"
+    );
 }
 
 /// The crash test: SIGKILL the recorder at random moments; after each kill the recording
@@ -231,9 +252,16 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
         let store = headroom_record::Store::open(&rec)
             .unwrap_or_else(|e| panic!("round {round}: the recording does not open after SIGKILL: {e}"));
         let stored = store.pass_count().unwrap();
-        assert!(stored >= committed, "round {round}: {stored} passes stored, {committed} reported committed");
+        assert!(
+            stored >= committed,
+            "round {round}: {stored} passes stored, {committed} reported committed"
+        );
         // Every stored pass decodes (no torn row is read as data).
-        assert_eq!(store.passes(None, None).unwrap().len() as u64, stored, "round {round}");
+        assert_eq!(
+            store.passes(None, None).unwrap().len() as u64,
+            stored,
+            "round {round}"
+        );
         committed = stored;
     }
     assert!(committed > 0, "no pass was ever committed in {kills} rounds");
@@ -246,7 +274,10 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
 
 fn error_of(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let out = headroom().args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -260,16 +291,29 @@ fn damaged_or_foreign_recordings_are_refused_clearly() {
     std::fs::create_dir(&empty).unwrap();
     let (code, err) = error_of(&[&os("incidents"), &os("--recording"), empty.as_os_str()]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("not a headroom recording") && err.contains("no recording.sqlite"), "{err}");
+    assert!(
+        err.contains("not a headroom recording") && err.contains("no recording.sqlite"),
+        "{err}"
+    );
     let (code, err) = error_of(&[&os("replay"), &os("--recording"), &os("/nonexistent/rec")]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("/nonexistent/rec: not a headroom recording"), "{err}");
+    assert!(
+        err.contains("/nonexistent/rec: not a headroom recording"),
+        "{err}"
+    );
     let other = tmp.path().join("other");
     std::fs::create_dir(&other).unwrap();
-    std::fs::write(other.join("recording.sqlite"), b"just some text, not SQLite at all\n").unwrap();
+    std::fs::write(
+        other.join("recording.sqlite"),
+        b"just some text, not SQLite at all\n",
+    )
+    .unwrap();
     let (code, err) = error_of(&[&os("incidents"), &os("--recording"), other.as_os_str()]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("damaged") || err.contains("not a headroom recording"), "{err}");
+    assert!(
+        err.contains("damaged") || err.contains("not a headroom recording"),
+        "{err}"
+    );
     // Recording into a directory that has other files is refused too (nothing is lost).
     let (code, err) = error_of(&[
         &os("record"),
@@ -299,12 +343,15 @@ fn damaged_or_foreign_recordings_are_refused_clearly() {
     std::fs::write(bad.join("recording.sqlite"), &bytes).unwrap();
     {
         let db = rusqlite::Connection::open(bad.join("recording.sqlite")).unwrap();
-        let mut blob: Vec<u8> = db.query_row("SELECT readings FROM passes WHERE id = 2", [], |r| r.get(0)).unwrap();
+        let mut blob: Vec<u8> = db
+            .query_row("SELECT readings FROM passes WHERE id = 2", [], |r| r.get(0))
+            .unwrap();
         let n = blob.len();
         for b in &mut blob[n / 2..n] {
             *b ^= 0x5a;
         }
-        db.execute("UPDATE passes SET readings = ?1 WHERE id = 2", [blob]).unwrap();
+        db.execute("UPDATE passes SET readings = ?1 WHERE id = 2", [blob])
+            .unwrap();
     }
     let (code, err) = error_of(&[&os("incidents"), &os("--recording"), bad.as_os_str()]);
     assert_eq!(code, Some(2), "{err}");
@@ -320,5 +367,8 @@ fn damaged_or_foreign_recordings_are_refused_clearly() {
         .unwrap();
     let (code, err) = error_of(&[&os("incidents"), &os("--recording"), newer.as_os_str()]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("schema 99") && err.contains("newer headroom"), "{err}");
+    assert!(
+        err.contains("schema 99") && err.contains("newer headroom"),
+        "{err}"
+    );
 }

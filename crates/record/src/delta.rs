@@ -64,7 +64,11 @@ fn apply_at(base: &mut Value, delta: &Value, path: &mut String) -> Result<(), De
         path: path.to_string(),
         what: what.to_string(),
     };
-    let Some((tag, inner)) = delta.as_object().filter(|m| m.len() == 1).and_then(|m| m.iter().next()) else {
+    let Some((tag, inner)) = delta
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.iter().next())
+    else {
         return Err(err(path, "not a delta"));
     };
     match (tag.as_str(), inner) {
@@ -130,7 +134,10 @@ mod tests {
         let a = json!({"node": {"usage": 5, "ws": 3, "name": "n"}, "pods": [{"ws": 1}, {"ws": 2}]});
         let b = json!({"node": {"usage": 6, "ws": 3, "name": "n"}, "pods": [{"ws": 1}, {"ws": 9}]});
         let d = round_trip(a, b).unwrap();
-        assert_eq!(d, json!({"~": {"node": {"~": {"usage": {"=": 6}}}, "pods": {"[": {"1": {"~": {"ws": {"=": 9}}}}}}}));
+        assert_eq!(
+            d,
+            json!({"~": {"node": {"~": {"usage": {"=": 6}}}, "pods": {"[": {"1": {"~": {"ws": {"=": 9}}}}}}})
+        );
     }
 
     #[test]

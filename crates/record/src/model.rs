@@ -181,7 +181,10 @@ impl DecisionRecord {
                 .iter()
                 .map(|e| EvictionRecord {
                     pod: key(e.index),
-                    uid: pods.get(e.index).map(|p| p.metadata.uid.clone()).unwrap_or_default(),
+                    uid: pods
+                        .get(e.index)
+                        .map(|p| p.metadata.uid.clone())
+                        .unwrap_or_default(),
                     signal: match &e.cause {
                         EvictionCause::Threshold { signal, .. } => signal.as_str().to_string(),
                         EvictionCause::LocalStorage(limit) => limit.signal_name().to_string(),
@@ -189,7 +192,12 @@ impl DecisionRecord {
                     message: e.message.clone(),
                 })
                 .collect(),
-            ranking: d.ranking.iter().take(RANKING_KEPT).map(|r| key(r.index)).collect(),
+            ranking: d
+                .ranking
+                .iter()
+                .take(RANKING_KEPT)
+                .map(|r| key(r.index))
+                .collect(),
             ranked: d.ranking.len(),
             reason: d.no_eviction_reason.as_ref().map(|r| r.to_string()),
             error: d.error.as_ref().map(|e| e.to_string()),

@@ -102,7 +102,13 @@ impl Recorder {
     }
 
     /// Store what an action on a pod did (`ok`, `refused: ...`, `error: ...`).
-    pub fn record_action(&mut self, now: Timestamp, action: &str, pod: &str, result: &str) -> Result<(), StoreError> {
+    pub fn record_action(
+        &mut self,
+        now: Timestamp,
+        action: &str,
+        pod: &str,
+        result: &str,
+    ) -> Result<(), StoreError> {
         self.store.add_event(&Event {
             time: now,
             kind: "action".into(),
@@ -163,11 +169,15 @@ impl Recorder {
 /// Some memory threshold's gap (available - threshold) is under the larger of the threshold
 /// itself and a tenth of the capacity.
 fn near_threshold(config: &EvictionConfig, d: &Decision) -> bool {
-    config.thresholds.iter().filter(|t| t.signal.is_memory()).any(|t| {
-        d.observations.get(t.signal).is_some_and(|o| {
-            let q = threshold_quantity(&t.value, &o.capacity).value();
-            let reach = q.max(o.capacity.value() / 10);
-            o.available.value() - q < reach
+    config
+        .thresholds
+        .iter()
+        .filter(|t| t.signal.is_memory())
+        .any(|t| {
+            d.observations.get(t.signal).is_some_and(|o| {
+                let q = threshold_quantity(&t.value, &o.capacity).value();
+                let reach = q.max(o.capacity.value() / 10);
+                o.available.value() - q < reach
+            })
         })
-    })
 }

@@ -43,7 +43,11 @@ pub enum StoreError {
          ({advice})",
         .dir.display()
     )]
-    Version { dir: PathBuf, found: i64, advice: &'static str },
+    Version {
+        dir: PathBuf,
+        found: i64,
+        advice: &'static str,
+    },
     #[error("{}: the recording is damaged ({detail}); copy it aside and start a new one", .dir.display())]
     Damaged { dir: PathBuf, detail: String },
     #[error("{}: {detail}", .dir.display())]
@@ -167,7 +171,11 @@ impl Store {
         })?;
         let path = dir.join(DB_FILE);
         let fresh = !path.exists();
-        if fresh && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        if fresh
+            && std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        {
             return Err(StoreError::NotARecording {
                 dir: dir.to_path_buf(),
                 why: format!("the directory has files but no {DB_FILE}; give an empty or new directory"),
@@ -211,7 +219,9 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::NotARecording {
                 dir: dir.to_path_buf(),
-                why: format!("no {DB_FILE} in it (record one with `headroom record DIR` or `headroom agent --record DIR`)"),
+                why: format!(
+                    "no {DB_FILE} in it (record one with `headroom record DIR` or `headroom agent --record DIR`)"
+                ),
             });
         }
         // Read-write open so SQLite can replay a WAL left by a killed writer; nothing is
@@ -331,7 +341,9 @@ impl Store {
             dir: self.dir.clone(),
             detail: format!("cannot encode the decision: {e}"),
         })?;
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err(&self.dir))?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(db_err(&self.dir))?;
         let result = self.append_in_tx(pass, chain, &decision);
         match result {
             Ok((id, tip)) => {
@@ -370,7 +382,16 @@ impl Store {
             .execute(
                 "INSERT INTO passes(time_ns, trigger, light, key_id, base_id, readings, pods_id, decision) \
                  VALUES (?1, ?2, ?3, COALESCE(?4, 0), ?5, ?6, ?7, ?8)",
-                params![time_ns, pass.trigger, pass.light, key_id, base_id, blob, pods_id, decision],
+                params![
+                    time_ns,
+                    pass.trigger,
+                    pass.light,
+                    key_id,
+                    base_id,
+                    blob,
+                    pods_id,
+                    decision
+                ],
             )
             .map_err(db_err(&self.dir))?;
         let id = self.conn.last_insert_rowid();
@@ -410,7 +431,9 @@ impl Store {
     /// incremental vacuum; the WAL is checkpointed back into it).
     pub fn live_bytes(&self) -> Result<u64, StoreError> {
         let q = |sql: &str| -> Result<i64, StoreError> {
-            self.conn.query_row(sql, [], |r| r.get(0)).map_err(db_err(&self.dir))
+            self.conn
+                .query_row(sql, [], |r| r.get(0))
+                .map_err(db_err(&self.dir))
         };
         let pages = q("PRAGMA page_count")? - q("PRAGMA freelist_count")?;
         Ok(u64::try_from(pages.max(0) * q("PRAGMA page_size")?).unwrap_or(0))
@@ -421,7 +444,9 @@ impl Store {
     /// passes dropped.
     pub fn enforce(&mut self, retention: Retention, now: Timestamp) -> Result<u64, StoreError> {
         let age_ns = i64::try_from(retention.max_age.as_nanos()).unwrap_or(i64::MAX);
-        let cutoff = i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX).saturating_sub(age_ns);
+        let cutoff = i64::try_from(now.as_nanosecond())
+            .unwrap_or(i64::MAX)
+            .saturating_sub(age_ns);
         let mut dropped = self.drop_chains_before(cutoff)?;
         // Size: drop the oldest tenth of the time span at a time (whole chains), at most 20
         // rounds, leaving the chains being written.
@@ -459,14 +484,15 @@ impl Store {
     fn drop_chains_before(&mut self, cutoff_ns: i64) -> Result<u64, StoreError> {
         let keep_from: Option<i64> = self
             .conn
-            .query_row("SELECT MIN(key_id) FROM passes WHERE time_ns >= ?1", [cutoff_ns], |r| r.get(0))
+            .query_row(
+                "SELECT MIN(key_id) FROM passes WHERE time_ns >= ?1",
+                [cutoff_ns],
+                |r| r.get(0),
+            )
             .map_err(db_err(&self.dir))?;
         // Nothing recent: everything is old, but never drop the chains being written.
         let live: Vec<i64> = self.chains.iter().flatten().map(|t| t.key_id).collect();
-        let keep_from = keep_from
-            .into_iter()
-            .chain(live.iter().copied())
-            .min();
+        let keep_from = keep_from.into_iter().chain(live.iter().copied()).min();
         let Some(keep_from) = keep_from else {
             return Ok(0);
         };
@@ -491,7 +517,8 @@ impl Store {
     /// Every stored pass with `from <= time <= to`, decoded, in order.
     pub fn passes(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<Vec<Pass>, StoreError> {
         let ns = |t: Option<Timestamp>, d: i64| {
-            t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d)).unwrap_or(d)
+            t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
+                .unwrap_or(d)
         };
         let (from_ns, to_ns) = (ns(from, i64::MIN), ns(to, i64::MAX));
         let damaged = |detail: String| StoreError::Damaged {
@@ -528,8 +555,8 @@ impl Store {
             let key_id: i64 = row.get(4).map_err(get)?;
             let base_id: Option<i64> = row.get(5).map_err(get)?;
             let blob: Vec<u8> = row.get(6).map_err(get)?;
-            let body = unzip(&blob)
-                .map_err(|e| damaged(format!("pass {id}: readings do not decompress: {e}")))?;
+            let body =
+                unzip(&blob).map_err(|e| damaged(format!("pass {id}: readings do not decompress: {e}")))?;
             let body: Value = serde_json::from_slice(&body)
                 .map_err(|e| damaged(format!("pass {id}: readings are not JSON: {e}")))?;
             let readings = match base_id {
@@ -559,10 +586,10 @@ impl Store {
                 pods_lists.insert(pods_id, pods);
             }
             let decision: String = row.get(8).map_err(get)?;
-            let decision: DecisionRecord = serde_json::from_str(&decision)
-                .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
-            let readings: Readings = serde_json::from_value(readings)
-                .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
+            let decision: DecisionRecord =
+                serde_json::from_str(&decision).map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
+            let readings: Readings =
+                serde_json::from_value(readings).map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
             out.push(Pass {
                 id,
                 time: Timestamp::from_nanosecond(i128::from(time_ns))
@@ -595,15 +622,22 @@ impl Store {
     /// Every event with `from <= time <= to`, in order.
     pub fn events(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<Vec<Event>, StoreError> {
         let ns = |t: Option<Timestamp>, d: i64| {
-            t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d)).unwrap_or(d)
+            t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
+                .unwrap_or(d)
         };
         let mut stmt = self
             .conn
-            .prepare("SELECT time_ns, kind, detail FROM events WHERE time_ns >= ?1 AND time_ns <= ?2 ORDER BY id")
+            .prepare(
+                "SELECT time_ns, kind, detail FROM events WHERE time_ns >= ?1 AND time_ns <= ?2 ORDER BY id",
+            )
             .map_err(db_err(&self.dir))?;
         let rows = stmt
             .query_map(params![ns(from, i64::MIN), ns(to, i64::MAX)], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .map_err(db_err(&self.dir))?;
         let mut out = Vec::new();
@@ -614,7 +648,8 @@ impl Store {
                 detail,
             };
             out.push(Event {
-                time: Timestamp::from_nanosecond(i128::from(t)).map_err(|e| damaged(format!("event time {t}: {e}")))?,
+                time: Timestamp::from_nanosecond(i128::from(t))
+                    .map_err(|e| damaged(format!("event time {t}: {e}")))?,
                 kind,
                 detail: serde_json::from_str(&detail).map_err(|e| damaged(format!("event detail: {e}")))?,
             });
@@ -639,7 +674,10 @@ fn check_meta(dir: &Path, conn: &Connection) -> Result<(), StoreError> {
         });
     }
     let version = get("schema_version")?;
-    let found = version.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let found = version
+        .as_deref()
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
     if found != SCHEMA_VERSION {
         return Err(StoreError::Version {
             dir: dir.to_path_buf(),

@@ -40,8 +40,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = open_recording(&args.recording)?;
     // The split reaches back before `from`: read from a window earlier.
     let read_from = from.map(|t| t - jiff::SignedDuration::from_secs(incidents::SPLIT_WINDOW_SECONDS));
-    let passes = store.passes(read_from, to).map_err(|e| bad_input(e.to_string()))?;
-    let events = store.events(read_from, to).map_err(|e| bad_input(e.to_string()))?;
+    let passes = store
+        .passes(read_from, to)
+        .map_err(|e| bad_input(e.to_string()))?;
+    let events = store
+        .events(read_from, to)
+        .map_err(|e| bad_input(e.to_string()))?;
     let found: Vec<Incident> = incidents::find(&passes, &events)
         .into_iter()
         .filter(|i| from.is_none_or(|f| i.time >= f))
@@ -90,7 +94,10 @@ fn text(i: &Incident) -> String {
     if let Some(signal) = &i.signal {
         let observed = i.observed.map(bytes).unwrap_or_else(|| "?".into());
         match i.threshold {
-            Some(t) => s.push_str(&format!("  {signal}: {observed} available, threshold {}\n", bytes(t))),
+            Some(t) => s.push_str(&format!(
+                "  {signal}: {observed} available, threshold {}\n",
+                bytes(t)
+            )),
             None => s.push_str(&format!("  {signal}: {observed} available\n")),
         }
     } else if let Some(o) = i.observed {

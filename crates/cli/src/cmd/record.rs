@@ -55,7 +55,11 @@ impl RetentionArgs {
 }
 
 /// Open (create or resume) the recording `--record` names, if any.
-pub fn open(args: &super::agent::Args, config_text: &str, cfg: &AgentConfig) -> anyhow::Result<Option<Recording>> {
+pub fn open(
+    args: &super::agent::Args,
+    config_text: &str,
+    cfg: &AgentConfig,
+) -> anyhow::Result<Option<Recording>> {
     let Some(dir) = &args.record else {
         return Ok(None);
     };

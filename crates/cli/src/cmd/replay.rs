@@ -58,7 +58,9 @@ pub fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Times
     v.as_deref()
         .map(|s| {
             s.parse::<Timestamp>().map_err(|e| {
-                bad_input(format!("--{flag} {s:?}: not an RFC 3339 time like 2026-01-01T10:00:00Z: {e}"))
+                bad_input(format!(
+                    "--{flag} {s:?}: not an RFC 3339 time like 2026-01-01T10:00:00Z: {e}"
+                ))
             })
         })
         .transpose()
@@ -96,7 +98,12 @@ fn config(args: &Args, recorded: &str) -> anyhow::Result<(EvictionConfig, String
         ),
     };
     if text.trim().is_empty() {
-        return Ok((KubeletConfig::default().eviction().map_err(|e| bad_input(e.to_string()))?, text));
+        return Ok((
+            KubeletConfig::default()
+                .eviction()
+                .map_err(|e| bad_input(e.to_string()))?,
+            text,
+        ));
     }
     let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
     Ok((kubelet.eviction().map_err(|e| bad_input(e.to_string()))?, text))
@@ -113,7 +120,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!(
             "headroom replay: {}: no pass recorded{}",
             args.recording.display(),
-            if from.is_some() || to.is_some() { " in that time range" } else { "" }
+            if from.is_some() || to.is_some() {
+                " in that time range"
+            } else {
+                ""
+            }
         );
     }
     fill_light_passes(&mut passes);

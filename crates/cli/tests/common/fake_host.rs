@@ -98,4 +98,3 @@ pub fn config(dir: &Path) -> std::path::PathBuf {
     .unwrap();
     p
 }
-
