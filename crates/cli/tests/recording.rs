@@ -220,6 +220,7 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
         seed
     };
     let mut committed = 0u64;
+    let (mut before_any_commit, mut mid_recording) = (0, 0);
     for round in 0..kills {
         let mut child = spawn_record(tmp.path(), &rec, "10ms");
         let stdout = child.stdout.take().unwrap();
@@ -245,6 +246,11 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
             reported += 1;
         }
         committed += reported;
+        if reported == 0 {
+            before_any_commit += 1;
+        } else {
+            mid_recording += 1;
+        }
         if !rec.join("recording.sqlite").exists() {
             assert_eq!(committed, 0, "round {round}: passes reported but no recording");
             continue;
@@ -265,6 +271,10 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
         committed = stored;
     }
     assert!(committed > 0, "no pass was ever committed in {kills} rounds");
+    eprintln!(
+        "crash test: {kills} SIGKILLs ({before_any_commit} before the round's first reported commit, \
+         {mid_recording} after), {committed} passes stored, all readable"
+    );
     // Recording resumes after the last kill.
     let before = committed;
     record_passes(tmp.path(), &rec, 2);

@@ -56,10 +56,11 @@ pub struct SplitPoint {
 
 /// The split at one pass: from the raw sample of the node (memory.available) or the pods
 /// cgroup (allocatableMemory.available).
-fn split(pass: &Pass, signal: Option<&str>) -> Option<SplitPoint> {
-    let sample = match signal {
-        Some("allocatableMemory.available") => pass.readings.pods_cgroup.as_ref().map(|c| &c.sample),
-        _ => pass.readings.node.as_ref(),
+fn split(pass: &Pass, pods_cgroup: bool) -> Option<SplitPoint> {
+    let sample = if pods_cgroup {
+        pass.readings.pods_cgroup.as_ref().map(|c| &c.sample)
+    } else {
+        pass.readings.node.as_ref()
     }?;
     let b = MemoryBreakdown::from_sample(sample);
     Some(SplitPoint {
@@ -71,40 +72,108 @@ fn split(pass: &Pass, signal: Option<&str>) -> Option<SplitPoint> {
     })
 }
 
-fn split_before(passes: &[Pass], at: Timestamp, signal: Option<&str>) -> Vec<SplitPoint> {
-    let from = at.as_second() - SPLIT_WINDOW_SECONDS;
-    let points: Vec<SplitPoint> = passes
-        .iter()
-        .filter(|p| p.time <= at && p.time.as_second() >= from)
-        .filter_map(|p| split(p, signal))
-        .collect();
-    if points.len() <= SPLIT_POINTS {
-        return points;
-    }
-    // Keep the last point (the incident's own pass) and thin the rest evenly.
-    let step = points.len().div_ceil(SPLIT_POINTS);
-    let last = points.len() - 1;
-    points
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| (last - i) % step == 0)
-        .map(|(_, p)| p)
-        .collect()
+/// What the window keeps of one pass.
+struct Recent {
+    time: Timestamp,
+    node: Option<SplitPoint>,
+    pods: Option<SplitPoint>,
+    memory_available: Option<i64>,
 }
 
-/// Every incident, in time order.
-pub fn find(passes: &[Pass], events: &[Event]) -> Vec<Incident> {
-    let mut out = Vec::new();
-    let mut episode: Option<Incident> = None;
-    for (i, pass) in passes.iter().enumerate() {
+/// Finds incidents in passes handed over one at a time, in order (a day of passes is not
+/// held in memory: only the split points of the last [`SPLIT_WINDOW_SECONDS`]).
+pub struct Finder {
+    window: std::collections::VecDeque<Recent>,
+    /// OOM kill events not yet placed (time order).
+    ooms: std::collections::VecDeque<Event>,
+    episode: Option<Incident>,
+    out: Vec<Incident>,
+}
+
+impl Finder {
+    /// `events`: the recording's events over the same range (only OOM kills are used).
+    pub fn new(events: Vec<Event>) -> Finder {
+        let mut ooms: Vec<Event> = events.into_iter().filter(|e| e.kind == "oom_kill").collect();
+        ooms.sort_by_key(|e| e.time);
+        Finder {
+            window: Default::default(),
+            ooms: ooms.into(),
+            episode: None,
+            out: Vec::new(),
+        }
+    }
+
+    /// The split over the window, oldest first, evenly thinned to [`SPLIT_POINTS`] keeping
+    /// the latest point.
+    fn split_before(&self, at: Timestamp, signal: Option<&str>) -> Vec<SplitPoint> {
+        let pods = signal == Some("allocatableMemory.available");
+        let from = at.as_second() - SPLIT_WINDOW_SECONDS;
+        let points: Vec<SplitPoint> = self
+            .window
+            .iter()
+            .filter(|r| r.time <= at && r.time.as_second() >= from)
+            .filter_map(|r| if pods { r.pods.clone() } else { r.node.clone() })
+            .collect();
+        if points.len() <= SPLIT_POINTS {
+            return points;
+        }
+        let step = points.len().div_ceil(SPLIT_POINTS);
+        let last = points.len() - 1;
+        points
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (last - i) % step == 0)
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// OOM kills up to (excluding) `before`, placed against the passes seen so far.
+    fn place_ooms(&mut self, before: Option<Timestamp>) {
+        while let Some(e) = self.ooms.front() {
+            if before.is_some_and(|b| e.time >= b) {
+                break;
+            }
+            let Some(e) = self.ooms.pop_front() else { break };
+            let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            self.out.push(Incident {
+                kind: "oomKill",
+                time: e.time,
+                end: None,
+                signal: None,
+                observed: self.window.back().and_then(|r| r.memory_available),
+                threshold: None,
+                pod: text("pod"),
+                cgroup: text("cgroup"),
+                ranking: Vec::new(),
+                message: None,
+                working_set_before: self.split_before(e.time, None),
+            });
+        }
+    }
+
+    pub fn push(&mut self, pass: &Pass) {
+        self.place_ooms(Some(pass.time));
         let d = &pass.decision;
+        self.window.push_back(Recent {
+            time: pass.time,
+            node: split(pass, false),
+            pods: split(pass, true),
+            memory_available: d.available("memory.available"),
+        });
+        while self
+            .window
+            .front()
+            .is_some_and(|r| r.time.as_second() < pass.time.as_second() - SPLIT_WINDOW_SECONDS)
+        {
+            self.window.pop_front();
+        }
         for e in &d.evictions {
             let threshold = d
                 .thresholds_met
                 .iter()
                 .find(|t| t.signal == e.signal)
                 .map(|t| t.threshold);
-            out.push(Incident {
+            self.out.push(Incident {
                 kind: "eviction",
                 time: pass.time,
                 end: None,
@@ -115,21 +184,21 @@ pub fn find(passes: &[Pass], events: &[Event]) -> Vec<Incident> {
                 cgroup: None,
                 ranking: d.ranking.clone(),
                 message: Some(e.message.trim_end().to_string()),
-                working_set_before: split_before(&passes[..=i], pass.time, Some(&e.signal)),
+                working_set_before: self.split_before(pass.time, Some(&e.signal)),
             });
         }
         let pressure = d.conditions.iter().any(|c| c == "MemoryPressure");
-        match (&mut episode, pressure) {
+        match (self.episode.as_mut(), pressure) {
             (None, true) => {
                 let met = d.thresholds_met.iter().find(|t| t.signal.contains("emory"));
                 let signal = met.map(|t| t.signal.clone());
-                episode = Some(Incident {
+                self.episode = Some(Incident {
                     kind: "memoryPressure",
                     time: pass.time,
                     end: None,
                     observed: signal.as_deref().and_then(|s| d.available(s)),
                     threshold: met.map(|t| t.threshold),
-                    working_set_before: split_before(&passes[..=i], pass.time, signal.as_deref()),
+                    working_set_before: self.split_before(pass.time, signal.as_deref()),
                     signal,
                     pod: None,
                     cgroup: None,
@@ -145,34 +214,29 @@ pub fn find(passes: &[Pass], events: &[Event]) -> Vec<Incident> {
                 }
             }
             (Some(_), false) => {
-                if let Some(mut ep) = episode.take() {
+                if let Some(mut ep) = self.episode.take() {
                     ep.end = Some(pass.time);
-                    out.push(ep);
+                    self.out.push(ep);
                 }
             }
             (None, false) => {}
         }
     }
-    out.extend(episode);
-    for e in events.iter().filter(|e| e.kind == "oom_kill") {
-        let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let before = passes.iter().rposition(|p| p.time <= e.time);
-        out.push(Incident {
-            kind: "oomKill",
-            time: e.time,
-            end: None,
-            signal: None,
-            observed: before.and_then(|i| passes[i].decision.available("memory.available")),
-            threshold: None,
-            pod: text("pod"),
-            cgroup: text("cgroup"),
-            ranking: Vec::new(),
-            message: None,
-            working_set_before: before
-                .map(|i| split_before(&passes[..=i], e.time, None))
-                .unwrap_or_default(),
-        });
+
+    /// Every incident, in time order (an episode still on at the end has no `end`).
+    pub fn finish(mut self) -> Vec<Incident> {
+        self.place_ooms(None);
+        self.out.extend(self.episode.take());
+        self.out.sort_by_key(|i| i.time);
+        self.out
     }
-    out.sort_by_key(|i| i.time);
-    out
+}
+
+/// Every incident in `passes` (in order) and `events`.
+pub fn find(passes: &[Pass], events: &[Event]) -> Vec<Incident> {
+    let mut f = Finder::new(events.to_vec());
+    for p in passes {
+        f.push(p);
+    }
+    f.finish()
 }

@@ -170,33 +170,13 @@ impl Store {
             detail: format!("cannot create the recording directory: {e}"),
         })?;
         let path = dir.join(DB_FILE);
-        let fresh = !path.exists();
-        if fresh
-            && std::fs::read_dir(dir)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false)
-        {
-            return Err(StoreError::NotARecording {
-                dir: dir.to_path_buf(),
-                why: format!("the directory has files but no {DB_FILE}; give an empty or new directory"),
-            });
+        if !path.exists() {
+            create(dir)?;
         }
         let conn = Connection::open(&path).map_err(db_err(dir))?;
-        // auto_vacuum must be chosen before the first table exists.
-        conn.execute_batch(
-            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
-        )
-        .map_err(db_err(dir))?;
-        if fresh {
-            conn.execute_batch(SCHEMA).map_err(db_err(dir))?;
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES ('format', ?1), ('schema_version', ?2)",
-                params![FORMAT, SCHEMA_VERSION.to_string()],
-            )
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
             .map_err(db_err(dir))?;
-        } else {
-            check_meta(dir, &conn)?;
-        }
+        check_meta(dir, &conn)?;
         let mut store = Store {
             dir: dir.to_path_buf(),
             conn,
@@ -448,24 +428,37 @@ impl Store {
             .unwrap_or(i64::MAX)
             .saturating_sub(age_ns);
         let mut dropped = self.drop_chains_before(cutoff)?;
-        // Size: drop the oldest tenth of the time span at a time (whole chains), at most 20
-        // rounds, leaving the chains being written.
-        for _ in 0..20 {
-            if self.live_bytes()? <= retention.max_bytes {
-                break;
-            }
-            let span: Option<(i64, i64)> = self
+        // Size: drop the oldest chains, a tenth of them at a time, never the chains being
+        // written.
+        while self.live_bytes()? > retention.max_bytes {
+            let live: Vec<i64> = self.chains.iter().flatten().map(|t| t.key_id).collect();
+            let chains: i64 = self
                 .conn
-                .query_row("SELECT MIN(time_ns), MAX(time_ns) FROM passes", [], |r| {
-                    Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
-                })
+                .query_row("SELECT COUNT(DISTINCT key_id) FROM passes", [], |r| r.get(0))
                 .map_err(db_err(&self.dir))?;
-            let Some((first, last)) = span else { break };
-            let n = self.drop_chains_before(first + (last - first) / 10 + 1)?;
-            if n == 0 {
+            let batch = (chains / 10).max(1);
+            let oldest: Vec<i64> = {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT DISTINCT key_id FROM passes ORDER BY key_id LIMIT ?1")
+                    .map_err(db_err(&self.dir))?;
+                let rows = stmt.query_map([batch], |r| r.get(0)).map_err(db_err(&self.dir))?;
+                rows.collect::<Result<_, _>>().map_err(db_err(&self.dir))?
+            };
+            let Some(&last) = oldest.iter().take_while(|k| !live.contains(k)).last() else {
                 break;
-            }
-            dropped += n;
+            };
+            let n = self
+                .conn
+                .execute("DELETE FROM passes WHERE key_id <= ?1", [last])
+                .map_err(db_err(&self.dir))?;
+            self.conn
+                .execute(
+                    "DELETE FROM events WHERE time_ns < (SELECT COALESCE(MIN(time_ns), 0) FROM passes)",
+                    [],
+                )
+                .map_err(db_err(&self.dir))?;
+            dropped += n as u64;
         }
         if dropped > 0 {
             self.conn
@@ -490,11 +483,13 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(db_err(&self.dir))?;
-        // Nothing recent: everything is old, but never drop the chains being written.
-        let live: Vec<i64> = self.chains.iter().flatten().map(|t| t.key_id).collect();
-        let keep_from = keep_from.into_iter().chain(live.iter().copied()).min();
-        let Some(keep_from) = keep_from else {
-            return Ok(0);
+        // Never drop the chains being written; with nothing recent and nothing being
+        // written, everything goes.
+        let live = self.chains.iter().flatten().map(|t| t.key_id).min();
+        let keep_from = match (keep_from, live) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => i64::MAX,
         };
         let n = self
             .conn
@@ -514,8 +509,26 @@ impl Store {
             .map_err(db_err(&self.dir))
     }
 
-    /// Every stored pass with `from <= time <= to`, decoded, in order.
+    /// Every stored pass with `from <= time <= to`, decoded, in order (all in memory: for a
+    /// long range use [`Store::for_each_pass`]).
     pub fn passes(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<Vec<Pass>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_pass(from, to, |p| {
+            out.push(p);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hand every stored pass with `from <= time <= to` to `f`, decoded, in order, one at a
+    /// time (a day of a 110-pod node does not fit in memory decoded). An error from `f` stops
+    /// the walk and is returned.
+    pub fn for_each_pass(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        mut f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let ns = |t: Option<Timestamp>, d: i64| {
             t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
                 .unwrap_or(d)
@@ -535,7 +548,7 @@ impl Store {
             )
             .map_err(db_err(&self.dir))?;
         let Some(start) = start else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let mut stmt = self
             .conn
@@ -547,7 +560,6 @@ impl Store {
         let mut rows = stmt.query(params![start, to_ns]).map_err(db_err(&self.dir))?;
         let mut tips: HashMap<i64, (i64, Value)> = HashMap::new();
         let mut pods_lists: HashMap<i64, Vec<Pod>> = HashMap::new();
-        let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db_err(&self.dir))? {
             let get = |e: rusqlite::Error| classify(&self.dir, e);
             let id: i64 = row.get(0).map_err(get)?;
@@ -590,7 +602,7 @@ impl Store {
                 serde_json::from_str(&decision).map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
             let readings: Readings =
                 serde_json::from_value(readings).map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
-            out.push(Pass {
+            f(Pass {
                 id,
                 time: Timestamp::from_nanosecond(i128::from(time_ns))
                     .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?,
@@ -599,9 +611,9 @@ impl Store {
                 readings,
                 pods: pods_lists.get(&pods_id).cloned().unwrap_or_default(),
                 decision,
-            });
+            })?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn load_pods(&self, id: i64) -> Result<Vec<Pod>, StoreError> {
@@ -656,6 +668,62 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Create the database under a temporary name and rename it into place, so a kill during
+/// creation never leaves a `recording.sqlite` without its schema (a leftover temporary file
+/// is replaced).
+fn create(dir: &Path) -> Result<(), StoreError> {
+    let io = |what: &str, e: std::io::Error| StoreError::Io {
+        dir: dir.to_path_buf(),
+        detail: format!("{what}: {e}"),
+    };
+    let tmp = dir.join(format!("{DB_FILE}.new"));
+    for leftover in [
+        tmp.clone(),
+        dir.join(format!("{DB_FILE}.new-wal")),
+        dir.join(format!("{DB_FILE}.new-shm")),
+    ] {
+        if leftover.exists() {
+            std::fs::remove_file(&leftover).map_err(|e| io("removing a half-created recording", e))?;
+        }
+    }
+    let other = std::fs::read_dir(dir)
+        .map_err(|e| io("cannot list the recording directory", e))?
+        .flatten()
+        .any(|e| !e.file_name().to_string_lossy().starts_with(DB_FILE));
+    if other {
+        return Err(StoreError::NotARecording {
+            dir: dir.to_path_buf(),
+            why: format!("the directory has files but no {DB_FILE}; give an empty or new directory"),
+        });
+    }
+    {
+        let conn = Connection::open(&tmp).map_err(db_err(dir))?;
+        // auto_vacuum must be chosen before the first table exists.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;")
+            .map_err(db_err(dir))?;
+        conn.execute_batch(SCHEMA).map_err(db_err(dir))?;
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('format', ?1), ('schema_version', ?2)",
+            params![FORMAT, SCHEMA_VERSION.to_string()],
+        )
+        .map_err(db_err(dir))?;
+        // Fold the WAL into the file before it is renamed (the WAL's name follows the file's).
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(db_err(dir))?;
+        conn.close().map_err(|(_, e)| classify(dir, e))?;
+    }
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("syncing the new recording", e))?;
+    std::fs::rename(&tmp, dir.join(DB_FILE)).map_err(|e| io("moving the new recording into place", e))?;
+    let _ = std::fs::remove_file(dir.join(format!("{DB_FILE}.new-wal")));
+    let _ = std::fs::remove_file(dir.join(format!("{DB_FILE}.new-shm")));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn check_meta(dir: &Path, conn: &Connection) -> Result<(), StoreError> {

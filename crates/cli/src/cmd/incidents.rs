@@ -40,13 +40,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = open_recording(&args.recording)?;
     // The split reaches back before `from`: read from a window earlier.
     let read_from = from.map(|t| t - jiff::SignedDuration::from_secs(incidents::SPLIT_WINDOW_SECONDS));
-    let passes = store
-        .passes(read_from, to)
-        .map_err(|e| bad_input(e.to_string()))?;
     let events = store
         .events(read_from, to)
         .map_err(|e| bad_input(e.to_string()))?;
-    let found: Vec<Incident> = incidents::find(&passes, &events)
+    let mut finder = incidents::Finder::new(events);
+    let mut passes = 0usize;
+    store
+        .for_each_pass(read_from, to, |p| {
+            finder.push(&p);
+            passes += 1;
+            Ok(())
+        })
+        .map_err(|e| bad_input(e.to_string()))?;
+    let found: Vec<Incident> = finder
+        .finish()
         .into_iter()
         .filter(|i| from.is_none_or(|f| i.time >= f))
         .collect();
@@ -62,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
             "no eviction, OOM kill or MemoryPressure in {} ({} passes)",
             args.recording.display(),
-            passes.len()
+            passes
         )
         .context("writing to stdout")?;
     }

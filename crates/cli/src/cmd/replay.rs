@@ -71,17 +71,21 @@ pub fn open_recording(dir: &std::path::Path) -> anyhow::Result<Store> {
     Store::open(dir).map_err(|e| bad_input(e.to_string()))
 }
 
-/// The recorded pass list with light passes' missing pod figures filled from the last full
-/// pass (see the help).
-fn fill_light_passes(passes: &mut [Pass]) {
-    let mut last_pods = None;
-    for p in passes.iter_mut() {
+/// Light passes (only the node and pods cgroups read) get the pod figures of the last full
+/// pass before them (see the help).
+#[derive(Default)]
+struct LightFiller {
+    last_pods: Option<Vec<headroom_core::summary::PodStats>>,
+}
+
+impl LightFiller {
+    fn fill(&mut self, p: &mut Pass) {
         if p.light && p.readings.summary.pods.is_empty() {
-            if let Some(pods) = &last_pods {
-                p.readings.summary.pods = Clone::clone(pods);
+            if let Some(pods) = &self.last_pods {
+                p.readings.summary.pods = pods.clone();
             }
         } else {
-            last_pods = Some(p.readings.summary.pods.clone());
+            self.last_pods = Some(p.readings.summary.pods.clone());
         }
     }
 }
@@ -115,20 +119,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = open_recording(&args.recording)?;
     let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
     let (config, config_text) = config(&args, &meta.config)?;
-    let mut passes = store.passes(from, to).map_err(|e| bad_input(e.to_string()))?;
-    if passes.is_empty() {
-        eprintln!(
-            "headroom replay: {}: no pass recorded{}",
-            args.recording.display(),
-            if from.is_some() || to.is_some() {
-                " in that time range"
-            } else {
-                ""
-            }
-        );
-    }
-    fill_light_passes(&mut passes);
     if let Some(path) = &args.export_timeline {
+        let mut filler = LightFiller::default();
+        let mut passes = Vec::new();
+        store
+            .for_each_pass(from, to, |mut p| {
+                filler.fill(&mut p);
+                passes.push(p);
+                Ok(())
+            })
+            .map_err(|e| bad_input(e.to_string()))?;
         return export_timeline(path, &config_text, &passes);
     }
     let pod_cgroup_root = if meta.pod_cgroup_root.is_empty() {
@@ -144,43 +144,84 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut state = ManagerState::new();
-    for pass in &passes {
-        let decision = synchronize(
-            &mut state,
-            &config,
-            SyncInputs {
-                summary: &pass.readings.summary,
-                active_pods: &pass.pods,
-                now: pass.time,
-                fs_topology: FsTopology::default(),
-                pod_cgroup_root: &pod_cgroup_root,
-            },
-        );
-        let recorded: Vec<&str> = pass.decision.evictions.iter().map(|e| e.pod.as_str()).collect();
-        match format {
-            Format::Json => {
-                let mut v = simulate::step_json(&config, &decision, state.notifiers(), &pass.pods, &[]);
-                v["recorded"] = json!({
-                    "pass": pass.id,
-                    "trigger": pass.trigger,
-                    "light": pass.light,
-                    "conditions": pass.decision.conditions,
-                    "evicted": recorded,
-                });
-                writeln!(out, "{v}")
-            }
-            Format::Text => simulate::write_text(&mut out, &decision, &pass.pods, &[]).and_then(|()| {
-                if recorded.is_empty() {
-                    Ok(())
-                } else {
-                    writeln!(out, "  recorded: evicted {}", recorded.join(", "))
-                }
-            }),
+    let mut filler = LightFiller::default();
+    let mut steps = 0usize;
+    // An output error ends the walk; it is told apart from a damaged recording below.
+    let mut write_error: Option<std::io::Error> = None;
+    let walked = store.for_each_pass(from, to, |mut pass| {
+        filler.fill(&mut pass);
+        steps += 1;
+        if let Err(e) = replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
+            write_error = Some(e);
+            return Err(headroom_record::StoreError::Io {
+                dir: args.recording.clone(),
+                detail: "stopped: stdout failed".into(),
+            });
         }
-        .context("writing to stdout")?;
+        Ok(())
+    });
+    if let Some(e) = write_error {
+        return Err(anyhow::Error::new(e).context("writing to stdout"));
+    }
+    walked.map_err(|e| bad_input(e.to_string()))?;
+    if steps == 0 {
+        eprintln!(
+            "headroom replay: {}: no pass recorded{}",
+            args.recording.display(),
+            if from.is_some() || to.is_some() {
+                " in that time range"
+            } else {
+                ""
+            }
+        );
     }
     out.flush().context("writing to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One pass through `synchronize`, printed as `headroom simulate` prints a step, with the
+/// recorded decision alongside.
+fn replay_step(
+    out: &mut impl Write,
+    format: Format,
+    config: &EvictionConfig,
+    state: &mut ManagerState,
+    pod_cgroup_root: &str,
+    pass: &Pass,
+) -> std::io::Result<()> {
+    let decision = synchronize(
+        state,
+        config,
+        SyncInputs {
+            summary: &pass.readings.summary,
+            active_pods: &pass.pods,
+            now: pass.time,
+            fs_topology: FsTopology::default(),
+            pod_cgroup_root,
+        },
+    );
+    let recorded: Vec<&str> = pass.decision.evictions.iter().map(|e| e.pod.as_str()).collect();
+    match format {
+        Format::Json => {
+            let mut v = simulate::step_json(config, &decision, state.notifiers(), &pass.pods, &[]);
+            v["recorded"] = json!({
+                "pass": pass.id,
+                "trigger": pass.trigger,
+                "light": pass.light,
+                "conditions": pass.decision.conditions,
+                "evicted": recorded,
+            });
+            writeln!(out, "{v}")
+        }
+        Format::Text => {
+            simulate::write_text(out, &decision, &pass.pods, &[])?;
+            if recorded.is_empty() {
+                Ok(())
+            } else {
+                writeln!(out, "  recorded: evicted {}", recorded.join(", "))
+            }
+        }
+    }
 }
 
 /// The passes as a `headroom simulate` timeline: the config inline, the first pass's pods,
