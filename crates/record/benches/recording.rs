@@ -10,7 +10,7 @@
 //! the delta encoding; idle pods cost almost nothing).
 //!
 //! Run: `cargo bench -p headroom-record --bench recording` (a simulated day, 8,640 passes);
-//! `-- --quick` records an hour (360 passes) and scales by 24.
+//! `-- --quick` records an hour (360 passes) and scales by 24; `-- --passes N` records N.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -163,8 +163,14 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let passes: u64 = if quick { 360 } else { 8640 };
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let passes: u64 = args
+        .iter()
+        .position(|a| a == "--passes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 360 } else { 8640 });
     let scale = 8640.0 / passes as f64;
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
@@ -236,25 +242,28 @@ fn main() {
 
     let t0 = Instant::now();
     let store = Store::open(&rec).unwrap();
-    let read = store.passes(None, None).unwrap();
     let mut state = ManagerState::new();
-    let mut evictions = 0;
-    for p in &read {
-        let d = synchronize(
-            &mut state,
-            &config,
-            SyncInputs {
-                summary: &p.readings.summary,
-                active_pods: &p.pods,
-                now: p.time,
-                fs_topology: FsTopology::default(),
-                pod_cgroup_root: "/kubepods",
-            },
-        );
-        evictions += d.evictions.len();
-    }
+    let (mut evictions, mut read) = (0, 0u64);
+    store
+        .for_each_pass(None, None, |p| {
+            read += 1;
+            let d = synchronize(
+                &mut state,
+                &config,
+                SyncInputs {
+                    summary: &p.readings.summary,
+                    active_pods: &p.pods,
+                    now: p.time,
+                    fs_topology: FsTopology::default(),
+                    pod_cgroup_root: "/kubepods",
+                },
+            );
+            evictions += d.evictions.len();
+            Ok(())
+        })
+        .unwrap();
     let replay = t0.elapsed();
-    assert_eq!(read.len() as u64, passes);
+    assert_eq!(read, passes);
 
     let mib = |b: f64| b / f64::from(1 << 20);
     println!(

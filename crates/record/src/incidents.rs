@@ -122,7 +122,7 @@ impl Finder {
         points
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| (last - i) % step == 0)
+            .filter(|(i, _)| (last - i).is_multiple_of(step))
             .map(|(_, p)| p)
             .collect()
     }

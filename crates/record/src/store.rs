@@ -590,12 +590,12 @@ impl Store {
                 continue;
             }
             let pods_id: i64 = row.get(7).map_err(get)?;
-            if !pods_lists.contains_key(&pods_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = pods_lists.entry(pods_id) {
                 let pods = self.load_pods(pods_id).map_err(|e| match e {
                     StoreError::Damaged { detail, .. } => damaged(format!("pass {id}: {detail}")),
                     other => other,
                 })?;
-                pods_lists.insert(pods_id, pods);
+                slot.insert(pods);
             }
             let decision: String = row.get(8).map_err(get)?;
             let decision: DecisionRecord =
