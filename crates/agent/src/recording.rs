@@ -3,10 +3,6 @@
 //! decisions matter more than their history; a failure is logged once per distinct message).
 
 use headroom_core::Timestamp;
-use headroom_core::config::EvictionConfig;
-use headroom_core::manager::Decision;
-use headroom_core::pod::Pod;
-use headroom_linux::collect::NodeSnapshot;
 use headroom_record::{PassInput, Recorder};
 use std::time::Duration;
 
@@ -17,17 +13,6 @@ pub const DENSE_PERIOD: Duration = Duration::from_secs(1);
 pub struct Recording {
     recorder: Recorder,
     reported: std::collections::BTreeSet<String>,
-}
-
-/// What the runner knows about a pass, for the recorder.
-pub struct PassFacts<'a> {
-    pub snapshot: &'a NodeSnapshot,
-    pub pods: &'a [Pod],
-    pub decision: &'a Decision,
-    pub config: &'a EvictionConfig,
-    pub trigger: &'a str,
-    pub light: bool,
-    pub now: Timestamp,
 }
 
 impl Recording {
@@ -46,22 +31,14 @@ impl Recording {
     }
 
     /// Store the pass (committed to disk when this returns).
-    pub fn pass(&mut self, f: PassFacts<'_>) {
-        let input = PassInput {
-            snapshot: f.snapshot,
-            pods: f.pods,
-            decision: f.decision,
-            config: f.config,
-            trigger: f.trigger,
-            light: f.light,
-            now: f.now,
-        };
+    pub fn pass(&mut self, input: PassInput<'_>) {
         if let Err(e) = self.recorder.record(input) {
             self.report("recording the pass", e);
         }
     }
 
-    /// Store what was done to a pod the manager chose.
+    /// Store what was done to a pod the manager chose (`acted`: the runner took the action
+    /// and waits for the pod's cgroup to empty).
     pub fn action(&mut self, now: Timestamp, action: &str, pod: &str, acted: bool) {
         let result = if acted {
             "acted"

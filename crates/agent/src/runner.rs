@@ -294,7 +294,7 @@ impl Runner {
             },
         );
         if let Some(r) = self.recording.as_mut() {
-            r.pass(crate::recording::PassFacts {
+            r.pass(headroom_record::PassInput {
                 snapshot: &snapshot,
                 pods: &pods,
                 decision: &decision,

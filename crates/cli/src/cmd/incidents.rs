@@ -3,7 +3,6 @@
 //! the ranking and the working-set split in the minutes before.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,7 +10,7 @@ use headroom_core::quantity::Quantity;
 use headroom_record::incidents::{self, Incident};
 
 use super::bad_input;
-use super::replay::{open_recording, parse_time};
+use super::replay::RecordingRange;
 use super::simulate::Format;
 
 #[derive(clap::Args, Debug)]
@@ -19,15 +18,8 @@ use super::simulate::Format;
 headroom incidents --recording /var/lib/headroom/recording\n  \
 headroom incidents --recording rec --format json | jq -c 'select(.kind == \"eviction\")'")]
 pub struct Args {
-    /// The recording directory (`headroom record DIR`, `headroom agent --record DIR`).
-    #[arg(long, value_name = "DIR")]
-    pub recording: PathBuf,
-    /// Only incidents from this time on (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
-    /// Only incidents up to this time (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub range: RecordingRange,
     /// Output format [default: json when stdout is not a terminal, else text]. JSON: one
     /// object per incident, one per line.
     #[arg(long, value_enum)]
@@ -35,9 +27,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let from = parse_time("from", &args.from)?;
-    let to = parse_time("to", &args.to)?;
-    let store = open_recording(&args.recording)?;
+    let (store, from, to) = args.range.open()?;
     // The split reaches back before `from`: read from a window earlier.
     let read_from = from.map(|t| t - jiff::SignedDuration::from_secs(incidents::SPLIT_WINDOW_SECONDS));
     let events = store
@@ -68,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "no eviction, OOM kill or MemoryPressure in {} ({} passes)",
-            args.recording.display(),
+            args.range.recording.display(),
             passes
         )
         .context("writing to stdout")?;

@@ -33,18 +33,11 @@ headroom replay --recording rec --config evictionHard-750Mi.yaml | jq -c 'select
 headroom replay --recording rec --from 2026-01-01T10:00:00Z --export-timeline t.json"
 )]
 pub struct Args {
-    /// The recording directory (`headroom record DIR`, `headroom agent --record DIR`).
-    #[arg(long, value_name = "DIR")]
-    pub recording: PathBuf,
+    #[command(flatten)]
+    pub range: RecordingRange,
     /// Decide with this KubeletConfiguration instead of the recorded one.
     #[arg(long, value_name = "KUBELET_CONFIG")]
     pub config: Option<PathBuf>,
-    /// First pass replayed (RFC 3339, e.g. 2026-01-01T10:00:00Z).
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
-    /// Last pass replayed (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
     /// Output format [default: json when stdout is not a terminal, else text].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -53,8 +46,32 @@ pub struct Args {
     pub export_timeline: Option<PathBuf>,
 }
 
+/// Which recording, and which part of it (`replay` and `incidents` share these flags).
+#[derive(clap::Args, Debug)]
+pub struct RecordingRange {
+    /// The recording directory (`headroom record DIR`, `headroom agent --record DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub recording: PathBuf,
+    /// Start of the time range (RFC 3339, e.g. 2026-01-01T10:00:00Z) [default: the first pass].
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the time range (RFC 3339) [default: the last pass].
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+}
+
+impl RecordingRange {
+    /// The opened recording and the range's bounds; any problem is bad input.
+    pub fn open(&self) -> anyhow::Result<(Store, Option<Timestamp>, Option<Timestamp>)> {
+        let from = parse_time("from", &self.from)?;
+        let to = parse_time("to", &self.to)?;
+        let store = Store::open(&self.recording).map_err(|e| bad_input(e.to_string()))?;
+        Ok((store, from, to))
+    }
+}
+
 /// An RFC 3339 time flag.
-pub fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp>> {
+fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp>> {
     v.as_deref()
         .map(|s| {
             s.parse::<Timestamp>().map_err(|e| {
@@ -64,11 +81,6 @@ pub fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Times
             })
         })
         .transpose()
-}
-
-/// Open a recording given on the command line: any failure to read it is the operator's input.
-pub fn open_recording(dir: &std::path::Path) -> anyhow::Result<Store> {
-    Store::open(dir).map_err(|e| bad_input(e.to_string()))
 }
 
 /// Light passes (only the node and pods cgroups read) get the pod figures of the last full
@@ -98,7 +110,7 @@ fn config(args: &Args, recorded: &str) -> anyhow::Result<(EvictionConfig, String
         ),
         None => (
             recorded.to_string(),
-            format!("{} (recorded config)", args.recording.display()),
+            format!("{} (recorded config)", args.range.recording.display()),
         ),
     };
     if text.trim().is_empty() {
@@ -114,9 +126,7 @@ fn config(args: &Args, recorded: &str) -> anyhow::Result<(EvictionConfig, String
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let from = parse_time("from", &args.from)?;
-    let to = parse_time("to", &args.to)?;
-    let store = open_recording(&args.recording)?;
+    let (store, from, to) = args.range.open()?;
     let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
     let (config, config_text) = config(&args, &meta.config)?;
     if let Some(path) = &args.export_timeline {
@@ -154,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Err(e) = replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
             write_error = Some(e);
             return Err(headroom_record::StoreError::Io {
-                dir: args.recording.clone(),
+                dir: args.range.recording.clone(),
                 detail: "stopped: stdout failed".into(),
             });
         }
@@ -167,7 +177,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if steps == 0 {
         eprintln!(
             "headroom replay: {}: no pass recorded{}",
-            args.recording.display(),
+            args.range.recording.display(),
             if from.is_some() || to.is_some() {
                 " in that time range"
             } else {
