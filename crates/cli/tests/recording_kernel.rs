@@ -176,6 +176,25 @@ fn the_recording_names_the_eviction_and_replays_it() {
         "{incidents:?}"
     );
 
+    // The picture: the eviction marked with its pod, MemoryPressure shaded.
+    let svg = dir.path().join("incidents.svg");
+    let res = Command::new(BIN)
+        .args(["incidents", "--format", "json", "--recording"])
+        .arg(&rec)
+        .arg("--plot")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawn.contains("rec/besteffort") && drawn.contains("MemoryPressure"),
+        "{svg:?}"
+    );
+    if let Some(keep) = std::env::var_os("HEADROOM_RECORDER_PLOT_OUT") {
+        std::fs::copy(&svg, keep).unwrap();
+    }
+
     // replay with the recorded config: the same pod at the same pass.
     let replay = |extra: &[&std::ffi::OsStr]| {
         let res = Command::new(BIN)

@@ -3,6 +3,7 @@
 //! the ranking and the working-set split in the minutes before.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -24,6 +25,10 @@ pub struct Args {
     /// object per incident, one per line.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Also draw the range as an SVG: each memory signal against its threshold (the recorded
+    /// configuration's), MemoryPressure, evictions and OOM kills, the node's working-set split.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -35,10 +40,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| bad_input(e.to_string()))?;
     let mut finder = incidents::Finder::new(events);
     let mut passes = 0usize;
+    let plot_config = match &args.plot {
+        Some(_) => {
+            let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
+            Some(super::replay::eviction_config(None, &meta.config, &args.range.recording)?.0)
+        }
+        None => None,
+    };
+    let mut points = Vec::new();
+    let mut origin = None;
     store
         .for_each_pass(read_from, to, |p| {
             finder.push(&p);
             passes += 1;
+            if let Some(config) = &plot_config {
+                let origin = *origin.get_or_insert(p.time);
+                points.push(super::incidents_plot::Point::of(&p, config, origin));
+            }
             Ok(())
         })
         .map_err(|e| bad_input(e.to_string()))?;
@@ -71,6 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("writing to stdout")?;
     }
     out.flush().context("writing to stdout")?;
+    if let (Some(path), Some(origin)) = (&args.plot, origin) {
+        super::incidents_plot::draw(path, &points, &found, origin)?;
+        eprintln!(
+            "headroom incidents: drew {} passes to {}",
+            points.len(),
+            path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod check_config;
 pub mod experiment;
 pub mod incidents;
+mod incidents_plot;
 pub mod record;
 pub mod replay;
 pub mod simulate;

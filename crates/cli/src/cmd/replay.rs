@@ -102,24 +102,28 @@ impl LightFiller {
     }
 }
 
-fn config(args: &Args, recorded: &str) -> anyhow::Result<(EvictionConfig, String)> {
-    let (text, origin) = match &args.config {
+/// The eviction settings to decide with: `alt` when given, else the recording's own
+/// configuration (kubelet defaults when it recorded none). Also returns the text.
+pub fn eviction_config(
+    alt: Option<&std::path::Path>,
+    recorded: &str,
+    recording: &std::path::Path,
+) -> anyhow::Result<(EvictionConfig, String)> {
+    let (text, origin) = match alt {
         Some(path) => (
             crate::cmd::read_text(path, "kubelet config")?,
             path.display().to_string(),
         ),
         None => (
             recorded.to_string(),
-            format!("{} (recorded config)", args.range.recording.display()),
+            format!("{} (recorded config)", recording.display()),
         ),
     };
     if text.trim().is_empty() {
-        return Ok((
-            KubeletConfig::default()
-                .eviction()
-                .map_err(|e| bad_input(e.to_string()))?,
-            text,
-        ));
+        let defaults = KubeletConfig::default()
+            .eviction()
+            .map_err(|e| bad_input(e.to_string()))?;
+        return Ok((defaults, text));
     }
     let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
     Ok((kubelet.eviction().map_err(|e| bad_input(e.to_string()))?, text))
@@ -128,7 +132,7 @@ fn config(args: &Args, recorded: &str) -> anyhow::Result<(EvictionConfig, String
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (store, from, to) = args.range.open()?;
     let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
-    let (config, config_text) = config(&args, &meta.config)?;
+    let (config, config_text) = eviction_config(args.config.as_deref(), &meta.config, &args.range.recording)?;
     if let Some(path) = &args.export_timeline {
         let mut filler = LightFiller::default();
         let mut passes = Vec::new();
