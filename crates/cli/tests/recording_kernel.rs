@@ -220,8 +220,24 @@ fn the_recording_names_the_eviction_and_replays_it() {
         assert_eq!(serde_json::json!(replayed), s["recorded"]["evicted"], "{s}");
     }
 
-    // replay with 250Mi: an earlier eviction, same pod.
-    let steps = replay(&["--config".as_ref(), larger.as_os_str()]);
+    // replay with 250Mi: an earlier eviction, same pod (and its picture).
+    let replay_svg = dir.path().join("replay.svg");
+    let steps = replay(&[
+        "--config".as_ref(),
+        larger.as_os_str(),
+        "--plot".as_ref(),
+        replay_svg.as_os_str(),
+    ]);
+    assert!(
+        std::fs::read_to_string(&replay_svg)
+            .unwrap()
+            .contains("rec/besteffort")
+    );
+    if let Some(keep) = std::env::var_os("HEADROOM_RECORDER_PLOT_OUT") {
+        let mut keep = std::path::PathBuf::from(keep);
+        keep.set_extension("replay.svg");
+        std::fs::copy(&replay_svg, keep).unwrap();
+    }
     let (earlier, pod) = first_eviction(&steps).expect("replay with 250Mi evicts");
     assert_eq!(pod, "rec/besteffort");
     assert!(

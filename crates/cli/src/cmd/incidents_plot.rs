@@ -1,4 +1,4 @@
-//! `headroom incidents --plot FILE.svg`: the recording at a glance. Top: each memory signal's
+//! `headroom incidents --plot FILE.svg` (and `replay --plot`): the recording at a glance. Top: each memory signal's
 //! available bytes against its threshold, MemoryPressure shaded, evictions (red) and OOM kills
 //! (black) marked. Bottom: the node's working set split (anon, active file) with the inactive
 //! file on top, the part the kubelet does not count.
@@ -163,6 +163,8 @@ fn render(
         }
     }
     let mut marked = [false, false];
+    // A pod chosen at several passes in a row is named once (the lines still mark each).
+    let mut last_named: Option<&str> = None;
     for i in incidents.iter().filter(|i| i.kind != "memoryPressure") {
         let t = secs(i.time, origin);
         let (color, which, label) = if i.kind == "eviction" {
@@ -180,7 +182,10 @@ fn render(
                 PathElement::new(vec![(x + 10, y - 6), (x + 10, y + 6)], color.stroke_width(2))
             });
         }
-        if let Some(pod) = &i.pod {
+        if let Some(pod) = &i.pod
+            && last_named != Some(pod.as_str())
+        {
+            last_named = Some(pod.as_str());
             chart.draw_series(std::iter::once(Text::new(
                 pod.clone(),
                 (t, avail_max * 0.55),

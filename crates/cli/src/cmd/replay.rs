@@ -12,7 +12,7 @@ use headroom_core::config::{EvictionConfig, KubeletConfig};
 use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
 use headroom_core::rank::FsTopology;
 use headroom_record::Store;
-use headroom_record::model::Pass;
+use headroom_record::model::{DecisionRecord, Pass};
 use serde_json::{Value, json};
 
 use super::bad_input;
@@ -41,6 +41,10 @@ pub struct Args {
     /// Output format [default: json when stdout is not a terminal, else text].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Also draw the replay as an SVG (as `incidents --plot`, with this run's thresholds,
+    /// conditions and evictions).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Instead of replaying, write the passes as a `headroom simulate` timeline (JSON).
     #[arg(long, value_name = "FILE")]
     pub export_timeline: Option<PathBuf>,
@@ -162,17 +166,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut steps = 0usize;
     // An output error ends the walk; it is told apart from a damaged recording below.
     let mut write_error: Option<std::io::Error> = None;
+    // With --plot: the replayed decisions, as `incidents` would find them.
+    let mut plot = match &args.plot {
+        Some(_) => {
+            let events = store.events(from, to).map_err(|e| bad_input(e.to_string()))?;
+            Some((headroom_record::incidents::Finder::new(events), Vec::new()))
+        }
+        None => None,
+    };
+    let mut origin = None;
     let walked = store.for_each_pass(from, to, |mut pass| {
         filler.fill(&mut pass);
         steps += 1;
-        if let Err(e) = replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
-            write_error = Some(e);
-            return Err(headroom_record::StoreError::Io {
-                dir: args.range.recording.clone(),
-                detail: "stopped: stdout failed".into(),
-            });
+        match replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
+            Ok(replayed) => {
+                if let Some((finder, points)) = plot.as_mut() {
+                    pass.decision = replayed;
+                    finder.push(&pass);
+                    let origin = *origin.get_or_insert(pass.time);
+                    points.push(super::incidents_plot::Point::of(&pass, &config, origin));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                write_error = Some(e);
+                Err(headroom_record::StoreError::Io {
+                    dir: args.range.recording.clone(),
+                    detail: "stopped: stdout failed".into(),
+                })
+            }
         }
-        Ok(())
     });
     if let Some(e) = write_error {
         return Err(anyhow::Error::new(e).context("writing to stdout"));
@@ -190,11 +213,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     out.flush().context("writing to stdout")?;
+    if let (Some(path), Some((finder, points)), Some(origin)) = (&args.plot, plot, origin) {
+        super::incidents_plot::draw(path, &points, &finder.finish(), origin)?;
+        eprintln!(
+            "headroom replay: drew {} passes to {}",
+            points.len(),
+            path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// One pass through `synchronize`, printed as `headroom simulate` prints a step, with the
-/// recorded decision alongside.
+/// recorded decision alongside; returns the replayed decision.
 fn replay_step(
     out: &mut impl Write,
     format: Format,
@@ -202,7 +233,7 @@ fn replay_step(
     state: &mut ManagerState,
     pod_cgroup_root: &str,
     pass: &Pass,
-) -> std::io::Result<()> {
+) -> std::io::Result<DecisionRecord> {
     let decision = synchronize(
         state,
         config,
@@ -225,17 +256,16 @@ fn replay_step(
                 "conditions": pass.decision.conditions,
                 "evicted": recorded,
             });
-            writeln!(out, "{v}")
+            writeln!(out, "{v}")?;
         }
         Format::Text => {
             simulate::write_text(out, &decision, &pass.pods, &[])?;
-            if recorded.is_empty() {
-                Ok(())
-            } else {
-                writeln!(out, "  recorded: evicted {}", recorded.join(", "))
+            if !recorded.is_empty() {
+                writeln!(out, "  recorded: evicted {}", recorded.join(", "))?;
             }
         }
     }
+    Ok(DecisionRecord::from_decision(&decision, &pass.pods))
 }
 
 /// The passes as a `headroom simulate` timeline: the config inline, the first pass's pods,
