@@ -5,9 +5,10 @@
 //!   + `synchronize`), measured in the same loop;
 //! * replay of the recording (decode every pass + `synchronize`), scaled to a day.
 //!
-//! Between passes every cgroup's figures move as on a busy node: usage, rss, the file LRU
-//! lists, page-in/out and fault counters change at every pass in every cgroup (a worst case for
-//! the delta encoding; idle pods cost almost nothing).
+//! Between passes the node root and the pods cgroup move at every pass, and each pod (with its
+//! containers) is busy at a third of the passes, at random: its usage, rss, file LRU lists move
+//! by up to 64 pages and its page-in/out and fault counters grow. `-- --all-busy`: every pod
+//! busy at every pass (the worst case for the delta encoding).
 //!
 //! Run: `cargo bench -p headroom-record --bench recording` (a simulated day, 8,640 passes);
 //! `-- --quick` records an hour (360 passes) and scales by 24; `-- --passes N` records N.
@@ -42,14 +43,14 @@ fn uid(p: usize) -> String {
 }
 
 /// Every memory cgroup of the fake node: root, kubepods, pods and their containers.
-fn cgroups(mem: &Path) -> Vec<PathBuf> {
-    let mut out = vec![mem.to_path_buf(), mem.join("kubepods")];
+fn cgroups(mem: &Path) -> Vec<Moving> {
+    let mut out = vec![Moving::new(mem.to_path_buf(), None), Moving::new(mem.join("kubepods"), None)];
     for p in 0..PODS {
         let qos = ["", "burstable/", "besteffort/"][p % 3];
         let pod = mem.join(format!("kubepods/{qos}pod{}", uid(p)));
-        out.push(pod.clone());
+        out.push(Moving::new(pod.clone(), Some(p)));
         for c in 0..3 {
-            out.push(pod.join(format!("{:064x}", p * 3 + c)));
+            out.push(Moving::new(pod.join(format!("{:064x}", p * 3 + c)), Some(p)));
         }
     }
     out
@@ -67,57 +68,71 @@ impl Rng {
     }
 }
 
-/// Rewrite each cgroup's files for pass `k`: the sample's `memory.stat` with the moving keys
-/// moved.
-fn write_pass(cgs: &[PathBuf], k: u64, rng: &mut Rng) {
-    const MOVING: [&str; 16] = [
-        "cache",
-        "rss",
-        "inactive_file",
-        "active_file",
-        "pgpgin",
-        "pgpgout",
-        "pgfault",
-        "total_cache",
-        "total_rss",
-        "total_inactive_file",
-        "total_active_file",
-        "total_pgpgin",
-        "total_pgpgout",
-        "total_pgfault",
-        "total_inactive_anon",
-        "total_active_anon",
-    ];
-    for (i, cg) in cgs.iter().enumerate() {
-        let mut stat = String::with_capacity(STAT.len() + 64);
-        let mut usage = 0u64;
-        for line in STAT.lines() {
-            let Some((key, v)) = line.split_once(' ') else {
+const MOVING: [&str; 16] = [
+    "cache", "rss", "inactive_file", "active_file", "pgpgin", "pgpgout", "pgfault",
+    "total_cache", "total_rss", "total_inactive_file", "total_active_file", "total_pgpgin",
+    "total_pgpgout", "total_pgfault", "total_inactive_anon", "total_active_anon",
+];
+
+/// One cgroup's `memory.stat` as it moves from pass to pass.
+struct Moving {
+    path: PathBuf,
+    /// The pod it belongs to (`None`: the root or kubepods, which move at every pass).
+    pod: Option<usize>,
+    stat: Vec<(String, u64)>,
+}
+
+impl Moving {
+    fn new(path: PathBuf, pod: Option<usize>) -> Moving {
+        let stat = STAT
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(0)))
+            .collect();
+        Moving { path, pod, stat }
+    }
+
+    /// Counters grow by up to a few thousand, sizes walk by up to 64 pages either way.
+    fn step(&mut self, rng: &mut Rng) {
+        for (k, v) in &mut self.stat {
+            if !MOVING.contains(&k.as_str()) {
                 continue;
-            };
-            let mut v: u64 = v.parse().unwrap_or(0);
-            if MOVING.contains(&key) {
-                // Counters grow; sizes wander around a per-cgroup base.
-                v = if key.contains("pg") {
-                    v + k * 1000 + rng.next(5000)
-                } else {
-                    (v / 4) + (i as u64 % 7) * 1_000_000 + rng.next(4 << 20) * 4096 / 4096
-                };
             }
-            if key == "total_rss" || key == "total_cache" {
+            *v = if k.contains("pg") {
+                *v + rng.next(3000)
+            } else {
+                (*v + rng.next(129) * 4096).saturating_sub(64 * 4096)
+            };
+        }
+    }
+
+    fn write(&self) {
+        let mut text = String::with_capacity(STAT.len() + 64);
+        let mut usage = 0u64;
+        for (k, v) in &self.stat {
+            if k == "total_rss" || k == "total_cache" {
                 usage += v;
             }
-            stat.push_str(key);
-            stat.push(' ');
-            stat.push_str(&v.to_string());
-            stat.push('\n');
+            text.push_str(&format!("{k} {v}\n"));
         }
-        std::fs::write(cg.join("memory.stat"), stat).unwrap();
-        std::fs::write(cg.join("memory.usage_in_bytes"), format!("{usage}\n")).unwrap();
+        std::fs::write(self.path.join("memory.stat"), text).unwrap();
+        std::fs::write(self.path.join("memory.usage_in_bytes"), format!("{usage}\n")).unwrap();
     }
 }
 
-fn fake_tree(dir: &Path) -> Vec<PathBuf> {
+/// Move the node for one pass: the root and kubepods always; each pod (with its containers)
+/// when it is busy this pass (every pod with `all_busy`, else a third of them at random).
+fn write_pass(cgs: &mut [Moving], all_busy: bool, rng: &mut Rng) {
+    let busy: Vec<bool> = (0..PODS).map(|_| all_busy || rng.next(3) == 0).collect();
+    for cg in cgs.iter_mut() {
+        if cg.pod.is_none_or(|p| busy[p]) {
+            cg.step(rng);
+            cg.write();
+        }
+    }
+}
+
+fn fake_tree(dir: &Path) -> Vec<Moving> {
     write(&dir.join("proc/self/mountinfo"), MOUNTINFO);
     write(&dir.join("proc/meminfo"), MEMINFO);
     write(&dir.join("proc/loadavg"), "0.1 0.2 0.3 2/333 99\n");
@@ -125,6 +140,7 @@ fn fake_tree(dir: &Path) -> Vec<PathBuf> {
     let mem = dir.join("sys/fs/cgroup/memory");
     let cgs = cgroups(&mem);
     for cg in &cgs {
+        let cg = &cg.path;
         write(&cg.join("memory.stat"), STAT);
         for (f, v) in [
             ("memory.usage_in_bytes", "752611328\n"),
@@ -174,7 +190,8 @@ fn main() {
     let scale = 8640.0 / passes as f64;
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
-    let cgs = fake_tree(&host);
+    let mut cgs = fake_tree(&host);
+    let all_busy = args.iter().any(|a| a == "--all-busy");
     let rec = tmp.path().join("rec");
     let config = KubeletConfig::parse(CONFIG, "bench").unwrap().eviction().unwrap();
     let pods = pods();
@@ -204,7 +221,7 @@ fn main() {
     let start = Timestamp::now();
     let (mut pass_time, mut record_time) = (Duration::ZERO, Duration::ZERO);
     for k in 0..passes {
-        write_pass(&cgs, k, &mut rng);
+        write_pass(&mut cgs, all_busy, &mut rng);
         let now = start + jiff::SignedDuration::from_secs(10 * k as i64);
         let t0 = Instant::now();
         let snapshot = collector.collect_at(now).unwrap();
@@ -245,7 +262,7 @@ fn main() {
     let mut state = ManagerState::new();
     let (mut evictions, mut read) = (0, 0u64);
     store
-        .for_each_pass(None, None, |p| {
+        .for_each_summary(None, None, |p| {
             read += 1;
             let d = synchronize(
                 &mut state,

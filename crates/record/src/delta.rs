@@ -5,7 +5,9 @@
 //! A delta is one of:
 //! * `{"=": value}`: replace with `value`;
 //! * `{"~": {"key": delta, ...}}`: an object with the same keys, only the listed keys changed;
-//! * `{"[": {"index": delta, ...}}`: an array of the same length, only the listed items changed.
+//! * `{"[": {"index": delta, ...}}`: an array of the same length, only the listed items changed;
+//! * `{"+": n}`: an integer that moved by `n` (counters and sizes move by little between passes,
+//!   and a small difference compresses far better than the new 9-digit value).
 //!
 //! An object whose keys changed, or an array whose length changed, is replaced whole: pods come
 //! and go rarely, and a replacement is always correct.
@@ -36,6 +38,10 @@ pub fn diff(base: &Value, next: &Value) -> Option<Value> {
             }
             Some(tagged("[", Value::Object(changed)))
         }
+        (Value::Number(b), Value::Number(n)) => match (b.as_i64(), n.as_i64()) {
+            (Some(b), Some(n)) if n.checked_sub(b).is_some() => Some(tagged("+", Value::from(n - b))),
+            _ => Some(tagged("=", next.clone())),
+        },
         _ => Some(tagged("=", next.clone())),
     }
 }
@@ -74,6 +80,14 @@ fn apply_at(base: &mut Value, delta: &Value, path: &mut String) -> Result<(), De
     match (tag.as_str(), inner) {
         ("=", v) => {
             *base = v.clone();
+            Ok(())
+        }
+        ("+", Value::Number(step)) => {
+            let sum = base.as_i64().zip(step.as_i64()).and_then(|(b, s)| b.checked_add(s));
+            let Some(sum) = sum else {
+                return Err(err(path, "an integer step on a base that is not an integer"));
+            };
+            *base = Value::from(sum);
             Ok(())
         }
         ("~", Value::Object(changes)) => {
@@ -136,8 +150,12 @@ mod tests {
         let d = round_trip(a, b).unwrap();
         assert_eq!(
             d,
-            json!({"~": {"node": {"~": {"usage": {"=": 6}}}, "pods": {"[": {"1": {"~": {"ws": {"=": 9}}}}}}})
+            json!({"~": {"node": {"~": {"usage": {"+": 1}}}, "pods": {"[": {"1": {"~": {"ws": {"+": 7}}}}}}})
         );
+        // Integers move by differences, both ways; u64 beyond i64 and floats are replaced.
+        round_trip(json!({"a": 9_000_000_000u64}), json!({"a": 8_999_999_000u64}));
+        assert_eq!(diff(&json!(u64::MAX), &json!(1)), Some(json!({"=": 1})));
+        assert_eq!(diff(&json!(1.5), &json!(2.5)), Some(json!({"=": 2.5})));
     }
 
     #[test]

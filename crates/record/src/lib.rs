@@ -5,12 +5,14 @@
 //! * [`store`]: the SQLite recording (schema, retention, crash safety);
 //! * [`delta`]: a pass stored as its difference from the pass before;
 //! * [`model`]: what a pass holds;
+//! * [`pass_time`]: the pass time stored once, not in every stats object;
 //! * [`recorder`]: the writing side, one call per pass;
 //! * [`incidents`]: evictions, OOM kills and MemoryPressure episodes found in a recording.
 
 pub mod delta;
 pub mod incidents;
 pub mod model;
+pub mod pass_time;
 pub mod recorder;
 pub mod store;
 

@@ -76,10 +76,11 @@ impl Recorder {
     /// Store one pass; returns its id once it is committed to disk.
     pub fn record(&mut self, p: PassInput<'_>) -> Result<i64, StoreError> {
         let readings = Readings::from_snapshot(p.snapshot);
-        let value = serde_json::to_value(&readings).map_err(|e| StoreError::Io {
+        let mut value = serde_json::to_value(&readings).map_err(|e| StoreError::Io {
             dir: self.store.dir().to_path_buf(),
             detail: format!("cannot encode the readings: {e}"),
         })?;
+        crate::pass_time::mark(&mut value, &p.now.to_string());
         let decision = DecisionRecord::from_decision(p.decision, p.pods);
         let id = self.store.append(NewPass {
             time: p.now,

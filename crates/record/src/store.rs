@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use headroom_core::Timestamp;
 use headroom_core::pod::Pod;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::delta;
@@ -527,6 +528,27 @@ impl Store {
         &self,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
+        f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.walk(from, to, true, f)
+    }
+
+    /// [`Store::for_each_pass`] without the raw samples (`readings` holds only the Summary):
+    /// what `replay` needs, several times cheaper to decode.
+    pub fn for_each_summary(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.walk(from, to, false, f)
+    }
+
+    fn walk(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        samples: bool,
         mut f: impl FnMut(Pass) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let ns = |t: Option<Timestamp>, d: i64| {
@@ -571,7 +593,7 @@ impl Store {
                 unzip(&blob).map_err(|e| damaged(format!("pass {id}: readings do not decompress: {e}")))?;
             let body: Value = serde_json::from_slice(&body)
                 .map_err(|e| damaged(format!("pass {id}: readings are not JSON: {e}")))?;
-            let readings = match base_id {
+            let mut stored = match base_id {
                 None => body,
                 Some(base) => {
                     let Some((tip_id, mut value)) = tips.remove(&key_id) else {
@@ -585,8 +607,8 @@ impl Store {
                     value
                 }
             };
-            tips.insert(key_id, (id, readings.clone()));
             if time_ns < from_ns {
+                tips.insert(key_id, (id, stored));
                 continue;
             }
             let pods_id: i64 = row.get(7).map_err(get)?;
@@ -600,12 +622,30 @@ impl Store {
             let decision: String = row.get(8).map_err(get)?;
             let decision: DecisionRecord =
                 serde_json::from_str(&decision).map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
-            let readings: Readings =
-                serde_json::from_value(readings).map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
+            let time = Timestamp::from_nanosecond(i128::from(time_ns))
+                .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?;
+            // Read in place (the value stays the base of the next delta): time back in, parse,
+            // mark again.
+            let time_text = time.to_string();
+            crate::pass_time::unmark(&mut stored, &time_text);
+            let parsed = if samples {
+                Readings::deserialize(&stored)
+            } else {
+                stored
+                    .get("summary")
+                    .map(headroom_core::summary::Summary::deserialize)
+                    .transpose()
+                    .map(|summary| Readings {
+                        summary: summary.unwrap_or_default(),
+                        ..Readings::default()
+                    })
+            };
+            crate::pass_time::mark(&mut stored, &time_text);
+            let readings = parsed.map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
+            tips.insert(key_id, (id, stored));
             f(Pass {
                 id,
-                time: Timestamp::from_nanosecond(i128::from(time_ns))
-                    .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?,
+                time,
                 trigger: row.get(2).map_err(get)?,
                 light: row.get(3).map_err(get)?,
                 readings,

@@ -175,7 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut origin = None;
-    let walked = store.for_each_pass(from, to, |mut pass| {
+    let step = |mut pass: Pass| {
         filler.fill(&mut pass);
         steps += 1;
         match replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
@@ -196,7 +196,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
             }
         }
-    });
+    };
+    // The raw samples are decoded only for the plot (the decisions need the Summary alone).
+    let walked = if args.plot.is_some() {
+        store.for_each_pass(from, to, step)
+    } else {
+        store.for_each_summary(from, to, step)
+    };
     if let Some(e) = write_error {
         return Err(anyhow::Error::new(e).context("writing to stdout"));
     }
