@@ -44,7 +44,10 @@ fn uid(p: usize) -> String {
 
 /// Every memory cgroup of the fake node: root, kubepods, pods and their containers.
 fn cgroups(mem: &Path) -> Vec<Moving> {
-    let mut out = vec![Moving::new(mem.to_path_buf(), None), Moving::new(mem.join("kubepods"), None)];
+    let mut out = vec![
+        Moving::new(mem.to_path_buf(), None),
+        Moving::new(mem.join("kubepods"), None),
+    ];
     for p in 0..PODS {
         let qos = ["", "burstable/", "besteffort/"][p % 3];
         let pod = mem.join(format!("kubepods/{qos}pod{}", uid(p)));
@@ -69,9 +72,22 @@ impl Rng {
 }
 
 const MOVING: [&str; 16] = [
-    "cache", "rss", "inactive_file", "active_file", "pgpgin", "pgpgout", "pgfault",
-    "total_cache", "total_rss", "total_inactive_file", "total_active_file", "total_pgpgin",
-    "total_pgpgout", "total_pgfault", "total_inactive_anon", "total_active_anon",
+    "cache",
+    "rss",
+    "inactive_file",
+    "active_file",
+    "pgpgin",
+    "pgpgout",
+    "pgfault",
+    "total_cache",
+    "total_rss",
+    "total_inactive_file",
+    "total_active_file",
+    "total_pgpgin",
+    "total_pgpgout",
+    "total_pgfault",
+    "total_inactive_anon",
+    "total_active_anon",
 ];
 
 /// One cgroup's `memory.stat` as it moves from pass to pass.
@@ -187,11 +203,39 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(if quick { 360 } else { 8640 });
+    let all_busy = args.iter().any(|a| a == "--all-busy");
+    println!(
+        "flight recorder, {PODS} pods x 3 containers, {passes} passes of 10 s, {} (machine load: {})",
+        if all_busy {
+            "every pod busy at every pass"
+        } else {
+            "a third of the pods busy at each pass"
+        },
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    run(
+        "the agent at rest: a full pass every 6th, light passes between",
+        passes,
+        all_busy,
+        6,
+    );
+    run(
+        "every pass full (near a threshold, or `headroom record` on a busy node)",
+        passes,
+        all_busy,
+        1,
+    );
+}
+
+/// Record `passes` passes, a full one every `full_every` (light otherwise, as the agent at
+/// rest), then replay them; print the figures.
+fn run(label: &str, passes: u64, all_busy: bool, full_every: u64) {
     let scale = 8640.0 / passes as f64;
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
     let mut cgs = fake_tree(&host);
-    let all_busy = args.iter().any(|a| a == "--all-busy");
     let rec = tmp.path().join("rec");
     let config = KubeletConfig::parse(CONFIG, "bench").unwrap().eviction().unwrap();
     let pods = pods();
@@ -224,7 +268,12 @@ fn main() {
         write_pass(&mut cgs, all_busy, &mut rng);
         let now = start + jiff::SignedDuration::from_secs(10 * k as i64);
         let t0 = Instant::now();
-        let snapshot = collector.collect_at(now).unwrap();
+        let light = k % full_every != 0;
+        let snapshot = if light {
+            collector.collect_light_at(now).unwrap()
+        } else {
+            collector.collect_at(now).unwrap()
+        };
         let decision = synchronize(
             &mut state,
             &config,
@@ -244,7 +293,7 @@ fn main() {
                 decision: &decision,
                 config: &config,
                 trigger: "period",
-                light: false,
+                light,
                 now,
             })
             .unwrap();
@@ -283,10 +332,7 @@ fn main() {
     assert_eq!(read, passes);
 
     let mib = |b: f64| b / f64::from(1 << 20);
-    println!(
-        "flight recorder, {PODS} pods x 3 containers ({} memory cgroups), {passes} passes of 10 s",
-        cgs.len()
-    );
+    println!("{label} ({} memory cgroups)", cgs.len());
     println!(
         "  bytes: {:.1} MiB live ({:.1} MiB files) for {passes} passes -> {:.1} MiB per day ({} B per pass)",
         mib(live as f64),

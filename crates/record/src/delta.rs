@@ -83,7 +83,10 @@ fn apply_at(base: &mut Value, delta: &Value, path: &mut String) -> Result<(), De
             Ok(())
         }
         ("+", Value::Number(step)) => {
-            let sum = base.as_i64().zip(step.as_i64()).and_then(|(b, s)| b.checked_add(s));
+            let sum = base
+                .as_i64()
+                .zip(step.as_i64())
+                .and_then(|(b, s)| b.checked_add(s));
             let Some(sum) = sum else {
                 return Err(err(path, "an integer step on a base that is not an integer"));
             };

@@ -38,7 +38,10 @@ mod tests {
         let original = json!({"time": t, "pods": [{"time": t, "startTime": "2025-01-01T00:00:00Z"}]});
         let mut v = original.clone();
         mark(&mut v, t);
-        assert_eq!(v, json!({"time": MARK, "pods": [{"time": MARK, "startTime": "2025-01-01T00:00:00Z"}]}));
+        assert_eq!(
+            v,
+            json!({"time": MARK, "pods": [{"time": MARK, "startTime": "2025-01-01T00:00:00Z"}]})
+        );
         unmark(&mut v, t);
         assert_eq!(v, original);
     }
