@@ -18,13 +18,16 @@ use plotters::prelude::*;
 /// What the plot keeps of one pass (a day of passes is a few hundred KiB of these).
 pub struct Point {
     t: f64,
-    /// (signal, available, threshold) for each memory signal with a threshold.
-    signals: Vec<(String, f64, Option<f64>)>,
+    /// For each memory signal with a threshold.
+    signals: Vec<SignalPoint>,
     anon: f64,
     active_file: f64,
     inactive_file: f64,
     pressure: bool,
 }
+
+/// (signal, MiB available, MiB threshold).
+type SignalPoint = (String, f64, Option<f64>);
 
 const MIB: f64 = 1_048_576.0;
 
@@ -138,7 +141,7 @@ fn render(
     let colors = [BLUE, GREEN, MAGENTA, CYAN];
     for (i, name) in names.iter().enumerate() {
         let color = colors[i % colors.len()];
-        let series = |pick: fn(&(String, f64, Option<f64>)) -> Option<f64>| {
+        let series = |pick: fn(&SignalPoint) -> Option<f64>| {
             points
                 .iter()
                 .filter_map(|p| {
