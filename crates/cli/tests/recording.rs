@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+#[path = "common/json_lines.rs"]
+mod json_lines;
+use json_lines::json_lines;
+
 #[path = "common/fake_host.rs"]
 mod fake_host;
 use fake_host::{MIB, config, host, memcg, pods};
@@ -57,13 +61,6 @@ fn record_passes(dir: &Path, rec: &Path, n: usize) {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(seen, n, "the recorder stopped early");
-}
-
-fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {

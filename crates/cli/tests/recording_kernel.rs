@@ -4,6 +4,10 @@
 //! reproduces it, and `replay` with a larger threshold evicts earlier.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/json_lines.rs"]
+mod json_lines;
+use json_lines::json_lines;
+
 #[path = "../../linux/tests/common/cgroups.rs"]
 mod cgroups;
 
@@ -25,13 +29,6 @@ impl Drop for Procs {
             let _ = c.wait();
         }
     }
-}
-
-fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn config(path: &std::path::Path, threshold: &str) {

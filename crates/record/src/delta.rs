@@ -3,6 +3,7 @@
 //! change, and those that do are a few numbers each.
 //!
 //! A delta is one of:
+//! * `{}`: no change (what a pass identical to its base stores);
 //! * `{"=": value}`: replace with `value`;
 //! * `{"~": {"key": delta, ...}}`: an object with the same keys, only the listed keys changed;
 //! * `{"[": {"index": delta, ...}}`: an array of the same length, only the listed items changed;
@@ -70,6 +71,9 @@ fn apply_at(base: &mut Value, delta: &Value, path: &mut String) -> Result<(), De
         path: path.to_string(),
         what: what.to_string(),
     };
+    if delta.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(());
+    }
     let Some((tag, inner)) = delta
         .as_object()
         .filter(|m| m.len() == 1)
@@ -159,6 +163,13 @@ mod tests {
         round_trip(json!({"a": 9_000_000_000u64}), json!({"a": 8_999_999_000u64}));
         assert_eq!(diff(&json!(u64::MAX), &json!(1)), Some(json!({"=": 1})));
         assert_eq!(diff(&json!(1.5), &json!(2.5)), Some(json!({"=": 2.5})));
+    }
+
+    #[test]
+    fn an_unchanged_pass_is_an_empty_delta() {
+        let mut v = json!({"a": [1, {"b": 2}]});
+        apply(&mut v, &json!({})).unwrap();
+        assert_eq!(v, json!({"a": [1, {"b": 2}]}));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! MemoryPressure episode, with the signal, the observed value against the threshold, the pod,
 //! the ranking and the working-set split in the minutes before.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -65,11 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|i| from.is_none_or(|f| i.time >= f))
         .collect();
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Text
-    } else {
-        Format::Json
-    });
+    let format = super::replay::output_format(args.format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if format == Format::Text && found.is_empty() {

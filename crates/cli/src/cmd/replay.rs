@@ -74,6 +74,15 @@ impl RecordingRange {
     }
 }
 
+/// `--format`, or text on a terminal and JSON lines otherwise (as `simulate`).
+pub fn output_format(chosen: Option<Format>) -> Format {
+    chosen.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Text
+    } else {
+        Format::Json
+    })
+}
+
 /// An RFC 3339 time flag.
 fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp>> {
     v.as_deref()
@@ -154,11 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         meta.pod_cgroup_root.clone()
     };
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Text
-    } else {
-        Format::Json
-    });
+    let format = output_format(args.format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut state = ManagerState::new();
