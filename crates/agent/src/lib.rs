@@ -16,6 +16,7 @@ pub mod oom_kills;
 pub mod pod_series;
 pub mod pods_api;
 pub mod pods_source;
+pub mod recording;
 pub mod report;
 pub mod runner;
 pub mod sd_notify;

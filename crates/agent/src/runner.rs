@@ -117,6 +117,8 @@ pub struct Runner {
     oom_kills: crate::oom_kills::OomKills,
     /// systemd readiness and watchdog (no-op outside systemd).
     sd: crate::sd_notify::SdNotify,
+    /// `--record DIR`: the flight recorder.
+    recording: Option<crate::recording::Recording>,
 }
 
 impl Runner {
@@ -191,6 +193,7 @@ impl Runner {
             events: None,
             oom_kills: Default::default(),
             sd: crate::sd_notify::SdNotify::from_env(),
+            recording: None,
             cfg,
         })
     }
@@ -198,6 +201,12 @@ impl Runner {
     /// Record Kubernetes Events for actions and node warnings.
     pub fn set_events(&mut self, events: crate::events::Events) {
         self.events = Some(events);
+    }
+
+    /// Record every pass (`--record DIR`); cgroups are then read with their raw samples.
+    pub fn set_recording(&mut self, recording: crate::recording::Recording) {
+        self.collector.keep_samples(true);
+        self.recording = Some(recording);
     }
 
     /// Send decision and action lines somewhere other than stdout (tests).
@@ -247,6 +256,9 @@ impl Runner {
                 continue;
             }
             caught_up = false;
+            if let Some(r) = &self.recording {
+                next_period = r.next_pass(next_period);
+            }
             trigger = self.wait_for_trigger(next_period)?;
         }
     }
@@ -380,6 +392,17 @@ impl Runner {
                 pod_cgroup_root: &self.cfg.pod_cgroup_root,
             },
         );
+        if let Some(r) = self.recording.as_mut() {
+            r.pass(headroom_record::PassInput {
+                snapshot: &snapshot,
+                pods: &pods,
+                decision: &decision,
+                config: &self.cfg.eviction,
+                trigger,
+                light,
+                now,
+            });
+        }
         self.quiet = Quiet {
             nothing_pending: decision.thresholds_met.is_empty() && decision.conditions.is_empty(),
             local_storage_limits: self.cfg.eviction.local_storage_capacity_isolation
@@ -419,9 +442,11 @@ impl Runner {
             if let EvictionCause::Threshold { signal, .. } = &e.cause {
                 self.shared.metrics.inc_eviction(signal.as_str());
             }
-            if let Some(cg) = self.act(pod, &snapshot, e.grace_period_seconds, &e.message) {
-                outcome.cleanup.push(cg);
+            let acted = self.act(pod, &snapshot, e.grace_period_seconds, &e.message);
+            if let Some(r) = self.recording.as_mut() {
+                r.action(now, self.cfg.action.as_str(), &pod.key(), acted.is_some());
             }
+            outcome.cleanup.extend(acted);
         }
 
         if self.cfg.notifications && !self.cfg.once {

@@ -45,6 +45,12 @@ enum Command {
     Agent(cmd::agent::Args),
     /// Every node of a cluster at a glance, through the API server: who is close to eviction.
     Cluster(cmd::cluster::Args),
+    // No doc comment: it would replace the long help written on `cmd::record::Args`.
+    Record(cmd::record::Args),
+    /// Evictions, OOM kills and MemoryPressure episodes in a recording.
+    Incidents(cmd::incidents::Args),
+    /// The eviction manager over a recording, under its own or another configuration.
+    Replay(cmd::replay::Args),
     /// Small jobs run inside experiment cgroups (file writer/reader, paced allocator).
     #[command(hide = true)]
     Worker(cmd::worker::Args),
@@ -77,6 +83,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Agent(args)) => cmd::agent::run(args),
         Some(Command::Cluster(args)) => cmd::cluster::run(args),
         Some(Command::Worker(args)) => cmd::worker::run(args),
+        Some(Command::Record(args)) => cmd::record::run(args),
+        Some(Command::Incidents(args)) => cmd::incidents::run(args),
+        Some(Command::Replay(args)) => cmd::replay::run(args),
     }
 }
 

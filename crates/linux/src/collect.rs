@@ -219,6 +219,12 @@ impl Collector {
         &self.layout
     }
 
+    /// Keep each cgroup's raw readings in its breakdown (`MemoryBreakdown::sample`), for a
+    /// recorder that stores what figures are derived from. Off by default: costs memory.
+    pub fn keep_samples(&mut self, on: bool) {
+        self.memcg.keep_sample = on;
+    }
+
     pub fn options(&self) -> &CollectOptions {
         &self.opts
     }

@@ -1,7 +1,9 @@
 //! One memory cgroup, read with cAdvisor's semantics (memory-accounting.md §2-§4).
 //!
-//! [`MemcgReader::read`] reads a cgroup directory (v1 or v2) into a [`MemoryBreakdown`]; the
-//! breakdown produces the kubelet's `MemoryStats`/`SwapStats`. Rules reproduced:
+//! [`MemcgReader::read_sample`] reads a cgroup directory (v1 or v2) into a raw [`MemcgSample`]
+//! (the files as read); [`MemoryBreakdown::from_sample`] applies cAdvisor's rules to it, with no
+//! I/O, so the rules are tested on values and a recording of samples can be re-derived;
+//! [`MemcgReader::read`] does both. The breakdown produces the kubelet's `MemoryStats`/`SwapStats`. Rules reproduced:
 //! * values: trimmed, `max` => `u64::MAX`, negative => 0 (v1 can print `-1`);
 //! * `memory.stat`: every `key value` line kept (unknown keys too); malformed lines skipped
 //!   and counted;
@@ -205,6 +207,9 @@ pub struct MemoryBreakdown {
     /// The whole `memory.stat`, when the reader was asked to keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stat: Option<Box<StatMap>>,
+    /// The raw readings these figures came from, when the reader was asked to keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Box<MemcgSample>>,
 }
 
 impl MemoryBreakdown {
@@ -272,13 +277,214 @@ impl MemcgError {
     }
 }
 
+/// The raw readings of one memory cgroup, as the kernel printed them (after `parse_value`):
+/// what [`MemoryBreakdown::from_sample`] derives every figure from. Kept apart from the
+/// accounting so the rules are unit-tested on values and a recording can re-derive figures
+/// with a later version's rules. A file that was not there (or, for the files cAdvisor reads
+/// with `readUInt64`, held junk) is `None`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemcgSample {
+    pub version: CgroupVersion,
+    /// The hierarchy's root cgroup (v2: no `memory.current`, emulated).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_root: bool,
+    /// `SwapTotal - SwapFree` from meminfo, the v2 root's swap figure.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub host_swap_used: u64,
+    /// `memory.stat`, every line (empty when the v2 root has none).
+    pub stat: StatMap,
+    /// v1 `memory.usage_in_bytes`, v2 `memory.current` (the v2 root has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<u64>,
+    /// v1 `memory.limit_in_bytes`, v2 `memory.max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// v1 `memory.max_usage_in_bytes`, v2 `memory.peak`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_usage: Option<u64>,
+    /// v1 `memory.failcnt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failcnt: Option<u64>,
+    /// v1 `memory.use_hierarchy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_hierarchy: Option<u64>,
+    /// v1 `memory.kmem.usage_in_bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kmem_usage: Option<u64>,
+    /// v1 `memory.memsw.limit_in_bytes`, v2 `memory.swap.max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_limit: Option<u64>,
+    /// v2 `memory.swap.current`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_current: Option<u64>,
+    /// v1 `memory.oom_control` `oom_kill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_control_kills: Option<u64>,
+    /// v2 `memory.events`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<MemoryEvents>,
+    /// v2 `memory.pressure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psi: Option<Box<Psi>>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+impl MemcgSample {
+    /// A sample with nothing read yet.
+    pub fn empty(kind: CgroupKind) -> MemcgSample {
+        MemcgSample {
+            version: kind.version,
+            is_root: kind.is_root,
+            host_swap_used: kind.host_swap_used,
+            stat: StatMap::default(),
+            usage: None,
+            limit: None,
+            max_usage: None,
+            failcnt: None,
+            use_hierarchy: None,
+            kmem_usage: None,
+            swap_limit: None,
+            swap_current: None,
+            oom_control_kills: None,
+            events: None,
+            psi: None,
+        }
+    }
+
+    /// Forget the readings (keeping the stat map's buffers) for a new read.
+    fn reset(&mut self, kind: CgroupKind) {
+        let stat = std::mem::take(&mut self.stat);
+        *self = MemcgSample {
+            stat,
+            ..MemcgSample::empty(kind)
+        };
+    }
+}
+
+impl MemoryBreakdown {
+    /// cAdvisor's figures from raw readings (the rules in the module docs). Pure: no file is
+    /// read. The whole `memory.stat` is not copied (see [`MemcgReader::keep_stat`]).
+    pub fn from_sample(s: &MemcgSample) -> MemoryBreakdown {
+        let mut b = match s.version {
+            CgroupVersion::V1 => v1_figures(s),
+            CgroupVersion::V2 => v2_figures(s),
+        };
+        b.malformed_stat_lines = s.stat.malformed_lines();
+        b
+    }
+}
+
+fn v1_figures(s: &MemcgSample) -> MemoryBreakdown {
+    let hierarchy = s.use_hierarchy.unwrap_or(1) == 1;
+    let stat = &s.stat;
+    let pick = |key: &str| {
+        if hierarchy {
+            stat.get(&format!("total_{key}"))
+        } else {
+            stat.get(key)
+        }
+        .unwrap_or(0)
+    };
+    let usage = s.usage.unwrap_or(0);
+    let inactive_file = stat.get("total_inactive_file");
+    MemoryBreakdown {
+        version: Some(CgroupVersion::V1),
+        usage,
+        max_usage: s.max_usage.unwrap_or(0),
+        failcnt: s.failcnt.unwrap_or(0),
+        limit: s.limit.unwrap_or(0),
+        kernel: s.kmem_usage,
+        oom_kill: s.oom_control_kills,
+        cache: pick("cache"),
+        rss: pick("rss"),
+        swap: pick("swap"),
+        mapped_file: pick("mapped_file"),
+        shmem: pick("shmem"),
+        dirty: pick("dirty"),
+        writeback: pick("writeback"),
+        active_file: stat.get("total_active_file").unwrap_or(0),
+        inactive_file,
+        pgfault: stat.get("pgfault").unwrap_or(0),
+        pgmajfault: stat.get("pgmajfault").unwrap_or(0),
+        // Kept as cAdvisor's spec has it (memory+swap, missing => 0), see the field docs.
+        swap_limit: Some(s.swap_limit.unwrap_or(0)),
+        working_set: working_set(usage, inactive_file),
+        ..Default::default()
+    }
+}
+
+fn v2_figures(s: &MemcgSample) -> MemoryBreakdown {
+    let stat = &s.stat;
+    let g = |k: &str| stat.get(k).unwrap_or(0);
+    let mut b = MemoryBreakdown {
+        version: Some(CgroupVersion::V2),
+        cache: g("file"),
+        rss: g("anon"),
+        shmem: g("shmem"),
+        mapped_file: g("file_mapped"),
+        dirty: g("file_dirty"),
+        writeback: g("file_writeback"),
+        active_file: g("active_file"),
+        inactive_file: stat.get("inactive_file"),
+        kernel: stat.get("kernel"),
+        pgfault: g("pgfault"),
+        pgmajfault: g("pgmajfault"),
+        psi: s.psi.clone(),
+        ..Default::default()
+    };
+    match s.usage {
+        Some(v) => {
+            b.usage = v;
+            b.limit = s.limit.unwrap_or(u64::MAX);
+            b.max_usage = s.max_usage.unwrap_or(0);
+            // Usage and limit are read independently, as cAdvisor's stats and spec do: no
+            // swap accounting => usage 0, limit 0.
+            b.swap = s.swap_current.unwrap_or(0);
+            b.swap_limit = Some(s.swap_limit.unwrap_or(0));
+            b.events = s.events;
+            b.oom_kill = s.events.map(|e| e.oom_kill);
+        }
+        None => {
+            // The root (the reader refuses a non-root cgroup without memory.current).
+            b.usage = g("anon").saturating_add(g("file"));
+            b.limit = u64::MAX;
+            b.swap = s.host_swap_used;
+            // No memory.max at the root: cAdvisor's spec keeps 0 (the collector puts
+            // SwapTotal here when meminfo has it).
+            b.swap_limit = Some(0);
+        }
+    }
+    b.working_set = working_set(b.usage, b.inactive_file);
+    b
+}
+
 /// Reads memory cgroups; holds reusable buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemcgReader {
     path: PathBuf,
-    stat: StatMap,
+    sample: MemcgSample,
     /// Keep a copy of every `memory.stat` in the breakdown (off by default: costs memory).
     pub keep_stat: bool,
+    /// Keep the raw sample in the breakdown (a recorder's input; off by default).
+    pub keep_sample: bool,
+}
+
+impl Default for MemcgReader {
+    fn default() -> Self {
+        MemcgReader {
+            path: PathBuf::new(),
+            sample: MemcgSample::empty(CgroupKind {
+                version: CgroupVersion::V1,
+                is_root: false,
+                host_swap_used: 0,
+            }),
+            keep_stat: false,
+            keep_sample: false,
+        }
+    }
 }
 
 /// What the caller knows about the cgroup being read.
@@ -298,7 +504,12 @@ impl MemcgReader {
 
     /// The full `memory.stat` of the last cgroup read.
     pub fn last_stat(&self) -> &StatMap {
-        &self.stat
+        &self.sample.stat
+    }
+
+    /// The raw readings of the last cgroup read.
+    pub fn last_sample(&self) -> &MemcgSample {
+        &self.sample
     }
 
     fn file(&mut self, dir: &Path, name: &str) -> &Path {
@@ -337,14 +548,15 @@ impl MemcgReader {
         self.value(files, dir, name).ok().flatten()
     }
 
-    /// Read the flat-keyed file `name` into `self.stat`; false when it does not exist.
+    /// Read the flat-keyed file `name` into the sample's stat map; false when it does not
+    /// exist.
     fn load_stat(&mut self, files: &mut FileReader, dir: &Path, name: &str) -> Result<bool, MemcgError> {
         self.path.clear();
         self.path.push(dir);
         self.path.push(name);
         match files.read(&self.path) {
             Ok(text) => {
-                self.stat.parse_into(text);
+                self.sample.stat.parse_into(text);
                 Ok(true)
             }
             Err(e) if e.is_not_found() => Ok(false),
@@ -359,58 +571,55 @@ impl MemcgReader {
         dir: &Path,
         kind: CgroupKind,
     ) -> Result<MemoryBreakdown, MemcgError> {
-        let mut b = match kind.version {
-            CgroupVersion::V1 => self.read_v1(files, dir)?,
-            CgroupVersion::V2 => self.read_v2(files, dir, kind)?,
-        };
-        b.malformed_stat_lines = self.stat.malformed_lines();
+        self.read_sample(files, dir, kind)?;
+        let mut b = MemoryBreakdown::from_sample(&self.sample);
         if self.keep_stat {
-            b.stat = Some(Box::new(self.stat.clone()));
+            b.stat = Some(Box::new(self.sample.stat.clone()));
+        }
+        if self.keep_sample {
+            b.sample = Some(Box::new(self.sample.clone()));
         }
         Ok(b)
     }
 
-    fn read_v1(&mut self, files: &mut FileReader, dir: &Path) -> Result<MemoryBreakdown, MemcgError> {
+    /// Read the raw files of the memory cgroup at real path `dir` (no accounting); the
+    /// result is [`MemcgReader::last_sample`]. Errors when the cgroup is gone or a required
+    /// file holds junk.
+    pub fn read_sample(
+        &mut self,
+        files: &mut FileReader,
+        dir: &Path,
+        kind: CgroupKind,
+    ) -> Result<(), MemcgError> {
+        self.sample.reset(kind);
+        match kind.version {
+            CgroupVersion::V1 => self.read_v1(files, dir),
+            CgroupVersion::V2 => self.read_v2(files, dir, kind),
+        }
+    }
+
+    fn read_v1(&mut self, files: &mut FileReader, dir: &Path) -> Result<(), MemcgError> {
         if !self.load_stat(files, dir, "memory.stat")? {
             return Err(MemcgError::Gone(self.file(dir, "memory.stat").to_path_buf()));
         }
-        let mut b = MemoryBreakdown {
-            version: Some(CgroupVersion::V1),
-            ..Default::default()
-        };
-        b.usage = self.required(files, dir, "memory.usage_in_bytes")?;
-        b.max_usage = self.required(files, dir, "memory.max_usage_in_bytes")?;
-        b.failcnt = self.required(files, dir, "memory.failcnt")?;
-        b.limit = self.required(files, dir, "memory.limit_in_bytes")?;
-        let hierarchy = self.optional(files, dir, "memory.use_hierarchy").unwrap_or(1) == 1;
-        b.kernel = self.optional(files, dir, "memory.kmem.usage_in_bytes");
-        let memsw_limit = self.optional(files, dir, "memory.memsw.limit_in_bytes");
-        b.oom_kill = self.oom_kill_v1(files, dir);
-
-        let s = &self.stat;
-        let pick = |key: &str| {
-            if hierarchy {
-                s.get(&format!("total_{key}"))
-            } else {
-                s.get(key)
-            }
-            .unwrap_or(0)
-        };
-        b.cache = pick("cache");
-        b.rss = pick("rss");
-        b.swap = pick("swap");
-        b.mapped_file = pick("mapped_file");
-        b.shmem = pick("shmem");
-        b.dirty = pick("dirty");
-        b.writeback = pick("writeback");
-        b.active_file = s.get("total_active_file").unwrap_or(0);
-        b.inactive_file = s.get("total_inactive_file");
-        b.pgfault = s.get("pgfault").unwrap_or(0);
-        b.pgmajfault = s.get("pgmajfault").unwrap_or(0);
-        // Kept as cAdvisor's spec has it (memory+swap, missing => 0), see the field docs.
-        b.swap_limit = Some(memsw_limit.unwrap_or(0));
-        b.working_set = working_set(b.usage, b.inactive_file);
-        Ok(b)
+        let usage = self.required(files, dir, "memory.usage_in_bytes")?;
+        let max_usage = self.required(files, dir, "memory.max_usage_in_bytes")?;
+        let failcnt = self.required(files, dir, "memory.failcnt")?;
+        let limit = self.required(files, dir, "memory.limit_in_bytes")?;
+        let use_hierarchy = self.optional(files, dir, "memory.use_hierarchy");
+        let kmem_usage = self.optional(files, dir, "memory.kmem.usage_in_bytes");
+        let swap_limit = self.optional(files, dir, "memory.memsw.limit_in_bytes");
+        let oom_control_kills = self.oom_kill_v1(files, dir);
+        let s = &mut self.sample;
+        s.usage = Some(usage);
+        s.max_usage = Some(max_usage);
+        s.failcnt = Some(failcnt);
+        s.limit = Some(limit);
+        s.use_hierarchy = use_hierarchy;
+        s.kmem_usage = kmem_usage;
+        s.swap_limit = swap_limit;
+        s.oom_control_kills = oom_control_kills;
+        Ok(())
     }
 
     fn oom_kill_v1(&mut self, files: &mut FileReader, dir: &Path) -> Option<u64> {
@@ -421,78 +630,35 @@ impl MemcgReader {
             .and_then(parse_value)
     }
 
-    fn read_v2(
-        &mut self,
-        files: &mut FileReader,
-        dir: &Path,
-        kind: CgroupKind,
-    ) -> Result<MemoryBreakdown, MemcgError> {
+    fn read_v2(&mut self, files: &mut FileReader, dir: &Path, kind: CgroupKind) -> Result<(), MemcgError> {
         let has_stat = self.load_stat(files, dir, "memory.stat")?;
         if !has_stat {
             if !kind.is_root {
                 return Err(MemcgError::Gone(self.file(dir, "memory.stat").to_path_buf()));
             }
             // The library ignores a missing root memory.stat: every figure becomes 0.
-            self.stat.parse_into("");
+            self.sample.stat.parse_into("");
         }
-        let mut b = MemoryBreakdown {
-            version: Some(CgroupVersion::V2),
-            ..Default::default()
-        };
         let current = self.value(files, dir, "memory.current")?;
         match current {
             Some(v) => {
-                b.usage = v;
-                b.limit = self.optional(files, dir, "memory.max").unwrap_or(u64::MAX);
-                b.max_usage = self.optional(files, dir, "memory.peak").unwrap_or(0);
-                // Usage and limit are read independently, as cAdvisor's stats and spec
-                // do: no swap accounting => usage 0, limit 0.
-                if let Some(swap) = self.value(files, dir, "memory.swap.current")? {
-                    b.swap = swap;
-                }
-                b.swap_limit = Some(self.optional(files, dir, "memory.swap.max").unwrap_or(0));
+                self.sample.usage = Some(v);
+                self.sample.limit = self.optional(files, dir, "memory.max");
+                self.sample.max_usage = self.optional(files, dir, "memory.peak");
+                self.sample.swap_current = self.value(files, dir, "memory.swap.current")?;
+                self.sample.swap_limit = self.optional(files, dir, "memory.swap.max");
+                self.sample.events = self.read_events(files, dir);
             }
-            None if kind.is_root => {
-                let s = &self.stat;
-                b.usage = s
-                    .get("anon")
-                    .unwrap_or(0)
-                    .saturating_add(s.get("file").unwrap_or(0));
-                b.limit = u64::MAX;
-                b.swap = kind.host_swap_used;
-                // No memory.max at the root: cAdvisor's spec keeps 0 (the collector puts
-                // SwapTotal here when meminfo has it).
-                b.swap_limit = Some(0);
-            }
+            None if kind.is_root => {}
             None => return Err(MemcgError::Gone(self.file(dir, "memory.current").to_path_buf())),
         }
-        {
-            let s = &self.stat;
-            let g = |k: &str| s.get(k).unwrap_or(0);
-            b.cache = g("file");
-            b.rss = g("anon");
-            b.shmem = g("shmem");
-            b.mapped_file = g("file_mapped");
-            b.dirty = g("file_dirty");
-            b.writeback = g("file_writeback");
-            b.active_file = g("active_file");
-            b.inactive_file = s.get("inactive_file");
-            b.kernel = s.get("kernel");
-            b.pgfault = g("pgfault");
-            b.pgmajfault = g("pgmajfault");
-        }
-        b.working_set = working_set(b.usage, b.inactive_file);
-        if current.is_some() {
-            b.events = self.read_events(files, dir);
-            b.oom_kill = b.events.map(|e| e.oom_kill);
-        }
         let path = self.file(dir, "memory.pressure");
-        b.psi = files
+        self.sample.psi = files
             .read(path)
             .ok()
             .and_then(|t| crate::psi::parse(t).ok())
             .map(Box::new);
-        Ok(b)
+        Ok(())
     }
 
     fn read_events(&mut self, files: &mut FileReader, dir: &Path) -> Option<MemoryEvents> {
@@ -719,5 +885,120 @@ total_inactive_file 900
             .read(&mut FileReader::new(), &e, v2(true))
             .unwrap();
         assert_eq!((b.usage, b.working_set), (0, 0));
+    }
+
+    fn v1_sample(stat: &str, usage: u64, use_hierarchy: Option<u64>) -> MemcgSample {
+        MemcgSample {
+            stat: StatMap::parse(stat),
+            usage: Some(usage),
+            limit: Some(2000),
+            max_usage: Some(usage),
+            failcnt: Some(0),
+            use_hierarchy,
+            ..MemcgSample::empty(CgroupKind {
+                version: CgroupVersion::V1,
+                is_root: false,
+                host_swap_used: 0,
+            })
+        }
+    }
+
+    #[test]
+    fn v1_accounting_on_values() {
+        let stat = "cache 1\nrss 2\nswap 3\ntotal_cache 100\ntotal_rss 50\ntotal_swap 30\n\
+                    total_active_file 20\ntotal_inactive_file 300\npgfault 10\ntotal_pgfault 99\n";
+        let b = MemoryBreakdown::from_sample(&v1_sample(stat, 1000, None));
+        // use_hierarchy missing counts as 1: total_* keys.
+        assert_eq!((b.cache, b.rss, b.swap), (100, 50, 30));
+        assert_eq!(
+            (b.working_set, b.active_file, b.inactive_file),
+            (700, 20, Some(300))
+        );
+        assert_eq!(b.pgfault, 10, "local faults, cAdvisor's quirk");
+        assert_eq!(b.available(), Some(1300));
+        assert_eq!(b.swap_limit, Some(0), "no memsw file: cAdvisor's 0");
+        let b = MemoryBreakdown::from_sample(&v1_sample(stat, 1000, Some(0)));
+        assert_eq!((b.cache, b.rss, b.swap, b.working_set), (1, 2, 3, 700));
+        // No inactive_file key: the working set is the usage; more inactive than usage: 0.
+        assert_eq!(
+            MemoryBreakdown::from_sample(&v1_sample("", 1000, None)).working_set,
+            1000
+        );
+        assert_eq!(
+            MemoryBreakdown::from_sample(&v1_sample("total_inactive_file 5000\n", 1000, None)).working_set,
+            0
+        );
+    }
+
+    #[test]
+    fn v2_accounting_on_values() {
+        let kind = |is_root| CgroupKind {
+            version: CgroupVersion::V2,
+            is_root,
+            host_swap_used: 77,
+        };
+        let stat = StatMap::parse("anon 100\nfile 400\ninactive_file 250\nkernel 9\n");
+        let root = MemcgSample {
+            stat: stat.clone(),
+            ..MemcgSample::empty(kind(true))
+        };
+        let b = MemoryBreakdown::from_sample(&root);
+        assert_eq!((b.usage, b.working_set, b.swap), (500, 250, 77));
+        assert!(!b.has_limit());
+        assert_eq!(b.events, None);
+        let events = MemoryEvents {
+            oom_kill: 2,
+            ..Default::default()
+        };
+        let pod = MemcgSample {
+            stat,
+            usage: Some(600),
+            limit: Some(1000),
+            swap_current: Some(8),
+            events: Some(events),
+            ..MemcgSample::empty(kind(false))
+        };
+        let b = MemoryBreakdown::from_sample(&pod);
+        assert_eq!((b.usage, b.working_set, b.limit, b.swap), (600, 350, 1000, 8));
+        assert_eq!((b.oom_kill, b.kernel), (Some(2), Some(9)));
+        // memory.max missing: unlimited.
+        let b = MemoryBreakdown::from_sample(&MemcgSample { limit: None, ..pod });
+        assert_eq!(b.limit, u64::MAX);
+    }
+
+    #[test]
+    fn a_stored_sample_re_derives_the_same_breakdown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("cg");
+        write(
+            &d,
+            &[
+                ("memory.stat", "anon 100\nfile 400\ninactive_file 250\nbroken\n"),
+                ("memory.current", "600\n"),
+                ("memory.max", "max\n"),
+                ("memory.events", "low 0\nhigh 2\nmax 3\noom 1\noom_kill 1\n"),
+            ],
+        );
+        let mut reader = MemcgReader::new();
+        reader.keep_sample = true;
+        let b = reader.read(&mut FileReader::new(), &d, v2(false)).unwrap();
+        let sample = b.sample.clone().unwrap();
+        let json = serde_json::to_string(&sample).unwrap();
+        let back: MemcgSample = serde_json::from_str(&json).unwrap();
+        let again = MemoryBreakdown::from_sample(&back);
+        assert_eq!(again.working_set, b.working_set);
+        assert_eq!(again.events, b.events);
+        assert_eq!(
+            MemoryBreakdown {
+                sample: None,
+                malformed_stat_lines: 0,
+                ..b
+            },
+            MemoryBreakdown {
+                malformed_stat_lines: 0,
+                ..again
+            },
+            "malformed lines are not stored, every figure is"
+        );
     }
 }

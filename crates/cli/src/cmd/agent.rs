@@ -161,6 +161,17 @@ pub struct Args {
     /// running agent).
     #[arg(long)]
     pub once: bool,
+    /// Keep a flight recording of every pass in DIR (raw cgroup readings, the decision, OOM
+    /// kills, condition changes, actions) for `headroom incidents` and `headroom replay`.
+    /// Created when absent, resumed when it is a recording; one sample a second while a
+    /// memory threshold is within reach.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    #[command(flatten)]
+    pub retention: super::record::RetentionArgs,
+    /// Who writes the recording (`headroom record` says so).
+    #[arg(long, hide = true, default_value = "agent")]
+    pub recorded_by: String,
 }
 
 /// The shortest `--period`: below it passes would follow each other as fast as the CPU goes
@@ -209,7 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
         .try_init();
 
-    let (kubelet, origin, source) = kubelet_config(&args)?;
+    let (kubelet, origin, source, text) = kubelet_config(&args)?;
     // The error already starts with "FILE:LINE:" (as in status, simulate and check-config).
     let eviction = kubelet.eviction().map_err(|e| bad_input(e.to_string()))?;
     // A misspelt field leaves the kubelet (and so the agent) on defaults without a word; the
@@ -319,7 +330,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OnOff::On => Some(events_node(&args)?).filter(|_| !args.once),
         OnOff::Off => None,
     };
+    let recording = super::record::open(&args, &text, &cfg)?;
     let mut runner = Runner::new(cfg, shared)?;
+    if let Some(r) = recording {
+        runner.set_recording(r);
+    }
     if let Some(node) = events_node {
         runner.set_events(start_events(&node)?);
     }
@@ -332,7 +347,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The kubelet configuration from the first of --config-from's sources that answers; its
 /// origin (for messages) and which source it was.
-fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigSourceArg)> {
+/// The config text comes back too: a recording keeps it, so `replay` can run it again.
+fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigSourceArg, String)> {
     let sources = &args.config_from;
     if sources.contains(&ConfigSourceArg::File) && args.config.is_none() {
         return Err(bad_input(
@@ -378,7 +394,7 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
                 if sources.len() > 1 {
                     tracing::info!("kubelet config: file {origin}");
                 }
-                return Ok((kc, origin, *source));
+                return Ok((kc, origin, *source, text));
             }
             ConfigSourceArg::Api => {
                 let (node, _) = headroom_agent::pods_api::node_name_from_host(args.node_name.as_deref())
@@ -389,7 +405,7 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
                         let kc =
                             KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
                         tracing::info!("kubelet config: the running kubelet's, GET {origin}");
-                        return Ok((kc, origin, *source));
+                        return Ok((kc, origin, *source, text));
                     }
                     Err(e) if !last => {
                         tracing::warn!("{e}; trying --config-from {}", sources[i + 1].as_str());
@@ -400,11 +416,10 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
             }
             ConfigSourceArg::Defaults => {
                 let origin = "kubelet defaults".to_string();
-                let kc = KubeletConfig::parse(
-                    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
-                    &origin,
-                )
-                .map_err(|e| anyhow::anyhow!("kubelet defaults: {e}"))?;
+                let text =
+                    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n".to_string();
+                let kc = KubeletConfig::parse(&text, &origin)
+                    .map_err(|e| anyhow::anyhow!("kubelet defaults: {e}"))?;
                 tracing::warn!(
                     "kubelet config: the kubelet's defaults (memory.available<100Mi, ...){}; this \
                      node's kubelet may use other thresholds",
@@ -414,7 +429,7 @@ fn kubelet_config(args: &Args) -> anyhow::Result<(KubeletConfig, String, ConfigS
                         format!(", after {}", tried.join(", "))
                     }
                 );
-                return Ok((kc, origin, *source));
+                return Ok((kc, origin, *source, text));
             }
         }
     }

@@ -149,10 +149,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// One simulated step: the sync step every consumer reads (docs/sync-step.md), plus what the
 /// simulator alone does, admitting the step's `admit` pods.
 #[derive(serde::Serialize)]
-struct SimulateStep {
+pub(crate) struct SimulateStep {
     admission: Vec<Admission>,
     #[serde(flatten)]
     step: SyncStep,
+}
+
+impl SimulateStep {
+    /// A step with nothing to admit (`headroom replay`: a recording has no admission requests).
+    pub(crate) fn without_admission(step: SyncStep) -> Self {
+        SimulateStep {
+            admission: Vec::new(),
+            step,
+        }
+    }
 }
 
 /// One pod of a step's `admit` list and the admission verdict.
@@ -178,7 +188,7 @@ impl Admission {
 /// One step as readable text: a line with the time and the conditions, then one item per fact,
 /// wrapped at 100 columns with continuation lines indented under their item (the kubelet's
 /// messages run to 200 characters; the JSON output keeps each on one line).
-fn write_text(out: &mut impl Write, s: &SimulateStep) -> std::io::Result<()> {
+pub(crate) fn write_text(out: &mut impl Write, s: &SimulateStep) -> std::io::Result<()> {
     let d = &s.step;
     let conditions = if d.conditions.is_empty() {
         "no pressure".to_string()

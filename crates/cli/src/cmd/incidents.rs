@@ -1,0 +1,150 @@
+//! `headroom incidents`: what happened in a flight recording: each eviction, OOM kill and
+//! MemoryPressure episode, with the signal, the observed value against the threshold, the pod,
+//! the ranking and the working-set split in the minutes before.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use headroom_core::quantity::Quantity;
+use headroom_record::incidents::{self, Incident};
+
+use super::bad_input;
+use super::replay::RecordingRange;
+use super::simulate::Format;
+
+#[derive(clap::Args, Debug)]
+#[command(after_long_help = "Examples:\n  \
+headroom incidents --recording /var/lib/headroom/recording\n  \
+headroom incidents --recording rec --format json | jq -c 'select(.kind == \"eviction\")'")]
+pub struct Args {
+    #[command(flatten)]
+    pub range: RecordingRange,
+    /// Output format [default: json when stdout is not a terminal, else text]. JSON: one
+    /// object per incident, one per line.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Also draw the range as an SVG: each memory signal against its threshold (the recorded
+    /// configuration's), MemoryPressure, evictions and OOM kills, the node's working-set split.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (store, from, to) = args.range.open()?;
+    // The split reaches back before `from`: read from a window earlier.
+    let read_from = from.map(|t| t - jiff::SignedDuration::from_secs(incidents::SPLIT_WINDOW_SECONDS));
+    let events = store
+        .events(read_from, to)
+        .map_err(|e| bad_input(e.to_string()))?;
+    let mut finder = incidents::Finder::new(events);
+    let mut passes = 0usize;
+    let plot_config = match &args.plot {
+        Some(_) => {
+            let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
+            Some(super::replay::eviction_config(None, &meta.config, &args.range.recording)?.0)
+        }
+        None => None,
+    };
+    let mut points = Vec::new();
+    let mut origin = None;
+    store
+        .for_each_pass(read_from, to, |p| {
+            finder.push(&p);
+            passes += 1;
+            if let Some(config) = &plot_config {
+                let origin = *origin.get_or_insert(p.time);
+                points.push(super::incidents_plot::Point::of(&p, config, origin));
+            }
+            Ok(())
+        })
+        .map_err(|e| bad_input(e.to_string()))?;
+    let found: Vec<Incident> = finder
+        .finish()
+        .into_iter()
+        .filter(|i| from.is_none_or(|f| i.time >= f))
+        .collect();
+    let format = super::replay::output_format(args.format);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if format == Format::Text && found.is_empty() {
+        writeln!(
+            out,
+            "no eviction, OOM kill or MemoryPressure in {} ({} passes)",
+            args.range.recording.display(),
+            passes
+        )
+        .context("writing to stdout")?;
+    }
+    for i in &found {
+        match format {
+            Format::Json => writeln!(out, "{}", serde_json::to_string(i).unwrap_or_default()),
+            Format::Text => out.write_all(text(i).as_bytes()),
+        }
+        .context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    if let (Some(path), Some(origin)) = (&args.plot, origin) {
+        super::incidents_plot::draw(path, &points, &found, origin)?;
+        crate::output::note(format_args!(
+            "headroom incidents: drew {} passes to {}",
+            points.len(),
+            path.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bytes(b: i64) -> String {
+    Quantity::new(b, headroom_core::quantity::Format::BinarySI).to_string()
+}
+
+/// One incident as readable lines.
+fn text(i: &Incident) -> String {
+    let mut s = format!("{}  {}", i.time, i.kind);
+    if let Some(end) = i.end {
+        s.push_str(&format!(" until {end}"));
+    }
+    if let Some(pod) = &i.pod {
+        s.push_str(&format!("  pod {pod}"));
+    }
+    s.push('\n');
+    if let Some(signal) = &i.signal {
+        let observed = i.observed.map(bytes).unwrap_or_else(|| "?".into());
+        match i.threshold {
+            Some(t) => s.push_str(&format!(
+                "  {signal}: {observed} available, threshold {}\n",
+                bytes(t)
+            )),
+            None => s.push_str(&format!("  {signal}: {observed} available\n")),
+        }
+    } else if let Some(o) = i.observed {
+        s.push_str(&format!("  memory.available: {} at the pass before\n", bytes(o)));
+    }
+    if let Some(c) = &i.cgroup {
+        s.push_str(&format!("  cgroup: {c}\n"));
+    }
+    if !i.ranking.is_empty() {
+        s.push_str(&format!("  ranking: {}\n", i.ranking.join(", ")));
+    }
+    if let Some(m) = &i.message {
+        s.push_str(&format!("  message: {m}\n"));
+    }
+    if let (Some(first), Some(last)) = (i.working_set_before.first(), i.working_set_before.last()) {
+        let mib = |b: u64| b / (1 << 20);
+        s.push_str(&format!(
+            "  working set {} MiB -> {} MiB since {} (anon {} -> {} MiB, active_file {} -> {} MiB, inactive_file {} -> {} MiB)\n",
+            mib(first.working_set),
+            mib(last.working_set),
+            first.time,
+            mib(first.anon),
+            mib(last.anon),
+            mib(first.active_file),
+            mib(last.active_file),
+            mib(first.inactive_file),
+            mib(last.inactive_file),
+        ));
+    }
+    s
+}

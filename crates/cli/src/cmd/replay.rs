@@ -1,0 +1,316 @@
+//! `headroom replay`: the eviction manager over a flight recording, step by step as `headroom
+//! simulate` prints a timeline, under the recording's own configuration (which reproduces the
+//! recorded decisions) or another one ("what would 750Mi have done?").
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use headroom_core::Timestamp;
+use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
+use headroom_core::rank::FsTopology;
+use headroom_record::Store;
+use headroom_record::model::{DecisionRecord, Pass};
+use serde_json::{Value, json};
+
+use super::bad_input;
+use super::simulate::{self, Format};
+use headroom_core::view::{SyncStep, to_sorted_json};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_long_help = "Each recorded pass becomes one `synchronize` at the pass's time, with the \
+Summary and active pods the pass saw; the output is `headroom simulate`'s (one JSON object per \
+step, or text), plus `recorded`: what the recording's own decision was at that pass.\n\n\
+With the recording's own configuration (the default) the steps reproduce the recorded \
+decisions. With --config another KubeletConfiguration decides instead. A pass recorded as \
+light (only the node and pods cgroups were read, because every threshold was far) ranks with \
+the pod figures of the last full pass before it.\n\n\
+Examples:\n  \
+headroom replay --recording /var/lib/headroom/recording --format text\n  \
+headroom replay --recording rec --config evictionHard-750Mi.yaml | jq -c 'select(.evicted)'\n  \
+headroom replay --recording rec --from 2026-01-01T10:00:00Z --export-timeline t.json"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub range: RecordingRange,
+    /// Decide with this KubeletConfiguration instead of the recorded one.
+    #[arg(long, value_name = "KUBELET_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Output format [default: json when stdout is not a terminal, else text].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Also draw the replay as an SVG (as `incidents --plot`, with this run's thresholds,
+    /// conditions and evictions).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Instead of replaying, write the passes as a `headroom simulate` timeline (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub export_timeline: Option<PathBuf>,
+}
+
+/// Which recording, and which part of it (`replay` and `incidents` share these flags).
+#[derive(clap::Args, Debug)]
+pub struct RecordingRange {
+    /// The recording directory (`headroom record DIR`, `headroom agent --record DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub recording: PathBuf,
+    /// Start of the time range (RFC 3339, e.g. 2026-01-01T10:00:00Z) [default: the first pass].
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the time range (RFC 3339) [default: the last pass].
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+}
+
+impl RecordingRange {
+    /// The opened recording and the range's bounds; any problem is bad input.
+    pub fn open(&self) -> anyhow::Result<(Store, Option<Timestamp>, Option<Timestamp>)> {
+        let from = parse_time("from", &self.from)?;
+        let to = parse_time("to", &self.to)?;
+        let store = Store::open(&self.recording).map_err(|e| bad_input(e.to_string()))?;
+        Ok((store, from, to))
+    }
+}
+
+/// `--format`, or text on a terminal and JSON lines otherwise (as `simulate`).
+pub fn output_format(chosen: Option<Format>) -> Format {
+    chosen.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Text
+    } else {
+        Format::Json
+    })
+}
+
+/// An RFC 3339 time flag.
+fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp>> {
+    v.as_deref()
+        .map(|s| {
+            s.parse::<Timestamp>().map_err(|e| {
+                bad_input(format!(
+                    "--{flag} {s:?}: not an RFC 3339 time like 2026-01-01T10:00:00Z: {e}"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Light passes (only the node and pods cgroups read) get the pod figures of the last full
+/// pass before them (see the help).
+#[derive(Default)]
+struct LightFiller {
+    last_pods: Option<Vec<headroom_core::summary::PodStats>>,
+}
+
+impl LightFiller {
+    fn fill(&mut self, p: &mut Pass) {
+        if p.light && p.readings.summary.pods.is_empty() {
+            if let Some(pods) = &self.last_pods {
+                p.readings.summary.pods = pods.clone();
+            }
+        } else {
+            self.last_pods = Some(p.readings.summary.pods.clone());
+        }
+    }
+}
+
+/// The eviction settings to decide with: `alt` when given, else the recording's own
+/// configuration (kubelet defaults when it recorded none). Also returns the text.
+pub fn eviction_config(
+    alt: Option<&std::path::Path>,
+    recorded: &str,
+    recording: &std::path::Path,
+) -> anyhow::Result<(EvictionConfig, String)> {
+    let (text, origin) = match alt {
+        Some(path) => (
+            crate::cmd::read_text(path, "kubelet config")?,
+            path.display().to_string(),
+        ),
+        None => (
+            recorded.to_string(),
+            format!("{} (recorded config)", recording.display()),
+        ),
+    };
+    if text.trim().is_empty() {
+        let defaults = KubeletConfig::default()
+            .eviction()
+            .map_err(|e| bad_input(e.to_string()))?;
+        return Ok((defaults, text));
+    }
+    let kubelet = KubeletConfig::parse(&text, &origin).map_err(|e| bad_input(e.to_string()))?;
+    Ok((kubelet.eviction().map_err(|e| bad_input(e.to_string()))?, text))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (store, from, to) = args.range.open()?;
+    let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
+    let (config, config_text) = eviction_config(args.config.as_deref(), &meta.config, &args.range.recording)?;
+    if let Some(path) = &args.export_timeline {
+        let mut filler = LightFiller::default();
+        let mut passes = Vec::new();
+        store
+            .for_each_pass(from, to, |mut p| {
+                filler.fill(&mut p);
+                passes.push(p);
+                Ok(())
+            })
+            .map_err(|e| bad_input(e.to_string()))?;
+        return export_timeline(path, &config_text, &passes);
+    }
+    let pod_cgroup_root = if meta.pod_cgroup_root.is_empty() {
+        config.pod_cgroup_root.clone()
+    } else {
+        meta.pod_cgroup_root.clone()
+    };
+    let format = output_format(args.format);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut state = ManagerState::new();
+    let mut filler = LightFiller::default();
+    let mut steps = 0usize;
+    // An output error ends the walk; it is told apart from a damaged recording below.
+    let mut write_error: Option<std::io::Error> = None;
+    // With --plot: the replayed decisions, as `incidents` would find them.
+    let mut plot = match &args.plot {
+        Some(_) => {
+            let events = store.events(from, to).map_err(|e| bad_input(e.to_string()))?;
+            Some((headroom_record::incidents::Finder::new(events), Vec::new()))
+        }
+        None => None,
+    };
+    let mut origin = None;
+    let step = |mut pass: Pass| {
+        filler.fill(&mut pass);
+        steps += 1;
+        match replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
+            Ok(replayed) => {
+                if let Some((finder, points)) = plot.as_mut() {
+                    pass.decision = replayed;
+                    finder.push(&pass);
+                    let origin = *origin.get_or_insert(pass.time);
+                    points.push(super::incidents_plot::Point::of(&pass, &config, origin));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                write_error = Some(e);
+                Err(headroom_record::StoreError::Io {
+                    dir: args.range.recording.clone(),
+                    detail: "stopped: stdout failed".into(),
+                })
+            }
+        }
+    };
+    // The raw samples are decoded only for the plot (the decisions need the Summary alone).
+    let walked = if args.plot.is_some() {
+        store.for_each_pass(from, to, step)
+    } else {
+        store.for_each_summary(from, to, step)
+    };
+    if let Some(e) = write_error {
+        return Err(anyhow::Error::new(e).context("writing to stdout"));
+    }
+    walked.map_err(|e| bad_input(e.to_string()))?;
+    if steps == 0 {
+        crate::output::note(format_args!(
+            "headroom replay: {}: no pass recorded{}",
+            args.range.recording.display(),
+            if from.is_some() || to.is_some() {
+                " in that time range"
+            } else {
+                ""
+            }
+        ));
+    }
+    out.flush().context("writing to stdout")?;
+    if let (Some(path), Some((finder, points)), Some(origin)) = (&args.plot, plot, origin) {
+        super::incidents_plot::draw(path, &points, &finder.finish(), origin)?;
+        crate::output::note(format_args!(
+            "headroom replay: drew {} passes to {}",
+            points.len(),
+            path.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One pass through `synchronize`, printed as `headroom simulate` prints a step, with the
+/// recorded decision alongside; returns the replayed decision.
+fn replay_step(
+    out: &mut impl Write,
+    format: Format,
+    config: &EvictionConfig,
+    state: &mut ManagerState,
+    pod_cgroup_root: &str,
+    pass: &Pass,
+) -> std::io::Result<DecisionRecord> {
+    let decision = synchronize(
+        state,
+        config,
+        SyncInputs {
+            summary: &pass.readings.summary,
+            active_pods: &pass.pods,
+            now: pass.time,
+            fs_topology: FsTopology::default(),
+            pod_cgroup_root,
+        },
+    );
+    let recorded: Vec<&str> = pass.decision.evictions.iter().map(|e| e.pod.as_str()).collect();
+    let armed = config.kernel_memcg_notification.then(|| state.notifiers());
+    let step = simulate::SimulateStep::without_admission(SyncStep::new(&decision, &pass.pods, armed));
+    match format {
+        Format::Json => {
+            let mut v = to_sorted_json(&step);
+            v["recorded"] = json!({
+                "pass": pass.id,
+                "trigger": pass.trigger,
+                "light": pass.light,
+                "conditions": pass.decision.conditions,
+                "evicted": recorded,
+            });
+            writeln!(out, "{v}")?;
+        }
+        Format::Text => {
+            simulate::write_text(out, &step)?;
+            if !recorded.is_empty() {
+                writeln!(out, "  recorded: evicted {}", recorded.join(", "))?;
+            }
+        }
+    }
+    Ok(DecisionRecord::from_decision(&decision, &pass.pods))
+}
+
+/// The passes as a `headroom simulate` timeline: the config inline, the first pass's pods,
+/// and `pods` on a step only when the list changed.
+fn export_timeline(path: &std::path::Path, config_text: &str, passes: &[Pass]) -> anyhow::Result<ExitCode> {
+    let mut steps = Vec::with_capacity(passes.len());
+    let mut current: Option<&Vec<headroom_core::pod::Pod>> = None;
+    for p in passes {
+        let mut step = json!({"time": p.time.to_string(), "summary": p.readings.summary});
+        if current.is_some_and(|before| *before != p.pods) {
+            step["pods"] = json!(p.pods);
+        }
+        current = Some(&p.pods);
+        steps.push(step);
+    }
+    let mut timeline = json!({
+        "pods": passes.first().map(|p| json!(p.pods)).unwrap_or(json!([])),
+        "steps": steps,
+    });
+    if !config_text.trim().is_empty() {
+        let config: Value = serde_saphyr::from_str(config_text)
+            .map_err(|e| bad_input(format!("the recorded config is not YAML or JSON: {e}")))?;
+        timeline["config"] = config;
+    }
+    let text = serde_json::to_string_pretty(&timeline).context("encoding the timeline")?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    crate::output::note(format_args!(
+        "headroom replay: wrote {} steps to {} (headroom simulate --timeline {})",
+        passes.len(),
+        path.display(),
+        path.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,355 @@
+//! Flight recorder benchmark, one run, side by side:
+//! * bytes per day for a 110-pod node (3 containers each, 441 memory cgroups) at a 10 s
+//!   period, every pass a full one (the agent's light passes at rest would store less);
+//! * the recorder's cost per pass (`Recorder::record`) against the pass itself (collection
+//!   + `synchronize`), measured in the same loop;
+//! * replay of the recording (decode every pass + `synchronize`), scaled to a day.
+//!
+//! Between passes the node root and the pods cgroup move at every pass, and each pod (with its
+//! containers) is busy at a third of the passes, at random: its usage, rss, file LRU lists move
+//! by up to 64 pages and its page-in/out and fault counters grow. `-- --all-busy`: every pod
+//! busy at every pass (the worst case for the delta encoding).
+//!
+//! Run: `cargo bench -p headroom-record --bench recording` (a simulated day, 8,640 passes);
+//! `-- --quick` records an hour (360 passes) and scales by 24; `-- --passes N` records N.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use headroom_core::Timestamp;
+use headroom_core::config::KubeletConfig;
+use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
+use headroom_core::pod::Pod;
+use headroom_core::rank::FsTopology;
+use headroom_linux::collect::{CollectOptions, Collector};
+use headroom_linux::root::HostRoot;
+use headroom_record::{PassInput, Recorder, RecordingMeta, Retention, Store};
+
+const STAT: &str = include_str!("../../linux/tests/fixtures/samples/sync-v1-root-memory.stat");
+const MOUNTINFO: &str = include_str!("../../linux/tests/fixtures/samples/mountinfo.txt");
+const MEMINFO: &str = include_str!("../../linux/tests/fixtures/samples/sync-meminfo.txt");
+const PODS: usize = 110;
+const CONFIG: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+                      evictionHard:\n  memory.available: \"100Mi\"\n  allocatableMemory.available: \"100Mi\"\n";
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn uid(p: usize) -> String {
+    format!("{p:08}-0000-4000-8000-000000000000")
+}
+
+/// Every memory cgroup of the fake node: root, kubepods, pods and their containers.
+fn cgroups(mem: &Path) -> Vec<Moving> {
+    let mut out = vec![
+        Moving::new(mem.to_path_buf(), None),
+        Moving::new(mem.join("kubepods"), None),
+    ];
+    for p in 0..PODS {
+        let qos = ["", "burstable/", "besteffort/"][p % 3];
+        let pod = mem.join(format!("kubepods/{qos}pod{}", uid(p)));
+        out.push(Moving::new(pod.clone(), Some(p)));
+        for c in 0..3 {
+            out.push(Moving::new(pod.join(format!("{:064x}", p * 3 + c)), Some(p)));
+        }
+    }
+    out
+}
+
+/// A cheap deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below.max(1)
+    }
+}
+
+const MOVING: [&str; 16] = [
+    "cache",
+    "rss",
+    "inactive_file",
+    "active_file",
+    "pgpgin",
+    "pgpgout",
+    "pgfault",
+    "total_cache",
+    "total_rss",
+    "total_inactive_file",
+    "total_active_file",
+    "total_pgpgin",
+    "total_pgpgout",
+    "total_pgfault",
+    "total_inactive_anon",
+    "total_active_anon",
+];
+
+/// One cgroup's `memory.stat` as it moves from pass to pass.
+struct Moving {
+    path: PathBuf,
+    /// The pod it belongs to (`None`: the root or kubepods, which move at every pass).
+    pod: Option<usize>,
+    stat: Vec<(String, u64)>,
+}
+
+impl Moving {
+    fn new(path: PathBuf, pod: Option<usize>) -> Moving {
+        let stat = STAT
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(0)))
+            .collect();
+        Moving { path, pod, stat }
+    }
+
+    /// Counters grow by up to a few thousand, sizes walk by up to 64 pages either way.
+    fn step(&mut self, rng: &mut Rng) {
+        for (k, v) in &mut self.stat {
+            if !MOVING.contains(&k.as_str()) {
+                continue;
+            }
+            *v = if k.contains("pg") {
+                *v + rng.next(3000)
+            } else {
+                (*v + rng.next(129) * 4096).saturating_sub(64 * 4096)
+            };
+        }
+    }
+
+    fn write(&self) {
+        let mut text = String::with_capacity(STAT.len() + 64);
+        let mut usage = 0u64;
+        for (k, v) in &self.stat {
+            if k == "total_rss" || k == "total_cache" {
+                usage += v;
+            }
+            text.push_str(&format!("{k} {v}\n"));
+        }
+        std::fs::write(self.path.join("memory.stat"), text).unwrap();
+        std::fs::write(self.path.join("memory.usage_in_bytes"), format!("{usage}\n")).unwrap();
+    }
+}
+
+/// Move the node for one pass: the root and kubepods always; each pod (with its containers)
+/// when it is busy this pass (every pod with `all_busy`, else a third of them at random).
+fn write_pass(cgs: &mut [Moving], all_busy: bool, rng: &mut Rng) {
+    let busy: Vec<bool> = (0..PODS).map(|_| all_busy || rng.next(3) == 0).collect();
+    for cg in cgs.iter_mut() {
+        if cg.pod.is_none_or(|p| busy[p]) {
+            cg.step(rng);
+            cg.write();
+        }
+    }
+}
+
+fn fake_tree(dir: &Path) -> Vec<Moving> {
+    write(&dir.join("proc/self/mountinfo"), MOUNTINFO);
+    write(&dir.join("proc/meminfo"), MEMINFO);
+    write(&dir.join("proc/loadavg"), "0.1 0.2 0.3 2/333 99\n");
+    write(&dir.join("proc/sys/kernel/pid_max"), "4194304\n");
+    let mem = dir.join("sys/fs/cgroup/memory");
+    let cgs = cgroups(&mem);
+    for cg in &cgs {
+        let cg = &cg.path;
+        write(&cg.join("memory.stat"), STAT);
+        for (f, v) in [
+            ("memory.usage_in_bytes", "752611328\n"),
+            ("memory.max_usage_in_bytes", "854720512\n"),
+            ("memory.failcnt", "0\n"),
+            ("memory.limit_in_bytes", "9223372036854771712\n"),
+            ("memory.use_hierarchy", "1\n"),
+            ("memory.kmem.usage_in_bytes", "61026304\n"),
+            (
+                "memory.oom_control",
+                "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+            ),
+        ] {
+            std::fs::write(cg.join(f), v).unwrap();
+        }
+    }
+    cgs
+}
+
+fn pods() -> Vec<Pod> {
+    let items: Vec<serde_json::Value> = (0..PODS)
+        .map(|p| {
+            serde_json::json!({"metadata": {"name": format!("pod-{p}"), "namespace": "bench", "uid": uid(p)},
+                "spec": {"containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}})
+        })
+        .collect();
+    serde_json::from_value(serde_json::Value::Array(items)).unwrap()
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let passes: u64 = args
+        .iter()
+        .position(|a| a == "--passes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 360 } else { 8640 });
+    let all_busy = args.iter().any(|a| a == "--all-busy");
+    println!(
+        "flight recorder, {PODS} pods x 3 containers, {passes} passes of 10 s, {} (machine load: {})",
+        if all_busy {
+            "every pod busy at every pass"
+        } else {
+            "a third of the pods busy at each pass"
+        },
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    run(
+        "the agent at rest: a full pass every 6th, light passes between",
+        passes,
+        all_busy,
+        6,
+    );
+    run(
+        "every pass full (near a threshold, or `headroom record` on a busy node)",
+        passes,
+        all_busy,
+        1,
+    );
+}
+
+/// Record `passes` passes, a full one every `full_every` (light otherwise, as the agent at
+/// rest), then replay them; print the figures.
+fn run(label: &str, passes: u64, all_busy: bool, full_every: u64) {
+    let scale = 8640.0 / passes as f64;
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    let mut cgs = fake_tree(&host);
+    let rec = tmp.path().join("rec");
+    let config = KubeletConfig::parse(CONFIG, "bench").unwrap().eviction().unwrap();
+    let pods = pods();
+    let mut collector = Collector::new(CollectOptions {
+        root: HostRoot::dir(host.clone()),
+        pod_cgroup_root: Some("/kubepods".into()),
+        node_name: Some("bench".into()),
+        ..CollectOptions::default()
+    })
+    .unwrap();
+    collector.keep_samples(true);
+    let meta = RecordingMeta {
+        source: "bench".into(),
+        config: CONFIG.into(),
+        pod_cgroup_root: "/kubepods".into(),
+        action: "none".into(),
+        ..RecordingMeta::default()
+    };
+    // No size limit here: the point is how much a day takes.
+    let retention = Retention {
+        max_bytes: 1 << 40,
+        max_age: Duration::from_secs(7 * 24 * 3600),
+    };
+    let mut recorder = Recorder::open(&rec, &meta, retention).unwrap();
+    let mut state = ManagerState::new();
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let start = Timestamp::now();
+    let (mut pass_time, mut record_time) = (Duration::ZERO, Duration::ZERO);
+    for k in 0..passes {
+        write_pass(&mut cgs, all_busy, &mut rng);
+        let now = start + jiff::SignedDuration::from_secs(10 * k as i64);
+        let t0 = Instant::now();
+        let light = k % full_every != 0;
+        let snapshot = if light {
+            collector.collect_light_at(now).unwrap()
+        } else {
+            collector.collect_at(now).unwrap()
+        };
+        let decision = synchronize(
+            &mut state,
+            &config,
+            SyncInputs {
+                summary: &snapshot.summary,
+                active_pods: &pods,
+                now,
+                fs_topology: FsTopology::default(),
+                pod_cgroup_root: "/kubepods",
+            },
+        );
+        let t1 = Instant::now();
+        recorder
+            .record(PassInput {
+                snapshot: &snapshot,
+                pods: &pods,
+                decision: &decision,
+                config: &config,
+                trigger: "period",
+                light,
+                now,
+            })
+            .unwrap();
+        pass_time += t1 - t0;
+        record_time += t1.elapsed();
+    }
+    drop(recorder);
+    let store = Store::open(&rec).unwrap();
+    let live = store.live_bytes().unwrap();
+    drop(store);
+    let on_disk = dir_bytes(&rec);
+
+    let t0 = Instant::now();
+    let store = Store::open(&rec).unwrap();
+    let mut state = ManagerState::new();
+    let (mut evictions, mut read) = (0, 0u64);
+    store
+        .for_each_summary(None, None, |p| {
+            read += 1;
+            let d = synchronize(
+                &mut state,
+                &config,
+                SyncInputs {
+                    summary: &p.readings.summary,
+                    active_pods: &p.pods,
+                    now: p.time,
+                    fs_topology: FsTopology::default(),
+                    pod_cgroup_root: "/kubepods",
+                },
+            );
+            evictions += d.evictions.len();
+            Ok(())
+        })
+        .unwrap();
+    let replay = t0.elapsed();
+    assert_eq!(read, passes);
+
+    let mib = |b: f64| b / f64::from(1 << 20);
+    println!("{label} ({} memory cgroups)", cgs.len());
+    println!(
+        "  bytes: {:.1} MiB live ({:.1} MiB files) for {passes} passes -> {:.1} MiB per day ({} B per pass)",
+        mib(live as f64),
+        mib(on_disk as f64),
+        mib(live as f64 * scale),
+        live / passes
+    );
+    let per = |d: Duration| d.as_secs_f64() * 1e3 / passes as f64;
+    println!(
+        "  per pass: collect + synchronize {:.2} ms, record {:.2} ms ({:.0}% of the pass)",
+        per(pass_time),
+        per(record_time),
+        100.0 * record_time.as_secs_f64() / pass_time.as_secs_f64()
+    );
+    println!(
+        "  replay: {passes} passes in {:.2} s -> {:.2} s per day ({evictions} evictions)",
+        replay.as_secs_f64(),
+        replay.as_secs_f64() * scale
+    );
+}
