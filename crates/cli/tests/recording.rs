@@ -47,7 +47,7 @@ fn spawn_record(dir: &Path, rec: &Path, period: &str) -> std::process::Child {
 
 /// Record `n` passes, then stop the recorder.
 fn record_passes(dir: &Path, rec: &Path, n: usize) {
-    let mut child = spawn_record(dir, rec, "50ms");
+    let mut child = spawn_record(dir, rec, "100ms");
     let out = BufReader::new(child.stdout.take().unwrap());
     let mut seen = 0;
     for line in out.lines() {
@@ -219,7 +219,7 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
     let mut committed = 0u64;
     let (mut before_any_commit, mut mid_recording) = (0, 0);
     for round in 0..kills {
-        let mut child = spawn_record(tmp.path(), &rec, "10ms");
+        let mut child = spawn_record(tmp.path(), &rec, "100ms");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -229,8 +229,9 @@ fn every_committed_pass_survives_sigkill_and_recording_resumes() {
                 }
             }
         });
-        // Kill between 0 and 150 ms after start: during start-up, mid-pass, mid-commit.
-        let deadline = Instant::now() + Duration::from_millis(next() % 150);
+        // Kill between 0 and 300 ms after start (the agent's shortest period is 100 ms): during
+        // start-up, mid-pass, mid-commit.
+        let deadline = Instant::now() + Duration::from_millis(next() % 300);
         let mut reported = 0u64;
         while Instant::now() < deadline {
             if rx.recv_timeout(Duration::from_millis(1)).is_ok() {
