@@ -116,7 +116,7 @@ for drv in systemd cgroupfs; do
     headroom summary --pod-cgroup-root $root > /tmp/summary-$drv.json 2> /tmp/summary-$drv.err
     echo $? > /tmp/summary-$drv.rc
     snap /tmp/k-$drv-2
-    headroom status --pod-cgroup-root $root > /tmp/status-$drv.txt 2>&1
+    headroom status --verbose --pod-cgroup-root $root > /tmp/status-$drv.txt 2>&1
     echo $? > /tmp/status-$drv.rc
     snap /tmp/k-$drv-3
     headroom status --pod-cgroup-root $root --format json > /tmp/status-$drv.json 2>/tmp/status-json-$drv.err
@@ -125,7 +125,7 @@ for drv in systemd cgroupfs; do
     headroom capture --pod-cgroup-root $root --output /tmp/capture-$drv.tar.gz > /tmp/capture-$drv.out 2>&1
     echo $? > /tmp/capture-$drv.rc
     snap /tmp/k-$drv-5
-    headroom status --root /tmp/capture-$drv.tar.gz --pod-cgroup-root $root > /tmp/status-root-$drv.txt 2>&1
+    headroom status --verbose --root /tmp/capture-$drv.tar.gz --pod-cgroup-root $root > /tmp/status-root-$drv.txt 2>&1
     echo $? > /tmp/status-root-$drv.rc
     headroom summary --root /tmp/capture-$drv.tar.gz --pod-cgroup-root $root > /tmp/summary-root-$drv.json 2>/dev/null
     echo $? > /tmp/summary-root-$drv.rc
