@@ -460,3 +460,42 @@ fn decision_endpoint_serves_the_sync_step_of_the_json_log_line() {
     assert_eq!(v["evicted"]["pod"], "jobs/batch", "{v}");
     assert_eq!(v["reclaiming"]["signal"], "allocatableMemory.available", "{v}");
 }
+
+#[test]
+fn the_agent_says_why_when_it_is_stopped_by_a_signal() {
+    let tmp = tempfile::tempdir().unwrap();
+    host(tmp.path());
+    let addr = free_port();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
+        .args(["agent", "--period", "100ms", "--notifications", "off", "--listen"])
+        .arg(addr.to_string())
+        .arg("--config")
+        .arg(config(tmp.path()))
+        .arg("--root")
+        .arg(tmp.path())
+        .env("HEADROOM_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = wait_until(std::time::Duration::from_secs(20), || {
+        http_get(addr, "/healthz").is_some()
+    });
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(up && killed.success(), "{err}");
+    assert!(
+        out.status.success(),
+        "SIGTERM is a normal stop: {:?}\n{err}",
+        out.status
+    );
+    assert!(
+        err.contains(&format!("shutting down on SIGTERM (pid {pid})")),
+        "{err}"
+    );
+}

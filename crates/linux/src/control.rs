@@ -511,7 +511,14 @@ impl Cgroup {
                 }
             }
             loop {
-                if self.live_pids()?.is_empty() {
+                let alive = match self.live_pids() {
+                    Ok(pids) => pids,
+                    // Signalled, the processes exited and the runtime removed their cgroup
+                    // during the wait: the SIGTERM worked; the target did not vanish.
+                    Err(e) if e.cgroup_gone() && !report.sigterm.is_empty() => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                if alive.is_empty() {
                     report.exited_in_grace = true;
                     report.elapsed = start.elapsed();
                     return Ok(report);

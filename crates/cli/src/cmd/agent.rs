@@ -341,8 +341,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some((_, out)) = &writers.0 {
         runner.set_output(Box::new(out.clone()));
     }
+    if !args.once {
+        say_why_at_shutdown(writers.0.clone())?;
+    }
     runner.run()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// On SIGTERM (the kubelet or systemd stopping the agent), SIGINT or SIGHUP: log one line saying
+/// so, give the queued log lines their chance, and exit (0 for SIGTERM, a normal stop; 128 + the
+/// signal otherwise). Without it the agent vanished mid-line and an operator reading its log
+/// could not tell a stop from a crash. Nothing else needs unwinding: every pass commits what it
+/// records, and a kill's SIGKILL deadline is kept on the pod's cgroup for the next agent.
+fn say_why_at_shutdown(writers: Option<(LineWriter, LineWriter)>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(|e| anyhow::anyhow!("cannot install the agent's signal handlers: {e}"))?;
+    std::thread::Builder::new()
+        .name("headroom-signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let name = match sig {
+                    SIGTERM => "SIGTERM",
+                    SIGINT => "SIGINT",
+                    _ => "SIGHUP",
+                };
+                tracing::info!("shutting down on {name} (pid {})", std::process::id());
+                for w in writers.iter().flat_map(|(e, o)| [e, o]) {
+                    w.drain(LOG_DRAIN_AT_EXIT);
+                }
+                std::process::exit(if sig == SIGTERM { 0 } else { 128 + sig });
+            }
+        })?;
+    Ok(())
 }
 
 /// The kubelet configuration from the first of --config-from's sources that answers; its
