@@ -466,7 +466,7 @@ fn the_agent_says_why_when_it_is_stopped_by_a_signal() {
     let tmp = tempfile::tempdir().unwrap();
     host(tmp.path());
     let addr = free_port();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("headroom"))
         .args(["agent", "--period", "100ms", "--notifications", "off", "--listen"])
         .arg(addr.to_string())
         .arg("--config")
