@@ -24,16 +24,7 @@ pub struct NodeInputs {
 
 /// The Summary (`/stats/summary`); `origin` names where it came from in errors.
 pub fn parse_summary(text: &str, origin: &str) -> Result<Summary, String> {
-    let mut json = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." {
-            String::new()
-        } else {
-            format!("{field}: ")
-        };
-        format!("{origin}: not a kubelet Summary: {field}{}", e.inner())
-    })
+    Summary::parse_json(text).map_err(|e| format!("{origin}: not a kubelet Summary: {e}"))
 }
 
 /// The running kubelet config (`/configz`): its eviction settings and lint findings.

@@ -249,6 +249,31 @@ pub struct ProcessStats {
     pub process_count: Option<u64>,
 }
 
+/// Why a document is not a kubelet Summary: the field serde stopped at (empty for the document
+/// itself) and serde's own words. Callers say which file or endpoint it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{message}", if field.is_empty() { String::new() } else { format!("{field}: ") })]
+pub struct SummaryParseError {
+    pub field: String,
+    pub message: String,
+}
+
+impl Summary {
+    /// Parse `GET /stats/summary` JSON, naming the field that does not fit
+    /// (`node.memory.availableBytes`), not only the line and column.
+    pub fn parse_json(text: &str) -> Result<Summary, SummaryParseError> {
+        let mut json = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let field = e.path().to_string();
+            SummaryParseError {
+                // serde_path_to_error prints "." for the document itself.
+                field: if field == "." { String::new() } else { field },
+                message: e.inner().to_string(),
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

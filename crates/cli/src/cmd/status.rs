@@ -155,19 +155,10 @@ fn load_config(
 
 fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
     let text = crate::cmd::read_json(path, "Summary")?;
-    let mut json = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        // Name the field (node.memory.availableBytes), not only the line and column.
-        let field = e.path().to_string();
-        let field = if field == "." {
-            String::new()
-        } else {
-            format!("{field}: ")
-        };
+    Summary::parse_json(&text).map_err(|e| {
         bad_input(format!(
-            "{}: not a kubelet Summary (GET /stats/summary): {field}{}",
-            crate::cmd::shown_path(path),
-            e.inner()
+            "{}: not a kubelet Summary (GET /stats/summary): {e}",
+            crate::cmd::shown_path(path)
         ))
     })
 }
