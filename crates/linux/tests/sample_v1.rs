@@ -94,7 +94,7 @@ fn sample_root_reproduces_cadvisor_figures_exactly() {
     assert!(
         snap.skipped
             .iter()
-            .any(|s| s.reason.contains("no pod cgroup root")),
+            .any(|s| s.reason.to_string().contains("no pod cgroup root")),
         "{:?}",
         snap.skipped
     );

@@ -432,7 +432,7 @@ fn kubelet_system_container_is_the_kubelet_process_cgroup() {
     assert!(
         snap.skipped
             .iter()
-            .any(|k| k.reason.contains("cpu and memory cgroups differ")),
+            .any(|k| k.reason.to_string().contains("cpu and memory cgroups differ")),
         "{:?}",
         snap.skipped
     );

@@ -255,16 +255,17 @@ fn check(d: &Driver) {
     // The junk container is skipped, its sibling kept.
     assert_eq!(e.containers.len(), 1);
     assert!(
-        snap.skipped
-            .iter()
-            .any(|k| k.path.to_string_lossy().contains("c0ffee05") && k.reason.contains("garbage")),
+        snap.skipped.iter().any(
+            |k| k.path.to_string_lossy().contains("c0ffee05") && k.reason.to_string().contains("garbage")
+        ),
         "{:#?}",
         snap.skipped
     );
     assert!(
         snap.skipped
             .iter()
-            .any(|k| k.path.to_string_lossy().contains("44444444") && k.reason.contains("vanished")),
+            .any(|k| k.path.to_string_lossy().contains("44444444")
+                && k.reason.to_string().contains("vanished")),
         "{:#?}",
         snap.skipped
     );
@@ -303,7 +304,11 @@ fn configured_pod_cgroup_root_and_missing_fs_notes() {
     assert_eq!(snap.pods.len(), 1);
     assert_eq!(snap.pods[0].uid, "22222222-bbbb");
     assert!(snap.summary.node.fs.is_none());
-    assert!(snap.skipped.iter().any(|k| k.reason.contains("nodefs")));
+    assert!(
+        snap.skipped
+            .iter()
+            .any(|k| k.reason.to_string().contains("nodefs"))
+    );
 }
 
 #[test]
@@ -340,8 +345,16 @@ fn junk_and_truncated_files_never_panic() {
     let e = snap.pods.iter().find(|p| p.qos == Qos::BestEffort).unwrap();
     assert_eq!(e.memory.psi, None);
     assert!(e.containers.is_empty());
-    assert!(snap.skipped.iter().any(|k| k.reason.contains("not text")));
-    assert!(snap.skipped.iter().any(|k| k.reason.contains("malformed")));
+    assert!(
+        snap.skipped
+            .iter()
+            .any(|k| k.reason.to_string().contains("not text"))
+    );
+    assert!(
+        snap.skipped
+            .iter()
+            .any(|k| k.reason.to_string().contains("malformed"))
+    );
     assert_eq!(snap.summary.node.rlimit.as_ref().unwrap().curproc, None);
     assert_eq!(
         snap.summary.node.memory.as_ref().unwrap().available_bytes,

@@ -4,6 +4,7 @@
 
 use headroom_core::summary::Summary;
 use headroom_linux::collect::{Collector, NodeSnapshot};
+use headroom_linux::collection::skip::{Skip, SkipReason};
 use headroom_linux::layout::{CgroupMode, Layout};
 use headroom_linux::memcg::MemoryBreakdown;
 
@@ -81,8 +82,8 @@ pub fn host_view(snap: &NodeSnapshot, configured_root: Option<&str>) -> HostView
             .skipped
             .iter()
             // The missing pods cgroup is said in the verdict, with where it was looked for.
-            .filter(|s| !(snap.pods_cgroup.is_none() && s.reason.starts_with("no pod cgroup root")))
-            .map(|s| format!("{}: {}", s.path.display(), s.reason))
+            .filter(|s| !(snap.pods_cgroup.is_none() && s.reason == SkipReason::NoPodCgroupRoot))
+            .map(Skip::to_string)
             .collect(),
     }
 }

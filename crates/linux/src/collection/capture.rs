@@ -11,44 +11,15 @@
 //! Output is a directory or, for a name ending in `.tar.gz`/`.tgz`, a gzip'd tar
 //! (tar + flate2); [`unpack`] turns such an archive back into a directory.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 
 use crate::collection::collect::{CollectError, CollectOptions, Collector, NodeSnapshot};
-use crate::collection::fsstats::FsFigures;
-use crate::collection::layout::LayoutEvidence;
 use crate::collection::root::RecordedFile;
 
-/// Name of the metadata file at the top of a capture.
-pub const META_FILE: &str = "headroom-capture.json";
-
-/// Current metadata format.
-pub const META_FORMAT: u32 = 1;
-
-/// What a capture knows besides the files.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CaptureMeta {
-    pub format: u32,
-    /// When the capture's pass ran (becomes the sample time when read back).
-    pub captured_at: Timestamp,
-    /// statfs magics and the v1 memory mount (statfs cannot be captured as a file).
-    pub layout: LayoutEvidence,
-    #[serde(default)]
-    pub nodefs: Option<FsFigures>,
-    #[serde(default)]
-    pub imagefs: Option<FsFigures>,
-    /// Host paths of the files in the capture.
-    #[serde(default)]
-    pub files: Vec<PathBuf>,
-    /// Creation times of the cgroups the pass reported, by cgroup name (`/kubepods/pod1`):
-    /// they come from modification times, which copied files do not keep.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub cgroup_created: BTreeMap<String, Timestamp>,
-}
+pub use crate::collection::capture_meta::{CaptureMeta, META_FILE, META_FORMAT};
 
 /// Why a capture failed.
 #[derive(Debug, thiserror::Error)]

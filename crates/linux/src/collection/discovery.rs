@@ -20,7 +20,7 @@
 //! The QoS class comes from the path. A pod directory that vanishes between listing and
 //! reading is reported as skipped, never an error for the scan.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,13 +30,8 @@ use crate::collection::root::HostRoot;
 /// and one computed from a pod spec compare without going through strings.
 pub use headroom_core::pod::QosClass as Qos;
 
-/// Something the scan could not use, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skip {
-    /// Host path of the cgroup or file.
-    pub path: PathBuf,
-    pub reason: String,
-}
+/// Kept at this path for callers (`headroom_linux::discovery::Skip`); defined in [`super::skip`].
+pub use crate::collection::skip::{Skip, SkipReason};
 
 /// A container cgroup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +137,7 @@ pub fn discover(
         Err(reason) => {
             skipped.push(Skip {
                 path: host(&pods_cgroup),
-                reason: format!("pod cgroup root unreadable: {reason}"),
+                reason: SkipReason::PodCgroupRootUnreadable { detail: reason },
             });
             return pods;
         }
@@ -155,7 +150,7 @@ pub fn discover(
                 Ok(children) => pod_dirs.extend(children.into_iter().map(|c| (format!("{level}/{c}"), qos))),
                 Err(reason) => skipped.push(Skip {
                     path: host(&level),
-                    reason: format!("QoS cgroup unreadable: {reason}"),
+                    reason: SkipReason::QosCgroupUnreadable { detail: reason },
                 }),
             }
         } else {
@@ -178,7 +173,7 @@ pub fn discover(
             Err(reason) => {
                 skipped.push(Skip {
                     path: host(&cgroup),
-                    reason: format!("pod cgroup vanished or unreadable while listing: {reason}"),
+                    reason: SkipReason::PodVanishedWhileListing { detail: reason },
                 });
                 continue;
             }
@@ -290,6 +285,11 @@ mod tests {
         let pods = discover(&root, hr, "/nothere", &mut skipped);
         assert!(pods.is_empty());
         assert_eq!(skipped.len(), 1);
-        assert!(skipped[0].reason.contains("pod cgroup root unreadable"));
+        assert!(
+            skipped[0]
+                .reason
+                .to_string()
+                .contains("pod cgroup root unreadable")
+        );
     }
 }

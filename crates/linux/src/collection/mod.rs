@@ -6,11 +6,13 @@
 //! * [`discovery`], [`kubelet_cgroup`]: which cgroups are pods, containers, the kubelet.
 //! * [`memcg`], [`meminfo`], [`psi`], [`pids`], [`fsstats`], [`boottime`], [`creation`]: one
 //!   source each, parsed into the figures the kubelet gets from cAdvisor.
+//! * [`skip`]: what a pass left out, as a typed [`skip::SkipReason`].
 //! * [`collect`]: one pass over all of them into a [`collect::NodeSnapshot`].
 //! * [`capture`]: writes exactly the files a pass read, to replay it elsewhere.
 
 pub mod boottime;
 pub mod capture;
+pub mod capture_meta;
 pub mod collect;
 pub mod creation;
 pub mod discovery;
@@ -22,3 +24,4 @@ pub mod meminfo;
 pub mod pids;
 pub mod psi;
 pub mod root;
+pub mod skip;

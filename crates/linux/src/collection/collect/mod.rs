@@ -40,24 +40,26 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use headroom_core::summary::{
-    ContainerStats, MemoryStats, NodeStats, PodReference, PodStats, RlimitStats, RuntimeStats,
-    SYSTEM_CONTAINER_KUBELET, SYSTEM_CONTAINER_PODS, Summary,
-};
 use jiff::Timestamp;
-use serde::Serialize;
 
-use crate::collection::capture::{CaptureMeta, META_FILE};
+use crate::collection::capture_meta::{self, CaptureMeta};
 use crate::collection::creation::{self, Clock, CreationProbe};
-use crate::collection::discovery::{self, DiscoveredPod, Qos, Skip};
-use crate::collection::fsstats::{self, FsFigures};
+use crate::collection::discovery::{self, DiscoveredPod};
 use crate::collection::kubelet_cgroup::{self, KubeletCgroup};
 use crate::collection::layout::{self, Layout};
 use crate::collection::memcg::{CgroupKind, CgroupVersion, MemcgError, MemcgReader, MemoryBreakdown};
-use crate::collection::meminfo::{FreeFigures, Meminfo};
-use crate::collection::pids::{self, PidFigures};
-use crate::collection::psi::{self, Psi};
+use crate::collection::meminfo::Meminfo;
+use crate::collection::pids;
+use crate::collection::psi;
 use crate::collection::root::{FileReader, HostRoot, RecordedFile};
+use crate::collection::skip::{Skip, SkipReason};
+
+mod filesystems;
+mod snapshot;
+mod summary;
+
+pub use snapshot::{ContainerCgroup, NodeSnapshot, PodCgroup, PodsCgroup};
+use summary::{SummaryParts, build_summary};
 
 /// What to collect and from where.
 #[derive(Clone, Debug, Default)]
@@ -79,65 +81,6 @@ pub struct CollectOptions {
     /// The kubelet's `KubeletPSI` feature gate is off: no `psi` in the Summary's memory
     /// objects. Default (false): the gate's default, on.
     pub kubelet_psi_off: bool,
-}
-
-/// The pod cgroup root and its memory.
-#[derive(Clone, Debug, Serialize)]
-pub struct PodsCgroup {
-    /// cgroup name, e.g. `/kubepods`.
-    pub cgroup: String,
-    /// Host path, e.g. `/sys/fs/cgroup/memory/kubepods`.
-    pub path: PathBuf,
-    /// Creation time ([`crate::collection::creation`]), when one could be read.
-    pub created: Option<Timestamp>,
-    pub memory: MemoryBreakdown,
-}
-
-/// A container cgroup and its memory.
-#[derive(Clone, Debug, Serialize)]
-pub struct ContainerCgroup {
-    pub id: String,
-    /// Host path of the cgroup.
-    pub path: PathBuf,
-    /// Creation time ([`crate::collection::creation`]), when one could be read.
-    pub created: Option<Timestamp>,
-    pub memory: MemoryBreakdown,
-}
-
-/// A pod cgroup, its memory and its containers.
-#[derive(Clone, Debug, Serialize)]
-pub struct PodCgroup {
-    pub uid: String,
-    pub qos: Qos,
-    /// Host path of the pod cgroup.
-    pub path: PathBuf,
-    /// Creation time ([`crate::collection::creation`]), when one could be read.
-    pub created: Option<Timestamp>,
-    pub memory: MemoryBreakdown,
-    pub containers: Vec<ContainerCgroup>,
-}
-
-/// Everything one pass produced.
-#[derive(Clone, Debug, Serialize)]
-pub struct NodeSnapshot {
-    /// Sample time (whole seconds, as the Summary API prints it).
-    pub time: Timestamp,
-    /// The kubelet-compatible Summary.
-    pub summary: Summary,
-    pub layout: Layout,
-    pub meminfo: Option<Meminfo>,
-    pub free: Option<FreeFigures>,
-    /// The node (root cgroup), limit = `MemTotal`. `None` if unreadable (see `skipped`).
-    pub node: Option<MemoryBreakdown>,
-    pub pods_cgroup: Option<PodsCgroup>,
-    pub pods: Vec<PodCgroup>,
-    /// System-wide `/proc/pressure/memory` (any layout), when the kernel has PSI.
-    pub psi: Option<Psi>,
-    pub pids: PidFigures,
-    pub nodefs: Option<FsFigures>,
-    pub imagefs: Option<FsFigures>,
-    /// What could not be read, and why; also notes about unobserved signals.
-    pub skipped: Vec<Skip>,
 }
 
 /// A pass that could not produce anything.
@@ -180,20 +123,8 @@ pub struct Collector {
 impl Collector {
     /// Detect the layout (and read a capture's metadata when the root is a captured tree).
     pub fn new(opts: CollectOptions) -> Result<Collector, CollectError> {
-        let meta = if opts.root.is_live() {
-            None
-        } else {
-            let path = opts.root.path(META_FILE);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => Some(serde_json::from_str::<CaptureMeta>(&text).map_err(|e| {
-                    CollectError::BadMetadata {
-                        path: path.clone(),
-                        detail: e.to_string(),
-                    }
-                })?),
-                Err(_) => None,
-            }
-        };
+        let meta = capture_meta::read(&opts.root)
+            .map_err(|(path, detail)| CollectError::BadMetadata { path, detail })?;
         let mut files = FileReader::new();
         let layout = layout::detect(&opts.root, &mut files, meta.as_ref().map(|m| &m.layout));
         let mut memcg = MemcgReader::new();
@@ -359,9 +290,7 @@ impl Collector {
             None => {
                 skipped.push(Skip {
                     path: self.cgroup_host_path("/kubepods"),
-                    reason: "no pod cgroup root (neither kubepods nor kubepods.slice): no pods \
-                             and no allocatableMemory.available"
-                        .into(),
+                    reason: SkipReason::NoPodCgroupRoot,
                 });
                 Vec::new()
             }
@@ -399,7 +328,9 @@ impl Collector {
             Err(e) => {
                 skipped.push(Skip {
                     path: PathBuf::from("/proc/meminfo"),
-                    reason: format!("unreadable ({e}): no machine capacity, no node memory"),
+                    reason: SkipReason::MeminfoUnreadable {
+                        detail: e.to_string(),
+                    },
                 });
                 None
             }
@@ -420,7 +351,9 @@ impl Collector {
                 root_error = e.to_string();
                 skipped.push(Skip {
                     path: node_path.clone(),
-                    reason: format!("root memory cgroup unreadable: {e}"),
+                    reason: SkipReason::RootCgroupUnreadable {
+                        detail: e.to_string(),
+                    },
                 });
                 None
             }
@@ -449,7 +382,9 @@ impl Collector {
         {
             skipped.push(Skip {
                 path: PathBuf::from("/proc/meminfo"),
-                reason: format!("{} malformed lines ignored", m.malformed_lines),
+                reason: SkipReason::MeminfoMalformed {
+                    lines: m.malformed_lines,
+                },
             });
         }
 
@@ -460,7 +395,9 @@ impl Collector {
                 Err(e) => {
                     skipped.push(Skip {
                         path: PathBuf::from("/proc/pressure/memory"),
-                        reason: format!("not PSI: {e}"),
+                        reason: SkipReason::PsiMalformed {
+                            detail: e.to_string(),
+                        },
                     });
                     None
                 }
@@ -556,23 +493,22 @@ impl Collector {
                 if b.malformed_stat_lines > 0 {
                     skipped.push(Skip {
                         path: host_path.join("memory.stat"),
-                        reason: format!(
-                            "{} malformed lines ignored, the rest kept",
-                            b.malformed_stat_lines
-                        ),
+                        reason: SkipReason::MemoryStatMalformed {
+                            lines: b.malformed_stat_lines,
+                        },
                     });
                 }
                 Some(b)
             }
             Err(e) => {
                 let reason = match &e {
-                    MemcgError::Gone(_) => {
-                        "cgroup vanished during the scan (or has no memory controller)".to_string()
-                    }
-                    e if e.is_gone() => {
-                        format!("cgroup vanished during the scan: {e}")
-                    }
-                    e => e.to_string(),
+                    MemcgError::Gone(_) => SkipReason::CgroupVanished { detail: None },
+                    e if e.is_gone() => SkipReason::CgroupVanished {
+                        detail: Some(e.to_string()),
+                    },
+                    e => SkipReason::CgroupUnreadable {
+                        detail: e.to_string(),
+                    },
                 };
                 skipped.push(Skip {
                     path: host_path.to_path_buf(),
@@ -597,7 +533,9 @@ impl Collector {
             KubeletCgroup::Unusable { pid, reason } => {
                 skipped.push(Skip {
                     path: PathBuf::from(format!("/proc/{pid}/cgroup")),
-                    reason: format!("kubelet system container left out: {reason}"),
+                    reason: SkipReason::KubeletCgroupLeftOut {
+                        detail: reason.clone(),
+                    },
                 });
                 return None;
             }
@@ -611,64 +549,6 @@ impl Collector {
         };
         let created = self.created(&cgroup, now);
         Some((memory, created))
-    }
-
-    fn filesystems(&self, skipped: &mut Vec<Skip>) -> (Option<FsFigures>, Option<FsFigures>) {
-        let root = &self.opts.root;
-        let nodefs_path = self
-            .opts
-            .nodefs
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(fsstats::DEFAULT_NODEFS));
-        let imagefs_path = self.opts.imagefs.clone().or_else(|| match &self.meta {
-            Some(m) => m.imagefs.as_ref().map(|f| f.path.clone()),
-            None => fsstats::default_imagefs(root),
-        });
-        let mut one = |signal: &str, path: Option<PathBuf>| -> Option<FsFigures> {
-            let Some(path) = path else {
-                skipped.push(Skip {
-                    path: PathBuf::from(fsstats::RUNTIME_ROOTS.join(", ")),
-                    reason: format!(
-                        "{signal}: no container runtime root found; {signal} signals unobserved \
-                         (pass --{signal} PATH)"
-                    ),
-                });
-                return None;
-            };
-            if root.is_live() {
-                match fsstats::statvfs(root, &path) {
-                    Ok(f) => Some(f),
-                    Err(e) => {
-                        skipped.push(Skip {
-                            path: path.clone(),
-                            reason: format!("{signal}: statvfs failed ({e}); signal unobserved"),
-                        });
-                        None
-                    }
-                }
-            } else {
-                let recorded = self.meta.as_ref().and_then(|m| {
-                    [&m.nodefs, &m.imagefs]
-                        .into_iter()
-                        .flatten()
-                        .find(|f| f.path == path)
-                        .cloned()
-                });
-                if recorded.is_none() {
-                    skipped.push(Skip {
-                        path: path.clone(),
-                        reason: format!(
-                            "{signal}: a captured tree has no real filesystems and the capture \
-                             recorded none for this path; signal unobserved"
-                        ),
-                    });
-                }
-                recorded
-            }
-        };
-        let nodefs = one("nodefs", Some(nodefs_path));
-        let imagefs = one("imagefs", imagefs_path);
-        (nodefs, imagefs)
     }
 }
 
@@ -693,99 +573,4 @@ fn read_boot_time(root: &HostRoot, files: &mut FileReader) -> Option<Timestamp> 
 enum Depth {
     Full,
     Light,
-}
-
-struct SummaryParts<'a> {
-    time: Timestamp,
-    boot_time: Option<Timestamp>,
-    node_name: String,
-    with_psi: bool,
-    node: Option<&'a MemoryBreakdown>,
-    mem_total: Option<u64>,
-    pods_cgroup: Option<&'a PodsCgroup>,
-    kubelet: Option<&'a (MemoryBreakdown, Option<Timestamp>)>,
-    pods: &'a [PodCgroup],
-    pids: &'a PidFigures,
-    nodefs: Option<&'a FsFigures>,
-    imagefs: Option<&'a FsFigures>,
-}
-
-fn build_summary(p: SummaryParts<'_>) -> Summary {
-    let time = p.time;
-    let node_memory = p.node.map(|n| {
-        if p.mem_total.is_some() {
-            n.to_summary(time, p.with_psi)
-        } else {
-            // cAdvisor's root has no memory spec without MemTotal: time + workingSetBytes 0.
-            MemoryStats {
-                time: Some(time),
-                working_set_bytes: Some(0),
-                ..Default::default()
-            }
-        }
-    });
-    // Upstream's order is Go map order (random); here: pods, then kubelet.
-    let system = |name: &str, memory: &MemoryBreakdown, created: Option<Timestamp>| ContainerStats {
-        name: name.to_string(),
-        start_time: created.map(creation::whole_seconds),
-        memory: Some(memory.to_summary(time, p.with_psi)),
-        swap: Some(memory.to_summary_swap(time)),
-        ..Default::default()
-    };
-    let system_containers: Vec<ContainerStats> = [
-        p.pods_cgroup
-            .map(|pc| system(SYSTEM_CONTAINER_PODS, &pc.memory, pc.created)),
-        p.kubelet
-            .map(|(memory, created)| system(SYSTEM_CONTAINER_KUBELET, memory, *created)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let system_containers = (!system_containers.is_empty()).then_some(system_containers);
-    let runtime = p.imagefs.map(|f| RuntimeStats {
-        image_fs: Some(f.to_summary(time)),
-        container_fs: Some(f.to_summary(time)),
-    });
-    let node = NodeStats {
-        node_name: p.node_name,
-        start_time: p.boot_time,
-        system_containers,
-        memory: node_memory,
-        swap: p.node.map(|n| n.to_summary_swap(time)),
-        fs: p.nodefs.map(|f| f.to_summary(time)),
-        runtime,
-        rlimit: Some(RlimitStats {
-            time: Some(time),
-            maxpid: p.pids.max_pid(),
-            curproc: p.pids.total_tasks,
-        }),
-        ..Default::default()
-    };
-    let pods = p
-        .pods
-        .iter()
-        .map(|pod| PodStats {
-            pod_ref: PodReference {
-                name: String::new(),
-                namespace: String::new(),
-                uid: pod.uid.clone(),
-            },
-            start_time: pod.created.map(creation::whole_seconds),
-            containers: pod
-                .containers
-                .iter()
-                .map(|c| ContainerStats {
-                    name: c.id.clone(),
-                    start_time: c.created.map(creation::whole_seconds),
-                    memory: Some(c.memory.to_summary(time, p.with_psi)),
-                    swap: Some(c.memory.to_summary_swap(time)),
-                    ..Default::default()
-                })
-                .collect(),
-            memory: Some(pod.memory.to_summary(time, p.with_psi)),
-            swap: Some(pod.memory.to_summary_swap(time)),
-            ..Default::default()
-        })
-        .collect();
-    Summary { node, pods }
 }
