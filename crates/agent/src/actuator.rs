@@ -208,7 +208,7 @@ pub fn check_on_disk(target: &PodTarget, own: &Own) -> Result<(), Refusal> {
             path: target.real.clone(),
         });
     }
-    match cgroup_pids(&target.real) {
+    match control::subtree_pids(&target.real) {
         Ok(pids) if pids.contains(&own.pid) => Err(Refusal::ContainsAgentPid {
             cgroup: target.cgroup.clone(),
             pid: own.pid,
@@ -242,35 +242,6 @@ pub fn own_cgroup(proc_self_cgroup: &str, v2: bool, initial_namespace: bool) -> 
     })
 }
 
-/// Every pid in `cgroup` and its descendants (v1 and v2 both list them in `cgroup.procs`),
-/// pid 1 included (the agent may be pid 1 of its container). A subdirectory that vanishes
-/// while it is walked has no processes left; the target itself must be readable.
-fn cgroup_pids(cgroup: &Path) -> std::io::Result<Vec<i32>> {
-    let mut pids = Vec::new();
-    let text = std::fs::read_to_string(cgroup.join("cgroup.procs"))?;
-    pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-    let mut stack: Vec<PathBuf> = subdirs(cgroup);
-    while let Some(dir) = stack.pop() {
-        if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-        }
-        stack.extend(subdirs(&dir));
-    }
-    Ok(pids)
-}
-
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Terminate every process of the pod cgroup `target` the way the kubelet stops a pod:
 /// SIGTERM, up to `grace`, then SIGKILL (`cgroup.kill` on v2). `host` is the memory
 /// controller under `--root`. The cgroup itself stays (the container runtime owns it).
@@ -292,7 +263,7 @@ pub fn signalled_nothing(r: &KillReport) -> bool {
 /// Has the pod's cgroup (real path) released its resources (gone, or no processes left)? The
 /// kubelet's `podResourcesAreReclaimed` analogue for the agent's cleanup wait.
 pub fn cgroup_released(cgroup: &Path) -> bool {
-    !cgroup.exists() || cgroup_pids(cgroup).map_or(true, |p| p.is_empty())
+    !cgroup.exists() || control::subtree_pids(cgroup).map_or(true, |p| p.is_empty())
 }
 
 /// The policy/v1 Eviction the agent would create for `pod`: the API path and the JSON body.

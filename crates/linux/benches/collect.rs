@@ -18,57 +18,25 @@ use std::time::{Duration, Instant};
 
 use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::root::{HostRoot, read_into};
+use headroom_linux::test_support;
 
 const CHILD_ENV: &str = "HEADROOM_BENCH_CHILD";
 
-const STAT: &str = include_str!("../tests/fixtures/samples/sync-v1-root-memory.stat");
-const MOUNTINFO: &str = include_str!("../tests/fixtures/samples/mountinfo.txt");
-const MEMINFO: &str = include_str!("../tests/fixtures/samples/sync-meminfo.txt");
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-/// Cgroup names (relative to the pod root) of `pods` pods with 3 containers each, spread
-/// over the three QoS classes as the cgroupfs driver lays them out.
-fn pod_cgroups(pods: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in 0..pods {
-        let qos = ["", "burstable/", "besteffort/"][p % 3];
-        let pod = format!("{qos}pod{p:08}-0000-4000-8000-000000000000");
-        out.push(pod.clone());
-        for c in 0..3 {
-            out.push(format!("{pod}/{:064x}", p * 3 + c));
-        }
-    }
-    out
-}
-
-/// A fake v1 host with a kubepods tree.
+/// A fake v1 host with a kubepods tree: the shared builder, plus the files only this bench's
+/// collection reads (memsw limits, the creation-time witness, threads-max).
 fn fake_tree(dir: &Path, pods: usize) {
-    write(&dir.join("proc/self/mountinfo"), MOUNTINFO);
-    write(&dir.join("proc/meminfo"), MEMINFO);
-    write(&dir.join("proc/loadavg"), "0.1 0.2 0.3 2/333 99\n");
-    write(&dir.join("proc/sys/kernel/pid_max"), "4194304\n");
-    write(&dir.join("proc/sys/kernel/threads-max"), "192000\n");
-    let mem = dir.join("sys/fs/cgroup/memory");
+    let mem = test_support::v1_memory_root(dir);
     let mut cgs: Vec<PathBuf> = vec![mem.clone(), mem.join("kubepods")];
-    cgs.extend(pod_cgroups(pods).iter().map(|c| mem.join("kubepods").join(c)));
+    cgs.extend(
+        test_support::pod_cgroups(pods)
+            .iter()
+            .map(|c| mem.join("kubepods").join(c)),
+    );
+    test_support::write_v1_host(dir, &cgs).unwrap();
+    test_support::write(&dir.join("proc/sys/kernel/threads-max"), "192000\n").unwrap();
     for cg in cgs {
-        write(&cg.join("memory.stat"), STAT);
         for (f, v) in [
-            ("memory.usage_in_bytes", "752611328\n"),
-            ("memory.max_usage_in_bytes", "854720512\n"),
-            ("memory.failcnt", "0\n"),
-            ("memory.limit_in_bytes", "9223372036854771712\n"),
-            ("memory.use_hierarchy", "1\n"),
-            ("memory.kmem.usage_in_bytes", "61026304\n"),
             ("memory.memsw.limit_in_bytes", "9223372036854771712\n"),
-            (
-                "memory.oom_control",
-                "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
-            ),
             // Not read: stat'ed for the creation time, as on a real v1 cgroup.
             ("cgroup.clone_children", "0\n"),
         ] {
@@ -236,7 +204,7 @@ fn main() {
             continue;
         }
         let mut t = cgroups::TestCgroups::new("bench");
-        for cg in pod_cgroups(pods) {
+        for cg in test_support::pod_cgroups(pods) {
             t.mkdir(&format!("kubepods/{cg}"));
         }
         let pod_root = format!("{}/kubepods", t.name);

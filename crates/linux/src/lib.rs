@@ -27,23 +27,30 @@
 //!
 //! * [`collect::Collector`] / [`collect::NodeSnapshot`]: one pass -> `summary`, `layout`,
 //!   `meminfo` + `free`, `node`, `pods_cgroup`, `pods` (with `containers`), `psi`, `pids`,
-//!   `nodefs`/`imagefs`, `skipped`, `time`.
-//! * Low level: [`memcg::MemcgReader::read`] reads one memory cgroup directory (v1 or v2) into a
-//!   [`memcg::MemoryBreakdown`] (`to_summary` gives the kubelet's `MemoryStats`);
-//!   [`meminfo::Meminfo`], [`psi::parse`], [`pids::read`], [`fsstats::statvfs`],
-//!   [`discovery::discover`], [`layout::detect`], [`creation::CreationProbe::probe`] (a
-//!   cgroup's creation time, the `startTime` cAdvisor gives the kubelet).
+//!   `nodefs`/`imagefs`, `skipped` (typed: [`collection::skip::SkipReason`]), `time`.
+//! * Low level: [`memcg::MemcgReader::read_sample`] reads one memory cgroup directory (v1 or
+//!   v2) into a raw [`memcg::MemcgSample`]; [`memcg::MemoryBreakdown::from_sample`] applies
+//!   cAdvisor's rules to it (`to_summary` gives the kubelet's `MemoryStats`);
+//!   [`memcg::MemcgReader::read`] does both. [`meminfo::Meminfo`], [`psi::parse`],
+//!   [`pids::read`], [`fsstats::statvfs`], [`layout::detect`],
+//!   [`creation::CreationProbe::probe`] (a cgroup's creation time, the `startTime` cAdvisor
+//!   gives the kubelet).
 //! * Control (experiments, tests, the agent's kill action): [`control::CgroupHost::detect`]
 //!   finds the memory controller (v1 or v2); `create_unique` makes an owned [`control::Cgroup`]
 //!   (removed on drop) with `set_memory_limit`, `set_oom_kill_disable` (v1), `spawn`/`command`
 //!   (a process that starts inside the cgroup), `pids`, `kill_all`, `terminate(grace)`,
-//!   `teardown`; [`control::kill_pod`] = SIGTERM, grace, SIGKILL on an existing cgroup.
+//!   `teardown`; [`control::kill_pod`] = SIGTERM, grace, SIGKILL on an existing cgroup;
+//!   [`control::subtree_pids`] is the one recursive pid walk (kills, the agent's rails).
+//! * Notify: [`notify::Notifier`] over [`notify::UsageThreshold`] (v1),
+//!   [`notify::MemoryEventsWatch`] (v2) and [`notify::PsiTrigger`].
 //! * [`capture::capture`] writes exactly the files a pass read (plus `headroom-capture.json`),
 //!   so `Collector` on the captured directory reproduces the same Summary.
 
 pub mod collection;
 pub mod control;
 pub mod notify;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 // The collection modules keep their old top-level paths (`headroom_linux::memcg`, ...): about
 // 30 files in the cli, agent, record and lab crates import them that way, and those files

@@ -26,17 +26,10 @@ use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::root::HostRoot;
 use headroom_record::{PassInput, Recorder, RecordingMeta, Retention, Store};
 
-const STAT: &str = include_str!("../../linux/tests/fixtures/samples/sync-v1-root-memory.stat");
-const MOUNTINFO: &str = include_str!("../../linux/tests/fixtures/samples/mountinfo.txt");
-const MEMINFO: &str = include_str!("../../linux/tests/fixtures/samples/sync-meminfo.txt");
+use headroom_linux::test_support::{self, V1_STAT as STAT};
 const PODS: usize = 110;
 const CONFIG: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
                       evictionHard:\n  memory.available: \"100Mi\"\n  allocatableMemory.available: \"100Mi\"\n";
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
 
 fn uid(p: usize) -> String {
     format!("{p:08}-0000-4000-8000-000000000000")
@@ -149,30 +142,9 @@ fn write_pass(cgs: &mut [Moving], all_busy: bool, rng: &mut Rng) {
 }
 
 fn fake_tree(dir: &Path) -> Vec<Moving> {
-    write(&dir.join("proc/self/mountinfo"), MOUNTINFO);
-    write(&dir.join("proc/meminfo"), MEMINFO);
-    write(&dir.join("proc/loadavg"), "0.1 0.2 0.3 2/333 99\n");
-    write(&dir.join("proc/sys/kernel/pid_max"), "4194304\n");
-    let mem = dir.join("sys/fs/cgroup/memory");
-    let cgs = cgroups(&mem);
-    for cg in &cgs {
-        let cg = &cg.path;
-        write(&cg.join("memory.stat"), STAT);
-        for (f, v) in [
-            ("memory.usage_in_bytes", "752611328\n"),
-            ("memory.max_usage_in_bytes", "854720512\n"),
-            ("memory.failcnt", "0\n"),
-            ("memory.limit_in_bytes", "9223372036854771712\n"),
-            ("memory.use_hierarchy", "1\n"),
-            ("memory.kmem.usage_in_bytes", "61026304\n"),
-            (
-                "memory.oom_control",
-                "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
-            ),
-        ] {
-            std::fs::write(cg.join(f), v).unwrap();
-        }
-    }
+    let cgs = cgroups(&test_support::v1_memory_root(dir));
+    let paths: Vec<PathBuf> = cgs.iter().map(|cg| cg.path.clone()).collect();
+    test_support::write_v1_host(dir, &paths).unwrap();
     cgs
 }
 

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 /// The `btime` of a `/proc/stat` text: the token after the first `btime` token.
 /// `None` when there is none or it is not an integer number of seconds.
-pub fn parse_btime(proc_stat: &str) -> Option<Timestamp> {
+pub(crate) fn parse_btime(proc_stat: &str) -> Option<Timestamp> {
     let mut tokens = proc_stat.split_whitespace();
     tokens.find(|t| *t == "btime")?;
     let seconds = tokens.next()?.parse::<i64>().ok()?;

@@ -23,14 +23,14 @@ use std::path::{Path, PathBuf};
 use jiff::{Timestamp, ToSpan};
 
 /// The interface file whose mtime witnesses a v1 cgroup's creation.
-pub const V1_WITNESS: &str = "cgroup.clone_children";
+pub(crate) const V1_WITNESS: &str = "cgroup.clone_children";
 /// The interface file whose mtime witnesses a v2 cgroup's creation.
-pub const V2_WITNESS: &str = "cgroup.events";
+pub(crate) const V2_WITNESS: &str = "cgroup.events";
 
 /// The v1 controllers whose hierarchies cAdvisor watches when the kubelet runs it
 /// (`supportedSubsystems` less `io`, which only exists on v2; `blkio` stays because the
 /// kubelet asks for disk I/O metrics).
-pub const CADVISOR_V1_CONTROLLERS: [&str; 9] = [
+pub(crate) const CADVISOR_V1_CONTROLLERS: [&str; 9] = [
     "cpu",
     "cpuacct",
     "cpuset",
@@ -54,7 +54,7 @@ pub struct Clock {
 
 /// The creation time from the modification times seen, cAdvisor's way: the lowest one
 /// strictly before `now`, raised to the boot minute; `None` when nothing counted.
-pub fn creation_time(clock: Clock, mtimes: impl IntoIterator<Item = Timestamp>) -> Option<Timestamp> {
+pub(crate) fn creation_time(clock: Clock, mtimes: impl IntoIterator<Item = Timestamp>) -> Option<Timestamp> {
     let mut lowest = clock.now;
     for t in mtimes {
         if t < lowest {

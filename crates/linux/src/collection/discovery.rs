@@ -35,7 +35,7 @@ pub use crate::collection::skip::{Skip, SkipReason};
 
 /// A container cgroup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiscoveredContainer {
+pub(crate) struct DiscoveredContainer {
     /// Container id (runtime prefix and `.scope` stripped).
     pub id: String,
     /// cgroup name relative to the hierarchy root, e.g. `/kubepods/burstable/pod<uid>/<id>`.
@@ -44,7 +44,7 @@ pub struct DiscoveredContainer {
 
 /// A pod cgroup and its containers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiscoveredPod {
+pub(crate) struct DiscoveredPod {
     /// Pod UID with dashes (systemd's underscores turned back).
     pub uid: String,
     pub qos: Qos,
@@ -55,7 +55,7 @@ pub struct DiscoveredPod {
 
 /// The pod cgroup root to use: `kubepods` if the hierarchy has it, else `kubepods.slice`.
 /// Returns the cgroup name (`/kubepods`), or `None` when neither exists.
-pub fn detect_pod_cgroup_root(root: &HostRoot, hierarchy_root: &Path) -> Option<String> {
+pub(crate) fn detect_pod_cgroup_root(root: &HostRoot, hierarchy_root: &Path) -> Option<String> {
     ["kubepods", "kubepods.slice"]
         .into_iter()
         .find(|name| root.path(hierarchy_root.join(name)).is_dir())
@@ -63,7 +63,7 @@ pub fn detect_pod_cgroup_root(root: &HostRoot, hierarchy_root: &Path) -> Option<
 }
 
 /// Normalise a configured pod cgroup root (`kubepods`, `/kubepods.slice/`) to `/name`.
-pub fn normalize_cgroup_name(name: &str) -> String {
+pub(crate) fn normalize_cgroup_name(name: &str) -> String {
     let trimmed = name.trim().trim_matches('/');
     format!("/{trimmed}")
 }
@@ -122,7 +122,7 @@ fn subdirs(dir: &Path) -> Result<Vec<String>, String> {
 
 /// Walk the pod cgroup root `pods_cgroup` (a cgroup name like `/kubepods`) of the hierarchy
 /// whose root cgroup is at host path `hierarchy_root`.
-pub fn discover(
+pub(crate) fn discover(
     root: &HostRoot,
     hierarchy_root: &Path,
     pods_cgroup: &str,

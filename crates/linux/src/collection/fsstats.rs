@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::collection::root::HostRoot;
 
 /// Default nodefs path (the kubelet's root directory).
-pub const DEFAULT_NODEFS: &str = "/var/lib/kubelet";
+pub(crate) const DEFAULT_NODEFS: &str = "/var/lib/kubelet";
 /// Runtime roots tried for imagefs, in order.
-pub const RUNTIME_ROOTS: [&str; 3] = [
+pub(crate) const RUNTIME_ROOTS: [&str; 3] = [
     "/var/lib/containerd",
     "/var/lib/containers/storage",
     "/var/lib/docker",
@@ -69,7 +69,7 @@ pub fn statvfs(root: &HostRoot, host_path: &Path) -> std::io::Result<FsFigures> 
 }
 
 /// The imagefs path to use: the configured one, else the first runtime root that exists.
-pub fn default_imagefs(root: &HostRoot) -> Option<PathBuf> {
+pub(crate) fn default_imagefs(root: &HostRoot) -> Option<PathBuf> {
     RUNTIME_ROOTS
         .iter()
         .map(PathBuf::from)

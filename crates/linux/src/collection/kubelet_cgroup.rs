@@ -15,7 +15,7 @@ use crate::collection::root::{FileReader, HostRoot};
 
 /// What the process scan found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KubeletCgroup {
+pub(crate) enum KubeletCgroup {
     /// The kubelet's cgroup name, e.g. `/system.slice/kubelet.service`.
     Found { pid: u32, cgroup: String },
     /// A kubelet process whose cgroup the kubelet itself would not report, and why.
@@ -25,7 +25,7 @@ pub enum KubeletCgroup {
 }
 
 /// Scan `/proc` of `root` for the kubelet and read its cgroup.
-pub fn find(root: &HostRoot, files: &mut FileReader, v2: bool) -> KubeletCgroup {
+pub(crate) fn find(root: &HostRoot, files: &mut FileReader, v2: bool) -> KubeletCgroup {
     let Some(pid) = kubelet_pid(&root.path("/proc")) else {
         return KubeletCgroup::NotRunning;
     };
@@ -60,7 +60,7 @@ fn kubelet_pid(proc_dir: &Path) -> Option<u32> {
 }
 
 /// The cgroup the kubelet reports for itself, from the text of `/proc/<pid>/cgroup`.
-pub fn cgroup_of(proc_cgroup: &str, v2: bool) -> Result<String, String> {
+pub(crate) fn cgroup_of(proc_cgroup: &str, v2: bool) -> Result<String, String> {
     // Lines are `<id>:<controllers>:<path>`; the path may itself contain ':'.
     let path_of = |wanted: &str| {
         proc_cgroup.lines().find_map(|line| {

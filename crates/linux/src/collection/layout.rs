@@ -27,7 +27,7 @@ pub const CGROUP2_MAGIC: u64 = 0x6367_7270;
 /// `TMPFS_MAGIC`.
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// `CGROUP_SUPER_MAGIC` (a v1 hierarchy).
-pub const CGROUP_MAGIC: u64 = 0x0027_e0eb;
+pub(crate) const CGROUP_MAGIC: u64 = 0x0027_e0eb;
 
 /// The cgroup mount mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ pub struct Layout {
 
 impl Layout {
     /// Decide the mode from statfs magics (cAdvisor's rule).
-    pub fn mode_from_magics(cgroup: Option<u64>, unified: Option<u64>) -> CgroupMode {
+    pub(crate) fn mode_from_magics(cgroup: Option<u64>, unified: Option<u64>) -> CgroupMode {
         if cgroup == Some(CGROUP2_MAGIC) {
             CgroupMode::Unified
         } else if unified == Some(CGROUP2_MAGIC) {
@@ -129,7 +129,7 @@ impl Layout {
 }
 
 /// Statfs magic of a live path, or `None` when it cannot be statted.
-pub fn statfs_magic(path: &Path) -> Option<u64> {
+pub(crate) fn statfs_magic(path: &Path) -> Option<u64> {
     // f_type is signed on some targets; the magics are all below 2^31.
     rustix::fs::statfs(path).ok().map(|s| s.f_type as u64)
 }
@@ -253,7 +253,7 @@ fn detect_mode(
 
 /// The v1 controllers named in `/proc/self/cgroup` (`4:memory:/path`, `1:cpu,cpuacct:/`);
 /// `name=` hierarchies and the v2 line `0::/path` name none. Malformed lines are skipped.
-pub fn v1_controllers(text: &str) -> Vec<String> {
+pub(crate) fn v1_controllers(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|line| {
             let mut parts = line.splitn(3, ':');
@@ -270,7 +270,7 @@ pub fn v1_controllers(text: &str) -> Vec<String> {
 
 /// One line of `/proc/self/mountinfo` (the parts layout detection needs).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MountEntry {
+pub(crate) struct MountEntry {
     pub mount_point: String,
     pub fs_type: String,
     pub super_options: String,
@@ -278,13 +278,13 @@ pub struct MountEntry {
 
 impl MountEntry {
     /// A v1 hierarchy that carries the memory controller.
-    pub fn is_v1_memory(&self) -> bool {
+    pub(crate) fn is_v1_memory(&self) -> bool {
         self.fs_type == "cgroup" && self.super_options.split(',').any(|o| o == "memory")
     }
 }
 
 /// Parse mountinfo; malformed lines are skipped.
-pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
+pub(crate) fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();

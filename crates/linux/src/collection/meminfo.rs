@@ -47,17 +47,17 @@ impl Meminfo {
     }
 
     /// Machine memory capacity as cAdvisor computes it (`MemTotal` x 1024).
-    pub fn mem_total(&self) -> Option<u64> {
+    pub(crate) fn mem_total(&self) -> Option<u64> {
         self.get("MemTotal")
     }
 
     /// `SwapTotal` x 1024 (cAdvisor's machine swap capacity).
-    pub fn swap_total(&self) -> Option<u64> {
+    pub(crate) fn swap_total(&self) -> Option<u64> {
         self.get("SwapTotal")
     }
 
     /// Swap in use: `SwapTotal - SwapFree`.
-    pub fn swap_used(&self) -> Option<u64> {
+    pub(crate) fn swap_used(&self) -> Option<u64> {
         Some(self.swap_total()?.saturating_sub(self.get("SwapFree")?))
     }
 

@@ -47,7 +47,7 @@ pub fn read(root: &HostRoot, reader: &mut FileReader) -> PidFigures {
 }
 
 /// `0.00 0.01 0.05 1/210 12345` -> 210.
-pub fn parse_loadavg_total(text: &str) -> Option<i64> {
+pub(crate) fn parse_loadavg_total(text: &str) -> Option<i64> {
     let field = text.split_whitespace().nth(3)?;
     field.split_once('/')?.1.parse().ok()
 }

@@ -42,7 +42,7 @@ impl HostRoot {
 
     /// True for the live host (`/`): only then do `statfs`/`statvfs` tell the truth about the
     /// host, because a captured tree has no real mounts.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         self.base == Path::new("/")
     }
 

@@ -45,20 +45,9 @@ impl Cgroup {
         Ok(parse_pids(&text))
     }
 
-    /// Pids of this cgroup and all its descendants.
+    /// Pids of this cgroup and all its descendants, never pid 1 (see [`subtree_pids`]).
     pub fn pids_recursive(&self) -> Result<Vec<i32>> {
-        let mut all = Vec::new();
-        for dir in self.subtree_bottom_up()? {
-            match read_file(&dir.join("cgroup.procs")) {
-                Ok(text) => all.extend(parse_pids(&text)),
-                // A child cgroup removed while we walk has no processes left.
-                Err(ControlError::FileMissing { .. } | ControlError::CgroupMissing { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        all.sort_unstable();
-        all.dedup();
-        Ok(all)
+        Ok(subtree_pids(&self.path)?.into_iter().filter(|&p| p > 1).collect())
     }
 
     /// Live (non-zombie) processes of the subtree. A zombie holds no memory and only waits
@@ -73,26 +62,7 @@ impl Cgroup {
 
     /// This cgroup and every descendant directory, deepest first.
     pub(super) fn subtree_bottom_up(&self) -> Result<Vec<PathBuf>> {
-        if !self.path.is_dir() {
-            return Err(ControlError::CgroupMissing {
-                path: self.path.clone(),
-            });
-        }
-        let mut order = Vec::new();
-        let mut stack = vec![self.path.clone()];
-        while let Some(dir) = stack.pop() {
-            if let Ok(entries) = fs::read_dir(&dir) {
-                for entry in entries.flatten() {
-                    if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                        stack.push(entry.path());
-                    }
-                }
-            }
-            order.push(dir);
-        }
-        // Parents were pushed before their children; reverse so children come first.
-        order.reverse();
-        Ok(order)
+        subtree_bottom_up(&self.path)
     }
 
     /// Kill every process of this cgroup and its descendants and wait until none is left.
@@ -188,11 +158,63 @@ pub fn kill_pod(host: &CgroupHost, path: &Path, grace: Duration) -> Result<KillR
     Cgroup::open(host, path)?.terminate(grace)
 }
 
-fn parse_pids(text: &str) -> Vec<i32> {
+/// Every pid listed in the `cgroup.procs` of `cgroup` and of all its descendants, sorted,
+/// each once, pid 1 included (the agent may be pid 1 of its container: its own-pid rail needs
+/// to see it; [`Cgroup::pids_recursive`] leaves it out because it signals). The one recursive
+/// pid walk: kills, the agent's rails and its cleanup wait all list processes through it.
+///
+/// `cgroup` is a real path (under `--root` where there is one). Errors: the cgroup directory
+/// is missing ([`ControlError::CgroupMissing`]) or a `cgroup.procs` cannot be read for another
+/// reason than having vanished; a descendant removed during the walk has no processes left.
+pub fn subtree_pids(cgroup: &Path) -> Result<Vec<i32>> {
+    let mut all = Vec::new();
+    for dir in subtree_bottom_up(cgroup)? {
+        match read_file(&dir.join("cgroup.procs")) {
+            Ok(text) => all.extend(listed_pids(&text)),
+            // A child cgroup removed while we walk has no processes left.
+            Err(ControlError::FileMissing { .. } | ControlError::CgroupMissing { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    Ok(all)
+}
+
+/// This cgroup and every descendant directory, deepest first.
+fn subtree_bottom_up(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Err(ControlError::CgroupMissing {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut order = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(entry.path());
+                }
+            }
+        }
+        order.push(dir);
+    }
+    // Parents were pushed before their children; reverse so children come first.
+    order.reverse();
+    Ok(order)
+}
+
+/// The pids of a `cgroup.procs` text (junk and non-positive entries left out).
+fn listed_pids(text: &str) -> impl Iterator<Item = i32> + '_ {
     text.split_whitespace()
         .filter_map(|t| t.parse::<i32>().ok())
-        .filter(|&p| p > 1)
-        .collect()
+        .filter(|&p| p > 0)
+}
+
+/// The pids of a `cgroup.procs` text that may be signalled (never pid 1).
+fn parse_pids(text: &str) -> Vec<i32> {
+    listed_pids(text).filter(|&p| p > 1).collect()
 }
 
 /// Send `sig` to `pid`; false when the process is already gone or must not be signalled

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 mod kill;
 
-pub use kill::{KillReport, kill_pod};
+pub use kill::{KillReport, kill_pod, subtree_pids};
 
 /// statfs magic of a cgroup v1 hierarchy (`CGROUP_SUPER_MAGIC`).
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;

@@ -187,7 +187,7 @@ impl Collector {
 
     /// Creation times handed out since [`Collector::start_recording`], by cgroup name (what
     /// a capture keeps, since copied files do not keep the cgroups' modification times).
-    pub fn take_recorded_creation(&mut self) -> BTreeMap<String, Timestamp> {
+    pub(crate) fn take_recorded_creation(&mut self) -> BTreeMap<String, Timestamp> {
         self.recorded_creation
             .as_mut()
             .map(std::mem::take)

@@ -149,11 +149,6 @@ impl MemcgReader {
         Self::default()
     }
 
-    /// The full `memory.stat` of the last cgroup read.
-    pub fn last_stat(&self) -> &StatMap {
-        &self.sample.stat
-    }
-
     /// The raw readings of the last cgroup read.
     pub fn last_sample(&self) -> &MemcgSample {
         &self.sample
