@@ -6,7 +6,6 @@ use super::{Retention, Store, StoreError, db_err};
 
 impl Store {
     /// Bytes the recording's live pages take (the database file shrinks to this after an
-
     /// incremental vacuum; the WAL is checkpointed back into it).
     pub fn live_bytes(&self) -> Result<u64, StoreError> {
         let q = |sql: &str| -> Result<i64, StoreError> {
