@@ -374,35 +374,35 @@ fn damaged_or_foreign_recordings_are_refused_clearly() {
     // Nothing lost: the refused recording is as it was.
     assert_eq!(std::fs::read(bad.join("recording.sqlite")).unwrap(), before);
 
-    // An older schema (1: before the streams were split) is refused naming the file and both
-    // versions.
-    let older = tmp.path().join("older");
-    std::fs::create_dir(&older).unwrap();
-    std::fs::write(older.join("recording.sqlite"), &bytes).unwrap();
-    rusqlite::Connection::open(older.join("recording.sqlite"))
-        .unwrap()
-        .execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'", [])
-        .unwrap();
-    let (code, err) = error_of(&[&os("replay"), &os("--recording"), older.as_os_str()]);
-    assert_eq!(code, Some(2), "{err}");
-    let file = older.join("recording.sqlite").display().to_string();
-    assert!(
-        err.contains(&file) && err.contains("schema 1") && err.contains("reads schema 2 only"),
-        "{err}"
-    );
-
-    // A newer schema is refused, naming the version.
-    let newer = tmp.path().join("newer");
-    std::fs::create_dir(&newer).unwrap();
-    std::fs::write(newer.join("recording.sqlite"), &bytes).unwrap();
-    rusqlite::Connection::open(newer.join("recording.sqlite"))
-        .unwrap()
-        .execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", [])
-        .unwrap();
-    let (code, err) = error_of(&[&os("incidents"), &os("--recording"), newer.as_os_str()]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("schema 99") && err.contains("newer headroom"),
-        "{err}"
-    );
+    // Another schema, older (1: before the streams were split) or newer, is refused naming
+    // the file and both versions.
+    let copy_with_version = |name: &str, version: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("recording.sqlite"), &bytes).unwrap();
+        rusqlite::Connection::open(dir.join("recording.sqlite"))
+            .unwrap()
+            .execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [version],
+            )
+            .unwrap();
+        dir
+    };
+    for (name, version, cmd, advice) in [
+        ("older", "1", "replay", "older headroom"),
+        ("newer", "99", "incidents", "newer headroom"),
+    ] {
+        let dir = copy_with_version(name, version);
+        let (code, err) = error_of(&[&os(cmd), &os("--recording"), dir.as_os_str()]);
+        assert_eq!(code, Some(2), "{err}");
+        let file = dir.join("recording.sqlite").display().to_string();
+        assert!(
+            err.contains(&file)
+                && err.contains(&format!("schema {version}"))
+                && err.contains("reads schema 2 only")
+                && err.contains(advice),
+            "{err}"
+        );
+    }
 }
