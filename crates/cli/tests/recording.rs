@@ -108,10 +108,13 @@ fn incidents_and_replay_read_what_record_stored() {
     assert_eq!(e["observed"], 62 * MIB);
     assert_eq!(e["ranking"][0], "jobs/batch");
     let split = e["workingSetBefore"].as_array().unwrap();
-    assert_eq!(split.len(), 3, "two calm passes and the incident's own: {e}");
-    assert_eq!(split[0]["workingSet"], 290 * MIB);
-    assert_eq!(split[2]["workingSet"], 450 * MIB);
-    assert_eq!(split[2]["inactiveFile"], 10 * MIB);
+    // The calm passes (at least the two seen; a loaded machine may let the recorder pass once
+    // more before it is killed), then the incident's own.
+    let (own, calm) = split.split_last().unwrap();
+    assert!(calm.len() >= 2, "two calm passes and the incident's own: {e}");
+    assert!(calm.iter().all(|c| c["workingSet"] == 290 * MIB), "{e}");
+    assert_eq!(own["workingSet"], 450 * MIB);
+    assert_eq!(own["inactiveFile"], 10 * MIB);
     let pressure: Vec<_> = incidents
         .iter()
         .filter(|i| i["kind"] == "memoryPressure")
@@ -344,39 +347,62 @@ fn damaged_or_foreign_recordings_are_refused_clearly() {
     assert!(err.contains("cut"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
-    // Corrupted: one pass's stored readings damaged in place (bytes flipped inside the blob;
-    // SQLite's own pages stay valid, so only the zlib checksum can tell).
+    // Corrupted: one pass's stored raw samples damaged in place (bytes flipped inside the
+    // blob; SQLite's own pages stay valid, so only the zlib checksum can tell).
     let bad = tmp.path().join("bad");
     std::fs::create_dir(&bad).unwrap();
     std::fs::write(bad.join("recording.sqlite"), &bytes).unwrap();
     {
         let db = rusqlite::Connection::open(bad.join("recording.sqlite")).unwrap();
         let mut blob: Vec<u8> = db
-            .query_row("SELECT readings FROM passes WHERE id = 2", [], |r| r.get(0))
+            .query_row("SELECT samples FROM passes WHERE id = 2", [], |r| r.get(0))
             .unwrap();
         let n = blob.len();
         for b in &mut blob[n / 2..n] {
             *b ^= 0x5a;
         }
-        db.execute("UPDATE passes SET readings = ?1 WHERE id = 2", [blob])
+        db.execute("UPDATE passes SET samples = ?1 WHERE id = 2", [blob])
             .unwrap();
     }
+    let before = std::fs::read(bad.join("recording.sqlite")).unwrap();
     let (code, err) = error_of(&[&os("incidents"), &os("--recording"), bad.as_os_str()]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("damaged"), "{err}");
-
-    // A newer schema is refused, naming the version.
-    let newer = tmp.path().join("newer");
-    std::fs::create_dir(&newer).unwrap();
-    std::fs::write(newer.join("recording.sqlite"), &bytes).unwrap();
-    rusqlite::Connection::open(newer.join("recording.sqlite"))
-        .unwrap()
-        .execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", [])
-        .unwrap();
-    let (code, err) = error_of(&[&os("incidents"), &os("--recording"), newer.as_os_str()]);
-    assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("schema 99") && err.contains("newer headroom"),
+        err.contains("damaged") && err.contains("pass 2: samples"),
         "{err}"
     );
+    // Nothing lost: the refused recording is as it was.
+    assert_eq!(std::fs::read(bad.join("recording.sqlite")).unwrap(), before);
+
+    // Another schema, older (1: before the streams were split) or newer, is refused naming
+    // the file and both versions.
+    let copy_with_version = |name: &str, version: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("recording.sqlite"), &bytes).unwrap();
+        rusqlite::Connection::open(dir.join("recording.sqlite"))
+            .unwrap()
+            .execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [version],
+            )
+            .unwrap();
+        dir
+    };
+    for (name, version, cmd, advice) in [
+        ("older", "1", "replay", "older headroom"),
+        ("newer", "99", "incidents", "newer headroom"),
+    ] {
+        let dir = copy_with_version(name, version);
+        let (code, err) = error_of(&[&os(cmd), &os("--recording"), dir.as_os_str()]);
+        assert_eq!(code, Some(2), "{err}");
+        let file = dir.join("recording.sqlite").display().to_string();
+        assert!(
+            err.contains(&file)
+                && err.contains(&format!("schema {version}"))
+                && err.contains("reads schema 2 only")
+                && err.contains(advice),
+            "{err}"
+        );
+    }
 }

@@ -3,14 +3,14 @@
 //! readers behind `headroom replay` and `headroom incidents`.
 //!
 //! * [`store`]: the SQLite recording (schema, retention, crash safety);
-//! * [`delta`]: a pass stored as its difference from the pass before;
+//! * [`leaf_delta`]: a pass stored as its binary difference from the pass before;
 //! * [`model`]: what a pass holds;
 //! * [`pass_time`]: the pass time stored once, not in every stats object;
 //! * [`recorder`]: the writing side, one call per pass;
 //! * [`incidents`]: evictions, OOM kills and MemoryPressure episodes found in a recording.
 
-pub mod delta;
 pub mod incidents;
+pub mod leaf_delta;
 pub mod model;
 pub mod pass_time;
 pub mod recorder;

@@ -21,6 +21,8 @@ pub const RANKING_KEPT: usize = 10;
 /// and each cgroup's raw sample, from which a later version can re-derive every memory figure.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Readings {
+    /// Stored apart from the samples (its own stream), so optional in the samples' tree.
+    #[serde(default)]
     pub summary: Summary,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meminfo: Option<Meminfo>,
@@ -223,8 +225,11 @@ pub struct Pass {
     /// near a threshold).
     pub trigger: String,
     pub light: bool,
+    /// The `configs` row in force at this pass (see [`crate::store::Store::config_text`]).
+    pub config_id: i64,
     pub readings: Readings,
-    pub pods: Vec<Pod>,
+    /// Shared by every pass with the same pod list (a replay does not copy 110 pods a pass).
+    pub pods: std::sync::Arc<Vec<Pod>>,
     pub decision: DecisionRecord,
 }
 

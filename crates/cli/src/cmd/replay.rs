@@ -101,18 +101,50 @@ fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp
 /// pass before them (see the help).
 #[derive(Default)]
 struct LightFiller {
-    last_pods: Option<Vec<headroom_core::summary::PodStats>>,
+    last_pods: Vec<headroom_core::summary::PodStats>,
 }
 
 impl LightFiller {
+    /// Lend the last full pass's pod figures to a light pass (moved in, not copied: a day at
+    /// rest has thousands of light passes); [`LightFiller::take_back`] after the step.
     fn fill(&mut self, p: &mut Pass) {
         if p.light && p.readings.summary.pods.is_empty() {
-            if let Some(pods) = &self.last_pods {
-                p.readings.summary.pods = pods.clone();
-            }
-        } else {
-            self.last_pods = Some(p.readings.summary.pods.clone());
+            p.readings.summary.pods = std::mem::take(&mut self.last_pods);
         }
+    }
+
+    /// Keep `p`'s pod figures for the light passes after it.
+    fn take_back(&mut self, p: &mut Pass) {
+        self.last_pods = std::mem::take(&mut p.readings.summary.pods);
+    }
+}
+
+/// The recording's own config of each pass, parsed once per `configs` row (`--config`
+/// replaces them all).
+struct PassConfigs<'a> {
+    store: &'a Store,
+    recording: &'a std::path::Path,
+    alt: Option<EvictionConfig>,
+    parsed: std::collections::HashMap<i64, EvictionConfig>,
+}
+
+impl PassConfigs<'_> {
+    fn of(&mut self, pass: &Pass) -> Result<&EvictionConfig, String> {
+        if let Some(alt) = &self.alt {
+            return Ok(alt);
+        }
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.parsed.entry(pass.config_id) {
+            let text = self
+                .store
+                .config_text(pass.config_id)
+                .map_err(|e| e.to_string())?;
+            let (config, _) = eviction_config(None, &text, self.recording)
+                .map_err(|e| format!("pass {}: its recorded config: {e:#}", pass.id))?;
+            slot.insert(config);
+        }
+        self.parsed
+            .get(&pass.config_id)
+            .ok_or_else(|| format!("pass {}: config {} not parsed", pass.id, pass.config_id))
     }
 }
 
@@ -153,6 +185,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         store
             .for_each_pass(from, to, |mut p| {
                 filler.fill(&mut p);
+                let filled = p.readings.summary.pods.clone();
+                filler.take_back(&mut p);
+                p.readings.summary.pods = filled;
                 passes.push(p);
                 Ok(())
             })
@@ -181,17 +216,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut origin = None;
+    let mut configs = PassConfigs {
+        store: &store,
+        recording: &args.range.recording,
+        alt: args.config.is_some().then(|| config.clone()),
+        parsed: Default::default(),
+    };
+    let mut config_error = None;
     let step = |mut pass: Pass| {
         filler.fill(&mut pass);
         steps += 1;
-        match replay_step(&mut out, format, &config, &mut state, &pod_cgroup_root, &pass) {
+        let config = match configs.of(&pass) {
+            Ok(c) => c,
+            Err(e) => {
+                config_error = Some(e);
+                return Err(headroom_record::StoreError::Io {
+                    dir: args.range.recording.clone(),
+                    detail: "stopped: a recorded config does not parse".into(),
+                });
+            }
+        };
+        let replayed = replay_step(&mut out, format, config, &mut state, &pod_cgroup_root, &pass);
+        match replayed {
             Ok(replayed) => {
                 if let Some((finder, points)) = plot.as_mut() {
                     pass.decision = replayed;
                     finder.push(&pass);
                     let origin = *origin.get_or_insert(pass.time);
-                    points.push(super::incidents_plot::Point::of(&pass, &config, origin));
+                    points.push(super::incidents_plot::Point::of(&pass, config, origin));
                 }
+                filler.take_back(&mut pass);
                 Ok(())
             }
             Err(e) => {
@@ -211,6 +265,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     if let Some(e) = write_error {
         return Err(anyhow::Error::new(e).context("writing to stdout"));
+    }
+    if let Some(e) = config_error {
+        return Err(bad_input(format!("{}: {e}", args.range.recording.display())));
     }
     walked.map_err(|e| bad_input(e.to_string()))?;
     if steps == 0 {
@@ -289,14 +346,14 @@ fn export_timeline(path: &std::path::Path, config_text: &str, passes: &[Pass]) -
     let mut current: Option<&Vec<headroom_core::pod::Pod>> = None;
     for p in passes {
         let mut step = json!({"time": p.time.to_string(), "summary": p.readings.summary});
-        if current.is_some_and(|before| *before != p.pods) {
-            step["pods"] = json!(p.pods);
+        if current.is_some_and(|before| *before != *p.pods) {
+            step["pods"] = json!(*p.pods);
         }
         current = Some(&p.pods);
         steps.push(step);
     }
     let mut timeline = json!({
-        "pods": passes.first().map(|p| json!(p.pods)).unwrap_or(json!([])),
+        "pods": passes.first().map(|p| json!(*p.pods)).unwrap_or(json!([])),
         "steps": steps,
     });
     if !config_text.trim().is_empty() {

@@ -1,0 +1,251 @@
+//! Reading passes back: chains decoded in order, one pass at a time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use headroom_core::Timestamp;
+use headroom_core::pod::Pod;
+use headroom_core::summary::Summary;
+use rusqlite::{OptionalExtension, params};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::append::{DELTA, WHOLE};
+use super::{Store, StoreError, Streams, classify, db_err, unzip};
+use crate::leaf_delta;
+use crate::model::{DecisionRecord, Event, Pass, Readings};
+
+fn ns(t: Option<Timestamp>, d: i64) -> i64 {
+    t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
+        .unwrap_or(d)
+}
+
+/// Decode one stream's blob into `into` (which holds the base pass's same stream when
+/// `has_base`).
+fn decode_stream(blob: &[u8], has_base: bool, into: &mut Value) -> Result<(), String> {
+    let Some((&tag, body)) = blob.split_first() else {
+        return Err("empty".into());
+    };
+    let body = unzip(body).map_err(|e| format!("does not decompress: {e}"))?;
+    match tag {
+        WHOLE => {
+            *into = serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))?;
+            Ok(())
+        }
+        DELTA if has_base => leaf_delta::apply(into, &body).map_err(|e| e.to_string()),
+        DELTA => Err("a delta on a key pass".into()),
+        other => Err(format!("unknown stream tag {other}")),
+    }
+}
+
+/// The typed readings of a pass (the Summary alone without `samples`). The pass time goes
+/// back into the trees for parsing and is marked again after: they stay the next pass's base.
+fn readings(s: &mut Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
+    crate::pass_time::unmark(&mut s.summary, time);
+    let summary = Summary::deserialize(&s.summary);
+    crate::pass_time::mark(&mut s.summary, time);
+    let mut readings = if samples {
+        crate::pass_time::unmark(&mut s.samples, time);
+        let r = Readings::deserialize(&s.samples);
+        crate::pass_time::mark(&mut s.samples, time);
+        r?
+    } else {
+        Readings::default()
+    };
+    readings.summary = summary?;
+    Ok(readings)
+}
+
+impl Store {
+    /// Number of passes stored.
+    pub fn pass_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM passes", [], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(db_err(&self.dir))
+    }
+
+    /// Every stored pass with `from <= time <= to`, decoded, in order (all in memory: for a
+    /// long range use [`Store::for_each_pass`]).
+    pub fn passes(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<Vec<Pass>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_pass(from, to, |p| {
+            out.push(p);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hand every stored pass with `from <= time <= to` to `f`, decoded, in order, one at a
+    /// time (a day of a 110-pod node does not fit in memory decoded). An error from `f` stops
+    /// the walk and is returned.
+    pub fn for_each_pass(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.walk(from, to, true, f)
+    }
+
+    /// [`Store::for_each_pass`] without the raw samples (`readings` holds only the Summary):
+    /// what `replay` needs, several times cheaper to decode.
+    pub fn for_each_summary(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.walk(from, to, false, f)
+    }
+
+    fn walk(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        samples: bool,
+        mut f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (from_ns, to_ns) = (ns(from, i64::MIN), ns(to, i64::MAX));
+        let damaged = |detail: String| StoreError::Damaged {
+            dir: self.dir.clone(),
+            detail,
+        };
+        // Decoding starts at the key pass of the first chain that reaches into the range.
+        let start: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MIN(key_id) FROM passes WHERE time_ns >= ?1 AND time_ns <= ?2",
+                params![from_ns, to_ns],
+                |r| r.get(0),
+            )
+            .map_err(db_err(&self.dir))?;
+        let Some(start) = start else {
+            return Ok(());
+        };
+        // The samples column is left out of the query when not wanted: SQLite then does not
+        // read its pages at all.
+        let sql = format!(
+            "SELECT id, time_ns, trigger, light, key_id, base_id, pods_id, config_id, decision, summary{} \
+             FROM passes WHERE id >= ?1 AND time_ns <= ?2 ORDER BY id",
+            if samples { ", samples" } else { "" }
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db_err(&self.dir))?;
+        let mut rows = stmt.query(params![start, to_ns]).map_err(db_err(&self.dir))?;
+        let mut tips: HashMap<i64, (i64, Streams)> = HashMap::new();
+        let mut pods_lists: HashMap<i64, Arc<Vec<Pod>>> = HashMap::new();
+        while let Some(row) = rows.next().map_err(db_err(&self.dir))? {
+            let get = |e: rusqlite::Error| classify(&self.dir, e);
+            let id: i64 = row.get(0).map_err(get)?;
+            let time_ns: i64 = row.get(1).map_err(get)?;
+            let key_id: i64 = row.get(4).map_err(get)?;
+            let base_id: Option<i64> = row.get(5).map_err(get)?;
+            let base = match base_id {
+                None => None,
+                Some(base) => {
+                    let Some((tip_id, streams)) = tips.remove(&key_id) else {
+                        // A chain that started before the range's first key pass: skip.
+                        continue;
+                    };
+                    if tip_id != base {
+                        return Err(damaged(format!("pass {id}: its base pass {base} is missing")));
+                    }
+                    Some(streams)
+                }
+            };
+            let mut base = base.unwrap_or_default();
+            let stream = |i: usize, name: &str, into: &mut Value| -> Result<(), StoreError> {
+                let blob = row.get_ref(i).map_err(get)?;
+                let blob = blob
+                    .as_blob()
+                    .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))?;
+                decode_stream(blob, base_id.is_some(), into)
+                    .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))
+            };
+            stream(8, "decision", &mut base.decision)?;
+            stream(9, "summary", &mut base.summary)?;
+            if samples {
+                stream(10, "samples", &mut base.samples)?;
+            }
+            if time_ns < from_ns {
+                tips.insert(key_id, (id, base));
+                continue;
+            }
+            let pods_id: i64 = row.get(6).map_err(get)?;
+            if let std::collections::hash_map::Entry::Vacant(slot) = pods_lists.entry(pods_id) {
+                let pods = self.load_pods(pods_id).map_err(|e| match e {
+                    StoreError::Damaged { detail, .. } => damaged(format!("pass {id}: {detail}")),
+                    other => other,
+                })?;
+                slot.insert(Arc::new(pods));
+            }
+            let decision = DecisionRecord::deserialize(&base.decision)
+                .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
+            let time = Timestamp::from_nanosecond(i128::from(time_ns))
+                .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?;
+            let readings = readings(&mut base, samples, &time.to_string())
+                .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
+            tips.insert(key_id, (id, base));
+            f(Pass {
+                id,
+                time,
+                trigger: row.get(2).map_err(get)?,
+                light: row.get(3).map_err(get)?,
+                config_id: row.get(7).map_err(get)?,
+                readings,
+                pods: pods_lists.get(&pods_id).cloned().unwrap_or_default(),
+                decision,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn load_pods(&self, id: i64) -> Result<Vec<Pod>, StoreError> {
+        let damaged = |detail: String| StoreError::Damaged {
+            dir: self.dir.clone(),
+            detail,
+        };
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT pods FROM pod_lists WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(db_err(&self.dir))?;
+        let blob = blob.ok_or_else(|| damaged(format!("pod list {id} is missing")))?;
+        let json = unzip(&blob).map_err(|e| damaged(format!("pod list {id} does not decompress: {e}")))?;
+        serde_json::from_slice(&json).map_err(|e| damaged(format!("pod list {id}: {e}")))
+    }
+
+    /// Every event with `from <= time <= to`, in order.
+    pub fn events(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT time_ns, kind, detail FROM events WHERE time_ns >= ?1 AND time_ns <= ?2 ORDER BY id",
+            )
+            .map_err(db_err(&self.dir))?;
+        let rows = stmt
+            .query_map(params![ns(from, i64::MIN), ns(to, i64::MAX)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db_err(&self.dir))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (t, kind, detail) = row.map_err(db_err(&self.dir))?;
+            let damaged = |detail: String| StoreError::Damaged {
+                dir: self.dir.clone(),
+                detail,
+            };
+            out.push(Event {
+                time: Timestamp::from_nanosecond(i128::from(t))
+                    .map_err(|e| damaged(format!("event time {t}: {e}")))?,
+                kind,
+                detail: serde_json::from_str(&detail).map_err(|e| damaged(format!("event detail: {e}")))?,
+            });
+        }
+        Ok(out)
+    }
+}
