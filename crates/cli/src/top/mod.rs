@@ -20,3 +20,6 @@ pub mod recording;
 pub mod sample;
 pub mod terminal;
 pub mod widgets;
+
+#[cfg(test)]
+mod interactive_tests;

@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use headroom_core::Timestamp;
-use ratatui::DefaultTerminal;
+use ratatui::backend::Backend;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::{DefaultTerminal, Terminal};
 
 use super::keys::{Action, ViewState};
 use super::layout::Mode;
@@ -87,18 +88,7 @@ pub fn run(mut live: Live) -> anyhow::Result<ExitCode> {
             dirty = true;
         }
         if dirty {
-            let model = &live.model;
-            screen.terminal.draw(|frame| {
-                let area = frame.area();
-                state.page = draw(
-                    area,
-                    frame.buffer_mut(),
-                    model,
-                    &state,
-                    Mode::Interactive,
-                    live.theme,
-                );
-            })?;
+            draw_frame(&mut screen.terminal, &live.model, &mut state, live.theme)?;
             dirty = false;
         }
         let wait = if state.paused {
@@ -111,24 +101,43 @@ pub fn run(mut live: Live) -> anyhow::Result<ExitCode> {
         if !event::poll(wait)? {
             continue;
         }
-        match event::read()? {
-            Event::Key(key) if key.kind != KeyEventKind::Release => {
-                let pods = live
-                    .model
-                    .snapshot
-                    .as_ref()
-                    .map_or(0, |s| s.report.eviction_order.pods.len());
-                match state.on_key(key, pods) {
-                    Action::Quit => break,
-                    Action::Refresh => forced = true,
-                    Action::Redraw => {}
-                }
-                dirty = true;
-            }
-            Event::Resize(..) => dirty = true,
-            _ => {}
+        match on_event(&event::read()?, &mut state, &live.model) {
+            Some(Action::Quit) => break,
+            Some(Action::Refresh) => forced = true,
+            Some(Action::Redraw) => dirty = true,
+            None => {}
         }
     }
     drop(screen);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Draw one frame on any backend (the terminal, or a TestBackend in tests); the page size it
+/// had room for goes back into the state for scrolling.
+pub fn draw_frame<B: Backend>(
+    terminal: &mut Terminal<B>,
+    model: &Model,
+    state: &mut ViewState,
+    theme: Theme,
+) -> Result<(), B::Error> {
+    terminal.draw(|frame| {
+        let area = frame.area();
+        state.page = draw(area, frame.buffer_mut(), model, state, Mode::Interactive, theme);
+    })?;
+    Ok(())
+}
+
+/// What a terminal event does: a key goes to the view state, a resize redraws.
+pub fn on_event(event: &Event, state: &mut ViewState, model: &Model) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => {
+            let pods = model
+                .snapshot
+                .as_ref()
+                .map_or(0, |s| s.report.eviction_order.pods.len());
+            Some(state.on_key(*key, pods))
+        }
+        Event::Resize(..) => Some(Action::Redraw),
+        _ => None,
+    }
 }

@@ -21,6 +21,9 @@ pub fn draw(area: Rect, buf: &mut Buffer, model: &Model, state: &ViewState, page
     } else if let Some(e) = &model.recording_error {
         spans.push(Span::styled(format!("recording: {e}"), theme.met()));
     } else {
+        if state.paused {
+            spans.push(Span::styled("PAUSED (p resumes)  ", theme.near()));
+        }
         spans.push(Span::styled(
             "? help  q quit  ↑↓ jk scroll  p pause  r refresh",
             theme.dim(),
@@ -29,11 +32,10 @@ pub fn draw(area: Rect, buf: &mut Buffer, model: &Model, state: &ViewState, page
             .snapshot
             .as_ref()
             .map_or(0, |s| s.report.eviction_order.pods.len());
-        if pods > page {
-            spans.push(Span::raw(format!("  ·  {} more pods", pods - page)));
-        }
-        if state.paused {
-            spans.push(Span::styled("  ·  PAUSED (p resumes)", theme.near()));
+        let first = state.scroll.min(pods.saturating_sub(page.max(1)));
+        let below = pods.saturating_sub(first + page);
+        if below > 0 {
+            spans.push(Span::raw(format!("  ·  {below} more below")));
         }
     }
     Paragraph::new(Line::from(spans)).render(area, buf);

@@ -13,9 +13,9 @@ use crate::top::model::Model;
 pub fn draw(area: Rect, buf: &mut Buffer, model: &Model, state: &ViewState, mode: Mode, theme: Theme) {
     let Some(snap) = &model.snapshot else { return };
     let report = &snap.report;
-    let source = match report.source.path.as_deref() {
-        Some(path) => format!("--root {path}"),
-        None => "live".to_string(),
+    let source = match (report.source.kind, report.source.path.as_deref()) {
+        (kind, Some(path)) => format!("--{kind} {path}"),
+        (_, None) => "live".to_string(),
     };
     let layout = match report.source.layout.as_deref() {
         Some(l) if l.contains("v2") => " · cgroup v2",

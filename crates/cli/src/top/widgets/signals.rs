@@ -51,7 +51,7 @@ pub fn lines(report: &StatusReport, width: u16, theme: Theme) -> Vec<Line<'stati
         if rows.is_empty() {
             out.push(Line::from(vec![
                 Span::raw(head),
-                Span::styled("   no threshold: the kubelet does not act on it", theme.dim()),
+                Span::styled("  no threshold: the kubelet does not act on it", theme.dim()),
             ]));
             continue;
         }
@@ -61,7 +61,8 @@ pub fn lines(report: &StatusReport, width: u16, theme: Theme) -> Vec<Line<'stati
             } else {
                 " ".repeat(head.chars().count())
             };
-            let mut spans = vec![Span::raw(lead), Span::raw(format!("   {}", threshold_text(row)))];
+            let threshold = threshold_text(row, width >= WIDE);
+            let mut spans = vec![Span::raw(lead), Span::raw(format!("  {threshold}"))];
             spans.push(verdict(row, theme));
             out.push(Line::from(spans));
         }
@@ -76,17 +77,19 @@ pub fn lines(report: &StatusReport, width: u16, theme: Theme) -> Vec<Line<'stati
     out
 }
 
-/// `hard <100Mi`, `soft <10% = 2.3 GiB (grace 1m30s)`.
-fn threshold_text(row: &ThresholdRow) -> String {
+/// `hard <100Mi`, `soft <1Gi 1m30s` (its grace period); `wide` adds what a percentage
+/// resolves to (`hard <10% = 2.3 GiB`).
+fn threshold_text(row: &ThresholdRow, wide: bool) -> String {
     let kind = if row.hard { "hard" } else { "soft" };
     let mut text = format!("{kind} <{}", row.value);
-    if row.value.ends_with('%')
+    if wide
+        && row.value.ends_with('%')
         && let Some(t) = row.threshold
     {
         text.push_str(&format!(" = {}", human_bytes(i128::from(t))));
     }
     if !row.hard {
-        text.push_str(&format!(" (grace {})", row.grace_period));
+        text.push_str(&format!(" {}", row.grace_period));
     }
     text
 }
@@ -94,18 +97,18 @@ fn threshold_text(row: &ThresholdRow) -> String {
 fn verdict(row: &ThresholdRow, theme: Theme) -> Span<'static> {
     match (row.met, row.headroom) {
         (Some(true), Some(h)) => Span::styled(
-            format!("   MET: {} below", human_bytes(-i128::from(h))),
+            format!("  MET, {} under", human_bytes(-i128::from(h))),
             theme.met(),
         ),
-        (Some(true), None) => Span::styled("   MET", theme.met()),
+        (Some(true), None) => Span::styled("  MET", theme.met()),
         (Some(false), Some(h)) => {
             let near = row.headroom_percent.is_some_and(|p| p < NEAR_PERCENT);
             let style = if near { theme.near() } else { theme.ok() };
-            Span::styled(format!("   ok: {} above", human_bytes(i128::from(h))), style)
+            Span::styled(format!("  headroom {}", human_bytes(i128::from(h))), style)
         }
         _ => Span::styled(
             format!(
-                "   not observed: {}",
+                "  not observed: {}",
                 row.unobserved_reason.as_deref().unwrap_or("unknown")
             ),
             theme.dim(),

@@ -74,7 +74,7 @@ fn block(label: &str, total: u64, s: &MemorySplit, width: u16, theme: Theme) -> 
     bar.push(Span::raw(tail));
     let b = |v: u64| human_bytes(i128::from(v));
     let counted = Line::from(vec![
-        Span::raw(format!("  working set {} = ", b(s.working_set))),
+        Span::raw(format!("working set {} = ", b(s.working_set))),
         Span::styled(format!("{ANON} anon {}", b(parts.anon)), theme.anon()),
         Span::raw(" + "),
         Span::styled(
@@ -85,7 +85,7 @@ fn block(label: &str, total: u64, s: &MemorySplit, width: u16, theme: Theme) -> 
     ]);
     let available = i128::from(total) - i128::from(s.working_set);
     let not_counted = Line::from(vec![
-        Span::raw("  not counted: "),
+        Span::raw("not counted: "),
         Span::styled(
             format!("{INACTIVE_FILE} inactive_file {}", b(parts.inactive_file)),
             theme.inactive_file(),
