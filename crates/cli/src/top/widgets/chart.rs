@@ -57,7 +57,7 @@ pub fn draw(area: Rect, buf: &mut Buffer, model: &Model, report: &StatusReport, 
                 .join(", ")
         )
     };
-    let window = format_duration(i64::try_from(history.window_ns()).unwrap_or(i64::MAX));
+    let window = short_duration(history.window_ns());
     let from = source_text(model);
     Paragraph::new(Line::styled(
         format!("{signal} {against} · last {window} · {from}"),
@@ -129,7 +129,7 @@ pub fn draw(area: Rect, buf: &mut Buffer, model: &Model, report: &StatusReport, 
             .style(theme.met())
             .data(&evictions),
     );
-    let half = format_duration(i64::try_from(history.window_ns() / 2).unwrap_or(i64::MAX));
+    let half = short_duration(history.window_ns() / 2);
     Chart::new(datasets)
         .x_axis(
             Axis::default()
@@ -147,18 +147,18 @@ pub fn draw(area: Rect, buf: &mut Buffer, model: &Model, report: &StatusReport, 
         .render(plot_area, buf);
 }
 
-/// `own samples (12)`, `recording /var/lib/headroom/rec (60 passes, 1 eviction)`.
+/// `own samples: 12`, `recording: 60 passes, 1 evicting` (the directory is the operator's
+/// own flag: the 80 columns go to the numbers).
 fn source_text(model: &Model) -> String {
     let n = model.history.len();
     match &model.history_source {
-        HistorySource::OwnSamples => format!("own samples ({n})"),
-        HistorySource::Recording { dir, node, .. } => {
-            let mut text = format!("recording {dir} ({n} passes");
+        HistorySource::OwnSamples => format!("own samples: {n}"),
+        HistorySource::Recording { node, .. } => {
+            let mut text = format!("recording: {n} passes");
             let evictions = model.history.evictions();
             if evictions > 0 {
                 text.push_str(&format!(", {evictions} evicting"));
             }
-            text.push(')');
             let this_node = model.snapshot.as_ref().map(|s| s.report.node_name.as_str());
             if let (Some(rec), Some(here)) = (node.as_deref(), this_node)
                 && rec != here
@@ -167,5 +167,28 @@ fn source_text(model: &Model) -> String {
             }
             text
         }
+    }
+}
+
+/// Go's duration text without its zero tails: `10m`, `1h30m`, `45s`.
+fn short_duration(ns: i128) -> String {
+    let text = format_duration(i64::try_from(ns).unwrap_or(i64::MAX));
+    let text = text.strip_suffix("m0s").map_or(text.clone(), |t| format!("{t}m"));
+    text.strip_suffix("h0m").map_or(text.clone(), |t| format!("{t}h"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_duration;
+
+    #[test]
+    fn durations_lose_their_zero_tails() {
+        let s = 1_000_000_000i128;
+        assert_eq!(short_duration(600 * s), "10m");
+        assert_eq!(short_duration(300 * s), "5m");
+        assert_eq!(short_duration(3600 * s), "1h");
+        assert_eq!(short_duration(5400 * s), "1h30m");
+        assert_eq!(short_duration(45 * s), "45s");
+        assert_eq!(short_duration(90 * s), "1m30s");
     }
 }

@@ -51,7 +51,7 @@ pub fn lines(report: &StatusReport, width: u16, theme: Theme) -> Vec<Line<'stati
         if rows.is_empty() {
             out.push(Line::from(vec![
                 Span::raw(head),
-                Span::styled("  no threshold: the kubelet does not act on it", theme.dim()),
+                Span::styled("  no threshold set", theme.dim()),
             ]));
             continue;
         }
@@ -73,7 +73,7 @@ pub fn lines(report: &StatusReport, width: u16, theme: Theme) -> Vec<Line<'stati
             theme.dim(),
         ));
     }
-    out.push(conditions_line(report, theme));
+    out.push(conditions_line(report, width, theme));
     out
 }
 
@@ -117,7 +117,7 @@ fn verdict(row: &ThresholdRow, theme: Theme) -> Span<'static> {
 }
 
 /// `conditions: MemoryPressure · evicting now: shop/search-0 (memory.available)`.
-fn conditions_line(report: &StatusReport, theme: Theme) -> Line<'static> {
+fn conditions_line(report: &StatusReport, width: u16, theme: Theme) -> Line<'static> {
     let mut spans = vec![Span::raw("conditions: ")];
     if report.conditions.is_empty() {
         spans.push(Span::styled("none", theme.ok()));
@@ -135,14 +135,17 @@ fn conditions_line(report: &StatusReport, theme: Theme) -> Line<'static> {
         .as_deref()
         .and_then(|uid| order.pods.iter().find(|c| c.uid == uid));
     match (evicted, acting) {
-        (Some(pod), Some(signal)) => spans.push(Span::styled(
-            format!(" · evicting now: {} ({signal})", pod.display_name()),
-            theme.met(),
-        )),
-        (Some(pod), None) => spans.push(Span::styled(
-            format!(" · evicting now: {}", pod.display_name()),
-            theme.met(),
-        )),
+        (Some(pod), acting) => {
+            let mut text = format!(" · evicting now: {}", pod.display_name());
+            // The signal it is evicted for, when the line has room (the MET line says it too).
+            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            if let Some(signal) = acting
+                && used + text.chars().count() + signal.len() + 3 <= usize::from(width)
+            {
+                text.push_str(&format!(" ({signal})"));
+            }
+            spans.push(Span::styled(text, theme.met()));
+        }
         (None, Some(signal)) => spans.push(Span::raw(format!(" · acting on {signal}, no eviction now"))),
         (None, None) => {}
     }

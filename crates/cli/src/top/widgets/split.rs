@@ -83,6 +83,15 @@ fn block(label: &str, total: u64, s: &MemorySplit, width: u16, theme: Theme) -> 
         ),
         Span::raw(format!(" + {OTHER} other {}", b(parts.other))),
     ]);
+    // At 80 columns large figures do not leave room for the word: the help names the shade.
+    let counted = if counted.width() > usize::from(width) {
+        let mut spans = counted.spans;
+        spans.pop();
+        spans.push(Span::raw(format!(" + {OTHER} {}", b(parts.other))));
+        Line::from(spans)
+    } else {
+        counted
+    };
     let available = i128::from(total) - i128::from(s.working_set);
     let not_counted = Line::from(vec![
         Span::raw("not counted: "),
