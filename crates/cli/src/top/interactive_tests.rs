@@ -155,7 +155,7 @@ fn at_80x24_every_section_is_on_screen() {
             .any(|l| l.contains("not counted") && l.contains("inactive_file"))
     );
     assert!(
-        lines.iter().any(|l| l.contains("own samples (60)")),
+        lines.iter().any(|l| l.contains("own samples: 60")),
         "chart title"
     );
     // Header, 3 threshold lines and conditions, split, chart: 7 pods fit; 14 scroll.
