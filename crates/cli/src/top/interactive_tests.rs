@@ -154,10 +154,7 @@ fn at_80x24_every_section_is_on_screen() {
             .iter()
             .any(|l| l.contains("not counted") && l.contains("inactive_file"))
     );
-    assert!(
-        lines.iter().any(|l| l.contains("own samples: 60")),
-        "chart title"
-    );
+    assert!(lines.iter().any(|l| l.contains("own samples: 60")), "chart title");
     // Header, 3 threshold lines and conditions, split, chart: 7 pods fit; 14 scroll.
     assert_eq!(state.page, 7);
     assert!(pods_title(&lines).starts_with("pods in eviction order: 1-7 of 21"));

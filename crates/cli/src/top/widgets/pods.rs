@@ -52,59 +52,34 @@ pub fn draw(area: Rect, buf: &mut Buffer, report: &StatusReport, scroll: usize, 
     }
     let wide = area.width >= WIDE;
     let rows = shown.iter().map(|c| row(c, report, wide, theme));
-    let table = if wide {
-        Table::new(
-            rows,
-            [
-                Constraint::Length(4),
-                Constraint::Min(20),
-                Constraint::Length(10),
-                Constraint::Length(10),
-                Constraint::Length(11),
-                Constraint::Length(11),
-                Constraint::Length(11),
-                Constraint::Length(16),
-            ],
-        )
-        .header(
-            Row::new([
-                "  #",
-                "pod",
-                "QoS",
-                "priority",
-                "working set",
-                "request",
-                "over req.",
-                "placed by",
-            ])
-            .style(theme.dim()),
-        )
+    // (header, width) per column; the pod name takes what is left.
+    let columns: &[(&str, u16)] = if wide {
+        &[
+            ("  #", 4),
+            ("pod", 0),
+            ("QoS", 10),
+            ("priority", 10),
+            ("working set", 11),
+            ("request", 11),
+            ("over req.", 11),
+            ("placed by", 16),
+        ]
     } else {
-        Table::new(
-            rows,
-            [
-                Constraint::Length(4),
-                Constraint::Min(16),
-                Constraint::Length(5),
-                Constraint::Length(10),
-                Constraint::Length(10),
-                Constraint::Length(10),
-                Constraint::Length(16),
-            ],
-        )
-        .header(
-            Row::new([
-                "  #",
-                "pod",
-                "QoS",
-                "priority",
-                "work.set",
-                "request",
-                "placed by",
-            ])
-            .style(theme.dim()),
-        )
+        &[
+            ("  #", 4),
+            ("pod", 0),
+            ("QoS", 5),
+            ("priority", 10),
+            ("work.set", 10),
+            ("request", 10),
+            ("placed by", 16),
+        ]
     };
+    let widths = columns.iter().map(|(_, w)| match w {
+        0 => Constraint::Min(16),
+        w => Constraint::Length(*w),
+    });
+    let table = Table::new(rows, widths).header(Row::new(columns.iter().map(|(h, _)| *h)).style(theme.dim()));
     table.render(table_area, buf);
     page
 }
