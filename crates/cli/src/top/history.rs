@@ -19,10 +19,11 @@ pub struct Point {
 }
 
 impl Point {
-    /// The point a status report gives (our own sample).
+    /// The point a status report gives (our own sample, taken at `time` by our clock: the
+    /// Summary's time has one-second steps, and a `--root` tree's is its capture time).
     pub fn from_report(report: &StatusReport, time: Timestamp) -> Point {
         Point {
-            time: report.time.unwrap_or(time),
+            time,
             memory: report
                 .kubelet
                 .memory_available

@@ -3,6 +3,7 @@
 //! and free memory are not (they make up memory.available). One bar for the node, and one for
 //! the pods cgroup (allocatable) when there is room.
 
+use headroom_core::signal::Signal;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -10,7 +11,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::Theme;
+use super::signals::arithmetic;
 use crate::status::input::MemorySplit;
+use crate::status::report::SignalArithmetic;
 use crate::status::units::human_bytes;
 use crate::top::layout::SPLIT_ROWS;
 use crate::top::sample::Snapshot;
@@ -24,17 +27,26 @@ pub const FREE: char = '·';
 pub fn draw(area: Rect, buf: &mut Buffer, snap: &Snapshot, with_pods: bool, theme: Theme) {
     let [node_area, pods_area] =
         Layout::vertical([Constraint::Length(SPLIT_ROWS), Constraint::Min(0)]).areas(area);
-    match snap.report.node_memory.capacity_bytes {
-        Some(total) => {
-            Paragraph::new(block("node", total, &snap.node, node_area.width, theme)).render(node_area, buf)
+    let report = &snap.report;
+    match arithmetic(report, Signal::MemoryAvailable) {
+        Some(figures) => {
+            Paragraph::new(block("node", figures, &snap.node, node_area.width, theme)).render(node_area, buf)
         }
         None => Paragraph::new(Line::styled("node memory: not observed", theme.dim())).render(node_area, buf),
     }
     if with_pods && let Some((path, split)) = &snap.pods_cgroup {
-        // Without a limit the pods cgroup has no allocatable signal: its usage fills the bar.
-        let total = split.limit.unwrap_or(split.usage);
         let label = format!("pods {path}");
-        Paragraph::new(block(&label, total, split, pods_area.width, theme)).render(pods_area, buf);
+        match arithmetic(report, Signal::AllocatableMemoryAvailable) {
+            Some(figures) => {
+                Paragraph::new(block(&label, figures, split, pods_area.width, theme)).render(pods_area, buf)
+            }
+            // The kubelet leaves allocatable unobserved for a pods cgroup without a limit.
+            None => Paragraph::new(Line::styled(
+                format!("{label}: no memory limit, allocatableMemory.available not observed"),
+                theme.dim(),
+            ))
+            .render(pods_area, buf),
+        }
     }
 }
 
@@ -64,7 +76,20 @@ impl Parts {
     }
 }
 
-fn block(label: &str, total: u64, s: &MemorySplit, width: u16, theme: Theme) -> Vec<Line<'static>> {
+/// One bar and its legend. The capacity, working set and available bytes are the signal's
+/// own (the status report's observation); the cgroup's split only divides them.
+fn block(
+    label: &str,
+    figures: &SignalArithmetic,
+    split: &MemorySplit,
+    width: u16,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let total = figures.capacity_bytes;
+    let s = &MemorySplit {
+        working_set: figures.working_set_bytes,
+        ..split.clone()
+    };
     let parts = Parts::of(total, s);
     let head = format!("{label} ");
     let tail = format!(" {}", human_bytes(i128::from(total)));
@@ -92,7 +117,7 @@ fn block(label: &str, total: u64, s: &MemorySplit, width: u16, theme: Theme) -> 
     } else {
         counted
     };
-    let available = i128::from(total) - i128::from(s.working_set);
+    let available = i128::from(figures.available_bytes);
     let not_counted = Line::from(vec![
         Span::raw("not counted: "),
         Span::styled(
