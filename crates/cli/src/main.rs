@@ -6,6 +6,7 @@ mod cluster;
 mod cmd;
 mod output;
 mod status;
+mod top;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     Summary(cmd::summary::Args),
     /// Save exactly the kernel files headroom reads, for `headroom status --root`.
     Capture(cmd::capture::Args),
+    /// The live view: memory.available against the thresholds, the page cache split, the pods
+    /// in eviction order, a short history. Works in 80x24; --once prints one frame.
+    Top(cmd::top::Args),
     /// Replay a timeline of Summaries through the kubelet's eviction manager.
     Simulate(cmd::simulate::Args),
     /// Print the effective eviction thresholds of a KubeletConfiguration, or its error.
@@ -86,6 +90,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Record(args)) => cmd::record::run(args),
         Some(Command::Incidents(args)) => cmd::incidents::run(args),
         Some(Command::Replay(args)) => cmd::replay::run(args),
+        Some(Command::Top(args)) => cmd::top::run(args),
     }
 }
 

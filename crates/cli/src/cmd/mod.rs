@@ -13,6 +13,7 @@ pub mod replay;
 pub mod simulate;
 pub mod status;
 pub mod summary;
+pub mod top;
 pub mod worker;
 
 use headroom_core::text::NotText;

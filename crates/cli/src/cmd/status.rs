@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The effective eviction settings, the config's name, and its lint warnings.
-fn load_config(
+pub(crate) fn load_config(
     path: Option<&std::path::Path>,
 ) -> anyhow::Result<(EvictionConfig, Option<String>, Vec<Warning>)> {
     let Some(path) = path else {
@@ -163,7 +163,7 @@ fn load_summary(path: &std::path::Path) -> anyhow::Result<Summary> {
     })
 }
 
-fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
+pub(crate) fn load_pods(path: &std::path::Path) -> anyhow::Result<Vec<Pod>> {
     let text = crate::cmd::read_json(path, "pods file")?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad_input(format!(
