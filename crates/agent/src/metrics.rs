@@ -535,12 +535,21 @@ mod tests {
         m.reclaim.add_refaulted(4096);
         let text = m.render(false);
         for (line, why) in [
-            ("# HELP headroom_reclaim_attempts_total Proactive reclaims", "attempts described"),
+            (
+                "# HELP headroom_reclaim_attempts_total Proactive reclaims",
+                "attempts described",
+            ),
             ("headroom_reclaim_attempts_total{result=\"done\"} 1\n", "one done"),
-            ("headroom_reclaim_attempts_total{result=\"kernel-short\"} 1\n", "one short"),
+            (
+                "headroom_reclaim_attempts_total{result=\"kernel-short\"} 1\n",
+                "one short",
+            ),
             ("headroom_reclaim_bytes_total 315621376\n", "bytes summed"),
             ("headroom_reclaim_seconds_total 0.75\n", "seconds summed"),
-            ("headroom_evictions_avoided_total{because=\"reclaimed\"} 1\n", "avoided"),
+            (
+                "headroom_evictions_avoided_total{because=\"reclaimed\"} 1\n",
+                "avoided",
+            ),
             ("headroom_reclaim_refaulted_bytes_total 4096\n", "churn"),
             (
                 "headroom_eviction_policy{policy=\"reclaim-first\",effective=\"reclaim-first\"} 1\n",

@@ -93,7 +93,9 @@ impl ReclaimFirst {
             if let Some(mark) = self.refault_mark
                 && let Some(delta) = f.workingset_refault_file.checked_sub(mark)
             {
-                metrics.reclaim.add_refaulted(delta.saturating_mul(self.page_size));
+                metrics
+                    .reclaim
+                    .add_refaulted(delta.saturating_mul(self.page_size));
             }
             self.refault_mark = watching.then_some(f.workingset_refault_file);
         }

@@ -68,9 +68,7 @@ impl ReclaimMetrics {
     }
 
     pub fn observe_attempt(&self, result: &str, reclaimed_bytes: u64, seconds: f64) {
-        self.attempts
-            .get_or_create(&labels(&[("result", result)]))
-            .inc();
+        self.attempts.get_or_create(&labels(&[("result", result)])).inc();
         self.bytes.inc_by(reclaimed_bytes);
         self.seconds.inc_by(seconds);
     }

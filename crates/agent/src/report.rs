@@ -143,7 +143,10 @@ fn push_policy(out: &mut String, step: &SyncStep) {
         out.push_str(&format!(" seconds={s:.3}"));
     }
     if !r.kubelet_would_evict.is_empty() {
-        out.push_str(&format!(" kubelet_would_evict={}", quote(&r.kubelet_would_evict.join(","))));
+        out.push_str(&format!(
+            " kubelet_would_evict={}",
+            quote(&r.kubelet_would_evict.join(","))
+        ));
     }
 }
 

@@ -155,8 +155,7 @@ impl Runner {
         };
         shared.health.set_period(cfg.period);
         let pods_dir = memory_root.join(cfg.pod_cgroup_root.trim_start_matches('/'));
-        let reclaim_first =
-            crate::reclaim_first::ReclaimFirst::new(cfg.policy, &pods_dir, &shared.metrics);
+        let reclaim_first = crate::reclaim_first::ReclaimFirst::new(cfg.policy, &pods_dir, &shared.metrics);
         Ok(Runner {
             collector,
             state: ManagerState::new(),

@@ -45,7 +45,9 @@ impl Runner {
         let mut fresh = match self.collector.collect_at(now) {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!("reclaim-first: re-collection after the reclaim failed ({e}); acting on the first decision");
+                tracing::warn!(
+                    "reclaim-first: re-collection after the reclaim failed ({e}); acting on the first decision"
+                );
                 return;
             }
         };
