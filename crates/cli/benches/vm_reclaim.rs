@@ -182,12 +182,9 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
         .x_desc("seconds since the reader started")
         .y_desc("MiB")
         .draw()?;
-    let flat = |y: f64, label: &str, color: RGBColor| -> Result<(), Box<dyn std::error::Error>> {
+    let mut flat = |y: f64, label: &str, color: RGBColor| -> Result<(), Box<dyn std::error::Error>> {
         chart
-            .draw_series(LineSeries::new(
-                [(0.0, y), (t_max, y)],
-                color.stroke_width(1),
-            ))?
+            .draw_series(LineSeries::new([(0.0, y), (t_max, y)], color.stroke_width(1)))?
             .label(label.to_string())
             .legend(move |(x, yy)| PathElement::new([(x, yy), (x + 20, yy)], color));
         Ok(())

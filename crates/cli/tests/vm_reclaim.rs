@@ -58,8 +58,18 @@ fn reclaim_first_ends_false_evictions_and_still_beats_the_oom_killer() {
     }
     for r in &anon {
         eprintln!("anon: {r:?} reaction={:?}", reclaim::reaction(r));
-        assert!(!r.oom, "the kernel OOM-killed before the {} policy evicted: {r:?}\n{}", r.policy, log());
+        assert!(
+            !r.oom,
+            "the kernel OOM-killed before the {} policy evicted: {r:?}\n{}",
+            r.policy,
+            log()
+        );
         assert_eq!(r.kills, 1, "the hog was not evicted: {r:?}\n{}", log());
-        assert_eq!(r.reclaims, 0, "anonymous growth must not wait for a reclaim: {r:?}\n{}", log());
+        assert_eq!(
+            r.reclaims,
+            0,
+            "anonymous growth must not wait for a reclaim: {r:?}\n{}",
+            log()
+        );
     }
 }

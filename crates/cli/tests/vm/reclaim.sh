@@ -18,6 +18,14 @@ BU=$P/kubepods-burstable.slice
 BE=$P/kubepods-besteffort.slice
 controllers="+memory +pids"
 
+cat > /tmp/kc.yaml <<KC
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+evictionHard:
+  allocatableMemory.available: "256Mi"
+KC
+
 mkdir -p $P && echo "$controllers" > $P/cgroup.subtree_control && echo $LIMIT > $P/memory.max
 for s in $BU $BE; do mkdir -p $s && echo "$controllers" > $s/cgroup.subtree_control; done
 vm_ramdisk /data 600 || { vm_case setup fail "no ext4 RAM disk"; exit 1; }
@@ -39,7 +47,7 @@ sum_key() { # FILE KEY
 
 AGENT=
 start_agent() { # POLICY OUT
-    HEADROOM_LOG=info headroom agent --config /etc/kc.yaml --period 10s --action kill \
+    HEADROOM_LOG=info headroom agent --config /tmp/kc.yaml --period 10s --action kill \
         --policy "$1" --pod-cgroup-root /kubepods.slice --listen off \
         > "$2" 2>> /tmp/agent.log &
     AGENT=$!
