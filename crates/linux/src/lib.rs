@@ -59,3 +59,5 @@ pub use collection::{
     boottime, capture, collect, creation, discovery, fsstats, kubelet_cgroup, layout, memcg, meminfo, pids,
     psi, root,
 };
+// memory.reclaim is a write (control), kept at its first path for its callers.
+pub use control::reclaim;

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod kill;
+pub mod reclaim;
 
 pub use kill::{KillReport, kill_pod, subtree_pids};
 

@@ -1,0 +1,229 @@
+//! Reclaim before evict (issue #16) in the VM test bed (qemu TCG, Debian's 6.1 kernel): the
+//! kubelet policy and reclaim-first side by side in one guest run, on a hot page cache (false
+//! evictions, OOM kills, the reader's fate, bytes reclaimed and re-faulted) and on anonymous
+//! growth (OOM kills, reaction from the threshold crossing to the hog's last progress). See
+//! `tests/vm/reclaim.rs` for the setup. Emulated time is not real time: compare ratios.
+//!
+//! `HEADROOM_VM_BINARY=$PWD/target/release/headroom cargo bench -p headroom --bench vm_reclaim`
+//! Env: HEADROOM_BENCH_RUNS (default 10 per scenario and policy), HEADROOM_BENCH_HOT_SECS
+//! (default 25), HEADROOM_BENCH_RATE (the hog's MiB/s, default 100), HEADROOM_BENCH_OUT (a
+//! folder: the guest's files and console), HEADROOM_BENCH_PLOT (an SVG path: working set over
+//! time of the first hot run of each policy, as in docs/reclaim-first.svg).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/vm/reclaim.rs"]
+mod reclaim;
+
+use headroom_vmtest::boot_or_skip;
+use plotters::prelude::*;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / reclaim::MIB as f64
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let setup = reclaim::Setup {
+        runs: env("HEADROOM_BENCH_RUNS", 10) as usize,
+        hot_secs: env("HEADROOM_BENCH_HOT_SECS", 25),
+        anon_rate: env("HEADROOM_BENCH_RATE", 100),
+    };
+    let Some(out) = boot_or_skip("vm_reclaim bench", &reclaim::guest(&setup)) else {
+        return;
+    };
+    if let Some(dir) = std::env::var_os("HEADROOM_BENCH_OUT") {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &out.files {
+            std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+        }
+        std::fs::write(std::path::Path::new(&dir).join("console.log"), &out.console).unwrap();
+    }
+    let Some(csv) = out.text("reclaim.csv") else {
+        eprintln!("{}", out.log_for_failure());
+        panic!("the guest sent no reclaim.csv");
+    };
+    let (hot, anon) = reclaim::parse(&csv);
+    println!(
+        "## Reclaim before evict on cgroup v2 (VM, TCG), {} runs per scenario and policy; guest boot {:.1} s, wall {:.0} s",
+        setup.runs,
+        out.boot_seconds.unwrap_or(f64::NAN),
+        out.wall.as_secs_f64()
+    );
+    println!();
+    println!(
+        "### Hot cache: a pod re-reads a 512 MiB file for {} s (768 MiB limit, allocatableMemory.available<256Mi)",
+        setup.hot_secs
+    );
+    println!(
+        "| policy | runs | evictions (false) | kernel OOM kills | reader alive at the end | peak working set MiB p50 | reclaims | reclaimed MiB/run p50 | re-faulted MiB/run p50 | holds/run p50 |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for policy in ["kubelet", "reclaim-first"] {
+        let mine: Vec<&reclaim::Hot> = hot.iter().filter(|r| r.policy == policy).collect();
+        let sorted = |f: fn(&reclaim::Hot) -> f64| {
+            let mut v: Vec<f64> = mine.iter().map(|r| f(r)).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        println!(
+            "| {policy} | {} | {} | {} | {}/{} | {:.0} | {} | {:.0} | {:.0} | {:.0} |",
+            mine.len(),
+            mine.iter().map(|r| r.kills).sum::<u64>(),
+            mine.iter().map(|r| r.oom_kills).sum::<u64>(),
+            mine.iter().filter(|r| r.reader_alive).count(),
+            mine.len(),
+            pct(&sorted(|r| mib(r.max_working_set)), 0.5),
+            mine.iter().map(|r| r.reclaims).sum::<u64>(),
+            pct(&sorted(|r| mib(r.reclaimed)), 0.5),
+            pct(&sorted(|r| mib(r.refaulted)), 0.5),
+            pct(&sorted(|r| r.holds as f64), 0.5),
+        );
+    }
+    println!();
+    println!(
+        "### Anonymous growth: a BestEffort hog allocates at {} MiB/s up to 1 GiB",
+        setup.anon_rate
+    );
+    println!(
+        "| policy | runs | kernel OOM kills | hog evicted | reclaims | reaction p50 ms | p90 ms | max ms | overshoot p50 MiB |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut p50 = std::collections::BTreeMap::new();
+    for policy in ["kubelet", "reclaim-first"] {
+        let mine: Vec<&reclaim::Anon> = anon.iter().filter(|r| r.policy == policy).collect();
+        let mut ms: Vec<f64> = Vec::new();
+        let mut over: Vec<f64> = Vec::new();
+        for r in mine.iter().filter(|r| !r.oom) {
+            if let Some((o, t)) = reclaim::reaction(r) {
+                ms.push(t);
+                over.push(o as f64 / reclaim::MIB as f64);
+            }
+        }
+        ms.sort_by(f64::total_cmp);
+        over.sort_by(f64::total_cmp);
+        println!(
+            "| {policy} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.1} |",
+            mine.len(),
+            mine.iter().filter(|r| r.oom).count(),
+            mine.iter().filter(|r| r.kills > 0).count(),
+            mine.iter().map(|r| r.reclaims).sum::<u64>(),
+            pct(&ms, 0.5),
+            pct(&ms, 0.9),
+            ms.last().copied().unwrap_or(f64::NAN),
+            pct(&over, 0.5),
+        );
+        p50.insert(policy, pct(&ms, 0.5));
+    }
+    // Per run pair (kubelet run i, reclaim-first run i: consecutive in the guest).
+    let k: Vec<f64> = anon
+        .iter()
+        .filter(|r| r.policy == "kubelet")
+        .filter_map(|r| reclaim::reaction(r).map(|x| x.1))
+        .collect();
+    let f: Vec<f64> = anon
+        .iter()
+        .filter(|r| r.policy == "reclaim-first")
+        .filter_map(|r| reclaim::reaction(r).map(|x| x.1))
+        .collect();
+    let mut ratios: Vec<f64> = k
+        .iter()
+        .zip(&f)
+        .filter(|(k, _)| **k > 0.0)
+        .map(|(k, f)| f / k)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "ratio reaction reclaim-first/kubelet: p50 of the medians {:.2}; per run pair p50 {:.2}, max {:.2} ({} pairs)",
+        p50["reclaim-first"] / p50["kubelet"],
+        pct(&ratios, 0.5),
+        ratios.last().copied().unwrap_or(f64::NAN),
+        ratios.len()
+    );
+    if let Some(path) = std::env::var_os("HEADROOM_BENCH_PLOT") {
+        let series = reclaim::parse_series(&out.text("series.csv").unwrap_or_default());
+        plot(std::path::Path::new(&path), &series).unwrap();
+        println!("plot: {}", std::path::Path::new(&path).display());
+    }
+}
+
+/// Working set and active file cache over time, first hot run of each policy.
+fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dyn std::error::Error>> {
+    let t_max = series.iter().map(|s| s.2).fold(1.0, f64::max);
+    let y_max = mib(reclaim::LIMIT) * 1.35;
+    let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "hot cache, pods cgroup (768 MiB limit): kubelet policy vs reclaim-first",
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the reader started")
+        .y_desc("MiB")
+        .draw()?;
+    let mut flat = |y: f64, label: &str, color: RGBColor| -> Result<(), Box<dyn std::error::Error>> {
+        chart
+            .draw_series(LineSeries::new([(0.0, y), (t_max, y)], color.stroke_width(1)))?
+            .label(label.to_string())
+            .legend(move |(x, yy)| PathElement::new([(x, yy), (x + 20, yy)], color));
+        Ok(())
+    };
+    flat(mib(reclaim::LIMIT), "limit (768 MiB)", BLACK)?;
+    flat(
+        mib(reclaim::LIMIT - reclaim::THRESHOLD),
+        "eviction line (limit - 256Mi)",
+        RGBColor(200, 120, 0),
+    )?;
+    let first_run = |policy: &str| series.iter().find(|s| s.0 == policy).map(|s| s.1);
+    let curves: [(&str, RGBColor); 2] = [("kubelet", RED), ("reclaim-first", BLUE)];
+    for (policy, color) in curves {
+        let Some(run) = first_run(policy) else {
+            continue;
+        };
+        let points: Vec<&reclaim::Sample> = series.iter().filter(|s| s.0 == policy && s.1 == run).collect();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|s| (s.2, mib(s.3))),
+                color.stroke_width(2),
+            ))?
+            .label(format!("working set, {policy} policy"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        let light = color.mix(0.45);
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|s| (s.2, mib(s.4))),
+                light.stroke_width(1),
+            ))?
+            .label(format!("active_file, {policy} policy"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], light));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

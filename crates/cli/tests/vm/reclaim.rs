@@ -1,0 +1,159 @@
+//! Reclaim before evict (issue #16) in the VM test bed, shared by the CI test
+//! (`vm_reclaim.rs`, one run per scenario and policy) and the benchmark
+//! (`benches/vm_reclaim.rs`, 10): the guest scenario (`reclaim.sh`), what it is given, and the
+//! figures computed from what it sends back.
+//!
+//! Anonymous-growth reaction (crossing -> the hog's last progress) comes from the allocator's
+//! heartbeat: the crossing is where its allocated bytes put the pods cgroup's working set at
+//! `768 MiB - 256Mi` (the working set before the hog started plus what it allocated; the hog's
+//! own overhead, page tables and stack, is left out: it is the same for both policies, and only
+//! their ratio is reported). Emulated time is not real time: compare policies of one guest run.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use headroom_lab::heartbeat::Heartbeat;
+use headroom_vmtest::{Guest, headroom_binary};
+use std::time::Duration;
+
+pub const SCENARIO: &str = include_str!("reclaim.sh");
+pub const MIB: u64 = 1 << 20;
+pub const LIMIT: u64 = 768 * MIB;
+pub const THRESHOLD: u64 = 256 * MIB;
+pub const PAGE: u64 = 4096;
+
+pub struct Setup {
+    pub runs: usize,
+    pub hot_secs: u64,
+    pub anon_rate: u64,
+}
+
+pub fn guest(setup: &Setup) -> Guest {
+    // The kubelet configuration is written by the scenario itself (runnable with headroom-vm).
+    Guest::new(SCENARIO)
+        .binary("headroom", headroom_binary(env!("CARGO_BIN_EXE_headroom")))
+        .env("RUNS", &setup.runs.to_string())
+        .env("HOT_SECS", &setup.hot_secs.to_string())
+        .env("ANON_RATE", &setup.anon_rate.to_string())
+        // On a loaded host, TCG can miss the kernel's IO-APIC timer check and panic the boot.
+        .kernel_args("no_timer_check")
+        .timeout(Duration::from_secs(3600))
+}
+
+/// One hot-cache run.
+#[derive(Debug, Clone)]
+pub struct Hot {
+    pub policy: String,
+    /// Pods the agent killed (each a false eviction: the cgroup was far from its limit).
+    pub kills: u64,
+    pub oom_kills: u64,
+    pub reader_alive: bool,
+    /// Whole passes over the file the reader completed.
+    pub reads: u64,
+    /// File bytes re-faulted in the pods cgroup during the run.
+    pub refaulted: u64,
+    /// Highest working set of the pods cgroup seen by the scenario's 0.5 s sampler.
+    pub max_working_set: u64,
+    pub active_file: u64,
+    pub anon: u64,
+    pub reclaims: u64,
+    pub asked: u64,
+    pub reclaimed: u64,
+    /// Passes where reclaim-first held back an eviction the kubelet policy would make.
+    pub holds: u64,
+}
+
+/// One anonymous-growth run.
+#[derive(Debug, Clone)]
+pub struct Anon {
+    pub policy: String,
+    pub base_working_set: u64,
+    pub oom: bool,
+    /// The hog's exit status as the shell saw it (137: SIGKILL).
+    pub status: i32,
+    pub kills: u64,
+    pub reclaims: u64,
+    pub heartbeat: Option<Heartbeat>,
+}
+
+fn num(f: &[&str], i: usize, line: &str) -> u64 {
+    f.get(i)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("field {i} of {line:?}"))
+}
+
+/// The runs of reclaim.csv: (hot-cache runs, anonymous-growth runs).
+pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
+    let (mut hot, mut anon) = (Vec::new(), Vec::new());
+    for l in csv.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = l.splitn(11, ',').collect();
+        match f[0] {
+            "hot" => {
+                let f: Vec<&str> = l.split(',').collect();
+                assert_eq!(f.len(), 17, "bad hot line {l:?}");
+                let n = |i| num(&f, i, l);
+                hot.push(Hot {
+                    policy: f[1].to_string(),
+                    kills: n(3),
+                    oom_kills: n(5).saturating_sub(n(4)),
+                    reader_alive: f[6] == "1",
+                    reads: n(7),
+                    refaulted: n(9).saturating_sub(n(8)) * PAGE,
+                    max_working_set: n(10),
+                    active_file: n(11),
+                    anon: n(12),
+                    reclaims: n(13),
+                    asked: n(14),
+                    reclaimed: n(15),
+                    holds: n(16),
+                });
+            }
+            "anon" => {
+                assert_eq!(f.len(), 11, "bad anon line {l:?}");
+                let n = |i| num(&f, i, l);
+                anon.push(Anon {
+                    policy: f[1].to_string(),
+                    base_working_set: n(3).saturating_sub(n(4)),
+                    oom: n(6) > n(5),
+                    status: f[7].trim().parse().unwrap_or(-1),
+                    kills: n(8),
+                    reclaims: n(9),
+                    heartbeat: Heartbeat::parse(f[10]),
+                });
+            }
+            other => panic!("bad reclaim.csv line kind {other:?}: {l:?}"),
+        }
+    }
+    (hot, anon)
+}
+
+/// (overshoot bytes past the crossing, reaction ms) of an anonymous-growth run.
+pub fn reaction(run: &Anon) -> Option<(i64, f64)> {
+    let hb = run.heartbeat?;
+    let crossing = (LIMIT - THRESHOLD) as i64 - run.base_working_set as i64;
+    let overshoot = hb.allocated as i64 - crossing;
+    let secs = hb.mono_ns.checked_sub(hb.start_mono_ns)? as f64 / 1e9;
+    if secs <= 0.0 || hb.allocated == 0 {
+        return None;
+    }
+    let rate = hb.allocated as f64 / secs;
+    Some((overshoot, overshoot as f64 / rate * 1e3))
+}
+
+/// One sample of a hot run: (policy, run, seconds, working set, active_file, anon).
+pub type Sample = (String, u64, f64, u64, u64, u64);
+
+pub fn parse_series(csv: &str) -> Vec<Sample> {
+    csv.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let n = |i: usize| f.get(i)?.trim().parse::<u64>().ok();
+            Some((
+                f.first()?.to_string(),
+                n(1)?,
+                n(2)? as f64 / 2.0,
+                n(3)?,
+                n(4)?,
+                n(5)?,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,183 @@
+# Reclaim before evict (issue #16) on cgroup v2 (busybox sh, run by the VM test bed;
+# /vmtest/lib.sh loaded). The kubelet policy and reclaim-first side by side in one boot.
+#
+# kubepods.slice (systemd driver layout) limited to 768 MiB, threshold
+# allocatableMemory.available<256Mi (met when the working set passes 512 MiB). Each run starts
+# from dropped caches with a fresh agent (--action kill, --policy $POLICY) and a fresh pod:
+# - hot: a Burstable pod holding 64 MiB of anonymous memory re-reads a 512 MiB file on an ext4
+#   RAM disk for $HOT_SECS; its active page cache pushes the working set over the threshold
+#   while the cgroup stays well below its limit (a false eviction, if the agent evicts).
+# - anon: a BestEffort hog allocates anonymous memory at $ANON_RATE MiB/s up to 1 GiB; it must
+#   be evicted before the kernel's OOM killer.
+# One CSV line per run in reclaim.csv (fields below); the host computes the figures.
+set -u
+MIB=1048576
+LIMIT=$((768 * MIB))
+P=/sys/fs/cgroup/kubepods.slice
+BU=$P/kubepods-burstable.slice
+BE=$P/kubepods-besteffort.slice
+controllers="+memory +pids"
+
+cat > /tmp/kc.yaml <<KC
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+evictionHard:
+  allocatableMemory.available: "256Mi"
+KC
+
+mkdir -p $P && echo "$controllers" > $P/cgroup.subtree_control && echo $LIMIT > $P/memory.max
+for s in $BU $BE; do mkdir -p $s && echo "$controllers" > $s/cgroup.subtree_control; done
+vm_ramdisk /data 600 || { vm_case setup fail "no ext4 RAM disk"; exit 1; }
+headroom worker write-file /data/hot 512M || { vm_case setup fail "write-file"; exit 1; }
+sync
+
+in_cgroup() {
+    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$@"
+}
+
+field() { # FILE KEY
+    grep "^$2 " "$1" | cut -d' ' -f2
+}
+
+# Sum of KEY=value over the lines of FILE that carry it.
+sum_key() { # FILE KEY
+    tr ' ' '\n' < "$1" | grep "^$2=" | cut -d= -f2 | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+
+AGENT=
+start_agent() { # POLICY OUT
+    HEADROOM_LOG=info headroom agent --config /tmp/kc.yaml --period 10s --action kill \
+        --policy "$1" --pod-cgroup-root /kubepods.slice --listen off \
+        > "$2" 2>> /tmp/agent.log &
+    AGENT=$!
+}
+
+stop_agent() {
+    [ -n "$AGENT" ] && kill $AGENT 2>/dev/null && wait $AGENT 2>/dev/null
+    AGENT=
+}
+
+kill_cgroup() { # DIR
+    for _ in 1 2 3 4 5; do
+        procs=$(cat "$1/cgroup.procs" 2>/dev/null)
+        [ -z "$procs" ] && break
+        kill -9 $procs 2>/dev/null
+        sleep 0.2
+    done
+}
+
+remove() {
+    for d in "$@"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            rmdir "$d" 2>/dev/null && break
+            [ -d "$d" ] || break
+            sleep 0.1
+        done
+    done
+}
+
+RESULTS=/tmp/reclaim.csv
+: > $RESULTS
+# policy,n,half-seconds,working set,active_file,anon of the pods cgroup during hot runs.
+SERIES=/tmp/series.csv
+: > $SERIES
+n=0
+new_pod() { # QOS-SLICE PREFIX -> sets slice, ctr
+    n=$((n + 1))
+    uid=$(printf 'rc000000_0000_0000_0000_%012d' $n)
+    slice=$1/$2-pod$uid.slice
+    ctr=$slice/cri-containerd-$(printf '%064d' $n).scope
+    mkdir $slice && echo "$controllers" > $slice/cgroup.subtree_control && mkdir $ctr
+}
+
+fresh_start() {
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    sleep 1
+}
+
+# hot,POLICY,n,kills,oom0,oom1,reader_alive,reads,refault0,refault1,max_ws,active_file,anon,
+#   attempts,asked,reclaimed,holds
+run_hot() { # POLICY
+    fresh_start
+    new_pod $BU kubepods-burstable
+    out=/tmp/hot-$n.out
+    oom0=$(field $P/memory.events oom_kill)
+    start_agent $1 $out
+    sleep 2
+    refault0=$(field $P/memory.stat workingset_refault_file)
+    in_cgroup $ctr headroom worker alloc --mib 64 > /dev/null &
+    in_cgroup $ctr sh -c 'while headroom worker read-file /data/hot > /dev/null; do echo r >> /tmp/reads; done' &
+    reader=$!
+    : > /tmp/reads
+    max_ws=0
+    t=0
+    while [ $t -lt $((HOT_SECS * 2)) ]; do
+        sleep 0.5
+        cur=$(cat $P/memory.current)
+        ina=$(field $P/memory.stat inactive_file)
+        ws=$((cur - ina))
+        [ $ws -gt $max_ws ] && max_ws=$ws
+        t=$((t + 1))
+        echo "$1,$n,$t,$ws,$(field $P/memory.stat active_file),$(field $P/memory.stat anon)" >> $SERIES
+    done
+    alive=0
+    kill -0 $reader 2>/dev/null && [ -n "$(cat $ctr/cgroup.procs)" ] && alive=1
+    refault1=$(field $P/memory.stat workingset_refault_file)
+    active=$(field $P/memory.stat active_file)
+    anon=$(field $P/memory.stat anon)
+    oom1=$(field $P/memory.events oom_kill)
+    stop_agent
+    kills=$(grep -c '^action action=kill' $out)
+    attempts=$(grep -c 'asked=' $out)
+    holds=$(grep -c 'reclaim=hold' $out)
+    echo "hot,$1,$n,$kills,$oom0,$oom1,$alive,$(wc -l < /tmp/reads),$refault0,$refault1,$max_ws,$active,$anon,$attempts,$(sum_key $out asked),$(sum_key $out reclaimed),$holds" >> $RESULTS
+    cat $out >> /tmp/agent.out
+    kill_cgroup $ctr
+    wait 2>/dev/null
+    remove $ctr $slice
+}
+
+# anon,POLICY,n,usage,inactive,oom0,oom1,status,kills,attempts,heartbeat
+run_anon() { # POLICY
+    fresh_start
+    new_pod $BE kubepods-besteffort
+    out=/tmp/anon-$n.out
+    start_agent $1 $out
+    sleep 2
+    cur=$(cat $P/memory.current)
+    inactive=$(field $P/memory.stat inactive_file)
+    oom0=$(field $P/memory.events oom_kill)
+    hb=/tmp/hb-$n
+    in_cgroup $ctr headroom worker alloc --mib 1024 --rate $ANON_RATE --heartbeat $hb &
+    hog=$!
+    wait $hog
+    status=$?
+    oom1=$(field $P/memory.events oom_kill)
+    sleep 1
+    stop_agent
+    kills=$(grep -c '^action action=kill' $out)
+    attempts=$(grep -c 'asked=' $out)
+    echo "anon,$1,$n,$cur,$inactive,$oom0,$oom1,$status,$kills,$attempts,$(cat $hb 2>/dev/null)" >> $RESULTS
+    cat $out >> /tmp/agent.out
+    kill_cgroup $ctr
+    remove $ctr $slice
+    rm -f $hb
+}
+
+i=0
+while [ $i -lt $RUNS ]; do
+    for policy in kubelet reclaim-first; do run_hot $policy; done
+    i=$((i + 1))
+done
+i=0
+while [ $i -lt $RUNS ]; do
+    for policy in kubelet reclaim-first; do run_anon $policy; done
+    i=$((i + 1))
+done
+vm_file reclaim.csv $RESULTS
+vm_file series.csv $SERIES
+[ -s /tmp/agent.out ] && vm_file agent.out /tmp/agent.out
+[ -s /tmp/agent.log ] && vm_file agent.log /tmp/agent.log
+vm_case reclaim-scenario-finished pass
