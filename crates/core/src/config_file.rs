@@ -57,8 +57,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn error<T>(&self, at: &Spanned<T>, field: &str, msg: String) -> ConfigError {
-        ConfigError(format!("{}: {field}: {msg}", self.source(at)))
+    /// An error about one field's value: `value` is the value as written.
+    fn error<T>(&self, at: &Spanned<T>, field: &str, value: String, msg: String) -> ConfigError {
+        let source = self.source(at);
+        ConfigError::new(format!("{source}: {field}: {msg}"))
+            .at(&source)
+            .with_field(field)
+            .with_value(value)
+            .with_problem(msg)
     }
 
     /// A `map[string]string` field. The kubelet decodes the file as JSON into Go strings, so an
@@ -73,13 +79,20 @@ impl Ctx<'_> {
         for (key, value) in raw.value.0 {
             let source = self.source(&key);
             if !matches!(value, Scalar::Null | Scalar::Str(_)) {
-                return Err(ConfigError(format!(
-                    "{source}: {field} {}: expected a string, got {}; the kubelet refuses to start \
-                     on this (json: cannot unmarshal into a string), quote the value: \"{}\"",
-                    go_quote(&key.value),
+                let problem = format!(
+                    "expected a string, got {}; the kubelet refuses to start on this (json: \
+                     cannot unmarshal into a string), quote the value: \"{}\"",
                     value.describe(),
                     value.text()
-                )));
+                );
+                return Err(ConfigError::new(format!(
+                    "{source}: {field} {}: {problem}",
+                    go_quote(&key.value)
+                ))
+                .at(&source)
+                .with_field(ConfigError::entry_path(field, &key.value))
+                .with_value(value.text())
+                .with_problem(problem));
             }
             map.insert(key.value, value.text(), source);
         }
@@ -102,6 +115,7 @@ impl Ctx<'_> {
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!("expected a string, got {}; quote the value", other.describe()),
             )),
         }
@@ -117,8 +131,14 @@ impl Ctx<'_> {
         let Some(raw) = raw else { return Ok(None) };
         let mut found = None;
         for (key, value) in &raw.value.0 {
-            crate::config_flags::check_gate(&key.value)
-                .map_err(|why| ConfigError(format!("{}: featureGates: {why}", self.source(key))))?;
+            crate::config_flags::check_gate(&key.value).map_err(|why| {
+                let source = self.source(key);
+                ConfigError::new(format!("{source}: featureGates: {why}"))
+                    .at(&source)
+                    .with_field("featureGates")
+                    .with_value(key.value.clone())
+                    .with_problem(why.to_string())
+            })?;
             match value {
                 Scalar::Bool(b) if key.value == gate => {
                     found = Some(Setting {
@@ -128,12 +148,16 @@ impl Ctx<'_> {
                 }
                 Scalar::Bool(_) => {}
                 other => {
-                    return Err(ConfigError(format!(
-                        "{}: featureGates {}: expected true or false, got {}",
-                        self.source(key),
-                        go_quote(&key.value),
-                        other.describe()
-                    )));
+                    let source = self.source(key);
+                    let problem = format!("expected true or false, got {}", other.describe());
+                    return Err(ConfigError::new(format!(
+                        "{source}: featureGates {}: {problem}",
+                        go_quote(&key.value)
+                    ))
+                    .at(&source)
+                    .with_field(ConfigError::entry_path("featureGates", &key.value))
+                    .with_value(other.text())
+                    .with_problem(problem));
                 }
             }
         }
@@ -155,6 +179,7 @@ impl Ctx<'_> {
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!("expected true or false, got {}", other.describe()),
             )),
         }
@@ -170,7 +195,7 @@ impl Ctx<'_> {
             Scalar::Null => Ok(None),
             Scalar::Str(s) => {
                 let ns = duration::parse_duration(s)
-                    .map_err(|e| self.error(&raw, field, format!("{}: {e}", go_quote(s))))?;
+                    .map_err(|e| self.error(&raw, field, s.clone(), format!("{}: {e}", go_quote(s))))?;
                 Ok(Some(Setting {
                     value: ns,
                     source: self.source(&raw),
@@ -179,6 +204,7 @@ impl Ctx<'_> {
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!(
                     "expected a duration string such as \"5m0s\", got {} (the kubelet rejects \
                      a bare number here; write e.g. \"300s\")",
@@ -200,12 +226,14 @@ impl Ctx<'_> {
                 Err(_) => Err(self.error(
                     &raw,
                     field,
+                    i.to_string(),
                     format!("{i} does not fit in a 32-bit integer (seconds)"),
                 )),
             },
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!("expected a whole number of seconds, got {}", other.describe()),
             )),
         }
@@ -221,9 +249,11 @@ impl KubeletConfig {
 
 fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
     if text.trim().is_empty() {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::new(format!(
             "{origin}: the file is empty (the kubelet refuses an empty config file)"
-        )));
+        ))
+        .in_file(origin, None)
+        .with_problem("the file is empty (the kubelet refuses an empty config file)"));
     }
     let (raw, lines) = match decode(text) {
         Ok(raw) => (raw, true),
@@ -257,10 +287,10 @@ fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
         && misspelled_fields.is_empty()
         && let Some(doc) = doc.as_ref().filter(|d| !d.is_empty())
     {
-        return Err(ConfigError(format!(
-            "{origin}: not a KubeletConfiguration: {}",
-            looks_like(doc)
-        )));
+        let problem = format!("not a KubeletConfiguration: {}", looks_like(doc));
+        return Err(ConfigError::new(format!("{origin}: {problem}"))
+            .in_file(origin, None)
+            .with_problem(problem));
     }
     let missing_kind = raw.kind.is_none() && !configz && has_field;
     Ok(KubeletConfig {
@@ -293,6 +323,7 @@ fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
                             return Err(ctx.error(
                                 &list,
                                 "enforceNodeAllocatable",
+                                other.text(),
                                 format!("expected a list of strings, found {}", other.describe()),
                             ));
                         }
@@ -560,7 +591,9 @@ fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigErro
         && let Some(line) = line
         && let Some(wrong) = not_a_map(text, line)
     {
-        return ConfigError(format!("{origin}:{line}: {wrong}"));
+        return ConfigError::new(format!("{origin}:{line}: {wrong}"))
+            .in_file(origin, Some(line))
+            .with_problem(wrong);
     }
     match line {
         Some(line) => {
@@ -575,11 +608,17 @@ fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigErro
                     format!(" (line {line}: {})", go_quote(&short))
                 })
                 .unwrap_or_default();
-            ConfigError(format!(
-                "{origin}:{line}: not a valid KubeletConfiguration: {message}{quoted}"
-            ))
+            let problem = format!("not a valid KubeletConfiguration: {message}{quoted}");
+            ConfigError::new(format!("{origin}:{line}: {problem}"))
+                .in_file(origin, Some(line))
+                .with_problem(problem)
         }
-        None => ConfigError(format!("{origin}: not a valid KubeletConfiguration: {message}")),
+        None => {
+            let problem = format!("not a valid KubeletConfiguration: {message}");
+            ConfigError::new(format!("{origin}: {problem}"))
+                .in_file(origin, None)
+                .with_problem(problem)
+        }
     }
 }
 
@@ -640,6 +679,7 @@ fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig, doc: Option<&Doc>) -> Result<
         return Err(ctx.error(
             kind,
             "kind",
+            kind.value.text(),
             format!(
                 "{} is not a kubelet configuration; expected kind: {KIND}{hint}",
                 go_quote(&kind.value.text())
@@ -653,6 +693,7 @@ fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig, doc: Option<&Doc>) -> Result<
         return Err(ctx.error(
             version,
             "apiVersion",
+            version.value.text(),
             format!(
                 "{} is not supported; the kubelet reads apiVersion: {API_VERSION}",
                 go_quote(&version.value.text())

@@ -1,4 +1,5 @@
 use super::*;
+use crate::quantity::Quantity;
 use crate::signal::Signal;
 use crate::threshold::ThresholdValue;
 
