@@ -34,13 +34,13 @@ use validate::{reserved_resources, threshold_error};
 /// The only `kind` a kubelet config file may declare.
 pub const KIND: &str = "KubeletConfiguration";
 /// The only `apiVersion` the kubelet accepts for it.
-pub const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+pub(crate) const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 
 /// Default `evictionPressureTransitionPeriod`.
-pub const DEFAULT_PRESSURE_TRANSITION_PERIOD: Nanos = 5 * duration::MINUTE;
+pub(crate) const DEFAULT_PRESSURE_TRANSITION_PERIOD: Nanos = 5 * duration::MINUTE;
 
 /// The kubelet's Linux default `evictionHard` (since about v1.30), in its documented order.
-pub const DEFAULT_EVICTION_HARD: [(&str, &str); 5] = [
+pub(crate) const DEFAULT_EVICTION_HARD: [(&str, &str); 5] = [
     ("memory.available", "100Mi"),
     ("nodefs.available", "10%"),
     ("nodefs.inodesFree", "5%"),
@@ -255,7 +255,7 @@ impl Default for EvictionConfig {
 impl EvictionConfig {
     /// Whether `enforceNodeAllocatable` contains `pods` (the pods cgroup is limited to
     /// allocatable and allocatable memory thresholds exist).
-    pub fn enforces_pods(&self) -> bool {
+    pub(crate) fn enforces_pods(&self) -> bool {
         self.enforce_node_allocatable.iter().any(|e| e == "pods")
     }
 }
@@ -329,7 +329,7 @@ impl KubeletConfig {
     /// The `evictionHard` map the kubelet ends up with: the Linux defaults when the field is
     /// absent; the user's map with missing default keys added when
     /// `mergeDefaultEvictionSettings` is true; otherwise exactly the user's map.
-    pub fn effective_eviction_hard(&self) -> SettingMap {
+    pub(crate) fn effective_eviction_hard(&self) -> SettingMap {
         let merge = self
             .merge_default_eviction_settings
             .as_ref()
@@ -467,7 +467,7 @@ impl KubeletConfig {
 }
 
 /// A duration for display, the way the kubelet prints it (`5m0s`).
-pub fn display_duration(ns: Nanos) -> String {
+pub(crate) fn display_duration(ns: Nanos) -> String {
     GoDuration(ns).to_string()
 }
 

@@ -192,13 +192,13 @@ impl QosClass {
 }
 
 /// Annotation the kubelet sets on pods it got from a file or URL (`file`, `http`) or the API (`api`).
-pub const ANNOTATION_CONFIG_SOURCE: &str = "kubernetes.io/config.source";
+pub(crate) const ANNOTATION_CONFIG_SOURCE: &str = "kubernetes.io/config.source";
 /// Annotation present on mirror pods (the API copy of a static pod).
-pub const ANNOTATION_CONFIG_MIRROR: &str = "kubernetes.io/config.mirror";
+pub(crate) const ANNOTATION_CONFIG_MIRROR: &str = "kubernetes.io/config.mirror";
 /// `system-cluster-critical`; any priority at or above it makes a pod critical.
-pub const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
+pub(crate) const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
 /// The taint the node lifecycle controller puts on a node under MemoryPressure.
-pub const TAINT_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
+pub(crate) const TAINT_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
 
 /// The resources that decide the QoS class.
 const QOS_RESOURCES: [&str; 2] = ["cpu", "memory"];
@@ -235,14 +235,14 @@ impl Container {
     }
 
     /// An init container with `restartPolicy: Always` (a sidecar).
-    pub fn is_restartable_init(&self) -> bool {
+    pub(crate) fn is_restartable_init(&self) -> bool {
         self.restart_policy.as_deref() == Some("Always")
     }
 }
 
 impl Toleration {
     /// Kubernetes `Toleration.ToleratesTaint` for a taint with this key, value and effect.
-    pub fn tolerates(&self, key: &str, value: &str, effect: &str) -> bool {
+    pub(crate) fn tolerates(&self, key: &str, value: &str, effect: &str) -> bool {
         let non_empty = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
         if let Some(e) = non_empty(&self.effect)
             && e != effect
@@ -306,7 +306,7 @@ impl Pod {
     }
 
     /// Whether any toleration matches the `node.kubernetes.io/memory-pressure:NoSchedule` taint.
-    pub fn tolerates_memory_pressure(&self) -> bool {
+    pub(crate) fn tolerates_memory_pressure(&self) -> bool {
         self.spec
             .tolerations
             .iter()
@@ -314,7 +314,7 @@ impl Pod {
     }
 
     /// Pod-level resources are set (`spec.resources` with a cpu or memory request or limit).
-    pub fn has_pod_level_resources(&self) -> bool {
+    pub(crate) fn has_pod_level_resources(&self) -> bool {
         self.spec.resources.as_ref().is_some_and(|r| {
             POD_LEVEL_RESOURCES
                 .iter()
@@ -335,7 +335,7 @@ impl Pod {
     }
 
     /// QoS class computed from the spec, ignoring `status.qosClass`.
-    pub fn computed_qos_class(&self) -> QosClass {
+    pub(crate) fn computed_qos_class(&self) -> QosClass {
         let positive = |q: Option<Quantity>| q.filter(|q| q.signum() > 0);
         let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
         let mut limits: BTreeMap<&str, i128> = BTreeMap::new();

@@ -69,22 +69,12 @@ pub enum ThresholdField {
 
 impl ThresholdField {
     /// The KubeletConfiguration field name (`evictionHard`).
-    pub fn config_name(self) -> &'static str {
+    pub(crate) fn config_name(self) -> &'static str {
         match self {
             ThresholdField::EvictionHard => "evictionHard",
             ThresholdField::EvictionSoft => "evictionSoft",
             ThresholdField::EvictionSoftGracePeriod => "evictionSoftGracePeriod",
             ThresholdField::EvictionMinimumReclaim => "evictionMinimumReclaim",
-        }
-    }
-
-    /// The kubelet command-line flag (`--eviction-hard`).
-    pub fn flag_name(self) -> &'static str {
-        match self {
-            ThresholdField::EvictionHard => "--eviction-hard",
-            ThresholdField::EvictionSoft => "--eviction-soft",
-            ThresholdField::EvictionSoftGracePeriod => "--eviction-soft-grace-period",
-            ThresholdField::EvictionMinimumReclaim => "--eviction-minimum-reclaim",
         }
     }
 }
@@ -98,16 +88,6 @@ pub struct ThresholdError {
     pub key: String,
     pub value: String,
     pub message: String,
-}
-
-/// The four eviction maps as ordered `(signal, value)` lists, in file (or flag) order.
-/// A repeated key behaves like a map: the later value wins.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ThresholdMaps<'a> {
-    pub hard: &'a [(String, String)],
-    pub soft: &'a [(String, String)],
-    pub grace: &'a [(String, String)],
-    pub min_reclaim: &'a [(String, String)],
 }
 
 /// The kubelet's `ParseThresholdConfig`: hard thresholds, then soft ones (each needs a grace
@@ -155,23 +135,9 @@ pub fn parse_threshold_config(
     Ok(results)
 }
 
-/// [`parse_threshold_config`] taking the maps as one struct.
-pub fn parse_threshold_maps(
-    enforce_node_allocatable: &[String],
-    maps: ThresholdMaps<'_>,
-) -> Result<Vec<Threshold>, ThresholdError> {
-    parse_threshold_config(
-        enforce_node_allocatable,
-        maps.hard,
-        maps.soft,
-        maps.grace,
-        maps.min_reclaim,
-    )
-}
-
 /// Append an `allocatableMemory.available` copy of every hard `memory.available` threshold
 /// (same value and min-reclaim, grace 0), after all existing thresholds.
-pub fn add_allocatable_thresholds(thresholds: Vec<Threshold>) -> Vec<Threshold> {
+pub(crate) fn add_allocatable_thresholds(thresholds: Vec<Threshold>) -> Vec<Threshold> {
     let copies: Vec<Threshold> = thresholds
         .iter()
         .filter(|t| t.signal == Signal::MemoryAvailable && t.is_hard())
@@ -237,7 +203,7 @@ fn parse_statements(
 /// The kubelet's `parseThresholdStatement` for one hard/soft value: `Ok(None)` when the value
 /// is exactly `0%` or `100%` (the documented way to switch a signal off), otherwise the
 /// threshold value or the kubelet's error message.
-pub fn parse_threshold_value(signal: Signal, value: &str) -> Result<Option<ThresholdValue>, String> {
+pub(crate) fn parse_threshold_value(signal: Signal, value: &str) -> Result<Option<ThresholdValue>, String> {
     if value.ends_with('%') {
         if value == "0%" || value == "100%" {
             return Ok(None);
@@ -315,7 +281,7 @@ fn parse_min_reclaims(entries: &[(String, String)]) -> Result<Vec<(Signal, Thres
 
 /// One `evictionMinimumReclaim` value: a percentage must be > 0 (no upper bound, no `0%`
 /// special case); a quantity must not be negative (zero is fine).
-pub fn parse_min_reclaim_value(signal: Signal, value: &str) -> Result<ThresholdValue, String> {
+pub(crate) fn parse_min_reclaim_value(signal: Signal, value: &str) -> Result<ThresholdValue, String> {
     if value.ends_with('%') {
         let pct = parse_percentage(value).map_err(|e| e.to_string())?;
         if !pct.is_finite() {
@@ -342,7 +308,7 @@ pub fn parse_min_reclaim_value(signal: Signal, value: &str) -> Result<ThresholdV
 
 /// A percentage as the shortest text that parses back to the same float32 (`0.1` -> `10%`,
 /// `0.333` -> `33.3%`).
-pub fn format_percentage(pct: f32) -> String {
+pub(crate) fn format_percentage(pct: f32) -> String {
     if !pct.is_finite() {
         return format!("{}%", pct * 100.0);
     }
