@@ -156,7 +156,7 @@ impl Quantity {
     }
 
     /// The canonical string, as `Quantity.String()` prints it.
-    pub(crate) fn to_canonical_string(&self) -> String {
+    pub fn to_canonical_string(&self) -> String {
         if self.nanos == 0 {
             return "0".to_string();
         }

@@ -11,10 +11,15 @@ use super::Source;
 ///
 /// Serialized (`check-config --format json` on a refused config) as
 /// `{message, file, line, flag, field, value, problem}`, the unknown ones `null`.
+// Boxed: a `Result<_, ConfigError>` stays one pointer wide on the success path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(transparent)]
+#[error("{}", .0.message)]
+pub struct ConfigError(Box<Facts>);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[error("{message}")]
-pub struct ConfigError {
+struct Facts {
     message: String,
     file: Option<String>,
     line: Option<u64>,
@@ -28,7 +33,7 @@ impl ConfigError {
     /// An error whose whole `message` is also its `problem` until narrowed with the `with_*`
     /// setters. `message` is the sentence printed, exactly as written by the caller.
     pub(crate) fn new(message: String) -> Self {
-        ConfigError {
+        ConfigError(Box::new(Facts {
             problem: message.clone(),
             message,
             file: None,
@@ -36,7 +41,7 @@ impl ConfigError {
             flag: None,
             field: None,
             value: None,
-        }
+        }))
     }
 
     /// Where the offending setting came from: a file (and line), a flag, or a kubelet default
@@ -44,10 +49,10 @@ impl ConfigError {
     pub(crate) fn at(mut self, source: &Source) -> Self {
         match source {
             Source::File { origin, line } => {
-                self.file = Some(origin.clone());
-                self.line = *line;
+                self.0.file = Some(origin.clone());
+                self.0.line = *line;
             }
-            Source::Flag { flag } => self.flag = Some(flag.clone()),
+            Source::Flag { flag } => self.0.flag = Some(flag.clone()),
             Source::Default => {}
         }
         self
@@ -55,69 +60,69 @@ impl ConfigError {
 
     /// The file, when the error is about the file as a whole (no setting to point at).
     pub(crate) fn in_file(mut self, origin: &str, line: Option<u64>) -> Self {
-        self.file = Some(origin.to_string());
-        self.line = line;
+        self.0.file = Some(origin.to_string());
+        self.0.line = line;
         self
     }
 
     pub(crate) fn with_flag(mut self, flag: &str) -> Self {
-        self.flag = Some(flag.to_string());
+        self.0.flag = Some(flag.to_string());
         self
     }
 
     /// The field path in the config file's names: `evictionHard[memory.available]`, `kind`,
     /// `featureGates`.
     pub(crate) fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
+        self.0.field = Some(field.into());
         self
     }
 
     /// The value as written (for a list, its items joined by commas).
     pub(crate) fn with_value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
+        self.0.value = Some(value.into());
         self
     }
 
     /// What is wrong, without the place: `eviction percentage threshold memory.available must
     /// be <= 100%: 150%`.
     pub(crate) fn with_problem(mut self, problem: impl Into<String>) -> Self {
-        self.problem = problem.into();
+        self.0.problem = problem.into();
         self
     }
 
     /// The whole sentence, as `Display` prints it.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The config file (as named to [`super::KubeletConfig::parse`]), when the error is in one.
     pub fn file(&self) -> Option<&str> {
-        self.file.as_deref()
+        self.0.file.as_deref()
     }
 
     /// The 1-based line in [`Self::file`], when known.
     pub fn line(&self) -> Option<u64> {
-        self.line
+        self.0.line
     }
 
     /// The command-line flag, when the error is in one (`--eviction-hard`).
     pub fn flag(&self) -> Option<&str> {
-        self.flag.as_deref()
+        self.0.flag.as_deref()
     }
 
     /// The field path (`evictionHard[memory.available]`), when the error is about one field.
     pub fn field(&self) -> Option<&str> {
-        self.field.as_deref()
+        self.0.field.as_deref()
     }
 
     /// The value as written, when the error is about one value.
     pub fn value(&self) -> Option<&str> {
-        self.value.as_deref()
+        self.0.value.as_deref()
     }
 
     /// What is wrong, without the place.
     pub fn problem(&self) -> &str {
-        &self.problem
+        &self.0.problem
     }
 
     /// A map entry's path: `evictionHard[memory.available]`.
