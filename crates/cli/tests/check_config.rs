@@ -201,3 +201,54 @@ fn json_files_and_disabled_signals() {
     let v = json_of(&[&file]);
     assert_eq!(v["thresholds"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn a_refused_config_is_a_json_document_with_field_and_value_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "bad.yaml",
+        "kind: KubeletConfiguration\nevictionHard:\n  memory.available: \"150%\"\n",
+    );
+    let out = headroom()
+        .args(["check-config", &file, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &v["error"];
+    assert_eq!(e["file"], file.as_str(), "{v}");
+    assert_eq!(e["line"], 3, "{v}");
+    assert_eq!(e["flag"], Value::Null, "{v}");
+    assert_eq!(e["field"], "evictionHard[memory.available]", "{v}");
+    assert_eq!(e["value"], "150%", "{v}");
+    assert_eq!(
+        e["problem"],
+        "eviction percentage threshold memory.available must be <= 100%: 150%"
+    );
+    // The same sentence as on stderr.
+    assert!(err.contains(e["message"].as_str().unwrap()), "{err}");
+
+    let out = headroom()
+        .args([
+            "check-config",
+            "--format",
+            "json",
+            "--",
+            "--eviction-hard=memory.available<lots",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["flag"], "--eviction-hard", "{v}");
+    assert_eq!(v["error"]["field"], "evictionHard[memory.available]", "{v}");
+    assert_eq!(v["error"]["value"], "lots", "{v}");
+    assert_eq!(v["error"]["file"], Value::Null, "{v}");
+
+    // Without --format json (piped: JSON by default) stdout stays empty on an error, as before.
+    let out = headroom().args(["check-config", &file]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}

@@ -4,7 +4,7 @@ use crate::pod::{Pod, QosClass};
 use crate::signal::NodeCondition;
 
 /// Reason the kubelet gives a rejected pod.
-pub const REASON_EVICTED: &str = "Evicted";
+pub(crate) const REASON_EVICTED: &str = "Evicted";
 
 /// The admission verdict for one pod.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,30 +19,28 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
-
-use crate::duration::{self, GoDuration, Nanos, go_quote};
+use crate::duration::{self, GoDuration, Nanos};
 use crate::pod::ResourceList;
-use crate::quantity::Quantity;
-use crate::threshold::{Threshold, ThresholdError, ThresholdField, parse_threshold_config};
+use crate::threshold::{Threshold, ThresholdField, parse_threshold_config};
 
-/// Why a configuration could not be used. Messages name the file/flag, the field and the value,
-/// and reuse the kubelet's own wording where it has one.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+mod error;
+mod raw;
+mod validate;
+
+pub use error::ConfigError;
+pub(crate) use raw::{RawList, RawMap, Scalar};
+use validate::{reserved_resources, threshold_error};
 
 /// The only `kind` a kubelet config file may declare.
 pub const KIND: &str = "KubeletConfiguration";
 /// The only `apiVersion` the kubelet accepts for it.
-pub const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+pub(crate) const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 
 /// Default `evictionPressureTransitionPeriod`.
-pub const DEFAULT_PRESSURE_TRANSITION_PERIOD: Nanos = 5 * duration::MINUTE;
+pub(crate) const DEFAULT_PRESSURE_TRANSITION_PERIOD: Nanos = 5 * duration::MINUTE;
 
 /// The kubelet's Linux default `evictionHard` (since about v1.30), in its documented order.
-pub const DEFAULT_EVICTION_HARD: [(&str, &str); 5] = [
+pub(crate) const DEFAULT_EVICTION_HARD: [(&str, &str); 5] = [
     ("memory.available", "100Mi"),
     ("nodefs.available", "10%"),
     ("nodefs.inodesFree", "5%"),
@@ -257,7 +255,7 @@ impl Default for EvictionConfig {
 impl EvictionConfig {
     /// Whether `enforceNodeAllocatable` contains `pods` (the pods cgroup is limited to
     /// allocatable and allocatable memory thresholds exist).
-    pub fn enforces_pods(&self) -> bool {
+    pub(crate) fn enforces_pods(&self) -> bool {
         self.enforce_node_allocatable.iter().any(|e| e == "pods")
     }
 }
@@ -331,7 +329,7 @@ impl KubeletConfig {
     /// The `evictionHard` map the kubelet ends up with: the Linux defaults when the field is
     /// absent; the user's map with missing default keys added when
     /// `mergeDefaultEvictionSettings` is true; otherwise exactly the user's map.
-    pub fn effective_eviction_hard(&self) -> SettingMap {
+    pub(crate) fn effective_eviction_hard(&self) -> SettingMap {
         let merge = self
             .merge_default_eviction_settings
             .as_ref()
@@ -466,308 +464,11 @@ impl KubeletConfig {
         }
         path
     }
-
-    /// The kubelet's startup validation of `enforceNodeAllocatable`.
-    fn validate_enforcement(&self, enforce: &[String], cgroups_per_qos: bool) -> Result<(), ConfigError> {
-        let source = self
-            .enforce_node_allocatable
-            .as_ref()
-            .map_or(Source::Default, |s| s.source.clone());
-        let fail = |msg: String| {
-            Err(ConfigError(format!(
-                "{source}: enforceNodeAllocatable {:?}: invalid configuration: {msg}",
-                enforce
-            )))
-        };
-        let has = |k: &str| enforce.iter().any(|e| e == k);
-        for (a, b) in [
-            ("system-reserved", "system-reserved-compressible"),
-            ("kube-reserved", "kube-reserved-compressible"),
-        ] {
-            if has(a) && has(b) {
-                return fail(format!(
-                    "both {} and {} cannot be specified together in enforceNodeAllocatable (--enforce-node-allocatable)",
-                    go_quote(a),
-                    go_quote(b)
-                ));
-            }
-        }
-        let mut seen: Vec<&str> = Vec::new();
-        for value in enforce {
-            if seen.contains(&value.as_str()) {
-                return fail(format!(
-                    "duplicated enforcements {} in enforceNodeAllocatable (--enforce-node-allocatable)",
-                    go_quote(value)
-                ));
-            }
-            seen.push(value);
-            match value.as_str() {
-                "pods" => {}
-                "system-reserved" | "system-reserved-compressible" => {
-                    if self
-                        .system_reserved_cgroup
-                        .as_ref()
-                        .is_none_or(|s| s.value.is_empty())
-                    {
-                        return fail(
-                            "systemReservedCgroup (--system-reserved-cgroup) must be specified when \
-                             \"system-reserved\" or \"system-reserved-compressible\" included in \
-                             enforceNodeAllocatable (--enforce-node-allocatable)"
-                                .to_string(),
-                        );
-                    }
-                }
-                "kube-reserved" | "kube-reserved-compressible" => {
-                    if self
-                        .kube_reserved_cgroup
-                        .as_ref()
-                        .is_none_or(|s| s.value.is_empty())
-                    {
-                        return fail(
-                            "kubeReservedCgroup (--kube-reserved-cgroup) must be specified when \
-                             \"kube-reserved\" or \"kube-reserved-compressible\" included in \
-                             enforceNodeAllocatable (--enforce-node-allocatable)"
-                                .to_string(),
-                        );
-                    }
-                }
-                "none" => {
-                    if enforce.len() > 1 {
-                        return fail(
-                            "enforceNodeAllocatable (--enforce-node-allocatable) may not contain additional \
-                             enforcements when \"none\" is specified"
-                                .to_string(),
-                        );
-                    }
-                    continue;
-                }
-                other => {
-                    return fail(format!(
-                        "option {} specified for enforceNodeAllocatable (--enforce-node-allocatable). Valid \
-                         options are \"pods\", \"system-reserved\", \"system-reserved-compressible\", \
-                         \"kube-reserved\", \"kube-reserved-compressible\" or \"none\"",
-                        go_quote(other)
-                    ));
-                }
-            }
-            if !cgroups_per_qos {
-                return fail(format!(
-                    "cgroupsPerQOS (--cgroups-per-qos) must be set to true when {} contained in \
-                     enforceNodeAllocatable (--enforce-node-allocatable)",
-                    go_quote(value)
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Point a threshold error at the entry that caused it.
-fn threshold_error(map: &SettingMap, e: &ThresholdError) -> ConfigError {
-    let source = map
-        .get(&e.key)
-        .map_or_else(|| map.source.clone(), |entry| entry.source.clone());
-    let location = match &source {
-        Source::Flag { flag } => format!("{flag} {}", flag_pair(e.field, &e.key, &e.value)),
-        Source::Default => format!(
-            "kubelet default {}: {}",
-            e.field.config_name(),
-            go_quote(&e.value)
-        ),
-        file => format!(
-            "{file}: {} {}: {}",
-            e.field.config_name(),
-            go_quote(&e.key),
-            go_quote(&e.value)
-        ),
-    };
-    ConfigError(format!("{location}: {}", e.message))
-}
-
-fn flag_pair(field: ThresholdField, key: &str, value: &str) -> String {
-    let sep = match field {
-        ThresholdField::EvictionHard | ThresholdField::EvictionSoft => '<',
-        _ => '=',
-    };
-    go_quote(&format!("{key}{sep}{value}"))
-}
-
-/// The kubelet's `parseResourceList` for `systemReserved`/`kubeReserved`: only cpu, memory,
-/// ephemeral-storage and pid; quantities must parse and not be negative.
-fn reserved_resources(map: Option<&SettingMap>, field: &str) -> Result<ResourceList, ConfigError> {
-    let mut out = ResourceList::new();
-    let Some(map) = map else {
-        return Ok(out);
-    };
-    for entry in &map.entries {
-        let fail = |msg: String| {
-            ConfigError(format!(
-                "{}: {field} {}: {msg}",
-                entry.source,
-                go_quote(&entry.key)
-            ))
-        };
-        match entry.key.as_str() {
-            "cpu" | "memory" | "ephemeral-storage" | "pid" => {}
-            other => return Err(fail(format!("cannot reserve {} resource", go_quote(other)))),
-        }
-        let q = Quantity::parse(&entry.value).map_err(|e| {
-            fail(format!(
-                "failed to parse quantity {} for {} resource: {e}",
-                go_quote(&entry.value),
-                go_quote(&entry.key)
-            ))
-        })?;
-        if q.signum() < 0 {
-            return Err(fail(format!(
-                "resource quantity for {} cannot be negative: {}",
-                go_quote(&entry.key),
-                entry.value
-            )));
-        }
-        out.insert(entry.key.clone(), q);
-    }
-    Ok(out)
 }
 
 /// A duration for display, the way the kubelet prints it (`5m0s`).
-pub fn display_duration(ns: Nanos) -> String {
+pub(crate) fn display_duration(ns: Nanos) -> String {
     GoDuration(ns).to_string()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Decoding helpers shared with config_file.rs.
-
-/// Any YAML/JSON scalar (or null), as decoded, so each field can say precisely what it wanted.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Scalar {
-    Null,
-    Bool(bool),
-    Int(i128),
-    Float(f64),
-    Str(String),
-}
-
-impl Scalar {
-    /// The scalar as text, for map values the kubelet declares as strings.
-    pub(crate) fn text(&self) -> String {
-        match self {
-            // Go decodes a null map value as the empty string.
-            Scalar::Null => String::new(),
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Str(s) => s.clone(),
-        }
-    }
-
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Scalar::Null => "null".to_string(),
-            Scalar::Bool(b) => format!("the boolean {b}"),
-            Scalar::Int(i) => format!("the number {i}"),
-            Scalar::Float(f) => format!("the number {f}"),
-            Scalar::Str(s) => format!("the string {}", go_quote(s)),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a scalar value (string, number or boolean)")
-            }
-            fn visit_unit<E>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_none<E>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
-                Scalar::deserialize(d)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar::Int(i128::from(v)))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar::Int(i128::from(v)))
-            }
-            fn visit_i128<E>(self, v: i128) -> Result<Scalar, E> {
-                Ok(Scalar::Int(v))
-            }
-            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar, E> {
-                i128::try_from(v)
-                    .map(Scalar::Int)
-                    .map_err(|_| E::custom("number too large"))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Str(v.to_string()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar::Str(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A YAML/JSON mapping of scalars kept in document order with each key's position.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct RawMap(pub Vec<(Spanned<String>, Scalar)>);
-
-impl<'de> Deserialize<'de> for RawMap {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawMap;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map such as {\"memory.available\": \"100Mi\"}")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMap, A::Error> {
-                let mut out = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<Scalar>>()? {
-                    let value = map.next_value::<Scalar>()?;
-                    let key = Spanned::new(key.value.text(), key.referenced, key.defined);
-                    out.push((key, value));
-                }
-                Ok(RawMap(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// A YAML/JSON sequence of scalars.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct RawList(pub Vec<Scalar>);
-
-impl<'de> Deserialize<'de> for RawList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawList;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list such as [\"pods\"]")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawList, A::Error> {
-                let mut out = Vec::new();
-                while let Some(item) = seq.next_element::<Scalar>()? {
-                    out.push(item);
-                }
-                Ok(RawList(out))
-            }
-        }
-        d.deserialize_seq(V)
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,14 @@ use serde::Deserialize;
 use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
 
 use crate::config::{
-    API_VERSION, ConfigError, DuplicateKey, KIND, KubeletConfig, MisspelledField, RawList, RawMap, Scalar,
-    Setting, SettingMap, Source,
+    API_VERSION, ConfigError, KIND, KubeletConfig, RawList, RawMap, Scalar, Setting, SettingMap, Source,
 };
 use crate::duration::{self, go_quote};
+
+mod findings;
+
+pub(crate) use findings::edit_distance;
+use findings::{Doc, KNOWN_FIELDS, document, duplicate_keys, looks_like, misspelled_fields};
 
 /// The fields headroom reads. Everything else in the file is ignored, as the kubelet's
 /// lenient decoding ignores unknown fields.
@@ -57,8 +61,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn error<T>(&self, at: &Spanned<T>, field: &str, msg: String) -> ConfigError {
-        ConfigError(format!("{}: {field}: {msg}", self.source(at)))
+    /// An error about one field's value: `value` is the value as written.
+    fn error<T>(&self, at: &Spanned<T>, field: &str, value: String, msg: String) -> ConfigError {
+        let source = self.source(at);
+        ConfigError::new(format!("{source}: {field}: {msg}"))
+            .at(&source)
+            .with_field(field)
+            .with_value(value)
+            .with_problem(msg)
     }
 
     /// A `map[string]string` field. The kubelet decodes the file as JSON into Go strings, so an
@@ -73,13 +83,20 @@ impl Ctx<'_> {
         for (key, value) in raw.value.0 {
             let source = self.source(&key);
             if !matches!(value, Scalar::Null | Scalar::Str(_)) {
-                return Err(ConfigError(format!(
-                    "{source}: {field} {}: expected a string, got {}; the kubelet refuses to start \
-                     on this (json: cannot unmarshal into a string), quote the value: \"{}\"",
-                    go_quote(&key.value),
+                let problem = format!(
+                    "expected a string, got {}; the kubelet refuses to start on this (json: \
+                     cannot unmarshal into a string), quote the value: \"{}\"",
                     value.describe(),
                     value.text()
-                )));
+                );
+                return Err(ConfigError::new(format!(
+                    "{source}: {field} {}: {problem}",
+                    go_quote(&key.value)
+                ))
+                .at(&source)
+                .with_field(ConfigError::entry_path(field, &key.value))
+                .with_value(value.text())
+                .with_problem(problem));
             }
             map.insert(key.value, value.text(), source);
         }
@@ -102,6 +119,7 @@ impl Ctx<'_> {
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!("expected a string, got {}; quote the value", other.describe()),
             )),
         }
@@ -117,8 +135,14 @@ impl Ctx<'_> {
         let Some(raw) = raw else { return Ok(None) };
         let mut found = None;
         for (key, value) in &raw.value.0 {
-            crate::config_flags::check_gate(&key.value)
-                .map_err(|why| ConfigError(format!("{}: featureGates: {why}", self.source(key))))?;
+            crate::config_flags::check_gate(&key.value).map_err(|why| {
+                let source = self.source(key);
+                ConfigError::new(format!("{source}: featureGates: {why}"))
+                    .at(&source)
+                    .with_field("featureGates")
+                    .with_value(key.value.clone())
+                    .with_problem(why.to_string())
+            })?;
             match value {
                 Scalar::Bool(b) if key.value == gate => {
                     found = Some(Setting {
@@ -128,12 +152,16 @@ impl Ctx<'_> {
                 }
                 Scalar::Bool(_) => {}
                 other => {
-                    return Err(ConfigError(format!(
-                        "{}: featureGates {}: expected true or false, got {}",
-                        self.source(key),
-                        go_quote(&key.value),
-                        other.describe()
-                    )));
+                    let source = self.source(key);
+                    let problem = format!("expected true or false, got {}", other.describe());
+                    return Err(ConfigError::new(format!(
+                        "{source}: featureGates {}: {problem}",
+                        go_quote(&key.value)
+                    ))
+                    .at(&source)
+                    .with_field(ConfigError::entry_path("featureGates", &key.value))
+                    .with_value(other.text())
+                    .with_problem(problem));
                 }
             }
         }
@@ -155,6 +183,7 @@ impl Ctx<'_> {
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!("expected true or false, got {}", other.describe()),
             )),
         }
@@ -170,7 +199,7 @@ impl Ctx<'_> {
             Scalar::Null => Ok(None),
             Scalar::Str(s) => {
                 let ns = duration::parse_duration(s)
-                    .map_err(|e| self.error(&raw, field, format!("{}: {e}", go_quote(s))))?;
+                    .map_err(|e| self.error(&raw, field, s.clone(), format!("{}: {e}", go_quote(s))))?;
                 Ok(Some(Setting {
                     value: ns,
                     source: self.source(&raw),
@@ -179,6 +208,7 @@ impl Ctx<'_> {
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!(
                     "expected a duration string such as \"5m0s\", got {} (the kubelet rejects \
                      a bare number here; write e.g. \"300s\")",
@@ -200,12 +230,14 @@ impl Ctx<'_> {
                 Err(_) => Err(self.error(
                     &raw,
                     field,
+                    i.to_string(),
                     format!("{i} does not fit in a 32-bit integer (seconds)"),
                 )),
             },
             other => Err(self.error(
                 &raw,
                 field,
+                other.text(),
                 format!("expected a whole number of seconds, got {}", other.describe()),
             )),
         }
@@ -221,9 +253,11 @@ impl KubeletConfig {
 
 fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
     if text.trim().is_empty() {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::new(format!(
             "{origin}: the file is empty (the kubelet refuses an empty config file)"
-        )));
+        ))
+        .in_file(origin, None)
+        .with_problem("the file is empty (the kubelet refuses an empty config file)"));
     }
     let (raw, lines) = match decode(text) {
         Ok(raw) => (raw, true),
@@ -257,10 +291,10 @@ fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
         && misspelled_fields.is_empty()
         && let Some(doc) = doc.as_ref().filter(|d| !d.is_empty())
     {
-        return Err(ConfigError(format!(
-            "{origin}: not a KubeletConfiguration: {}",
-            looks_like(doc)
-        )));
+        let problem = format!("not a KubeletConfiguration: {}", looks_like(doc));
+        return Err(ConfigError::new(format!("{origin}: {problem}"))
+            .in_file(origin, None)
+            .with_problem(problem));
     }
     let missing_kind = raw.kind.is_none() && !configz && has_field;
     Ok(KubeletConfig {
@@ -293,6 +327,7 @@ fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
                             return Err(ctx.error(
                                 &list,
                                 "enforceNodeAllocatable",
+                                other.text(),
                                 format!("expected a list of strings, found {}", other.describe()),
                             ));
                         }
@@ -324,224 +359,6 @@ fn parse(text: &str, origin: &str) -> Result<KubeletConfig, ConfigError> {
     })
 }
 
-/// The top-level fields headroom reads, as the kubelet spells them.
-const KNOWN_FIELDS: [&str; 21] = [
-    "kind",
-    "apiVersion",
-    "evictionHard",
-    "evictionSoft",
-    "evictionSoftGracePeriod",
-    "evictionMinimumReclaim",
-    "evictionPressureTransitionPeriod",
-    "evictionMaxPodGracePeriod",
-    "mergeDefaultEvictionSettings",
-    "enforceNodeAllocatable",
-    "systemReserved",
-    "kubeReserved",
-    "systemReservedCgroup",
-    "kubeReservedCgroup",
-    "kernelMemcgNotification",
-    "localStorageCapacityIsolation",
-    "cgroupRoot",
-    "cgroupsPerQOS",
-    "cgroupDriver",
-    "featureGates",
-    "kubeletconfig",
-];
-
-/// Keys of the document (or of its `/configz` wrapper's inside) that are not a field headroom
-/// reads but differ from one only by case, `-`/`_`, or at most two letters: almost certainly
-/// a typo the kubelet silently ignores (its decoding is case-sensitive and lenient). Best
-/// effort: a document that does not read as a plain map gives none.
-fn misspelled_fields(
-    doc: Option<Doc>,
-    origin: &str,
-    text: &str,
-    lines: bool,
-    configz: bool,
-) -> Vec<MisspelledField> {
-    let Some(mut doc) = doc else {
-        return Vec::new();
-    };
-    if configz {
-        match doc.remove("kubeletconfig") {
-            Some(serde_json::Value::Object(inner)) => doc = inner.into_iter().collect(),
-            _ => return Vec::new(),
-        }
-    }
-    let mut out = Vec::new();
-    for key in doc.keys() {
-        if KNOWN_FIELDS.contains(&key.as_str()) {
-            continue;
-        }
-        let folded = fold(key);
-        let meant = KNOWN_FIELDS.iter().find(|k| fold(k) == folded).or_else(|| {
-            KNOWN_FIELDS
-                .iter()
-                .filter(|k| k.len() >= 8 && edit_distance(&fold(k), &folded) <= 2)
-                .min_by_key(|k| edit_distance(&fold(k), &folded))
-        });
-        if let Some(meant) = meant {
-            let line = lines.then(|| line_of_key(text, key)).flatten();
-            out.push(MisspelledField {
-                key: key.clone(),
-                meant,
-                source: Source::File {
-                    origin: origin.to_string(),
-                    line,
-                },
-            });
-        }
-    }
-    out
-}
-
-/// The document's top-level map (`None` when it is not one).
-type Doc = std::collections::BTreeMap<String, serde_json::Value>;
-
-fn document(text: &str) -> Option<Doc> {
-    let mut options = Options::default();
-    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
-    options.with_snippet = false;
-    serde_saphyr::from_str_with_options::<Option<Doc>>(text, options)
-        .ok()
-        .flatten()
-        .or_else(|| serde_json::from_str(text).ok())
-}
-
-/// What a document that is not a KubeletConfiguration looks like, and where it belongs.
-fn looks_like(doc: &Doc) -> String {
-    let has = |k: &str| doc.contains_key(k);
-    let kind = doc.get("kind").and_then(|k| k.as_str());
-    if has("node") && (has("pods") || doc["node"].get("nodeName").is_some()) {
-        "this is a kubelet Summary (GET /stats/summary); pass it with --summary".to_string()
-    } else if has("items") || matches!(kind, Some("PodList" | "List")) {
-        "this is a list of pods (kubectl get pods -o json); pass it with --pods".to_string()
-    } else if has("steps") {
-        "this is a headroom timeline; pass it to `headroom simulate`".to_string()
-    } else if has("metadata") && has("spec") {
-        format!(
-            "this is a Kubernetes object{}, not the kubelet's config file",
-            kind.map(|k| format!(" (kind {k})")).unwrap_or_default()
-        )
-    } else {
-        let keys: Vec<&str> = doc.keys().map(String::as_str).take(5).collect();
-        format!(
-            "no `kind: {KIND}` and none of the fields headroom reads (its keys: {}); expected \
-             e.g. `kind: {KIND}` with `evictionHard:`, or the kubelet's /configz output",
-            keys.join(", ")
-        )
-    }
-}
-
-/// Keys written twice in one mapping, with both lines. The parser stops at the first
-/// duplicate, so each one found is renamed in a scratch copy of the text and the copy parsed
-/// again (at most 20 times). Empty when the text has none or does not parse.
-fn duplicate_keys(text: &str, lines: bool) -> Vec<DuplicateKey> {
-    let mut scratch = text.to_string();
-    let mut out = Vec::new();
-    for n in 0..20 {
-        let mut options = Options::default();
-        options.duplicate_keys = DuplicateKeyPolicy::Error;
-        options.with_snippet = false;
-        let Err(err) = serde_saphyr::from_str_with_options::<Option<serde_json::Value>>(&scratch, options)
-        else {
-            break;
-        };
-        let serde_saphyr::Error::DuplicateMappingKey {
-            key: Some(key),
-            location,
-        } = &err
-        else {
-            break;
-        };
-        let (line, column) = (location.line(), location.column());
-        let Some(renamed) = rename_at(&scratch, line, column, key, n) else {
-            break;
-        };
-        let second_line = (lines && line > 0).then_some(line);
-        out.push(DuplicateKey {
-            key: key.clone(),
-            first_line: second_line.and_then(|l| first_occurrence(text, l, key)),
-            second_line,
-        });
-        scratch = renamed;
-    }
-    out
-}
-
-/// `text` with the key `key` at (1-based) `line`/`column` renamed to a placeholder.
-fn rename_at(text: &str, line: u64, column: u64, key: &str, n: usize) -> Option<String> {
-    let line_index = usize::try_from(line).ok()?.checked_sub(1)?;
-    let offset: usize = text.split_inclusive('\n').take(line_index).map(str::len).sum();
-    let this = text[offset..].split('\n').next()?;
-    let col = usize::try_from(column).ok()?.saturating_sub(1);
-    let at = this.char_indices().nth(col).map_or(this.len(), |(i, _)| i);
-    // The location may point at the key or at the quote before it: find the key from there.
-    let found = this[at..].find(key).map(|i| at + i).or_else(|| this.find(key))?;
-    let begin = offset + found;
-    Some(format!(
-        "{}{}{}",
-        &text[..begin],
-        format_args!("headroom-duplicate-{n}"),
-        &text[begin + key.len()..]
-    ))
-}
-
-/// The first occurrence of `key` as a mapping key: the nearest line before `second` with the
-/// same key at the same indent.
-fn first_occurrence(text: &str, second: u64, key: &str) -> Option<u64> {
-    let all: Vec<&str> = text.lines().collect();
-    let at = usize::try_from(second).ok()?.checked_sub(1)?;
-    let line = all.get(at)?;
-    let indent = line.len() - line.trim_start().len();
-    (0..at).rev().find_map(|i| {
-        let l = all[i];
-        let same_indent = l.len() - l.trim_start().len() == indent;
-        let t = l.trim_start().trim_start_matches(['{', ',', ' ']);
-        let is_key = t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\""));
-        (same_indent && is_key)
-            .then(|| u64::try_from(i + 1).ok())
-            .flatten()
-    })
-}
-
-/// Lower case without `-` and `_`.
-fn fold(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Levenshtein distance over characters.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
-/// The 1-based line where `key` is written as a mapping key (`key:` or `"key":`).
-fn line_of_key(text: &str, key: &str) -> Option<u64> {
-    let plain = format!("{key}:");
-    let quoted = format!("\"{key}\"");
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start().trim_start_matches(['{', ',', ' ']);
-            l.starts_with(&plain) || l.starts_with(&quoted)
-        })
-        .and_then(|i| u64::try_from(i + 1).ok())
-}
-
 fn decode(text: &str) -> Result<RawConfig, serde_saphyr::Error> {
     let mut options = Options::default();
     // The kubelet's lenient decoding keeps the last of repeated keys.
@@ -560,7 +377,9 @@ fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigErro
         && let Some(line) = line
         && let Some(wrong) = not_a_map(text, line)
     {
-        return ConfigError(format!("{origin}:{line}: {wrong}"));
+        return ConfigError::new(format!("{origin}:{line}: {wrong}"))
+            .in_file(origin, Some(line))
+            .with_problem(wrong);
     }
     match line {
         Some(line) => {
@@ -575,11 +394,17 @@ fn yaml_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> ConfigErro
                     format!(" (line {line}: {})", go_quote(&short))
                 })
                 .unwrap_or_default();
-            ConfigError(format!(
-                "{origin}:{line}: not a valid KubeletConfiguration: {message}{quoted}"
-            ))
+            let problem = format!("not a valid KubeletConfiguration: {message}{quoted}");
+            ConfigError::new(format!("{origin}:{line}: {problem}"))
+                .in_file(origin, Some(line))
+                .with_problem(problem)
         }
-        None => ConfigError(format!("{origin}: not a valid KubeletConfiguration: {message}")),
+        None => {
+            let problem = format!("not a valid KubeletConfiguration: {message}");
+            ConfigError::new(format!("{origin}: {problem}"))
+                .in_file(origin, None)
+                .with_problem(problem)
+        }
     }
 }
 
@@ -640,6 +465,7 @@ fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig, doc: Option<&Doc>) -> Result<
         return Err(ctx.error(
             kind,
             "kind",
+            kind.value.text(),
             format!(
                 "{} is not a kubelet configuration; expected kind: {KIND}{hint}",
                 go_quote(&kind.value.text())
@@ -653,6 +479,7 @@ fn check_type_meta(ctx: &Ctx<'_>, raw: &RawConfig, doc: Option<&Doc>) -> Result<
         return Err(ctx.error(
             version,
             "apiVersion",
+            version.value.text(),
             format!(
                 "{} is not supported; the kubelet reads apiVersion: {API_VERSION}",
                 go_quote(&version.value.text())

@@ -131,13 +131,19 @@ fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
             // skips the rest of a pasted command line, but a misspelt eviction flag must not
             // silently fall back to the defaults.
             if let Some(meant) = near_miss(&name, &FLAGS) {
-                return Err(ConfigError(format!(
+                let problem =
+                    format!("unknown flag (did you mean --{meant}? the kubelet refuses unknown flags)");
+                return Err(ConfigError::new(format!(
                     "unknown flag: {flag} (did you mean --{meant}? the kubelet refuses unknown \
                      flags)"
-                )));
+                ))
+                .with_flag(&flag)
+                .with_problem(problem));
             }
             if name.starts_with("eviction-") {
-                return Err(ConfigError(format!("unknown flag: {flag}")));
+                return Err(ConfigError::new(format!("unknown flag: {flag}"))
+                    .with_flag(&flag)
+                    .with_problem("unknown flag"));
             }
             // Not an eviction flag. Its value, when given as a separate word, is skipped too.
             let mut ignored = arg.clone();
@@ -156,7 +162,11 @@ fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
                     i += 1;
                     v.clone()
                 }
-                None => return Err(ConfigError(format!("flag needs an argument: {flag}"))),
+                None => {
+                    return Err(ConfigError::new(format!("flag needs an argument: {flag}"))
+                        .with_flag(&flag)
+                        .with_problem("flag needs an argument"));
+                }
             },
         };
         apply(&mut cfg, &name, &flag, kind, &value)?;
@@ -165,11 +175,14 @@ fn parse(args: &[String]) -> Result<KubeletConfig, ConfigError> {
 }
 
 fn invalid(flag: &str, value: &str, why: impl std::fmt::Display) -> ConfigError {
-    ConfigError(format!(
+    ConfigError::new(format!(
         "invalid argument {} for {} flag: {why}",
         go_quote(value),
         go_quote(flag)
     ))
+    .with_flag(flag)
+    .with_value(value)
+    .with_problem(why.to_string())
 }
 
 fn apply(
@@ -387,19 +400,24 @@ mod tests {
     fn misspelt_flags_and_gates_are_refused_with_a_suggestion() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let err = parse(&args(&["--evictoin-hard=memory.available<1Gi"])).unwrap_err();
-        assert!(err.0.contains("unknown flag: --evictoin-hard"), "{err}");
-        assert!(err.0.contains("did you mean --eviction-hard?"), "{err}");
+        assert!(err.message().contains("unknown flag: --evictoin-hard"), "{err}");
+        assert!(err.message().contains("did you mean --eviction-hard?"), "{err}");
         let err = parse(&args(&["--kernel-memcg-notificaton"])).unwrap_err();
         assert!(
-            err.0.contains("did you mean --kernel-memcg-notification?"),
+            err.message()
+                .contains("did you mean --kernel-memcg-notification?"),
             "{err}"
         );
         let err = parse(&args(&["--feature-gates=KubeletSeperateDiskGC=true"])).unwrap_err();
         assert!(
-            err.0.contains("unrecognized feature gate: KubeletSeperateDiskGC"),
+            err.message()
+                .contains("unrecognized feature gate: KubeletSeperateDiskGC"),
             "{err}"
         );
-        assert!(err.0.contains("did you mean KubeletSeparateDiskGC?"), "{err}");
+        assert!(
+            err.message().contains("did you mean KubeletSeparateDiskGC?"),
+            "{err}"
+        );
         // Flags far from any eviction flag are skipped and listed, as before.
         let cfg = parse(&args(&[
             "--node-ip=10.0.0.1",

@@ -234,7 +234,7 @@ fn fraction_digits(v: u64, prec: u32) -> (String, u64) {
 
 /// Go's `strconv.Quote` for the strings that appear in error messages: double quotes,
 /// backslash escapes for quotes, backslashes and control characters; printable Unicode as is.
-pub fn go_quote(s: &str) -> String {
+pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

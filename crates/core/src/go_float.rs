@@ -23,7 +23,7 @@ pub enum FloatError {
 }
 
 /// Parse like Go's `strconv.ParseFloat(s, 32)` and return the float32 value.
-pub fn parse_float32(s: &str) -> Result<f32, FloatError> {
+pub(crate) fn parse_float32(s: &str) -> Result<f32, FloatError> {
     if let Some((value, consumed)) = special(s) {
         if consumed == s.len() {
             return Ok(value);

@@ -12,7 +12,7 @@ use crate::quantity::Quantity;
 use crate::summary::{FsStats, PodStats};
 
 /// Grace period for local-storage evictions (seconds).
-pub const LOCAL_STORAGE_GRACE_SECONDS: i64 = 1;
+pub(crate) const LOCAL_STORAGE_GRACE_SECONDS: i64 = 1;
 
 /// Which limit a pod broke.
 #[derive(Clone, Debug, PartialEq, Eq)]

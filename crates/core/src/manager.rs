@@ -33,7 +33,7 @@ pub use decision::{Decision, Eviction, EvictionCause, MetThreshold, NoEvictionCo
 pub use sync::synchronize;
 
 /// Grace period the kubelet passes for hard-threshold evictions (since ≈v1.31).
-pub const HARD_EVICTION_GRACE_SECONDS: i64 = 1;
+pub(crate) const HARD_EVICTION_GRACE_SECONDS: i64 = 1;
 /// The memcg notifiers are re-armed at most this often (ns).
 pub(crate) const NOTIFIER_REFRESH_INTERVAL_NS: i128 = 10_000_000_000;
 /// The kubelet's eviction loop period (ns).

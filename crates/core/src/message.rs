@@ -19,9 +19,9 @@ pub const OFFENDING_CONTAINERS_USAGE: &str = "offending_containers_usage";
 /// Annotation: the resource the node was low on.
 pub const STARVED_RESOURCE: &str = "starved_resource";
 /// Annotation (pod-level resources): the pod's name.
-pub const OFFENDING_POD: &str = "offending_pod";
+pub(crate) const OFFENDING_POD: &str = "offending_pod";
 /// Annotation (pod-level resources): the pod's usage.
-pub const OFFENDING_POD_USAGE: &str = "offending_pod_usage";
+pub(crate) const OFFENDING_POD_USAGE: &str = "offending_pod_usage";
 
 /// Annotations on the eviction event, sorted by key.
 pub type Annotations = BTreeMap<String, String>;

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::quantity::Quantity;
 
+mod list;
+
+pub use list::{PodList, PodListError};
+
 /// Resource name -> quantity (`{"memory": "100Mi", "cpu": "100m"}`).
 pub type ResourceList = BTreeMap<String, Quantity>;
 
@@ -160,198 +164,6 @@ impl ContainerStatus {
     }
 }
 
-/// A list of pods from any of the shapes `kubectl` and users produce.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct PodList {
-    pub items: Vec<Pod>,
-}
-
-/// Why a JSON value is not a pod list.
-#[derive(Debug, thiserror::Error)]
-pub enum PodListError {
-    #[error("expected a Pod, a PodList (with \"items\") or an array of pods, found {0}")]
-    Shape(&'static str),
-    /// An object that is some other Kubernetes kind (or not a Kubernetes object at all), e.g. a
-    /// kubelet Summary passed where the pods file was expected.
-    #[error("{at}: expected a Pod, found {found}")]
-    NotAPod { at: String, found: String },
-    /// `path` is the field inside the pod, e.g. `spec.containers[0].resources.requests.memory`
-    /// (empty when the pod itself is the wrong type).
-    #[error("pod #{index}: {path}: {value} is negative (the API server requires >= 0)")]
-    Negative {
-        index: usize,
-        path: String,
-        value: String,
-    },
-    /// A list whose own `kind` is not a pod list, e.g. `kubectl get --raw /api/v1/nodes`: its
-    /// items carry no `kind`, so only the list's kind tells them from pods.
-    #[error("kind: {0:?} is not a pod list; expected kind: PodList or List (`kubectl get pods -o json`)")]
-    ListKind(String),
-    /// The kubelet matches pods to their stats and cgroups by uid; the API server always sets it.
-    #[error(
-        "pod #{index} ({name:?}): metadata.uid: missing; the kubelet matches pods to their stats by uid (use `kubectl get pods -o json`)"
-    )]
-    MissingUid { index: usize, name: String },
-    #[error("pod #{index} ({name:?}): metadata.uid: {uid:?} appears twice (also pod #{first})")]
-    DuplicateUid {
-        index: usize,
-        first: usize,
-        name: String,
-        uid: String,
-    },
-    #[error("pod #{index}: {}{source}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
-    Pod {
-        index: usize,
-        path: String,
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-impl PodList {
-    /// Accept a single Pod, a `PodList`/`List` object with `items`, or a JSON array of pods.
-    pub fn from_value(value: serde_json::Value) -> Result<PodList, PodListError> {
-        let items = match value {
-            serde_json::Value::Array(items) => items,
-            serde_json::Value::Object(mut map) if map.contains_key("items") => {
-                match map.get("kind") {
-                    None => {}
-                    Some(serde_json::Value::String(k)) if k == "PodList" || k == "List" => {}
-                    Some(serde_json::Value::String(k)) => return Err(PodListError::ListKind(k.clone())),
-                    Some(other) => return Err(PodListError::ListKind(other.to_string())),
-                }
-                match map.remove("items") {
-                    Some(serde_json::Value::Array(items)) => items,
-                    Some(serde_json::Value::Null) | None => Vec::new(),
-                    Some(_) => return Err(PodListError::Shape("\"items\" that is not an array")),
-                }
-            }
-            serde_json::Value::Object(map) => {
-                let single = serde_json::Value::Object(map);
-                check_pod_shape(&single).map_err(|found| PodListError::NotAPod {
-                    at: "the document".to_string(),
-                    found,
-                })?;
-                vec![single]
-            }
-            serde_json::Value::Null => Vec::new(),
-            _ => return Err(PodListError::Shape("a scalar")),
-        };
-        for (index, item) in items.iter().enumerate() {
-            check_pod_shape(item).map_err(|found| PodListError::NotAPod {
-                at: format!("item #{index}"),
-                found,
-            })?;
-        }
-        let items = items
-            .into_iter()
-            .enumerate()
-            .map(|(index, v)| {
-                serde_path_to_error::deserialize(v).map_err(|e| {
-                    let path = e.path().to_string();
-                    PodListError::Pod {
-                        index,
-                        // serde_path_to_error prints "." for the document itself.
-                        path: if path == "." { String::new() } else { path },
-                        source: e.into_inner(),
-                    }
-                })
-            })
-            .collect::<Result<Vec<Pod>, _>>()?;
-        let list = PodList { items };
-        list.check_quantities()?;
-        Ok(list)
-    }
-
-    /// No request, limit or overhead is negative: checked by [`PodList::from_value`], and by
-    /// callers that parse pods another way (the agent streams big pods files into pods).
-    pub fn check_quantities(&self) -> Result<(), PodListError> {
-        for (index, pod) in self.items.iter().enumerate() {
-            if let Some((path, value)) = first_negative_quantity(pod) {
-                return Err(PodListError::Negative { index, path, value });
-            }
-        }
-        Ok(())
-    }
-
-    /// Every pod has a uid, and no uid appears twice: what a pods file must hold for its pods
-    /// to be matched to their stats (the timeline reader checks the same).
-    pub fn check_uids(&self) -> Result<(), PodListError> {
-        let mut seen = std::collections::HashMap::new();
-        for (index, pod) in self.items.iter().enumerate() {
-            let uid = &pod.metadata.uid;
-            if uid.is_empty() {
-                return Err(PodListError::MissingUid {
-                    index,
-                    name: pod.key(),
-                });
-            }
-            if let Some(&first) = seen.get(uid.as_str()) {
-                return Err(PodListError::DuplicateUid {
-                    index,
-                    first,
-                    name: pod.key(),
-                    uid: uid.clone(),
-                });
-            }
-            seen.insert(uid.as_str(), index);
-        }
-        Ok(())
-    }
-}
-
-/// The API server refuses a negative request, limit or overhead ("must be greater than or equal
-/// to 0"), so the kubelet never ranks one; a pods file holding one was edited by hand, and
-/// ranking on it would put the pod first or last for no real reason.
-fn first_negative_quantity(pod: &Pod) -> Option<(String, String)> {
-    let in_list = |prefix: String, list: &Option<ResourceList>| {
-        list.iter()
-            .flatten()
-            .find(|(_, q)| q.signum() < 0)
-            .map(|(name, q)| (format!("{prefix}.{name}"), q.to_canonical_string()))
-    };
-    let in_requirements = |prefix: String, r: &Option<ResourceRequirements>| {
-        let r = r.as_ref()?;
-        in_list(format!("{prefix}.requests"), &r.requests)
-            .or_else(|| in_list(format!("{prefix}.limits"), &r.limits))
-    };
-    let spec = &pod.spec;
-    let containers = |field: &'static str, list: &[Container]| {
-        list.iter()
-            .enumerate()
-            .find_map(|(i, c)| in_requirements(format!("spec.{field}[{i}].resources"), &c.resources))
-    };
-    containers("initContainers", &spec.init_containers)
-        .or_else(|| containers("containers", &spec.containers))
-        .or_else(|| in_list("spec.overhead".to_string(), &spec.overhead))
-        .or_else(|| in_requirements("spec.resources".to_string(), &spec.resources))
-}
-
-/// Pods are lenient about missing fields (everything has a default), so without this check any
-/// JSON object, say a Summary, would "parse" as one nameless pod. An object is a Pod when its
-/// `kind` is `Pod`, or, without `kind` (hand-written or trimmed files), when it has `metadata` or
-/// `spec` or is empty. Non-objects are left to serde, whose error already says what was found.
-fn check_pod_shape(value: &serde_json::Value) -> Result<(), String> {
-    let serde_json::Value::Object(map) = value else {
-        return Ok(());
-    };
-    match map.get("kind") {
-        Some(serde_json::Value::String(kind)) if kind == "Pod" => Ok(()),
-        Some(kind) => Err(format!("kind: {kind}")),
-        None if map.contains_key("metadata") || map.contains_key("spec") => Ok(()),
-        // `{}` is an all-defaults pod (kept: earlier tests and hand-written lists rely on it).
-        None if map.is_empty() => Ok(()),
-        None => {
-            let keys: Vec<&str> = map.keys().take(5).map(String::as_str).collect();
-            let more = if map.len() > keys.len() { ", ..." } else { "" };
-            Err(format!(
-                "an object with no kind, metadata or spec (keys: {}{more})",
-                keys.join(", ")
-            ))
-        }
-    }
-}
-
 impl Pod {
     /// `namespace/name`, the way headroom names pods in output.
     pub fn key(&self) -> String {
@@ -380,13 +192,13 @@ impl QosClass {
 }
 
 /// Annotation the kubelet sets on pods it got from a file or URL (`file`, `http`) or the API (`api`).
-pub const ANNOTATION_CONFIG_SOURCE: &str = "kubernetes.io/config.source";
+pub(crate) const ANNOTATION_CONFIG_SOURCE: &str = "kubernetes.io/config.source";
 /// Annotation present on mirror pods (the API copy of a static pod).
-pub const ANNOTATION_CONFIG_MIRROR: &str = "kubernetes.io/config.mirror";
+pub(crate) const ANNOTATION_CONFIG_MIRROR: &str = "kubernetes.io/config.mirror";
 /// `system-cluster-critical`; any priority at or above it makes a pod critical.
-pub const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
+pub(crate) const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
 /// The taint the node lifecycle controller puts on a node under MemoryPressure.
-pub const TAINT_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
+pub(crate) const TAINT_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
 
 /// The resources that decide the QoS class.
 const QOS_RESOURCES: [&str; 2] = ["cpu", "memory"];
@@ -423,14 +235,14 @@ impl Container {
     }
 
     /// An init container with `restartPolicy: Always` (a sidecar).
-    pub fn is_restartable_init(&self) -> bool {
+    pub(crate) fn is_restartable_init(&self) -> bool {
         self.restart_policy.as_deref() == Some("Always")
     }
 }
 
 impl Toleration {
     /// Kubernetes `Toleration.ToleratesTaint` for a taint with this key, value and effect.
-    pub fn tolerates(&self, key: &str, value: &str, effect: &str) -> bool {
+    pub(crate) fn tolerates(&self, key: &str, value: &str, effect: &str) -> bool {
         let non_empty = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
         if let Some(e) = non_empty(&self.effect)
             && e != effect
@@ -494,7 +306,7 @@ impl Pod {
     }
 
     /// Whether any toleration matches the `node.kubernetes.io/memory-pressure:NoSchedule` taint.
-    pub fn tolerates_memory_pressure(&self) -> bool {
+    pub(crate) fn tolerates_memory_pressure(&self) -> bool {
         self.spec
             .tolerations
             .iter()
@@ -502,7 +314,7 @@ impl Pod {
     }
 
     /// Pod-level resources are set (`spec.resources` with a cpu or memory request or limit).
-    pub fn has_pod_level_resources(&self) -> bool {
+    pub(crate) fn has_pod_level_resources(&self) -> bool {
         self.spec.resources.as_ref().is_some_and(|r| {
             POD_LEVEL_RESOURCES
                 .iter()
@@ -523,7 +335,7 @@ impl Pod {
     }
 
     /// QoS class computed from the spec, ignoring `status.qosClass`.
-    pub fn computed_qos_class(&self) -> QosClass {
+    pub(crate) fn computed_qos_class(&self) -> QosClass {
         let positive = |q: Option<Quantity>| q.filter(|q| q.signum() > 0);
         let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
         let mut limits: BTreeMap<&str, i128> = BTreeMap::new();
@@ -651,189 +463,4 @@ impl Pod {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn other_kinds_and_stray_objects_are_not_pods() {
-        // A kubelet Summary passed as the pods file used to become one nameless BestEffort pod.
-        let summary = serde_json::json!({"node": {"nodeName": "n"}, "pods": []});
-        let err = PodList::from_value(summary).unwrap_err().to_string();
-        assert!(
-            err.contains("expected a Pod") && err.contains("keys: node, pods"),
-            "{err}"
-        );
-        let node = serde_json::json!({"kind": "Node", "metadata": {"name": "n"}});
-        let err = PodList::from_value(node).unwrap_err().to_string();
-        assert!(err.contains("kind: \"Node\""), "{err}");
-        let nodes = serde_json::json!({"kind": "List", "items": [{"kind": "Pod"}, {"kind": "Node"}]});
-        let err = PodList::from_value(nodes).unwrap_err().to_string();
-        assert!(err.starts_with("item #1: ") && err.contains("Node"), "{err}");
-    }
-
-    #[test]
-    fn a_list_of_another_kind_is_not_a_pod_list() {
-        // `kubectl get --raw /api/v1/nodes` items carry metadata and spec but no kind.
-        let nodes =
-            serde_json::json!({"kind": "NodeList", "items": [{"metadata": {"name": "n1"}, "spec": {}}]});
-        let err = PodList::from_value(nodes).unwrap_err().to_string();
-        assert!(err.contains("kind: \"NodeList\" is not a pod list"), "{err}");
-        // `kubectl get --raw /api/v1/pods` items carry no kind either, but the list says PodList.
-        let raw = serde_json::json!({"kind": "PodList", "items": [{"metadata": {"name": "a", "uid": "u"}}]});
-        assert_eq!(PodList::from_value(raw).unwrap().items.len(), 1);
-    }
-
-    #[test]
-    fn uids_must_be_present_and_distinct() {
-        let list = |items: serde_json::Value| PodList::from_value(items).unwrap();
-        let ok = list(
-            serde_json::json!([{"metadata": {"name": "a", "uid": "u1"}}, {"metadata": {"name": "b", "uid": "u2"}}]),
-        );
-        assert!(ok.check_uids().is_ok());
-        let missing = list(
-            serde_json::json!([{"metadata": {"name": "a", "uid": "u1"}}, {"metadata": {"name": "b", "namespace": "d"}}]),
-        );
-        let err = missing.check_uids().unwrap_err().to_string();
-        assert!(
-            err.starts_with("pod #1 (\"d/b\"): metadata.uid: missing"),
-            "{err}"
-        );
-        let twice = list(
-            serde_json::json!([{"metadata": {"name": "a", "uid": "u1"}}, {"metadata": {"name": "b", "uid": "u1"}}]),
-        );
-        let err = twice.check_uids().unwrap_err().to_string();
-        assert!(
-            err.contains("metadata.uid: \"u1\" appears twice (also pod #0)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn pods_without_kind_are_recognised_by_metadata_or_spec() {
-        let bare = serde_json::json!([{"metadata": {"name": "a"}}, {"spec": {"containers": []}}]);
-        assert_eq!(PodList::from_value(bare).unwrap().items.len(), 2);
-        let one = serde_json::json!({"kind": "Pod", "metadata": {"name": "a", "namespace": "d"}});
-        assert_eq!(PodList::from_value(one).unwrap().items[0].key(), "d/a");
-        let empty = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": []});
-        assert!(PodList::from_value(empty).unwrap().items.is_empty());
-    }
-
-    #[test]
-    fn reads_kubectl_pod_list() {
-        let json = serde_json::json!({
-            "apiVersion": "v1", "kind": "List",
-            "items": [{
-                "metadata": {"name": "web", "namespace": "default", "uid": "u1",
-                              "annotations": {"kubernetes.io/config.source": "api"}},
-                "spec": {
-                    "priority": 0,
-                    "terminationGracePeriodSeconds": 30,
-                    "containers": [{"name": "app", "image": "nginx",
-                        "resources": {"requests": {"memory": "100Mi", "cpu": "100m"}, "limits": {"memory": "1Gi"}}}],
-                    "initContainers": [{"name": "log", "restartPolicy": "Always"}],
-                    "overhead": {"memory": "10Mi"},
-                    "tolerations": [{"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"}],
-                    "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}, {"name": "cfg", "configMap": {"name": "x"}}]
-                },
-                "status": {"phase": "Running", "qosClass": "Burstable"}
-            }]
-        });
-        let list = PodList::from_value(json).unwrap();
-        let pod = &list.items[0];
-        assert_eq!(pod.key(), "default/web");
-        let req = pod.spec.containers[0]
-            .resources
-            .as_ref()
-            .unwrap()
-            .requests
-            .as_ref()
-            .unwrap();
-        assert_eq!(req["memory"].value(), 104_857_600);
-        assert_eq!(
-            pod.spec.init_containers[0].restart_policy.as_deref(),
-            Some("Always")
-        );
-        assert_eq!(
-            pod.spec.volumes[0]
-                .empty_dir
-                .as_ref()
-                .unwrap()
-                .size_limit
-                .unwrap()
-                .value(),
-            1 << 30
-        );
-        assert!(pod.spec.volumes[1].other_sources.contains_key("configMap"));
-        assert_eq!(
-            pod.status.as_ref().unwrap().qos_class.as_deref(),
-            Some("Burstable")
-        );
-    }
-
-    #[test]
-    fn container_statuses_give_runtime_ids() {
-        let pod: Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "a"},
-            "status": {"containerStatuses": [
-                {"name": "app", "containerID": "containerd://9f8e", "ready": true},
-                {"name": "waiting", "containerID": ""},
-                {"name": "plain", "containerID": "b00c"}]}
-        }))
-        .unwrap();
-        let ids: Vec<_> = pod
-            .status
-            .as_ref()
-            .unwrap()
-            .container_statuses
-            .iter()
-            .map(|c| (c.name.as_str(), c.runtime_id()))
-            .collect();
-        assert_eq!(
-            ids,
-            [("app", Some("9f8e")), ("waiting", None), ("plain", Some("b00c"))]
-        );
-        // Round trip keeps the API's key spelling.
-        let json = serde_json::to_value(&pod).unwrap();
-        assert_eq!(
-            json["status"]["containerStatuses"][0]["containerID"],
-            "containerd://9f8e"
-        );
-    }
-
-    #[test]
-    fn accepts_single_pod_and_arrays_and_names_the_bad_item() {
-        let one = PodList::from_value(serde_json::json!({"metadata": {"name": "a"}})).unwrap();
-        assert_eq!(one.items.len(), 1);
-        let arr = PodList::from_value(serde_json::json!([{"metadata": {"name": "a"}}, {}])).unwrap();
-        assert_eq!(arr.items.len(), 2);
-        let err = PodList::from_value(serde_json::json!({"items": [{}, {"spec": {"priority": "high"}}]}))
-            .unwrap_err();
-        assert!(err.to_string().starts_with("pod #1: spec.priority: "), "{err}");
-        assert!(PodList::from_value(serde_json::json!(3)).is_err());
-    }
-
-    #[test]
-    fn negative_requests_limits_and_overhead_are_refused_with_their_field() {
-        let cases = [
-            (
-                serde_json::json!({"spec": {"containers": [{}, {"resources": {"requests": {"memory": "-1Mi"}}}]}}),
-                "pod #0: spec.containers[1].resources.requests.memory: -1Mi is negative",
-            ),
-            (
-                serde_json::json!({"spec": {"initContainers": [{"resources": {"limits": {"cpu": "-100m"}}}]}}),
-                "pod #0: spec.initContainers[0].resources.limits.cpu: -100m is negative",
-            ),
-            (
-                serde_json::json!({"spec": {"overhead": {"memory": "-5"}}}),
-                "pod #0: spec.overhead.memory: -5 is negative",
-            ),
-        ];
-        for (pod, want) in cases {
-            let err = PodList::from_value(pod).unwrap_err().to_string();
-            assert!(err.starts_with(want), "{err}");
-        }
-        let zero =
-            serde_json::json!({"spec": {"containers": [{"resources": {"requests": {"memory": "0"}}}]}});
-        assert!(PodList::from_value(zero).is_ok());
-    }
-}
+mod tests;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use headroom_core::allocatable::{NodeAllocatable, node_allocatable_memory};
-use headroom_core::config::{EvictionConfig, KubeletConfig};
+use headroom_core::config::{ConfigError, EvictionConfig, KubeletConfig};
 use headroom_core::duration::format_duration;
 use headroom_core::lint::{Warning, lint};
 use headroom_core::quantity::Quantity;
@@ -29,7 +29,9 @@ Examples:
 Quote flags that hold `<`: unquoted, the shell reads it as a redirection.
 
 Exit status: 0 when the kubelet would accept the configuration (warnings included),
-2 when it would refuse to start (the error says which file, line, field and value).")]
+2 when it would refuse to start (the error says which file, line, field and value; with
+--format json it is also printed on stdout as {\"error\": {message, file, line, flag, field,
+value, problem}}).")]
 pub struct Args {
     /// KubeletConfiguration file (YAML or JSON), e.g. /var/lib/kubelet/config.yaml, or the
     /// running kubelet's `/configz` output. Without it, the kubelet defaults (plus any flags
@@ -61,8 +63,16 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let flags =
-        KubeletConfig::from_flags(&args.flags).map_err(|e| bad_input(format!("kubelet flags: {e}")))?;
+    // Asked for JSON by name: a refused config is also a JSON document on stdout, so a script
+    // gets the field and the value without parsing the sentence on stderr.
+    let json_refusal = args.format == Some(Format::Json);
+    let refused = |prefix: &str, e: ConfigError| -> anyhow::Error {
+        if json_refusal && let Err(write) = print_refusal(&e) {
+            return write;
+        }
+        bad_input(format!("{prefix}{e}"))
+    };
+    let flags = KubeletConfig::from_flags(&args.flags).map_err(|e| refused("kubelet flags: ", e))?;
     let file = args
         .config
         .clone()
@@ -70,12 +80,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let base = match &file {
         Some(path) => {
             let text = crate::cmd::read_text(path, "kubelet config")?;
-            KubeletConfig::parse(&text, &path.display().to_string()).map_err(|e| bad_input(e.to_string()))?
+            KubeletConfig::parse(&text, &path.display().to_string()).map_err(|e| refused("", e))?
         }
         None => KubeletConfig::default(),
     };
     let config = base.overlay(&flags);
-    let eviction = config.eviction().map_err(|e| bad_input(e.to_string()))?;
+    let eviction = config.eviction().map_err(|e| refused("", e))?;
 
     let capacity = match &args.capacity {
         Some(text) => {
@@ -120,6 +130,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     crate::output::stdout(&output)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `{"error": {message, file, line, flag, field, value, problem}}` on stdout: the config the
+/// kubelet would refuse, its facts apart (unknown ones null).
+fn print_refusal(e: &ConfigError) -> anyhow::Result<()> {
+    let mut text =
+        serde_json::to_string_pretty(&json!({ "error": e })).context("encoding the error as JSON")?;
+    text.push('\n');
+    crate::output::stdout(&text)
 }
 
 /// The bytes a memory threshold stands for: memory.available is measured against capacity,

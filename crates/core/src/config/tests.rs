@@ -1,4 +1,9 @@
+//! Tests of reading a config (file and flags) into the effective eviction settings, kept in one
+//! file over 600 lines on purpose: each case is a small config and the settings it yields, read
+//! top to bottom like the kubelet's own config tests; split by field they would repeat the helpers.
+
 use super::*;
+use crate::quantity::Quantity;
 use crate::signal::Signal;
 use crate::threshold::ThresholdValue;
 
