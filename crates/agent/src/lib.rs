@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod oom_kills;
 pub mod pod_series;
 pub mod pods_api;
+pub mod pods_list;
 pub mod pods_source;
 pub mod recording;
 pub mod report;

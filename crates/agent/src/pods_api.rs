@@ -11,7 +11,7 @@
 //! Everything here is plain code (request path, node name, JSON conversion, keep-last-good)
 //! that builds without the `k8s` feature; only [`kube_api`] talks to a real client.
 
-use crate::pods_source::{Refresh, parse_pods};
+use crate::pods_list::{Refresh, parse_pods};
 use headroom_core::pod::Pod;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;

@@ -3,7 +3,8 @@
 use super::{PassOutcome, Runner};
 use crate::actuator::Action;
 use crate::light::{self, Quiet, Trigger};
-use crate::pods_source::{self, PodSource, Refresh};
+use crate::pods_list::Refresh;
+use crate::pods_source::{self, PodSource};
 use crate::report;
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, SyncInputs};
