@@ -3,6 +3,7 @@
 //! The JSON form is also what `/decision` serves. Lines go to stdout (the product); diagnostics
 //! go to stderr through `tracing`.
 
+use crate::light::Trigger;
 use headroom_core::config::EvictionConfig;
 use headroom_core::manager::{Decision, ManagerState};
 use headroom_core::pod::Pod;
@@ -36,8 +37,8 @@ struct AgentStep<'a> {
     /// `decision` on log lines (which also carry `action` lines); absent at `/decision`.
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'static str>,
-    /// `start`, `period`, `notification` or `cleanup`.
-    trigger: &'a str,
+    /// [`Trigger`]'s code: `start`, `period`, `notification` or `cleanup`.
+    trigger: &'static str,
     /// `--action`: `none`, `kill` or `evict`.
     action: &'a str,
     #[serde(flatten)]
@@ -45,10 +46,10 @@ struct AgentStep<'a> {
 }
 
 /// The JSON `/decision` serves: the sync step with `trigger` and `action`.
-pub fn decision_json(step: &SyncStep, trigger: &str, action: &str) -> Value {
+pub fn decision_json(step: &SyncStep, trigger: Trigger, action: &str) -> Value {
     to_sorted_json(&AgentStep {
         event: None,
-        trigger,
+        trigger: trigger.as_str(),
         action,
         step,
     })
@@ -67,14 +68,14 @@ fn quote(s: &str) -> String {
 pub fn decision_line(
     d: &Decision,
     step: &SyncStep,
-    trigger: &str,
+    trigger: Trigger,
     action: &str,
     format: LogFormat,
 ) -> String {
     if format == LogFormat::Json {
         return to_sorted_json(&AgentStep {
             event: Some("decision"),
-            trigger,
+            trigger: trigger.as_str(),
             action,
             step,
         })
