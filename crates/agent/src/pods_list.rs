@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// The largest pods file read (a node's pods as `kubectl get pods -o json` prints them are a
 /// few MiB: 110 pods ~ 3.5 MiB, 550 ~ 17 MiB with kubectl's indent).
-pub const MAX_PODS_FILE_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_PODS_FILE_BYTES: u64 = 64 << 20;
 
 /// The outcome of a source's `refresh`, for the log.
 #[derive(Debug, PartialEq)]
@@ -26,7 +26,7 @@ pub enum Refresh {
 }
 
 /// Parse a pods file: a Pod, a PodList / List, or a JSON array; only non-terminal pods.
-pub fn read_pods(path: &Path) -> Result<Vec<Pod>, String> {
+pub(crate) fn read_pods(path: &Path) -> Result<Vec<Pod>, String> {
     let origin = format!("pods file {}", path.display());
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot read {origin}: {e}"))?
@@ -64,7 +64,7 @@ pub fn read_pods(path: &Path) -> Result<Vec<Pod>, String> {
 /// Parse pods JSON from any source (`origin` names it in errors, `expected` says what it
 /// should have been): the non-terminal pods of a Pod, a PodList / List, or a JSON array. The
 /// API server's PodList goes through here too, so file and API pods share one model.
-pub fn parse_pods(text: &str, origin: &str, expected: &str) -> Result<Vec<Pod>, String> {
+pub(crate) fn parse_pods(text: &str, origin: &str, expected: &str) -> Result<Vec<Pod>, String> {
     // The common case streams; anything unusual (a single pod, a wrong kind, an error to
     // report with its path) takes the JSON-tree path below, which words every error.
     if let Some(pods) = lean::parse_reader(text.as_bytes()) {
@@ -78,7 +78,7 @@ pub fn parse_pods(text: &str, origin: &str, expected: &str) -> Result<Vec<Pod>, 
 }
 
 /// Pods streamed from JSON into the agent's model without building a JSON tree.
-pub mod lean {
+pub(crate) mod lean {
     use headroom_core::pod::{ObjectMeta, Pod, PodList, PodSpec, PodStatus};
     use serde::Deserialize;
     use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -157,7 +157,7 @@ pub mod lean {
 
     /// The pods of a PodList / List / array, or `None` when the input is anything else or
     /// fails anywhere (the caller's JSON-tree path then says exactly what and where).
-    pub fn parse_reader(mut r: impl BufRead) -> Option<Vec<Pod>> {
+    pub(crate) fn parse_reader(mut r: impl BufRead) -> Option<Vec<Pod>> {
         let items = match first_byte(&mut r)? {
             b'[' => serde_json::from_reader::<_, Vec<LeanPod>>(r).ok()?,
             b'{' => {

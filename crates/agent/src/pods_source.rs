@@ -63,16 +63,16 @@ impl PodsFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn pods(&self) -> &[Pod] {
+    pub(crate) fn pods(&self) -> &[Pod] {
         &self.pods
     }
 
     /// Re-read the file if its mtime, size, inode or ctime changed.
-    pub fn refresh(&mut self) -> Refresh {
+    pub(crate) fn refresh(&mut self) -> Refresh {
         let stamp = match std::fs::metadata(&self.path) {
             Ok(m) => stamp(&m),
             Err(e) => {
@@ -106,7 +106,7 @@ impl PodsFile {
 }
 
 /// The pod source the runner ranks from (`None` in the runner = synthesize from cgroups).
-pub enum PodSource {
+pub(crate) enum PodSource {
     File(PodsFile),
     Api(ApiPods),
 }
@@ -114,14 +114,14 @@ pub enum PodSource {
 impl PodSource {
     /// Pick up changes: re-read the file if it changed, or take the API's latest answer.
     /// Never blocks on the network.
-    pub fn refresh(&mut self) -> Refresh {
+    pub(crate) fn refresh(&mut self) -> Refresh {
         match self {
             PodSource::File(f) => f.refresh(),
             PodSource::Api(a) => a.refresh(),
         }
     }
 
-    pub fn pods(&self) -> &[Pod] {
+    pub(crate) fn pods(&self) -> &[Pod] {
         match self {
             PodSource::File(f) => f.pods(),
             PodSource::Api(a) => a.pods(),
@@ -129,7 +129,7 @@ impl PodSource {
     }
 
     /// Where the pods come from, for log lines.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             PodSource::File(f) => format!("pods file {}", f.path().display()),
             PodSource::Api(a) => a.describe(),
@@ -139,7 +139,7 @@ impl PodSource {
 
 /// Stand-in pods for the pods the cgroup tree shows (no spec known): uid, the name and
 /// namespace the collector put in the pod reference, QoS when it is known.
-pub fn synthesize(stats: &[PodStats], qos_of: impl Fn(&str) -> Option<String>) -> Vec<Pod> {
+pub(crate) fn synthesize(stats: &[PodStats], qos_of: impl Fn(&str) -> Option<String>) -> Vec<Pod> {
     stats
         .iter()
         .filter(|s| !s.pod_ref.uid.is_empty())
@@ -176,7 +176,7 @@ pub fn synthesize(stats: &[PodStats], qos_of: impl Fn(&str) -> Option<String>) -
 /// The pod's `startTime` becomes the source's `status.startTime` when it has one (the
 /// kubelet's cAdvisor stats provider prints exactly that); otherwise it stays the pod
 /// cgroup's creation time, close to the sandbox creation time the CRI stats provider prints.
-pub fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
+pub(crate) fn name_pod_stats(stats: &mut [PodStats], pods: &[Pod]) -> Vec<String> {
     let mut unknown = Vec::new();
     for s in stats.iter_mut() {
         match pods.iter().find(|p| p.metadata.uid == s.pod_ref.uid) {

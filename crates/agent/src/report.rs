@@ -23,7 +23,12 @@ pub enum LogFormat {
 /// The sync step of a pass (docs/sync-step.md): what `/decision` serves and what a JSON
 /// decision line carries. `memcgNotifiers` is the core's arming when kernelMemcgNotification is
 /// on, as in `simulate`.
-pub fn sync_step(d: &Decision, pods: &[Pod], config: &EvictionConfig, state: &ManagerState) -> SyncStep {
+pub(crate) fn sync_step(
+    d: &Decision,
+    pods: &[Pod],
+    config: &EvictionConfig,
+    state: &ManagerState,
+) -> SyncStep {
     SyncStep::new(
         d,
         pods,
@@ -46,7 +51,7 @@ struct AgentStep<'a> {
 }
 
 /// The JSON `/decision` serves: the sync step with `trigger` and `action`.
-pub fn decision_json(step: &SyncStep, trigger: Trigger, action: &str) -> Value {
+pub(crate) fn decision_json(step: &SyncStep, trigger: Trigger, action: &str) -> Value {
     to_sorted_json(&AgentStep {
         event: None,
         trigger: trigger.as_str(),
@@ -65,7 +70,7 @@ fn quote(s: &str) -> String {
 
 /// One line for a decision: the sync step with `event: decision` in JSON; in text, `key=value`
 /// pairs whose `met=` names each threshold by the bytes it stands for at this sync.
-pub fn decision_line(
+pub(crate) fn decision_line(
     d: &Decision,
     step: &SyncStep,
     trigger: Trigger,
@@ -115,7 +120,7 @@ pub fn decision_line(
 }
 
 /// One line announcing an action, written before the action is taken.
-pub fn action_line(fields: &[(&str, String)], format: LogFormat) -> String {
+pub(crate) fn action_line(fields: &[(&str, String)], format: LogFormat) -> String {
     match format {
         LogFormat::Json => {
             let mut m = serde_json::Map::new();
