@@ -2,6 +2,9 @@
 //! reached through `HostRoot` as `--root` would (no root, no kernel needed).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/support/lines.rs"]
+mod lines;
+
 use super::Runner;
 use super::clock::{Clock, FakeClock};
 use crate::actuator::Action;
@@ -11,10 +14,9 @@ use crate::light::Trigger;
 use crate::report::LogFormat;
 use headroom_core::config::KubeletConfig;
 use headroom_linux::root::HostRoot;
+use lines::Lines;
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const MIB: u64 = 1 << 20;
@@ -113,31 +115,6 @@ impl Host {
 
 const HARD_1G: &str = "evictionHard:\n  memory.available: 1Gi\n";
 
-/// The lines the runner writes, shared with the test.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn take(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
 /// A runner on `host` with a fake clock; its log lines go to the returned buffer.
 fn runner(cfg: AgentConfig) -> (Runner, FakeClock, Lines, Shared) {
     let shared = Shared::new();
@@ -168,7 +145,7 @@ fn passes_run_every_period_of_the_clock_and_say_what_started_them() {
     cfg.max_passes = Some(3);
     let (mut r, clock, lines, _shared) = runner(cfg);
     r.run().unwrap();
-    let lines = lines.take();
+    let lines = lines.take_json();
     let d = decisions(&lines);
     let triggers: Vec<&str> = d.iter().map(|l| l["trigger"].as_str().unwrap()).collect();
     assert_eq!(triggers, ["start", "period", "period"]);
@@ -225,7 +202,7 @@ fn an_acted_pod_leaves_the_ranking_until_its_cgroup_is_replaced() {
     host.pod("bbbb", 100 * MIB);
     let (mut r, clock, lines, _shared) = runner(host.config(HARD_1G));
     r.pass(Trigger::Start).unwrap();
-    assert_eq!(chosen(&lines.take()).as_deref(), Some("/podaaaa"));
+    assert_eq!(chosen(&lines.take_json()).as_deref(), Some("/podaaaa"));
     // What a kill does to the pod it signalled (`act`): remember it by its real cgroup.
     let pod = r
         .active
@@ -237,7 +214,7 @@ fn an_acted_pod_leaves_the_ranking_until_its_cgroup_is_replaced() {
 
     clock.advance(Duration::from_secs(1));
     r.pass(Trigger::Cleanup).unwrap();
-    let l = lines.take();
+    let l = lines.take_json();
     assert_eq!(
         chosen(&l).as_deref(),
         Some("/podbbbb"),
@@ -251,7 +228,7 @@ fn an_acted_pod_leaves_the_ranking_until_its_cgroup_is_replaced() {
     host.pod("aaaa", 200 * MIB);
     clock.advance(Duration::from_secs(1));
     r.pass(Trigger::Period).unwrap();
-    assert_eq!(chosen(&lines.take()).as_deref(), Some("/podaaaa"));
+    assert_eq!(chosen(&lines.take_json()).as_deref(), Some("/podaaaa"));
     assert!(r.acted.is_empty());
 }
 
@@ -302,7 +279,7 @@ fn failing_collections_are_reported_unhealthy_and_a_good_pass_clears_them() {
         let outcome = r.pass(Trigger::Period).unwrap();
         assert!(outcome.cleanup.is_empty() && outcome.evicted.is_empty());
     }
-    let l = lines.take();
+    let l = lines.take_json();
     assert!(
         decisions(&l).len() == 1,
         "no decision from a failed collection: {l:?}"
@@ -336,7 +313,7 @@ fn a_kill_targets_the_chosen_pods_cgroup_and_refuses_a_tree_that_is_not_cgroupfs
     cfg.action = Action::Kill;
     let (mut r, _clock, lines, shared) = runner(cfg);
     let outcome = r.pass(Trigger::Start).unwrap();
-    let lines = lines.take();
+    let lines = lines.take_json();
     let action = lines.iter().find(|l| l["event"] == "action").unwrap();
     // The cgroup as the hierarchy names it (not the path under --root), the pod the decision
     // chose; the on-disk rail refuses a directory that is not a cgroup filesystem.
