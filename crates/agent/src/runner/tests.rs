@@ -43,6 +43,14 @@ impl Host {
         host
     }
 
+    /// Far from every threshold: 1 GiB of the node's 4 GiB used, one pod of 200 MiB.
+    fn quiet() -> Host {
+        let host = Host::new();
+        host.set_node_used(1024 * MIB);
+        host.pod("aaaa", 200 * MIB);
+        host
+    }
+
     fn root(&self) -> &Path {
         self.dir.path()
     }
@@ -138,9 +146,7 @@ fn chosen(lines: &[Value]) -> Option<String> {
 
 #[test]
 fn passes_run_every_period_of_the_clock_and_say_what_started_them() {
-    let host = Host::new();
-    host.set_node_used(1024 * MIB);
-    host.pod("aaaa", 200 * MIB);
+    let host = Host::quiet();
     let mut cfg = host.config(HARD_1G);
     cfg.max_passes = Some(3);
     let (mut r, clock, lines, _shared) = runner(cfg);
@@ -167,9 +173,7 @@ fn passes_run_every_period_of_the_clock_and_say_what_started_them() {
 
 #[test]
 fn a_pass_is_light_only_when_quiet_period_or_pressure_and_a_full_pass_is_recent() {
-    let host = Host::new();
-    host.set_node_used(1024 * MIB);
-    host.pod("aaaa", 200 * MIB);
+    let host = Host::quiet();
     let (mut r, clock, _lines, _shared) = runner(host.config(HARD_1G));
     let full = |r: &mut Runner, trigger: Trigger| {
         clock.advance(Duration::from_secs(1));
@@ -234,9 +238,7 @@ fn an_acted_pod_leaves_the_ranking_until_its_cgroup_is_replaced() {
 
 #[test]
 fn the_usage_reads_are_rearmed_from_each_pass() {
-    let host = Host::new();
-    host.set_node_used(1024 * MIB);
-    host.pod("aaaa", 200 * MIB);
+    let host = Host::quiet();
     let mut cfg = host.config("evictionHard:\n  allocatableMemory.available: 100Mi\n");
     cfg.notifications = true;
     let (mut r, clock, _lines, _shared) = runner(cfg);
@@ -260,9 +262,7 @@ fn the_usage_reads_are_rearmed_from_each_pass() {
 
 #[test]
 fn failing_collections_are_reported_unhealthy_and_a_good_pass_clears_them() {
-    let host = Host::new();
-    host.set_node_used(1024 * MIB);
-    host.pod("aaaa", 200 * MIB);
+    let host = Host::quiet();
     let (mut r, clock, lines, shared) = runner(host.config(HARD_1G));
     r.pass(Trigger::Start).unwrap();
     assert_eq!(shared.health.verdict(), Ok("ok".to_string()));
