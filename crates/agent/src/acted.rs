@@ -28,7 +28,7 @@ struct ActedPod {
 
 /// The pods acted on (by uid).
 #[derive(Debug, Default)]
-pub struct Acted {
+pub(crate) struct Acted {
     pods: BTreeMap<String, ActedPod>,
 }
 
@@ -37,12 +37,12 @@ fn inode(path: &Path) -> Option<u64> {
 }
 
 impl Acted {
-    pub fn new() -> Acted {
+    pub(crate) fn new() -> Acted {
         Acted::default()
     }
 
     /// Remember that `pod`, whose cgroup is at `cgroup` (real path), was acted on.
-    pub fn remember(&mut self, pod: &Pod, cgroup: &Path) {
+    pub(crate) fn remember(&mut self, pod: &Pod, cgroup: &Path) {
         self.pods.insert(
             pod.metadata.uid.clone(),
             ActedPod {
@@ -54,7 +54,7 @@ impl Acted {
     }
 
     /// Forget pods whose cgroup is gone or replaced; returns their keys (for the log).
-    pub fn prune(&mut self) -> Vec<String> {
+    pub(crate) fn prune(&mut self) -> Vec<String> {
         let mut gone = Vec::new();
         self.pods.retain(|_, p| {
             let same = p.inode.is_some() && inode(&p.cgroup) == p.inode;
@@ -67,7 +67,7 @@ impl Acted {
     }
 
     /// `pods` without the ones acted on (the kubelet's active pods exclude Failed pods).
-    pub fn leave_out(&self, pods: Vec<Pod>) -> Vec<Pod> {
+    pub(crate) fn leave_out(&self, pods: Vec<Pod>) -> Vec<Pod> {
         if self.pods.is_empty() {
             return pods;
         }
@@ -76,11 +76,8 @@ impl Acted {
             .collect()
     }
 
-    pub fn len(&self) -> usize {
-        self.pods.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.pods.is_empty()
     }
 }

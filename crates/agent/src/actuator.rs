@@ -21,7 +21,7 @@ use std::time::Duration;
 
 /// A pod cgroup in both forms the actuator needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PodTarget {
+pub(crate) struct PodTarget {
     /// Relative to the memory hierarchy root, e.g. `/kubepods/besteffort/pod<uid>`: what the
     /// rails compare with the pod cgroup root and the agent's own cgroup.
     pub cgroup: String,
@@ -32,7 +32,7 @@ pub struct PodTarget {
 impl PodTarget {
     /// `host_path` is the collector's host path of the cgroup (`/sys/fs/cgroup/memory/...`,
     /// without the `--root` prefix); `memory_root` the host path of the hierarchy root.
-    pub fn new(root: &HostRoot, memory_root: &Path, host_path: &Path) -> PodTarget {
+    pub(crate) fn new(root: &HostRoot, memory_root: &Path, host_path: &Path) -> PodTarget {
         let rel = host_path
             .strip_prefix(memory_root)
             .unwrap_or(host_path)
@@ -47,7 +47,7 @@ impl PodTarget {
 
 /// What the agent knows about itself for the own-cgroup rail.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Own {
+pub(crate) struct Own {
     /// Its memory cgroup relative to the hierarchy root, when `/proc/self/cgroup` says it.
     /// `None` inside a cgroup namespace (the path is relative to the namespace's root, often
     /// just `/`, and says nothing about the host tree) or when the line is missing.
@@ -58,7 +58,7 @@ pub struct Own {
 
 impl Own {
     /// Read `/proc/self/cgroup` and the cgroup namespace of this process.
-    pub fn detect(v2: bool) -> Own {
+    pub(crate) fn detect(v2: bool) -> Own {
         let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         let ns = std::fs::read_link("/proc/self/ns/cgroup")
             .map(|l| l.to_string_lossy().into_owned())
@@ -75,7 +75,7 @@ const CGROUP_INIT_NS_INO: u64 = 0xEFFF_FFFB;
 
 /// Is `/proc/self/ns/cgroup` (its link text, `cgroup:[4026531835]`) the initial namespace?
 /// A kernel without cgroup namespaces has no link: that is the initial one too.
-pub fn in_initial_cgroup_namespace(link: Option<&str>) -> bool {
+pub(crate) fn in_initial_cgroup_namespace(link: Option<&str>) -> bool {
     let Some(link) = link else { return true };
     link.strip_prefix("cgroup:[")
         .and_then(|r| r.strip_suffix(']'))
@@ -106,7 +106,7 @@ impl Action {
 
 /// Why the agent refused to act on a chosen pod.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error("pod {pod} is critical (static, mirror or priority >= 2000000000); the kubelet never evicts it")]
     Critical { pod: String },
     #[error("cgroup {cgroup} is not below the pod cgroup root {root}")]
@@ -131,7 +131,7 @@ pub enum Refusal {
 
 /// Normalize a cgroup path relative to the hierarchy root: `/kubepods/pod1/` -> `kubepods/pod1`.
 /// `..` and `.` components are rejected (return None): a target is never resolved upwards.
-pub fn normalize_cgroup(rel: &str) -> Option<String> {
+pub(crate) fn normalize_cgroup(rel: &str) -> Option<String> {
     let mut parts = Vec::new();
     for c in Path::new(rel).components() {
         match c {
@@ -146,7 +146,7 @@ pub fn normalize_cgroup(rel: &str) -> Option<String> {
 /// Could any kill pass the rails? Checked at start with `--action kill`: a pod cgroup root
 /// that is `/`, climbs with `..`, or is not there (wrong `--root` or `--pod-cgroup-root`)
 /// would refuse every kill, and an agent that can never act must not look like one that can.
-pub fn preflight(pod_root: &str, real_pod_root: &Path) -> Result<(), String> {
+pub(crate) fn preflight(pod_root: &str, real_pod_root: &Path) -> Result<(), String> {
     match normalize_cgroup(pod_root) {
         None => Err(format!(
             "the pod cgroup root {pod_root:?} contains `..` or `.`; give a plain path like /kubepods"
@@ -171,7 +171,12 @@ fn is_within(child: &str, parent: &str) -> bool {
 
 /// The safety rails on paths. `target` and `pod_root` are cgroup paths relative to the memory
 /// hierarchy root; `own` is the agent's own cgroup (same form) when known.
-pub fn check_target(pod: &Pod, target: &str, pod_root: &str, own: Option<&str>) -> Result<(), Refusal> {
+pub(crate) fn check_target(
+    pod: &Pod,
+    target: &str,
+    pod_root: &str,
+    own: Option<&str>,
+) -> Result<(), Refusal> {
     if pod.is_critical() {
         return Err(Refusal::Critical { pod: pod.key() });
     }
@@ -202,7 +207,7 @@ pub fn check_target(pod: &Pod, target: &str, pod_root: &str, own: Option<&str>) 
 /// none of its processes is the agent. The pid check is what protects the agent inside a
 /// cgroup namespace, where its own cgroup path is unknown; a target whose processes cannot be
 /// listed is then refused.
-pub fn check_on_disk(target: &PodTarget, own: &Own) -> Result<(), Refusal> {
+pub(crate) fn check_on_disk(target: &PodTarget, own: &Own) -> Result<(), Refusal> {
     if !control::is_cgroupfs(&target.real) {
         return Err(Refusal::NotCgroupfs {
             path: target.real.clone(),
@@ -226,7 +231,7 @@ pub fn check_on_disk(target: &PodTarget, own: &Own) -> Result<(), Refusal> {
 /// The agent's own memory cgroup from `/proc/self/cgroup` text: the v1 `memory` controller's
 /// line, or the v2 (`0::`) line on a unified host. Inside a cgroup namespace the path is
 /// relative to the namespace root (a container on v2 reads `/`), so it is unknown (`None`).
-pub fn own_cgroup(proc_self_cgroup: &str, v2: bool, initial_namespace: bool) -> Option<String> {
+pub(crate) fn own_cgroup(proc_self_cgroup: &str, v2: bool, initial_namespace: bool) -> Option<String> {
     if !initial_namespace {
         return None;
     }
@@ -246,7 +251,7 @@ pub fn own_cgroup(proc_self_cgroup: &str, v2: bool, initial_namespace: bool) -> 
 /// SIGTERM, up to `grace`, then SIGKILL (`cgroup.kill` on v2). `host` is the memory
 /// controller under `--root`. The cgroup itself stays (the container runtime owns it).
 /// Delegates to [`headroom_linux::control::kill_pod`].
-pub fn kill_cgroup(
+pub(crate) fn kill_cgroup(
     host: &CgroupHost,
     target: &PodTarget,
     grace: Duration,
@@ -256,13 +261,13 @@ pub fn kill_cgroup(
 
 /// A kill that found no process to signal: the pod had already stopped (an empty cgroup
 /// holding only page cache). Counted apart from a kill that stopped something.
-pub fn signalled_nothing(r: &KillReport) -> bool {
+pub(crate) fn signalled_nothing(r: &KillReport) -> bool {
     r.sigterm.is_empty() && r.sigkill.is_empty() && !r.used_cgroup_kill
 }
 
 /// Has the pod's cgroup (real path) released its resources (gone, or no processes left)? The
 /// kubelet's `podResourcesAreReclaimed` analogue for the agent's cleanup wait.
-pub fn cgroup_released(cgroup: &Path) -> bool {
+pub(crate) fn cgroup_released(cgroup: &Path) -> bool {
     !cgroup.exists() || control::subtree_pids(cgroup).map_or(true, |p| p.is_empty())
 }
 

@@ -36,12 +36,12 @@ pub fn fetch(node: &str) -> Result<String, String> {
 }
 
 #[cfg(feature = "k8s")]
-pub mod kube_api {
+pub(crate) mod kube_api {
     use super::configz_path;
     use std::time::Duration;
 
     /// The start-up waits at most this long for the answer.
-    pub const TIMEOUT: Duration = Duration::from_secs(15);
+    pub(crate) const TIMEOUT: Duration = Duration::from_secs(15);
 
     pub async fn fetch(client: &kube::Client, node: &str) -> Result<String, String> {
         let path = configz_path(node);

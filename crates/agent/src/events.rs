@@ -26,9 +26,9 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 /// `source.component` and `reportingComponent` of every Event the agent creates.
-pub const COMPONENT: &str = "headroom-agent";
+pub(crate) const COMPONENT: &str = "headroom-agent";
 /// How often a node warning that still holds is repeated.
-pub const NODE_REPEAT: Duration = Duration::from_secs(300);
+pub(crate) const NODE_REPEAT: Duration = Duration::from_secs(300);
 
 /// One Event to create: the namespace to POST it in and the `v1.Event` body.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +81,7 @@ fn event(
 
 /// The Event on a pod the agent killed or evicted: the kubelet's `Evicted` with the eviction
 /// manager's message.
-pub fn pod_evicted(pod: &Pod, message: &str, node: &str, now: Timestamp) -> Event {
+pub(crate) fn pod_evicted(pod: &Pod, message: &str, node: &str, now: Timestamp) -> Event {
     let ns = &pod.metadata.namespace;
     let involved = serde_json::json!({
         "apiVersion": "v1",
@@ -95,7 +95,7 @@ pub fn pod_evicted(pod: &Pod, message: &str, node: &str, now: Timestamp) -> Even
 
 /// A Warning on the node (the kubelet's node reference: uid = the node's name; node Events
 /// live in the `default` namespace).
-pub fn node_warning(node: &str, reason: &str, message: &str, now: Timestamp) -> Event {
+pub(crate) fn node_warning(node: &str, reason: &str, message: &str, now: Timestamp) -> Event {
     let involved = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Node",
@@ -156,14 +156,14 @@ pub fn node_warnings(
 
 /// Once when a state begins, then at most every `repeat` while it holds.
 #[derive(Debug, Default)]
-pub struct RateLimit {
+pub(crate) struct RateLimit {
     last_sent: BTreeMap<String, Instant>,
 }
 
 impl RateLimit {
     /// Which of `keys` (the states holding now) may be sent at `now`; states absent from
     /// `keys` are forgotten, so their next beginning is sent at once.
-    pub fn allow(&mut self, keys: &[String], now: Instant, repeat: Duration) -> Vec<bool> {
+    pub(crate) fn allow(&mut self, keys: &[String], now: Instant, repeat: Duration) -> Vec<bool> {
         self.last_sent.retain(|k, _| keys.contains(k));
         keys.iter()
             .map(|k| match self.last_sent.get(k) {
@@ -248,9 +248,9 @@ pub mod kube_api {
     use std::time::Duration;
 
     /// An Event is not worth waiting long for.
-    pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
+    pub(crate) const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
-    pub async fn post(client: &kube::Client, ev: &Event) -> Result<(), String> {
+    pub(crate) async fn post(client: &kube::Client, ev: &Event) -> Result<(), String> {
         let path = ev.path();
         let body = serde_json::to_vec(&ev.body).map_err(|e| e.to_string())?;
         let req = axum::http::Request::post(&path)

@@ -25,15 +25,15 @@ type Labels = Vec<(String, String)>;
 /// The signals whose blindness makes the agent unhealthy: the memory signals it exists for.
 /// (Filesystem and pid signals unobserved are exported, not fatal: many nodes lack the runtime
 /// directories the agent looks at.)
-pub const MEMORY_SIGNALS: [&str; 2] = ["memory.available", "allocatableMemory.available"];
+pub(crate) const MEMORY_SIGNALS: [&str; 2] = ["memory.available", "allocatableMemory.available"];
 
 /// Consecutive failed passes after which `/healthz` fails at once (one failure can be a
 /// transient read error; three in a row is a broken setup).
-pub const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
+pub(crate) const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
 
 /// How old the last successful pass may be before `/healthz` fails: three periods, at least
 /// 30 s (a slow pass on a loaded node is not an outage).
-pub fn stale_after(period: Duration) -> Duration {
+pub(crate) fn stale_after(period: Duration) -> Duration {
     (period * 3).max(Duration::from_secs(30))
 }
 
@@ -49,7 +49,7 @@ pub struct FaultMetrics {
 }
 
 impl FaultMetrics {
-    pub fn register(&self, registry: &mut Registry) {
+    pub(crate) fn register(&self, registry: &mut Registry) {
         registry.register(
             "headroom_pass_failures",
             "Passes that failed, by stage (stage=collect): no decision was made",
@@ -107,7 +107,7 @@ impl Default for Health {
 }
 
 impl Health {
-    pub fn new(period: Duration) -> Health {
+    pub(crate) fn new(period: Duration) -> Health {
         Health {
             state: Mutex::new(State {
                 period,
@@ -127,13 +127,13 @@ impl Health {
         f(&mut s)
     }
 
-    pub fn set_period(&self, period: Duration) {
+    pub(crate) fn set_period(&self, period: Duration) {
         self.with(|s| s.period = period);
     }
 
     /// A pass collected and decided; `blind` names the memory signals it could not observe
     /// (with why), empty when it saw everything it needs.
-    pub fn pass_ok(&self, blind: Vec<String>) {
+    pub(crate) fn pass_ok(&self, blind: Vec<String>) {
         self.with(|s| {
             s.last_success = Some(Instant::now());
             s.last_failure = None;
@@ -143,7 +143,7 @@ impl Health {
         });
     }
 
-    pub fn pass_failed(&self, why: String) {
+    pub(crate) fn pass_failed(&self, why: String) {
         self.with(|s| {
             s.last_failure = Some(why);
             s.failures_in_a_row += 1;
@@ -151,12 +151,12 @@ impl Health {
     }
 
     /// No pass will run before `until` (a kill's grace period, a cleanup wait): not stale.
-    pub fn busy_until(&self, until: Instant) {
+    pub(crate) fn busy_until(&self, until: Instant) {
         self.with(|s| s.busy_until = Some(until));
     }
 
     /// `Ok(text)` when healthy, `Err(reason)` otherwise (for `/healthz`).
-    pub fn verdict(&self) -> Result<String, String> {
+    pub(crate) fn verdict(&self) -> Result<String, String> {
         self.with(|s| {
             let now = Instant::now();
             let bound = stale_after(s.period);
@@ -198,7 +198,7 @@ impl Health {
 /// The signals a threshold is configured on, each with whether the pass observed it; and the
 /// memory ones it did not observe, with why (what `/healthz` reports as blind). `skipped` are
 /// the collector's reasons for what it could not read.
-pub fn unobserved(
+pub(crate) fn unobserved(
     thresholds: &[headroom_core::threshold::Threshold],
     observations: &headroom_core::observe::Observations,
     skipped: &[headroom_linux::discovery::Skip],
@@ -224,7 +224,7 @@ pub fn unobserved(
 }
 
 /// Unix time now, for the last-success gauge.
-pub fn unix_now() -> f64 {
+pub(crate) fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

@@ -51,13 +51,13 @@ impl Shared {
         Shared::default()
     }
 
-    pub fn publish_summary(&self, json: String) {
+    pub(crate) fn publish_summary(&self, json: String) {
         if let Ok(mut p) = self.published.lock() {
             p.summary_json = Some(json);
         }
     }
 
-    pub fn publish_decision(&self, json: String) {
+    pub(crate) fn publish_decision(&self, json: String) {
         if let Ok(mut p) = self.published.lock() {
             p.decision_json = Some(json);
         }
@@ -65,7 +65,7 @@ impl Shared {
 }
 
 /// The router, separate from the listener so tests can drive it directly.
-pub fn router(shared: Shared) -> Router {
+pub(crate) fn router(shared: Shared) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/stats/summary", get(summary))
@@ -152,13 +152,8 @@ async fn decision(State(shared): State<Shared>) -> Response {
 }
 
 /// Bind `addr` now (so a busy port is reported at start-up, naming the address) and serve in
-/// a background thread. Returns the bound address.
-/// The per-pod endpoints only on loopback (see the module docs); [`spawn_exposed`] opts in.
-pub fn spawn(addr: SocketAddr, shared: Shared) -> anyhow::Result<SocketAddr> {
-    spawn_exposed(addr, shared, false)
-}
-
-/// [`spawn`], serving `/stats/summary` and `/decision` on any address if `expose_details`.
+/// a background thread. Returns the bound address. The per-pod endpoints (`/stats/summary`,
+/// `/decision`) are served only on loopback unless `expose_details` (see the module docs).
 pub fn spawn_exposed(addr: SocketAddr, shared: Shared, expose_details: bool) -> anyhow::Result<SocketAddr> {
     let std_listener = std::net::TcpListener::bind(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--listen): {e}"))?;
@@ -231,7 +226,7 @@ mod tests {
     #[test]
     fn endpoints_serve_published_state_and_negotiate_the_metrics_format() {
         let shared = Shared::new();
-        let addr = spawn("127.0.0.1:0".parse().unwrap(), shared.clone()).unwrap();
+        let addr = spawn_exposed("127.0.0.1:0".parse().unwrap(), shared.clone(), false).unwrap();
         assert!(get(addr, "/healthz", None).ends_with("ok (starting)\n"));
         assert!(get(addr, "/decision", None).starts_with("HTTP/1.1 503"));
         shared.publish_decision("{\"evicted\":null}".into());
@@ -262,7 +257,7 @@ mod tests {
         // 0.0.0.0 is not loopback; the test still connects through 127.0.0.1.
         let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
         let local = |a: SocketAddr| SocketAddr::from(([127, 0, 0, 1], a.port()));
-        let closed = local(spawn(any, shared.clone()).unwrap());
+        let closed = local(spawn_exposed(any, shared.clone(), false).unwrap());
         for path in ["/stats/summary", "/decision"] {
             let r = get(closed, path, None);
             assert!(r.starts_with("HTTP/1.1 403"), "{path}: {r}");

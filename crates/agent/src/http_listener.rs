@@ -20,17 +20,17 @@ use tokio::time::{Instant, Sleep};
 
 /// At most this many connections are open at once; more wait in the kernel's accept queue
 /// until one closes (an idle one closes within [`IDLE_TIMEOUT`]).
-pub const MAX_CONNECTIONS: usize = 128;
+pub(crate) const MAX_CONNECTIONS: usize = 128;
 /// A connection that neither sends nor takes a byte for this long is closed (also bounds
 /// how long a client may take to send its request headers).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// No connection lives longer than this, however it trickles (slowloris).
-pub const MAX_LIFETIME: Duration = Duration::from_secs(60);
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(60);
 /// Pause after a failed accept (EMFILE/ENFILE: no descriptor free) before the next try.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// A TCP listener with a connection cap; its streams time out when idle.
-pub struct GuardedListener {
+pub(crate) struct GuardedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
     idle: Duration,
@@ -38,11 +38,11 @@ pub struct GuardedListener {
 }
 
 impl GuardedListener {
-    pub fn new(inner: TcpListener) -> GuardedListener {
+    pub(crate) fn new(inner: TcpListener) -> GuardedListener {
         GuardedListener::with_limits(inner, MAX_CONNECTIONS, IDLE_TIMEOUT, MAX_LIFETIME)
     }
 
-    pub fn with_limits(
+    pub(crate) fn with_limits(
         inner: TcpListener,
         max: usize,
         idle: Duration,
@@ -107,7 +107,7 @@ impl Listener for GuardedListener {
 
 /// A connection that fails with `TimedOut` when idle too long or past its lifetime; holds one
 /// of the listener's connection permits until dropped.
-pub struct GuardedStream {
+pub(crate) struct GuardedStream {
     inner: TcpStream,
     idle: Duration,
     closes_at: Instant,

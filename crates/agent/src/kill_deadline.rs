@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The attribute name (`trusted.*`: root only, supported by cgroupfs v1 and v2).
-pub const XATTR: &str = "trusted.headroom.sigkill_at";
+pub(crate) const XATTR: &str = "trusted.headroom.sigkill_at";
 /// A deadline this far in the past belongs to an old kill (the runtime restarted the pod's
 /// containers in the same pod cgroup since): a new kill records a new one.
 const STALE_AFTER: Duration = Duration::from_secs(300);

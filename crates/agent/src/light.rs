@@ -46,7 +46,8 @@ pub const FULL_PASS_EVERY: u32 = 6;
 /// (the spec measured up to 280 MiB; rounded up with room to spare).
 pub const LAG_MARGIN_BYTES: i64 = 512 << 20;
 
-/// What triggered a pass, as far as the light-pass rule cares.
+/// What triggered a pass: the runner's loop, the light-pass rule, the log, `/decision`, the
+/// recording and `headroom_syncs_total` all take this type; [`Trigger::as_str`] is the code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
     Start,
@@ -66,6 +67,14 @@ impl Trigger {
             Trigger::Pressure | Trigger::Notification => "notification",
             Trigger::Cleanup => "cleanup",
         }
+    }
+}
+
+/// The stable code (`trigger=` on log lines and metrics, `"trigger"` in JSON): PSI-only
+/// wake-ups print as `notification`, as they always have.
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -6,6 +6,7 @@
 //! converts: counters are described under their `_total` sample name, `# UNIT` lines and the
 //! `# EOF` marker are dropped.
 
+use crate::light::Trigger;
 use headroom_core::signal::{Resource, Signal};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -353,10 +354,10 @@ impl Metrics {
     }
 
     /// `light`: the pass read only the node and the pod cgroup root (see `light`).
-    pub fn observe_sync(&self, trigger: &str, light: bool, seconds: f64) {
+    pub fn observe_sync(&self, trigger: Trigger, light: bool, seconds: f64) {
         let pass = if light { "light" } else { "full" };
         self.syncs
-            .get_or_create(&labels(&[("trigger", trigger), ("pass", pass)]))
+            .get_or_create(&labels(&[("trigger", trigger.as_str()), ("pass", pass)]))
             .inc();
         self.sync_duration_seconds.observe(seconds);
     }
@@ -453,7 +454,7 @@ mod tests {
         m.set_condition("MemoryPressure", true);
         m.inc_eviction("memory.available");
         m.inc_action("kill", "ok");
-        m.observe_sync("period", false, 0.002);
+        m.observe_sync(Trigger::Period, false, 0.002);
         m.inc_notification("node", "usage_threshold");
         m.set_stats_age("memory.available", 0.01);
         m
@@ -493,9 +494,9 @@ mod tests {
     #[test]
     fn syncs_are_counted_by_trigger_and_pass_kind() {
         let m = Metrics::new();
-        m.observe_sync("period", true, 0.001);
-        m.observe_sync("period", true, 0.001);
-        m.observe_sync("notification", false, 0.01);
+        m.observe_sync(Trigger::Period, true, 0.001);
+        m.observe_sync(Trigger::Period, true, 0.001);
+        m.observe_sync(Trigger::Notification, false, 0.01);
         let text = m.render(false);
         assert!(
             text.contains("headroom_syncs_total{trigger=\"period\",pass=\"light\"} 2\n"),

@@ -5,7 +5,7 @@
 use headroom_linux::root::HostRoot;
 
 /// The `oom_kill` figure of a `/proc/vmstat` text.
-pub fn parse_vmstat(text: &str) -> Option<u64> {
+pub(crate) fn parse_vmstat(text: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix("oom_kill "))
         .and_then(|v| v.trim().parse().ok())
@@ -13,7 +13,7 @@ pub fn parse_vmstat(text: &str) -> Option<u64> {
 
 /// New kills since the last read.
 #[derive(Debug, Default)]
-pub struct OomKills {
+pub(crate) struct OomKills {
     last: Option<u64>,
 }
 
@@ -21,7 +21,7 @@ impl OomKills {
     /// Kills counted since the previous call; the first call counts the kernel's whole
     /// since-boot total (a counter may start above zero). `None`: unreadable (old kernel or
     /// no /proc under --root), nothing counted.
-    pub fn observe(&mut self, vmstat: Option<u64>) -> Option<u64> {
+    pub(crate) fn observe(&mut self, vmstat: Option<u64>) -> Option<u64> {
         let now = vmstat?;
         let new = now.saturating_sub(self.last.unwrap_or(0));
         self.last = Some(now);
@@ -29,7 +29,7 @@ impl OomKills {
     }
 
     /// Read `/proc/vmstat` under `root`.
-    pub fn read(root: &HostRoot) -> Option<u64> {
+    pub(crate) fn read(root: &HostRoot) -> Option<u64> {
         std::fs::read_to_string(root.path("/proc/vmstat"))
             .ok()
             .as_deref()

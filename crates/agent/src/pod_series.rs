@@ -10,7 +10,7 @@ use headroom_core::rank::{RankKind, rank};
 use headroom_core::summary::Summary;
 
 /// `(namespace, name, working set bytes)` of `pods` in the kubelet's memory eviction order.
-pub fn memory_order(pods: &[Pod], summary: &Summary) -> Vec<(String, String, f64)> {
+pub(crate) fn memory_order(pods: &[Pod], summary: &Summary) -> Vec<(String, String, f64)> {
     let index = PodStatsIndex::new(summary);
     rank(RankKind::Memory, pods, &index)
         .into_iter()
@@ -26,6 +26,6 @@ pub fn memory_order(pods: &[Pod], summary: &Summary) -> Vec<(String, String, f64
 }
 
 /// Export the order of this full pass.
-pub fn export(metrics: &Metrics, pods: &[Pod], summary: &Summary) {
+pub(crate) fn export(metrics: &Metrics, pods: &[Pod], summary: &Summary) {
     metrics.set_pod_ranking(&memory_order(pods, summary));
 }

@@ -11,7 +11,7 @@
 //! Everything here is plain code (request path, node name, JSON conversion, keep-last-good)
 //! that builds without the `k8s` feature; only [`kube_api`] talks to a real client.
 
-use crate::pods_source::{Refresh, parse_pods};
+use crate::pods_list::{Refresh, parse_pods};
 use headroom_core::pod::Pod;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
@@ -75,7 +75,7 @@ impl NodeNameOrigin {
 /// This node's name: `--node-name`, else `NODE_NAME` (a DaemonSet sets it from
 /// `spec.nodeName` via the downward API), else the hostname lowercased (what the kubelet
 /// registers without `--hostname-override`). Empty values count as unset.
-pub fn resolve_node_name(
+pub(crate) fn resolve_node_name(
     flag: Option<&str>,
     env: Option<&str>,
     hostname: Option<&str>,
@@ -146,7 +146,7 @@ impl ApiPods {
     }
 
     /// An API source fed by `results` (the lister thread, or a test).
-    pub fn from_receiver(node: String, results: Receiver<Fetched>) -> ApiPods {
+    pub(crate) fn from_receiver(node: String, results: Receiver<Fetched>) -> ApiPods {
         ApiPods {
             node,
             pods: Vec::new(),
@@ -154,10 +154,6 @@ impl ApiPods {
             last_error: None,
             results,
         }
-    }
-
-    pub fn node(&self) -> &str {
-        &self.node
     }
 
     pub fn pods(&self) -> &[Pod] {
@@ -169,12 +165,12 @@ impl ApiPods {
         self.loaded
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("the API server (pods on node {})", self.node)
     }
 
     /// Take every answer that arrived since the last call, without blocking.
-    pub fn refresh(&mut self) -> Refresh {
+    pub(crate) fn refresh(&mut self) -> Refresh {
         let mut outcome = Refresh::Unchanged;
         loop {
             match self.results.try_recv() {
@@ -237,12 +233,13 @@ impl ApiPods {
 
 /// How long the agent waits at start for the first list, so the first pass ranks real pods.
 /// An API server that is down does not stop the agent: it starts with no candidates.
-pub const FIRST_LIST_WAIT: Duration = Duration::from_secs(10);
+#[cfg(feature = "k8s")]
+pub(crate) const FIRST_LIST_WAIT: Duration = Duration::from_secs(10);
 
 /// Start the API pod source for `node` (in-cluster or kubeconfig credentials), refreshed every
 /// `period`, and wait up to [`FIRST_LIST_WAIT`] for the first list.
 #[cfg(feature = "k8s")]
-pub fn start(node: &str, period: Duration) -> anyhow::Result<ApiPods> {
+pub(crate) fn start(node: &str, period: Duration) -> anyhow::Result<ApiPods> {
     let lister = kube_api::blocking_lister(kube_api::default_client)?;
     let mut api = ApiPods::spawn(node.to_string(), period, lister)?;
     match api.wait_next(FIRST_LIST_WAIT) {
@@ -262,7 +259,7 @@ pub fn start(node: &str, period: Duration) -> anyhow::Result<ApiPods> {
 
 /// Without the `k8s` feature there is no API client (the CLI refuses `--pods-from api` first).
 #[cfg(not(feature = "k8s"))]
-pub fn start(node: &str, _period: Duration) -> anyhow::Result<ApiPods> {
+pub(crate) fn start(node: &str, _period: Duration) -> anyhow::Result<ApiPods> {
     anyhow::bail!(
         "--pods-from api (node {node}): this build has no Kubernetes support; rebuild with the `k8s` feature (the CLI's default)"
     )
@@ -277,10 +274,10 @@ pub mod kube_api {
 
     /// kube's client has no read timeout by default; an API server that accepts the
     /// connection and never answers must not stall the lister forever.
-    pub const LIST_TIMEOUT: Duration = Duration::from_secs(30);
+    pub(crate) const LIST_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// List the pods bound to `node` with `client`.
-    pub async fn list_node_pods(client: &kube::Client, node: &str) -> Fetched {
+    pub(crate) async fn list_node_pods(client: &kube::Client, node: &str) -> Fetched {
         let path = pods_request_path(node);
         let req = axum::http::Request::get(&path)
             .header("accept", "application/json")
@@ -318,7 +315,7 @@ pub mod kube_api {
     /// A blocking API call for a background thread: its own single-threaded runtime and a
     /// client made by `make_client` on first use (and again after that failed, so credentials
     /// that appear later are picked up), handed to `op` with each argument.
-    pub fn blocking_call<A, T, F, Fut, Op, OpFut>(
+    pub(crate) fn blocking_call<A, T, F, Fut, Op, OpFut>(
         mut make_client: F,
         mut op: Op,
     ) -> std::io::Result<impl FnMut(A) -> Result<T, String> + Send>

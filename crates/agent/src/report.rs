@@ -3,6 +3,7 @@
 //! The JSON form is also what `/decision` serves. Lines go to stdout (the product); diagnostics
 //! go to stderr through `tracing`.
 
+use crate::light::Trigger;
 use headroom_core::config::EvictionConfig;
 use headroom_core::manager::{Decision, ManagerState};
 use headroom_core::pod::Pod;
@@ -22,7 +23,12 @@ pub enum LogFormat {
 /// The sync step of a pass (docs/sync-step.md): what `/decision` serves and what a JSON
 /// decision line carries. `memcgNotifiers` is the core's arming when kernelMemcgNotification is
 /// on, as in `simulate`.
-pub fn sync_step(d: &Decision, pods: &[Pod], config: &EvictionConfig, state: &ManagerState) -> SyncStep {
+pub(crate) fn sync_step(
+    d: &Decision,
+    pods: &[Pod],
+    config: &EvictionConfig,
+    state: &ManagerState,
+) -> SyncStep {
     SyncStep::new(
         d,
         pods,
@@ -36,8 +42,8 @@ struct AgentStep<'a> {
     /// `decision` on log lines (which also carry `action` lines); absent at `/decision`.
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'static str>,
-    /// `start`, `period`, `notification` or `cleanup`.
-    trigger: &'a str,
+    /// [`Trigger`]'s code: `start`, `period`, `notification` or `cleanup`.
+    trigger: &'static str,
     /// `--action`: `none`, `kill` or `evict`.
     action: &'a str,
     #[serde(flatten)]
@@ -45,10 +51,10 @@ struct AgentStep<'a> {
 }
 
 /// The JSON `/decision` serves: the sync step with `trigger` and `action`.
-pub fn decision_json(step: &SyncStep, trigger: &str, action: &str) -> Value {
+pub(crate) fn decision_json(step: &SyncStep, trigger: Trigger, action: &str) -> Value {
     to_sorted_json(&AgentStep {
         event: None,
-        trigger,
+        trigger: trigger.as_str(),
         action,
         step,
     })
@@ -64,17 +70,17 @@ fn quote(s: &str) -> String {
 
 /// One line for a decision: the sync step with `event: decision` in JSON; in text, `key=value`
 /// pairs whose `met=` names each threshold by the bytes it stands for at this sync.
-pub fn decision_line(
+pub(crate) fn decision_line(
     d: &Decision,
     step: &SyncStep,
-    trigger: &str,
+    trigger: Trigger,
     action: &str,
     format: LogFormat,
 ) -> String {
     if format == LogFormat::Json {
         return to_sorted_json(&AgentStep {
             event: Some("decision"),
-            trigger,
+            trigger: trigger.as_str(),
             action,
             step,
         })
@@ -151,7 +157,7 @@ fn push_policy(out: &mut String, step: &SyncStep) {
 }
 
 /// One line announcing an action, written before the action is taken.
-pub fn action_line(fields: &[(&str, String)], format: LogFormat) -> String {
+pub(crate) fn action_line(fields: &[(&str, String)], format: LogFormat) -> String {
     match format {
         LogFormat::Json => {
             let mut m = serde_json::Map::new();

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
-pub struct SdNotify {
+pub(crate) struct SdNotify {
     /// Where to send, `None` outside systemd.
     socket: Option<Target>,
     /// Ping at most this often (half of `WATCHDOG_USEC`); `None`: no watchdog.
@@ -29,7 +29,7 @@ enum Target {
 impl SdNotify {
     /// From `$NOTIFY_SOCKET`, `$WATCHDOG_USEC` and `$WATCHDOG_PID` (ignored when it names
     /// another process), as systemd sets them.
-    pub fn from_env() -> SdNotify {
+    pub(crate) fn from_env() -> SdNotify {
         let socket = std::env::var_os("NOTIFY_SOCKET");
         let usec = std::env::var("WATCHDOG_USEC").ok();
         let pid = std::env::var("WATCHDOG_PID").ok();
@@ -44,7 +44,7 @@ impl SdNotify {
 
     /// `socket` as `$NOTIFY_SOCKET` gives it (`@` for abstract), `watchdog` the
     /// `WatchdogSec=` period.
-    pub fn new(socket: Option<PathBuf>, watchdog: Option<Duration>) -> SdNotify {
+    pub(crate) fn new(socket: Option<PathBuf>, watchdog: Option<Duration>) -> SdNotify {
         let socket = socket.map(|p| {
             let bytes = p.as_os_str().as_encoded_bytes();
             match bytes.strip_prefix(b"@") {
@@ -61,7 +61,7 @@ impl SdNotify {
     }
 
     /// A pass finished.
-    pub fn pass_done(&mut self) {
+    pub(crate) fn pass_done(&mut self) {
         if self.socket.is_none() {
             return;
         }

@@ -3,6 +3,7 @@
 //! series stay within their cardinality cap.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use headroom_agent::light::Trigger;
 use headroom_agent::metrics::{Metrics, POD_SERIES_CAP};
 use std::collections::BTreeSet;
 
@@ -63,7 +64,7 @@ fn alerts_and_dashboard_query_only_exported_metrics() {
     m.set_condition("MemoryPressure", false);
     m.inc_eviction("memory.available");
     m.inc_action("evict", "error");
-    m.observe_sync("period", false, 0.001);
+    m.observe_sync(Trigger::Period, false, 0.001);
     m.inc_notification("psi", "psi");
     m.set_stats_age("memory.available", 0.1);
     m.add_kernel_oom_kills(0);

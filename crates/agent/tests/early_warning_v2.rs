@@ -6,15 +6,16 @@
 
 #[path = "support/agent_config.rs"]
 mod agent_config;
+#[path = "support/lines.rs"]
+mod lines;
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agent_config::agent_config;
 use headroom_agent::http::Shared;
 use headroom_agent::runner::Runner;
+use lines::Lines;
 
 const MIB: u64 = 1 << 20;
 
@@ -56,25 +57,6 @@ fn set_usage(cg: &Path, usage: u64) {
         &format!("anon {usage}\nfile 0\ninactive_file 0\n"),
     );
     write(cg, "memory.current", &format!("{usage}\n"));
-}
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
 }
 
 #[test]

@@ -83,7 +83,7 @@ fn pod_list_request_reaches_the_api_and_converts() {
 mod with_kube {
     use super::*;
     use headroom_agent::pods_api::{ApiPods, kube_api};
-    use headroom_agent::pods_source::Refresh;
+    use headroom_agent::pods_list::Refresh;
     use std::time::Duration;
 
     fn client_for(

@@ -3,6 +3,7 @@
 //! test skips, unless HEADROOM_REQUIRE_KERNEL_TESTS=1 (CI), where it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use headroom_agent::light::Trigger;
 use headroom_agent::metrics::Metrics;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -43,8 +44,8 @@ fn sample() -> Metrics {
     m.set_condition("DiskPressure", false);
     m.inc_eviction("allocatableMemory.available");
     m.inc_action("kill", "ok");
-    m.observe_sync("notification", false, 0.003);
-    m.observe_sync("period", true, 0.02);
+    m.observe_sync(Trigger::Notification, false, 0.003);
+    m.observe_sync(Trigger::Period, true, 0.02);
     m.inc_notification("hard memory eviction threshold", "usage_threshold");
     m.set_stats_age("memory.available", 0.002);
     m.set_notifier_armed("hard memory eviction threshold", 7.9e9);

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use agent_config::agent_config;
 use headroom_agent::http::Shared;
+use headroom_agent::light::Trigger;
 use headroom_agent::runner::Runner;
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -49,7 +50,7 @@ fn published_summary(root: &Path, kubelet_yaml: &str) -> serde_json::Value {
     let cfg = agent_config(root, kubelet_yaml);
     let shared = Shared::new();
     let mut runner = Runner::new(cfg, shared.clone()).unwrap();
-    runner.pass("test").unwrap();
+    runner.pass(Trigger::Start).unwrap();
     let json = shared.published.lock().unwrap().summary_json.clone().unwrap();
     serde_json::from_str(&json).unwrap()
 }

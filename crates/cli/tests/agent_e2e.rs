@@ -12,7 +12,9 @@ mod agent_kernel;
 #[path = "../../linux/tests/common/cgroups.rs"]
 mod cgroups;
 
-use agent_kernel::{Procs, kernel_host};
+use agent_kernel::{
+    Procs, guaranteed, kernel_host, kubelet_config, pod_cgroup, pod_json, pods_parent, wait_until, write_pods,
+};
 use headroom_linux::control::Cgroup;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,15 +48,11 @@ fn all_cgroups(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(
-            t0.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait_for(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    assert!(
+        wait_until(timeout, f),
+        "timed out after {timeout:?} waiting for {what}"
+    );
 }
 
 fn working_set(cg: &Path) -> u64 {
@@ -82,48 +80,38 @@ fn run_case(case: Case) {
     let Some(host) = kernel_host(case.name) else {
         return;
     };
-    let parent = host.create_unique("headroom-test").unwrap();
-    parent.set_memory_limit(Some(512 * MIB)).unwrap();
+    let (parent, parent_name) = pods_parent(&host, "headroom-test");
     if case.oom_kill_disable {
         parent.set_oom_kill_disable(true).unwrap();
     }
-    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
     let stamp = std::process::id();
     let uid_g = format!("e2e-g-{stamp}");
     let uid_b = format!("e2e-b-{stamp}");
     let uid_e = format!("e2e-e-{stamp}");
-    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
+    let (pod_g, ctr_g) = pod_cgroup(&parent, &uid_g, "ctr-g");
     let burstable = parent.create_child("burstable").unwrap();
-    let pod_b = burstable.create_child(&format!("pod{uid_b}")).unwrap();
+    let (_pod_b, ctr_b) = pod_cgroup(&burstable, &uid_b, "ctr-b");
     let besteffort = parent.create_child("besteffort").unwrap();
-    let pod_e = besteffort.create_child(&format!("pod{uid_e}")).unwrap();
-    let ctr_g = pod_g.create_child("ctr-g").unwrap();
-    let ctr_b = pod_b.create_child("ctr-b").unwrap();
-    let ctr_e = pod_e.create_child("ctr-e").unwrap();
+    let (_pod_e, ctr_e) = pod_cgroup(&besteffort, &uid_e, "ctr-e");
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("kubelet.yaml");
-    std::fs::write(
-        &config,
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
-         evictionHard:\n  allocatableMemory.available: \"100Mi\"\n",
-    )
-    .unwrap();
+    kubelet_config(&config, "100Mi");
     let pods = dir.path().join("pods.json");
-    let pod = |name: &str, uid: &str, resources: serde_json::Value| {
-        serde_json::json!({
-            "metadata": {"name": name, "namespace": "e2e", "uid": uid},
-            "spec": {"containers": [{"name": "main", "resources": resources}]},
-        })
-    };
-    let list = serde_json::json!({"kind": "PodList", "items": [
-        pod("guaranteed", &uid_g, serde_json::json!({
-            "requests": {"memory": "128Mi", "cpu": "100m"},
-            "limits": {"memory": "128Mi", "cpu": "100m"}})),
-        pod("burstable", &uid_b, serde_json::json!({"requests": {"memory": "100Mi"}})),
-        pod("besteffort", &uid_e, serde_json::json!({})),
-    ]});
-    std::fs::write(&pods, list.to_string()).unwrap();
+    write_pods(
+        &pods,
+        vec![
+            pod_json("e2e", "guaranteed", &uid_g, None, guaranteed()),
+            pod_json(
+                "e2e",
+                "burstable",
+                &uid_b,
+                None,
+                serde_json::json!({"requests": {"memory": "100Mi"}}),
+            ),
+            pod_json("e2e", "besteffort", &uid_e, None, serde_json::json!({})),
+        ],
+    );
 
     let mut procs = Procs(Vec::new());
     let hold = |cg: &Cgroup, mib: u64| {

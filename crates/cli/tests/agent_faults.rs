@@ -19,7 +19,9 @@ mod agent_kernel;
 mod cgroups;
 
 use agent_http::{http_get as get, metric_sum as metric};
-use agent_kernel::{Procs, kernel_host};
+use agent_kernel::{
+    Procs, guaranteed, kernel_host, kubelet_config, pod_cgroup, pods_parent, wait_until, write_pods,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,16 +29,12 @@ use std::time::{Duration, Instant};
 const MIB: u64 = 1 << 20;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while !f() {
-        if t0.elapsed() > timeout {
-            eprintln!("timed out after {timeout:?} waiting for {what}");
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+fn wait_for(what: &str, timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    let held = wait_until(timeout, f);
+    if !held {
+        eprintln!("timed out after {timeout:?} waiting for {what}");
     }
-    true
+    held
 }
 
 fn usage(cg: &Path) -> u64 {
@@ -46,28 +44,16 @@ fn usage(cg: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// A pod of the `faults` namespace.
 fn pod_json(name: &str, uid: &str, priority: Option<i64>, resources: serde_json::Value) -> serde_json::Value {
-    let mut spec = serde_json::json!({"containers": [{"name": "main", "resources": resources}]});
-    if let Some(p) = priority {
-        spec["priority"] = p.into();
-    }
-    serde_json::json!({"metadata": {"name": name, "namespace": "faults", "uid": uid}, "spec": spec})
-}
-
-fn guaranteed() -> serde_json::Value {
-    serde_json::json!({"requests": {"memory": "128Mi", "cpu": "100m"}, "limits": {"memory": "128Mi", "cpu": "100m"}})
+    agent_kernel::pod_json("faults", name, uid, priority, resources)
 }
 
 /// The kubelet config: a hard threshold the test tree always meets (512 MiB parent limit,
 /// 500Mi asked to stay available).
 fn write_config(dir: &Path) -> PathBuf {
     let config = dir.join("kubelet.yaml");
-    std::fs::write(
-        &config,
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
-         evictionHard:\n  allocatableMemory.available: \"500Mi\"\n",
-    )
-    .unwrap();
+    kubelet_config(&config, "500Mi");
     config
 }
 
@@ -114,9 +100,7 @@ fn count(out: &str, needle: &str) -> usize {
 /// `empty` (it ranks first), marks it Failed, then evicts `guar`; `crit` never.
 fn stuck_on_one_pod(test: &str, through_root: bool) {
     let Some(host) = kernel_host(test) else { return };
-    let parent = host.create_unique("headroom-faults-stuck").unwrap();
-    parent.set_memory_limit(Some(512 * MIB)).unwrap();
-    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let (parent, parent_name) = pods_parent(&host, "headroom-faults-stuck");
     let stamp = std::process::id();
     let (uid_c, uid_e, uid_g) = (
         format!("crit-{stamp}"),
@@ -124,23 +108,27 @@ fn stuck_on_one_pod(test: &str, through_root: bool) {
         format!("guar-{stamp}"),
     );
     let burstable = parent.create_child("burstable").unwrap();
-    let pod_c = burstable.create_child(&format!("pod{uid_c}")).unwrap();
-    let ctr_c = pod_c.create_child("ctr-c").unwrap();
+    let (_pod_c, ctr_c) = pod_cgroup(&burstable, &uid_c, "ctr-c");
     let besteffort = parent.create_child("besteffort").unwrap();
-    let pod_e = besteffort.create_child(&format!("pod{uid_e}")).unwrap();
-    let _ctr_e = pod_e.create_child("ctr-e").unwrap();
-    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
-    let ctr_g = pod_g.create_child("ctr-g").unwrap();
+    let (_pod_e, _ctr_e) = pod_cgroup(&besteffort, &uid_e, "ctr-e");
+    let (pod_g, ctr_g) = pod_cgroup(&parent, &uid_g, "ctr-g");
 
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let pods = dir.path().join("pods.json");
-    let list = serde_json::json!({"kind": "PodList", "items": [
-        pod_json("crit", &uid_c, Some(2_000_000_000), serde_json::json!({"requests": {"memory": "10Mi"}})),
-        pod_json("empty", &uid_e, None, serde_json::json!({})),
-        pod_json("guar", &uid_g, None, guaranteed()),
-    ]});
-    std::fs::write(&pods, list.to_string()).unwrap();
+    write_pods(
+        &pods,
+        vec![
+            pod_json(
+                "crit",
+                &uid_c,
+                Some(2_000_000_000),
+                serde_json::json!({"requests": {"memory": "10Mi"}}),
+            ),
+            pod_json("empty", &uid_e, None, serde_json::json!({})),
+            pod_json("guar", &uid_g, None, guaranteed()),
+        ],
+    );
 
     let mut procs = Procs(Vec::new());
     procs.0.push(ctr_c.spawn(BIN, &["worker", "sleep"]).unwrap());
@@ -211,25 +199,23 @@ fn kills_work_through_a_root_prefix_like_the_daemonsets_host_mount() {
 fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
     let test = "faults: own pod in a cgroup namespace";
     let Some(host) = kernel_host(test) else { return };
-    let parent = host.create_unique("headroom-faults-ns").unwrap();
-    parent.set_memory_limit(Some(512 * MIB)).unwrap();
-    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let (parent, parent_name) = pods_parent(&host, "headroom-faults-ns");
     let stamp = std::process::id();
     let (uid_s, uid_g) = (format!("self-{stamp}"), format!("guar-{stamp}"));
     let besteffort = parent.create_child("besteffort").unwrap();
-    let pod_s = besteffort.create_child(&format!("pod{uid_s}")).unwrap();
-    let ctr_s = pod_s.create_child("ctr-s").unwrap();
-    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
-    let ctr_g = pod_g.create_child("ctr-g").unwrap();
+    let (pod_s, ctr_s) = pod_cgroup(&besteffort, &uid_s, "ctr-s");
+    let (pod_g, ctr_g) = pod_cgroup(&parent, &uid_g, "ctr-g");
 
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let pods = dir.path().join("pods.json");
-    let list = serde_json::json!({"kind": "PodList", "items": [
-        pod_json("self", &uid_s, None, serde_json::json!({})),
-        pod_json("guar", &uid_g, None, guaranteed()),
-    ]});
-    std::fs::write(&pods, list.to_string()).unwrap();
+    write_pods(
+        &pods,
+        vec![
+            pod_json("self", &uid_s, None, serde_json::json!({})),
+            pod_json("guar", &uid_g, None, guaranteed()),
+        ],
+    );
 
     let mut procs = Procs(Vec::new());
     // The agent's pod mate, and a Guaranteed pod the threshold would otherwise also reach.
@@ -340,30 +326,22 @@ fn soak_churn_pressure_http_and_pods_file_rewrites_at_once() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let parent = host.create_unique("headroom-faults-soak").unwrap();
-    parent.set_memory_limit(Some(512 * MIB)).unwrap();
-    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    let (parent, parent_name) = pods_parent(&host, "headroom-faults-soak");
     let stamp = std::process::id();
     let besteffort = Arc::new(parent.create_child("besteffort").unwrap());
     let uid_g = format!("soakg-{stamp}");
-    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
-    let ctr_g = pod_g.create_child("ctr").unwrap();
+    let (_pod_g, ctr_g) = pod_cgroup(&parent, &uid_g, "ctr");
     let mut procs = Procs(vec![
         ctr_g.spawn(BIN, &["worker", "alloc", "--mib", "20"]).unwrap(),
     ]);
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("kubelet.yaml");
-    std::fs::write(
-        &config,
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
-         evictionHard:\n  allocatableMemory.available: \"400Mi\"\n",
-    )
-    .unwrap();
+    kubelet_config(&config, "400Mi");
     let pods_path = dir.path().join("pods.json");
     // uid -> guaranteed?
     let listed: Arc<Mutex<Vec<(String, bool)>>> = Arc::new(Mutex::new(vec![(uid_g.clone(), true)]));
-    let write_pods = |listed: &[(String, bool)], path: &Path| {
+    let rewrite_pods = |listed: &[(String, bool)], path: &Path| {
         let items: Vec<_> = listed
             .iter()
             .map(|(uid, g)| {
@@ -372,14 +350,10 @@ fn soak_churn_pressure_http_and_pods_file_rewrites_at_once() {
             })
             .collect();
         let tmp = path.with_extension("tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::json!({"kind": "PodList", "items": items}).to_string(),
-        )
-        .unwrap();
+        write_pods(&tmp, items);
         std::fs::rename(&tmp, path).unwrap();
     };
-    write_pods(&listed.lock().unwrap(), &pods_path);
+    rewrite_pods(&listed.lock().unwrap(), &pods_path);
 
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -487,7 +461,7 @@ fn soak_churn_pressure_http_and_pods_file_rewrites_at_once() {
                         let _ = f.set_modified(meta.modified().unwrap());
                     }
                 } else {
-                    write_pods(&current, &path);
+                    rewrite_pods(&current, &path);
                 }
                 std::thread::sleep(Duration::from_millis(250));
             }

@@ -8,39 +8,20 @@
 mod json_lines;
 use json_lines::json_lines;
 
+#[path = "common/agent_kernel.rs"]
+mod agent_kernel;
 #[path = "../../linux/tests/common/cgroups.rs"]
 mod cgroups;
 
+use agent_kernel::{
+    Procs, guaranteed, kernel_host, kubelet_config, pod_cgroup, pod_json, pods_parent, write_pods,
+};
 use headroom_core::Timestamp;
-use headroom_linux::control::CgroupHost;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const BIN: &str = env!("CARGO_BIN_EXE_headroom");
-
-/// Processes the test started; killed by PID on drop (before the cgroups are torn down).
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn config(path: &std::path::Path, threshold: &str) {
-    std::fs::write(
-        path,
-        format!(
-            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
-             evictionHard:\n  allocatableMemory.available: \"{threshold}\"\n"
-        ),
-    )
-    .unwrap();
-}
 
 /// The first replayed step that evicts: (time, pod).
 fn first_eviction(steps: &[serde_json::Value]) -> Option<(Timestamp, String)> {
@@ -54,40 +35,29 @@ fn first_eviction(steps: &[serde_json::Value]) -> Option<(Timestamp, String)> {
 
 #[test]
 fn the_recording_names_the_eviction_and_replays_it() {
-    if cgroups::skip_unless_kernel("recorder kernel test") {
+    let Some(host) = kernel_host("recorder kernel test") else {
         return;
-    }
-    let host = CgroupHost::detect().expect("cgroup host");
-    let parent = host.create_unique("headroom-recorder").unwrap();
-    parent.set_memory_limit(Some(512 * MIB)).unwrap();
-    let parent_name = parent.path().file_name().unwrap().to_string_lossy().into_owned();
+    };
+    let (parent, parent_name) = pods_parent(&host, "headroom-recorder");
     let stamp = std::process::id();
     let (uid_g, uid_e) = (format!("rec-g-{stamp}"), format!("rec-e-{stamp}"));
-    let pod_g = parent.create_child(&format!("pod{uid_g}")).unwrap();
+    let (_pod_g, ctr_g) = pod_cgroup(&parent, &uid_g, "ctr-g");
     let besteffort = parent.create_child("besteffort").unwrap();
-    let pod_e = besteffort.create_child(&format!("pod{uid_e}")).unwrap();
-    let ctr_g = pod_g.create_child("ctr-g").unwrap();
-    let ctr_e = pod_e.create_child("ctr-e").unwrap();
+    let (_pod_e, ctr_e) = pod_cgroup(&besteffort, &uid_e, "ctr-e");
 
     let dir = tempfile::tempdir().unwrap();
     let kubelet = dir.path().join("kubelet.yaml");
-    config(&kubelet, "100Mi");
+    kubelet_config(&kubelet, "100Mi");
     let larger = dir.path().join("larger.yaml");
-    config(&larger, "250Mi");
+    kubelet_config(&larger, "250Mi");
     let pods = dir.path().join("pods.json");
-    let pod = |name: &str, uid: &str, resources: serde_json::Value| {
-        serde_json::json!({
-            "metadata": {"name": name, "namespace": "rec", "uid": uid},
-            "spec": {"containers": [{"name": "main", "resources": resources}]},
-        })
-    };
-    let list = serde_json::json!({"kind": "PodList", "items": [
-        pod("guaranteed", &uid_g, serde_json::json!({
-            "requests": {"memory": "128Mi", "cpu": "100m"},
-            "limits": {"memory": "128Mi", "cpu": "100m"}})),
-        pod("besteffort", &uid_e, serde_json::json!({})),
-    ]});
-    std::fs::write(&pods, list.to_string()).unwrap();
+    write_pods(
+        &pods,
+        vec![
+            pod_json("rec", "guaranteed", &uid_g, None, guaranteed()),
+            pod_json("rec", "besteffort", &uid_e, None, serde_json::json!({})),
+        ],
+    );
     let rec = dir.path().join("rec");
 
     let mut procs = Procs(Vec::new());

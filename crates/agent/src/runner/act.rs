@@ -7,7 +7,7 @@ use crate::report;
 use headroom_core::pod::Pod;
 use headroom_linux::collect::NodeSnapshot;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Beyond a kill's grace period: the SIGKILL rounds (5 s) and the cleanup wait (30 s).
 const ACTING_SLACK: Duration = Duration::from_secs(40);
@@ -75,8 +75,7 @@ impl Runner {
             Action::Kill => {
                 let decided = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
                 // An earlier kill's deadline (an agent restart mid-grace) stands.
-                let grace =
-                    crate::kill_deadline::remaining(&target.real, decided, std::time::SystemTime::now());
+                let grace = crate::kill_deadline::remaining(&target.real, decided, self.clock.system_time());
                 if grace < decided {
                     tracing::info!(
                         "kill pod {key}: an earlier kill's SIGKILL deadline stands: {}s left of {}s",
@@ -86,7 +85,7 @@ impl Runner {
                 }
                 self.shared
                     .health
-                    .busy_until(Instant::now() + grace + ACTING_SLACK);
+                    .busy_until(self.clock.now() + grace + ACTING_SLACK);
                 // Whatever the kill's outcome, the pod was acted on: like the kubelet's Failed
                 // pod it leaves the ranking until its cgroup goes.
                 self.acted.remember(pod, &target.real);
@@ -137,7 +136,7 @@ impl Runner {
                 let grace_s = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
                 self.shared
                     .health
-                    .busy_until(Instant::now() + grace_s + ACTING_SLACK);
+                    .busy_until(self.clock.now() + grace_s + ACTING_SLACK);
                 let ok = self.evict(pod, grace);
                 if let (true, Some(ev)) = (ok, &self.events) {
                     ev.pod_acted(pod, message);

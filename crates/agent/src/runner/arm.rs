@@ -10,7 +10,7 @@ use headroom_core::summary::Summary;
 use headroom_linux::layout::CgroupMode;
 use headroom_linux::notify::{MemoryEventsWatch, Watch};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// PSI trigger asked for (some 100 ms stall in 1 s); widened to 2 s windows without
 /// CAP_SYS_RESOURCE.
@@ -42,7 +42,7 @@ impl Runner {
         let trip_at =
             usage_poll::pods_trip_at(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
         if let Some(p) = self.usage_poll.as_mut() {
-            p.rearm(trip_at, met_this_pass, Instant::now());
+            p.rearm(trip_at, met_this_pass, self.clock.now());
         }
     }
 

@@ -17,18 +17,21 @@
 //! * while nothing is near a threshold, passes read only the node and the pod cgroup root
 //!   ([`crate::light`]): same decisions, cheaper idle.
 //!
-//! The agent's own clock is read here and only here (the core takes time as a value).
+//! The agent's own clock is read only through [`clock`] (the core takes time as a value).
 //!
 //! One job per file: [`run_loop`] (the loop and its waits), [`pass`] (one pass: collect,
 //! synchronize, report), [`act`] (acting on the chosen pod), [`arm`] (kernel notifications and
-//! the usage re-reads), [`export`] (metrics of a pass).
+//! the usage re-reads), [`export`] (metrics of a pass), [`clock`] (the only time source).
 
 mod act;
 mod arm;
+mod clock;
 mod export;
 mod pass;
 mod reclaim_hook;
 mod run_loop;
+#[cfg(test)]
+mod tests;
 
 use crate::acted::Acted;
 use crate::actuator::{self, Action, Own};
@@ -38,6 +41,7 @@ use crate::light::Quiet;
 use crate::pods_source::{PodSource, PodsFile};
 use crate::usage_poll::UsagePoll;
 use crate::warning::Mechanisms;
+use clock::{Clock, SystemClock};
 use headroom_core::manager::ManagerState;
 use headroom_core::pod::Pod;
 use headroom_linux::collect::{CollectOptions, Collector};
@@ -79,8 +83,8 @@ pub struct Runner {
     memory_root: PathBuf,
     mode: CgroupMode,
     psi_tried: bool,
-    /// The last notification wake-up was PSI alone (see [`crate::light`]).
-    woken_by_psi_only: bool,
+    /// Where the runner reads the time and sleeps (a fake one in tests).
+    clock: Box<dyn Clock>,
     /// When the last full (whole-tree) pass started; `None` before the first.
     last_full: Option<Instant>,
     /// What the last decision says about whether the next pass may be light.
@@ -170,7 +174,7 @@ impl Runner {
             memory_root,
             mode: layout.mode,
             psi_tried: false,
-            woken_by_psi_only: false,
+            clock: Box::new(SystemClock),
             last_full: None,
             quiet: Quiet::default(),
             active: Vec::new(),

@@ -3,7 +3,8 @@
 use super::{PassOutcome, Runner};
 use crate::actuator::Action;
 use crate::light::{self, Quiet, Trigger};
-use crate::pods_source::{self, PodSource, Refresh};
+use crate::pods_list::Refresh;
+use crate::pods_source::{self, PodSource};
 use crate::report;
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, SyncInputs};
@@ -13,20 +14,12 @@ use headroom_core::signal::Signal;
 use headroom_core::summary::Summary;
 use headroom_linux::collect::NodeSnapshot;
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 impl Runner {
     /// A light collection, if this pass may be light and its figures are far enough from
     /// every threshold (see [`crate::light`]); `None`: collect the whole tree.
-    fn try_light(&mut self, trigger: &str, now: Timestamp) -> Option<NodeSnapshot> {
-        let trigger = match trigger {
-            "period" => Trigger::Period,
-            "notification" if self.woken_by_psi_only => Trigger::Pressure,
-            "notification" => Trigger::Notification,
-            "cleanup" => Trigger::Cleanup,
-            _ => Trigger::Start,
-        };
-        let since_full = self.last_full?.elapsed();
+    fn try_light(&mut self, trigger: Trigger, now: Timestamp) -> Option<NodeSnapshot> {
+        let since_full = self.clock.now().saturating_duration_since(self.last_full?);
         if !light::may_try_light(trigger, self.quiet, since_full, self.cfg.period) {
             return None;
         }
@@ -42,9 +35,9 @@ impl Runner {
     }
 
     /// One pass: collect, decide, log, export, act, re-arm.
-    pub fn pass(&mut self, trigger: &str) -> anyhow::Result<PassOutcome> {
-        let started = Instant::now();
-        let now = Timestamp::now();
+    pub fn pass(&mut self, trigger: Trigger) -> anyhow::Result<PassOutcome> {
+        let started = self.clock.now();
+        let now = self.clock.timestamp();
         let (mut snapshot, light) = match self.try_light(trigger, now) {
             Some(s) => (s, true),
             None => match self.collector.collect_at(now) {
@@ -100,7 +93,7 @@ impl Runner {
                 pods: &pods,
                 decision: &decision,
                 config: &self.cfg.eviction,
-                trigger,
+                trigger: trigger.as_str(),
                 light,
                 now,
             });
@@ -160,9 +153,11 @@ impl Runner {
                 .collect();
             self.arm_notifications(&snapshot.summary, &met);
         }
-        self.shared
-            .metrics
-            .observe_sync(trigger, light, started.elapsed().as_secs_f64());
+        self.shared.metrics.observe_sync(
+            trigger,
+            light,
+            self.clock.now().saturating_duration_since(started).as_secs_f64(),
+        );
         self.active = pods;
         Ok(outcome)
     }

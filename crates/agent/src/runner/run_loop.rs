@@ -2,6 +2,7 @@
 
 use super::Runner;
 use crate::actuator;
+use crate::light::Trigger;
 use crate::usage_poll::UsagePoll;
 use crate::warning;
 use headroom_linux::notify::FiredKind;
@@ -19,15 +20,15 @@ const CLEANUP_REPASS_FLOOR: Duration = Duration::from_millis(100);
 impl Runner {
     /// Run until `--once` or `max_passes` says stop (forever otherwise).
     pub fn run(&mut self) -> anyhow::Result<()> {
-        let mut trigger = "start";
-        let mut next_period = Instant::now();
+        let mut trigger = Trigger::Start;
+        let mut next_period = self.clock.now();
         let mut passes = 0u64;
         let mut caught_up = false;
         loop {
-            if trigger != "notification" {
-                next_period = Instant::now() + self.cfg.period;
+            if !matches!(trigger, Trigger::Notification | Trigger::Pressure) {
+                next_period = self.clock.now() + self.cfg.period;
             }
-            let started = Instant::now();
+            let started = self.clock.now();
             let outcome = self.pass(trigger)?;
             self.sd.pass_done();
             passes += 1;
@@ -36,19 +37,19 @@ impl Runner {
             }
             if !outcome.cleanup.is_empty() {
                 self.wait_for_cleanup(&outcome.cleanup);
-                std::thread::sleep(CLEANUP_REPASS_FLOOR.saturating_sub(started.elapsed()));
-                trigger = "cleanup";
+                let since = self.clock.now().saturating_duration_since(started);
+                self.clock.sleep(CLEANUP_REPASS_FLOOR.saturating_sub(since));
+                trigger = Trigger::Cleanup;
                 continue;
             }
             if std::mem::take(&mut self.catch_up) {
                 // Back to back only while the figures keep moving across the threshold
                 // between a pass's reads and its re-arm; spaced so that cannot spin.
                 if caught_up {
-                    std::thread::sleep(warning::CATCH_UP_SPACING);
+                    self.clock.sleep(warning::CATCH_UP_SPACING);
                 }
                 caught_up = true;
-                self.woken_by_psi_only = false;
-                trigger = "notification";
+                trigger = Trigger::Notification;
                 continue;
             }
             caught_up = false;
@@ -60,26 +61,33 @@ impl Runner {
     }
 
     /// Block until the period elapses or a notification fires.
-    fn wait_for_trigger(&mut self, next_period: Instant) -> anyhow::Result<&'static str> {
+    fn wait_for_trigger(&mut self, next_period: Instant) -> anyhow::Result<Trigger> {
         loop {
-            let now = Instant::now();
+            let now = self.clock.now();
             if now >= next_period {
-                return Ok("period");
+                return Ok(Trigger::Period);
             }
             let wake = self
                 .usage_poll
                 .as_ref()
                 .and_then(UsagePoll::deadline)
                 .map_or(next_period, |d| d.min(next_period));
-            let fired = self.notifier.wait(Some(wake.saturating_duration_since(now)))?;
+            let timeout = wake.saturating_duration_since(now);
+            // Nothing armed (notifications off): the wait is the clock's.
+            let fired = if self.notifier.is_empty() {
+                self.clock.sleep(timeout);
+                Vec::new()
+            } else {
+                self.notifier.wait(Some(timeout))?
+            };
             if fired.is_empty() {
                 if warning::usage_poll_crossed(self.usage_poll.as_mut(), &self.shared.metrics) {
-                    self.woken_by_psi_only = false;
-                    return Ok("notification");
+                    return Ok(Trigger::Notification);
                 }
                 continue;
             }
-            self.woken_by_psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
+            // PSI alone says little about how near a threshold is (see [`crate::light`]).
+            let psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
             for f in &fired {
                 self.shared.metrics.inc_notification(&f.key, f.kind.label());
                 tracing::info!("notification: {f}");
@@ -88,7 +96,11 @@ impl Runner {
                     self.armed.remove(&f.key);
                 }
             }
-            return Ok("notification");
+            return Ok(if psi_only {
+                Trigger::Pressure
+            } else {
+                Trigger::Notification
+            });
         }
     }
 
@@ -99,12 +111,12 @@ impl Runner {
         } else {
             CLEANUP_POLL
         };
-        let t0 = Instant::now();
-        while t0.elapsed() < CLEANUP_TIMEOUT {
+        let t0 = self.clock.now();
+        while self.clock.now().saturating_duration_since(t0) < CLEANUP_TIMEOUT {
             if cgroups.iter().all(|c| actuator::cgroup_released(c)) {
                 return;
             }
-            std::thread::sleep(poll);
+            self.clock.sleep(poll);
         }
         tracing::warn!(
             "pods in {:?} still have processes after {}s; continuing (the kubelet gives up the same way)",

@@ -272,7 +272,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A missing or malformed --pods file at start is the operator's input (exit 2), not an
     // agent failure; the runner loads it again and re-reads it when it changes.
     if let Some(path) = &args.pods {
-        // Pod uids are checked by every read of the file (pods_source::read_pods).
+        // Pod uids are checked by every read of the file (pods_list::read_pods).
         PodsFile::load(path).map_err(|e| bad_input(format!("--pods: {e}")))?;
     }
     let root = match &args.root {
