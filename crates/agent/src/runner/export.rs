@@ -18,7 +18,7 @@ impl Runner {
             m.set_memory(scope, "cache", b.cache as f64);
             m.set_memory(scope, "active_file", b.active_file as f64);
             m.set_memory(scope, "inactive_file", b.inactive_file.unwrap_or(0) as f64);
-            if b.limit < (1 << 62) {
+            if b.has_limit() {
                 m.set_memory(scope, "limit", b.limit as f64);
             }
             if let Some(a) = available {
