@@ -22,6 +22,7 @@ pub mod observe;
 pub mod pod;
 pub mod quantity;
 pub mod rank;
+pub mod reclaim;
 pub mod signal;
 pub mod summary;
 pub mod text;

@@ -17,6 +17,7 @@ use crate::manager::{Decision, EvictionCause, NoEvictionCode};
 use crate::message::Annotations;
 use crate::notifier::{NotifierArm, NotifierError};
 use crate::pod::Pod;
+use crate::reclaim::{Plan, Policy};
 use crate::signal::Signal;
 use crate::threshold::{Threshold, format_threshold_value};
 
@@ -62,6 +63,70 @@ pub struct SyncStep {
     /// Whether they were re-armed at this sync; present only with kernelMemcgNotification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memcg_notifiers_refreshed: Option<bool>,
+    /// The eviction policy that acted on this decision (`kubelet`, `reclaim-first`); present
+    /// only where a policy was chosen (the agent always names it). docs/reclaim-first.md.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
+    /// What reclaim-first did at this sync; present only under `reclaim-first`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaim: Option<ReclaimView>,
+}
+
+/// Reclaim-first's part of a sync step (docs/reclaim-first.md). When a reclaim ran, the step's
+/// other keys are those of the fresh sync after it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReclaimView {
+    /// `nothing`, `evict`, `reclaim` or `hold`: what reclaim-first decided last in this pass.
+    pub plan: &'static str,
+    /// The rule's stable code (`cache-cannot-cover`, `reclaimed`, `budget-spent`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<&'static str>,
+    /// The rule as a sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Bytes `available` lacked to reach the threshold plus its minimum reclaim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortfall_bytes: Option<u64>,
+    /// Clean file cache in the working set (the estimate), bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimable_bytes: Option<u64>,
+    /// Bytes written to `memory.reclaim` (a reclaim ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked_bytes: Option<u64>,
+    /// Bytes the pods cgroup's usage dropped by (a reclaim ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimed_bytes: Option<u64>,
+    /// Time the reclaim took, seconds (a reclaim ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+}
+
+impl ReclaimView {
+    /// The view of `plan` (no reclaim figures: fill them in when one ran).
+    pub fn new(plan: &Plan) -> Self {
+        let message = match plan {
+            Plan::Evict(b) => Some(b.to_string()),
+            Plan::Hold(b) => Some(b.to_string()),
+            Plan::Nothing | Plan::Reclaim(_) => None,
+        };
+        let (shortfall_bytes, reclaimable_bytes) = match plan {
+            Plan::Reclaim(a) => (Some(a.shortfall), Some(a.reclaimable.working_set_bytes)),
+            Plan::Evict(crate::reclaim::EvictBecause::CacheCannotCover {
+                shortfall,
+                reclaimable,
+            }) => (Some(*shortfall), Some(*reclaimable)),
+            _ => (None, None),
+        };
+        ReclaimView {
+            plan: plan.as_str(),
+            because: plan.because(),
+            message,
+            shortfall_bytes,
+            reclaimable_bytes,
+            ..ReclaimView::default()
+        }
+    }
 }
 
 /// The observations, serialized as an object keyed by signal name; kept in signal order.
@@ -254,7 +319,16 @@ impl SyncStep {
                 .map(NotifierView::new)
                 .collect(),
             memcg_notifiers_refreshed: memcg_notifiers.map(|_| d.notifiers_refreshed),
+            policy: None,
+            reclaim: None,
         }
+    }
+
+    /// The step named with the policy that acted on it (and reclaim-first's part).
+    pub fn with_policy(mut self, policy: Policy, reclaim: Option<ReclaimView>) -> Self {
+        self.policy = Some(policy);
+        self.reclaim = reclaim;
+        self
     }
 
     /// As a JSON object (keys sorted).

@@ -90,3 +90,33 @@ fn every_no_eviction_reason_carries_its_code() {
     );
     assert_eq!(step.to_json()["reasonCode"], "no-active-pods");
 }
+
+#[test]
+fn policy_and_reclaim_keys_appear_only_when_set() {
+    use headroom_core::reclaim::{EvictBecause, Plan, Policy};
+    use headroom_core::view::ReclaimView;
+    let (pods, ws) = set_a();
+    let mut sim = Sim::new(
+        config(vec![threshold(Signal::MemoryAvailable, qty("100Mi"), 0, None)]),
+        pods,
+    );
+    let d = sim.mem(0, 50 * MI, CAP, &ws);
+    let plain = SyncStep::new(&d, &[], None).to_json();
+    assert!(
+        plain.get("policy").is_none() && plain.get("reclaim").is_none(),
+        "{plain}"
+    );
+    let plan = Plan::Evict(EvictBecause::CacheCannotCover {
+        shortfall: 10,
+        reclaimable: 4,
+    });
+    let named = SyncStep::new(&d, &[], None)
+        .with_policy(Policy::ReclaimFirst, Some(ReclaimView::new(&plan)))
+        .to_json();
+    assert_eq!(named["policy"], "reclaim-first");
+    assert_eq!(named["reclaim"]["plan"], "evict");
+    assert_eq!(named["reclaim"]["because"], "cache-cannot-cover");
+    assert_eq!(named["reclaim"]["shortfallBytes"], 10);
+    assert_eq!(named["reclaim"]["reclaimableBytes"], 4);
+    assert!(named["reclaim"].get("askedBytes").is_none());
+}
