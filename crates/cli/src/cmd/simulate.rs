@@ -135,7 +135,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(p) = &step.pods {
             pods = p;
         }
-        let mut basis = None;
         let stepped = run.step(
             &config,
             SyncInputs {
@@ -145,30 +144,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 fs_topology: topology,
                 pod_cgroup_root: &pod_cgroup_root,
             },
-            || {
-                let figures = figures::from_summary(&step.summary);
-                basis = figures.as_ref().map(|(_, b)| *b);
-                // A timeline does not say which cgroup version it came from: assumed v2.
-                CacheData {
-                    figures,
-                    pod_caches: None,
-                    can_reclaim: true,
-                }
+            // A timeline does not say which cgroup version it came from: v2 is assumed.
+            || CacheData {
+                figures: figures::from_summary(&step.summary),
+                pod_caches: None,
+                can_reclaim: true,
             },
         );
         let state = run.state();
         let armed = config.kernel_memcg_notification.then(|| state.notifiers());
         let sync_step = SyncStep::new(&stepped.decision, pods, armed);
-        let (sync_step, replayed) = match args.policy {
-            None => (sync_step, None),
-            Some(_) => name_step(
-                sync_step,
-                policy,
-                stepped.reclaim_first.as_ref().map(|(rf, k)| (rf, k)),
-                basis,
-                pods,
-            ),
-        };
+        let (sync_step, replayed) = name_step(
+            sync_step,
+            args.policy.map(Policy::from),
+            stepped.reclaim_first.as_ref(),
+            pods,
+        );
         let step_out = SimulateStep {
             admission: step
                 .admit

@@ -31,16 +31,16 @@ impl Basis {
     pub fn assumption(self) -> &'static str {
         match self {
             Basis::PodsContainer | Basis::PodSum => {
-                "a Summary has no page-cache split: the pods' workingSetBytes - rssBytes is taken \
+                "A Summary has no page-cache split: the pods' workingSetBytes - rssBytes is taken \
                  as clean file cache the kernel can drop, an upper bound (it also counts shmem, \
                  dirty pages and, on cgroup v2, kernel memory); refaults are unknown"
             }
             Basis::RecordedStat => {
-                "the pods cgroup's recorded memory.stat: clean active file pages \
+                "The pods cgroup's recorded memory.stat: clean active file pages \
                  (active_file - dirty - writeback) are what the kernel can drop"
             }
             Basis::KernelSplit => {
-                "the pods cgroup's memory.stat: clean active file pages \
+                "The pods cgroup's memory.stat: clean active file pages \
                  (active_file - dirty - writeback) are what the kernel can drop"
             }
         }

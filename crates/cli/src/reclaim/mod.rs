@@ -14,6 +14,7 @@
 
 pub mod figures;
 pub mod hypothetical;
+pub mod recorded;
 pub mod run;
 pub mod view;
 

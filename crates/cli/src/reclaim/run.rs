@@ -21,8 +21,7 @@ use headroom_core::config::EvictionConfig;
 use headroom_core::manager::{Decision, ManagerState, SyncInputs, synchronize};
 use headroom_core::pod::Pod;
 use headroom_core::reclaim::{
-    Attempt, Budget, CacheFigures, Plan, PlanInputs, Policy, ReclaimLedger, estimate, plan,
-    plan_after_reclaim,
+    Attempt, Budget, CacheFigures, Plan, PlanInputs, Policy, ReclaimLedger, plan, plan_after_reclaim,
 };
 
 use super::PAGE_SIZE;
@@ -50,6 +49,8 @@ pub struct ReclaimFirstSync {
     /// The decision reclaim-first carries out: the fresh sync's after a reclaim, else the
     /// first sync's, with its evictions removed when the plan holds them back.
     pub decision: Decision,
+    /// Where the cache figures came from (`None`: there were none).
+    pub basis: Option<Basis>,
 }
 
 impl ReclaimFirstSync {
@@ -70,6 +71,7 @@ pub fn reclaim_first_sync(
 ) -> ReclaimFirstSync {
     let first = synchronize(state, config, inputs);
     let figures = cache.figures.as_ref().map(|(f, _)| f);
+    let basis = cache.figures.as_ref().map(|(_, b)| *b);
     let p = plan(&PlanInputs {
         policy: Policy::ReclaimFirst,
         decision: &first,
@@ -102,6 +104,7 @@ pub fn reclaim_first_sync(
                 plan: p,
                 after: Some((effect, after)),
                 decision: fresh,
+                basis,
             }
         }
         _ => {
@@ -113,6 +116,7 @@ pub fn reclaim_first_sync(
                 plan: p,
                 after: None,
                 decision,
+                basis,
             }
         }
     }
@@ -190,12 +194,4 @@ pub fn evicted(d: &Decision, pods: &[Pod]) -> Vec<String> {
         .iter()
         .filter_map(|e| pods.get(e.index).map(Pod::key))
         .collect()
-}
-
-/// Bytes of the working set the core counts as reclaimable, when the figures are known.
-pub fn reclaimable(cache: &CacheData) -> Option<u64> {
-    cache
-        .figures
-        .as_ref()
-        .map(|(f, _)| estimate(f).working_set_bytes)
 }

@@ -3,6 +3,7 @@
 //! (where the cache figures came from, what the modelled reclaim did to the working set, and
 //! what the kubelet policy did at the same step).
 
+use headroom_core::manager::Decision;
 use headroom_core::pod::Pod;
 use headroom_core::reclaim::{Plan, Policy};
 use headroom_core::view::{ReclaimView, SyncStep};
@@ -41,20 +42,23 @@ pub fn reclaim_view(rf: &ReclaimFirstSync) -> ReclaimView {
     v
 }
 
-/// `step` named with `policy`; under reclaim-first with its part and `replayed`.
+/// `step` named with `policy` (unchanged without one: no `--policy`); under reclaim-first
+/// with its part and `replayed`.
 pub fn name_step(
     step: SyncStep,
-    policy: Policy,
-    reclaim_first: Option<(&ReclaimFirstSync, &headroom_core::manager::Decision)>,
-    basis: Option<Basis>,
+    policy: Option<Policy>,
+    reclaim_first: Option<&(ReclaimFirstSync, Decision)>,
     pods: &[Pod],
 ) -> (SyncStep, Option<Replayed>) {
+    let Some(policy) = policy else {
+        return (step, None);
+    };
     match reclaim_first {
         None => (step.with_policy(policy, None), None),
         Some((rf, kubelet)) => (
             step.with_policy(policy, Some(reclaim_view(rf))),
             Some(Replayed {
-                basis,
+                basis: rf.basis,
                 working_set_drop_bytes: rf.after.as_ref().map(|(e, _)| e.working_set),
                 kubelet_evicted: evicted(kubelet, pods),
             }),
@@ -92,6 +96,11 @@ pub fn text_item(r: &ReclaimView, replayed: &Replayed) -> Option<String> {
         ("evict", Some("still-met-after-reclaim")) => {
             format!("{reclaimed}threshold still met: evicts; {kubelet}")
         }
+        ("evict", Some("cache-cannot-cover")) => format!(
+            "evicts ({} of clean file cache cannot cover the {} shortfall); {kubelet}",
+            mib(r.reclaimable_bytes.unwrap_or(0)),
+            mib(r.shortfall_bytes.unwrap_or(0)),
+        ),
         _ => format!("evicts ({said}); {kubelet}"),
     };
     Some(format!("reclaim-first: {text}"))
