@@ -233,7 +233,7 @@ pub fn render_text(out: &mut String, v: &PolicyVerdicts, verbose: bool) {
 pub fn notes(v: &PolicyVerdicts, summary_only: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(b) = v.basis {
-        notes.push(format!("Reclaim-first: {}.", b.assumption()));
+        notes.push(format!("Reclaim-first's cache figures. {}.", b.assumption()));
     } else {
         notes.push(
             "Reclaim-first: no cache figures for the pods cgroup (not found), so it decides as \
