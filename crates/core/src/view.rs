@@ -100,6 +100,10 @@ pub struct ReclaimView {
     /// Time the reclaim took, seconds (a reclaim ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// The pods (`namespace/name`) the kubelet policy evicts at this sync and reclaim-first did
+    /// not (`plan` is `hold`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kubelet_would_evict: Vec<String>,
 }
 
 impl ReclaimView {

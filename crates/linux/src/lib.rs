@@ -55,4 +55,5 @@ pub mod meminfo;
 pub mod notify;
 pub mod pids;
 pub mod psi;
+pub mod reclaim;
 pub mod root;

@@ -67,11 +67,14 @@ pub enum NoEvictionCode {
     NoActivePods,
     /// Every ranked pod is critical.
     AllPodsCritical,
+    /// The kubelet policy would evict, but the reclaim-first policy held back (never produced
+    /// by `synchronize`; set by the agent under `--policy reclaim-first`, docs/reclaim-first.md).
+    ReclaimFirstHeld,
 }
 
 impl NoEvictionCode {
     /// Every code, in the order a sync can reach them.
-    pub const ALL: [NoEvictionCode; 9] = [
+    pub const ALL: [NoEvictionCode; 10] = [
         NoEvictionCode::NoThresholds,
         NoEvictionCode::SyncFailed,
         NoEvictionCode::NoThresholdMet,
@@ -81,6 +84,7 @@ impl NoEvictionCode {
         NoEvictionCode::NodeReclaimSufficient,
         NoEvictionCode::NoActivePods,
         NoEvictionCode::AllPodsCritical,
+        NoEvictionCode::ReclaimFirstHeld,
     ];
 
     /// The code as JSON and logs spell it; stable across releases.
@@ -95,6 +99,7 @@ impl NoEvictionCode {
             NoEvictionCode::NodeReclaimSufficient => "node-reclaim-sufficient",
             NoEvictionCode::NoActivePods => "no-active-pods",
             NoEvictionCode::AllPodsCritical => "all-pods-critical",
+            NoEvictionCode::ReclaimFirstHeld => "reclaim-first-held",
         }
     }
 }
