@@ -18,7 +18,9 @@
 //! "reclaimed" again at each sync until the minute's budget is spent, as the agent would.
 
 use headroom_core::config::EvictionConfig;
-use headroom_core::manager::{Decision, ManagerState, SyncInputs, synchronize};
+use headroom_core::manager::{
+    Decision, ManagerState, NoEvictionCode, NoEvictionReason, SyncInputs, synchronize,
+};
 use headroom_core::pod::Pod;
 use headroom_core::reclaim::{
     Attempt, Budget, CacheFigures, Plan, PlanInputs, Policy, ReclaimLedger, plan, plan_after_reclaim,
@@ -109,8 +111,13 @@ pub fn reclaim_first_sync(
         }
         _ => {
             let mut decision = first;
-            if p.avoids_eviction() {
+            if let Plan::Hold(why) = p {
+                // The kubelet's decision, held back: no eviction, and the core's code for it.
                 decision.evictions.clear();
+                decision.no_eviction_reason = Some(NoEvictionReason::new(
+                    NoEvictionCode::ReclaimFirstHeld,
+                    format!("reclaim-first held back: {why}"),
+                ));
             }
             ReclaimFirstSync {
                 plan: p,

@@ -42,6 +42,14 @@ pub fn reclaim_view(rf: &ReclaimFirstSync) -> ReclaimView {
     v
 }
 
+/// The core's `kubeletWouldEvict`: what the kubelet policy evicts when reclaim-first holds.
+pub fn with_kubelet(mut v: ReclaimView, kubelet: &Decision, pods: &[Pod]) -> ReclaimView {
+    if v.plan == "hold" {
+        v.kubelet_would_evict = evicted(kubelet, pods);
+    }
+    v
+}
+
 /// `step` named with `policy` (unchanged without one: no `--policy`); under reclaim-first
 /// with its part and `replayed`.
 pub fn name_step(
@@ -56,7 +64,7 @@ pub fn name_step(
     match reclaim_first {
         None => (step.with_policy(policy, None), None),
         Some((rf, kubelet)) => (
-            step.with_policy(policy, Some(reclaim_view(rf))),
+            step.with_policy(policy, Some(with_kubelet(reclaim_view(rf), kubelet, pods))),
             Some(Replayed {
                 basis: rf.basis,
                 working_set_drop_bytes: rf.after.as_ref().map(|(e, _)| e.working_set),
@@ -92,7 +100,7 @@ pub fn text_item(r: &ReclaimView, replayed: &Replayed) -> Option<String> {
         ("nothing", _) if replayed.kubelet_evicted.is_empty() => return None,
         ("nothing", _) => format!("no eviction; {kubelet}"),
         ("hold", Some("reclaimed")) => format!("{reclaimed}no eviction; {kubelet}"),
-        ("hold", _) => format!("no eviction: {said}; {kubelet}"),
+        ("hold", _) => format!("holds ({said}); {kubelet}"),
         ("evict", Some("still-met-after-reclaim")) => {
             format!("{reclaimed}threshold still met: evicts; {kubelet}")
         }

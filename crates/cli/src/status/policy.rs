@@ -18,7 +18,7 @@ use super::report::StatusReport;
 use super::units::human_bytes;
 use crate::reclaim::figures::{self, Basis};
 use crate::reclaim::run::{CacheData, reclaim_first_sync};
-use crate::reclaim::view::reclaim_view;
+use crate::reclaim::view::{reclaim_view, with_kubelet};
 
 /// Both verdicts (`policyVerdicts` in the JSON).
 #[derive(Clone, Debug, Serialize)]
@@ -117,7 +117,7 @@ pub fn compare(input: &StatusInput, report: &StatusReport, top: usize) -> Policy
     };
     let (k, r) = (verdict(&kubelet), verdict(&rf.decision));
     let fallback = (!cache.can_reclaim).then_some(V1_FALLBACK);
-    let reclaim = reclaim_view(&rf);
+    let reclaim = with_kubelet(reclaim_view(&rf), &kubelet, pods);
     let reclaimable = reclaim
         .reclaimable_bytes
         .or_else(|| cache.figures.as_ref().map(|(f, _)| estimate(f).working_set_bytes));
