@@ -22,7 +22,9 @@ mod fake_host;
 const MI: u64 = 1 << 20;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reclaim").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/reclaim")
+        .join(name)
 }
 
 fn headroom() -> Command {
@@ -104,7 +106,10 @@ fn without_the_flag_the_output_is_the_kubelet_policys_unnamed() {
     let named = simulate(&t, &["--policy", "kubelet"]);
     for (p, mut n) in plain.into_iter().zip(named) {
         assert!(p.get("policy").is_none(), "{p}");
-        assert_eq!(n.as_object_mut().unwrap().remove("policy"), Some(json!("kubelet")));
+        assert_eq!(
+            n.as_object_mut().unwrap().remove("policy"),
+            Some(json!("kubelet"))
+        );
         assert_eq!(p, n);
     }
 }
@@ -130,7 +135,10 @@ fn each_step_reclaims_again_until_the_minutes_budget_is_spent() {
     std::fs::write(&path, timeline).unwrap();
     let rf = simulate(&path, &["--policy", "reclaim-first"]);
     assert_eq!(rf.len(), 8);
-    let because: Vec<&str> = rf.iter().map(|s| s["reclaim"]["because"].as_str().unwrap()).collect();
+    let because: Vec<&str> = rf
+        .iter()
+        .map(|s| s["reclaim"]["because"].as_str().unwrap())
+        .collect();
     assert_eq!(&because[..6], &["reclaimed"; 6], "{because:?}");
     assert_eq!(&because[6..], &["budget-spent"; 2], "{because:?}");
     for s in &rf {
@@ -146,7 +154,14 @@ fn each_step_reclaims_again_until_the_minutes_budget_is_spent() {
 #[test]
 fn text_names_the_policy_and_both_verdicts() {
     let out = headroom()
-        .args(["simulate", "--format", "text", "--policy", "reclaim-first", "--timeline"])
+        .args([
+            "simulate",
+            "--format",
+            "text",
+            "--policy",
+            "reclaim-first",
+            "--timeline",
+        ])
         .arg(fixture("hot-cache.yaml"))
         .output()
         .unwrap();
@@ -165,7 +180,11 @@ fn a_bad_policy_names_the_flag_and_the_accepted_values() {
         vec!["status", "--summary", "s.json"],
         vec!["replay", "--recording", "rec"],
     ] {
-        let out = headroom().args(&cmd).args(["--policy", "reclaim"]).output().unwrap();
+        let out = headroom()
+            .args(&cmd)
+            .args(["--policy", "reclaim"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{cmd:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("'reclaim' for '--policy <POLICY>'"), "{err}");

@@ -953,25 +953,34 @@ fn an_unlimited_pods_cgroup_in_a_summary_is_named_as_such() {
 // ---------------------------------------------------------------------------------------
 // --policy: the kubelet's verdict beside reclaim-first's (issue #16)
 
-#[test]
-fn reclaim_first_side_by_side_on_the_active_cache_tree() {
+/// `status --policy reclaim-first` on a pressure tree: the brief text and the JSON.
+fn reclaim_first_on(tree: fn(&Path) -> (PathBuf, PathBuf)) -> (Run, serde_json::Value) {
     let tmp = tempfile::tempdir().unwrap();
-    let (pods, config) = active_cache_tree(tmp.path());
+    let (pods, config) = tree(tmp.path());
     let (pods, config) = (pods.to_str().unwrap(), config.to_str().unwrap());
     let base = ["--pods", pods, "--config", config, "--policy", "reclaim-first"];
     let brief = status_on_tree(tmp.path(), &base);
     assert_fits(&brief.stdout);
-    assert!(brief.stdout.contains("\n  policy  reclaim-first ("), "{}", brief.stdout);
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let json = status_on_tree(tmp.path(), &args);
+    (brief, serde_json::from_str(&json.stdout).unwrap())
+}
+
+#[test]
+fn reclaim_first_side_by_side_on_the_active_cache_tree() {
+    let (brief, v) = reclaim_first_on(active_cache_tree);
+    assert!(
+        brief.stdout.contains("\n  policy  reclaim-first ("),
+        "{}",
+        brief.stdout
+    );
     let head = answer(&brief.stdout, 14);
     assert!(
         head.contains("The kubelet would evict shop/log-indexer now; 3.1 GiB of the pods cgroup's working set is clean file cache the kernel can drop (reclaim-first would reclaim"),
         "{head}"
     );
     assert!(head.contains("first and evict nobody)."), "{head}");
-    let mut args = base.to_vec();
-    args.extend(["--format", "json"]);
-    let json = status_on_tree(tmp.path(), &args);
-    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["policy"], "reclaim-first");
     let p = &v["policyVerdicts"];
     assert_eq!(p["agree"], false);
@@ -991,17 +1000,15 @@ fn reclaim_first_side_by_side_on_the_active_cache_tree() {
 
 #[test]
 fn reclaim_first_agrees_when_the_cache_cannot_cover_the_shortfall() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (pods, config) = anonymous_tree(tmp.path());
-    let (pods, config) = (pods.to_str().unwrap(), config.to_str().unwrap());
-    let args = ["--pods", pods, "--config", config, "--policy", "reclaim-first"];
-    let brief = status_on_tree(tmp.path(), &args);
+    let (brief, v) = reclaim_first_on(anonymous_tree);
     let head = answer(&brief.stdout, 14);
-    assert!(head.contains("Both policies evict shop/api now: the 500.0 MiB of clean file cache in the pods cgroup's working set cannot cover the"), "{head}");
-    let mut json_args = args.to_vec();
-    json_args.extend(["--format", "json"]);
-    let v: serde_json::Value =
-        serde_json::from_str(&status_on_tree(tmp.path(), &json_args).stdout).unwrap();
+    assert!(
+        head.contains(
+            "Both policies evict shop/api now: the 500.0 MiB of clean file cache in the pods \
+             cgroup's working set cannot cover the"
+        ),
+        "{head}"
+    );
     let p = &v["policyVerdicts"];
     assert_eq!(p["agree"], true);
     assert_eq!(p["kubelet"], p["reclaimFirst"]);
@@ -1028,10 +1035,18 @@ fn reclaim_first_on_cgroup_v1_says_it_decides_as_the_kubelet() {
     );
     // --policy kubelet: named; nothing to compare when nobody is evicted (brief view).
     let kubelet = status_on_tree(tmp.path(), &["--policy", "kubelet"]);
-    assert!(kubelet.stdout.contains("\n  policy  kubelet ("), "{}", kubelet.stdout);
+    assert!(
+        kubelet.stdout.contains("\n  policy  kubelet ("),
+        "{}",
+        kubelet.stdout
+    );
     assert!(!kubelet.stdout.contains("Both policies"), "{}", kubelet.stdout);
     let verbose = status_on_tree(tmp.path(), &["--policy", "kubelet", "--verbose"]);
-    assert!(verbose.stdout.contains("Reclaim-first: cgroup v1"), "{}", verbose.stdout);
+    assert!(
+        verbose.stdout.contains("Reclaim-first: cgroup v1"),
+        "{}",
+        verbose.stdout
+    );
 }
 
 #[test]
@@ -1053,11 +1068,17 @@ fn reclaim_first_on_a_summary_says_what_it_assumes() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let notes = v["notes"].as_array().unwrap();
     assert!(
-        notes.iter().any(|n| n.as_str().unwrap().contains("workingSetBytes - rssBytes is taken as clean file cache")),
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("workingSetBytes - rssBytes is taken as clean file cache")),
         "{notes:?}"
     );
     assert!(
-        notes.iter().any(|n| n.as_str().unwrap().contains("cgroup v2 (memory.reclaim) is assumed")),
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("cgroup v2 (memory.reclaim) is assumed")),
         "{notes:?}"
     );
     let p = serde_json::to_string_pretty(&v["policyVerdicts"]).unwrap();

@@ -203,7 +203,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let step = |mut pass: Pass| {
         filler.fill(&mut pass);
         steps += 1;
-        match replay_step(&mut out, format, &config, (&mut run, args.policy.is_some()), &pod_cgroup_root, &pass) {
+        match replay_step(
+            &mut out,
+            format,
+            &config,
+            (&mut run, args.policy.is_some()),
+            &pod_cgroup_root,
+            &pass,
+        ) {
             Ok(replayed) => {
                 if let Some((finder, points)) = plot.as_mut() {
                     pass.decision = replayed;

@@ -136,7 +136,9 @@ mod tests {
         assert_eq!((f.dirty, f.writeback, f.workingset_refault_file), (0, 0, 0));
         // rss above the working set (kernel memory accounting): no cache, not a wrap-around.
         assert_eq!(
-            from_memory_stats(&stats(100, Some(200), None)).unwrap().active_file,
+            from_memory_stats(&stats(100, Some(200), None))
+                .unwrap()
+                .active_file,
             0
         );
         assert_eq!(from_memory_stats(&stats(100, None, None)), None);

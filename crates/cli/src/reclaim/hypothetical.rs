@@ -60,7 +60,11 @@ pub fn apply(summary: &Summary, e: &Effect, pod_caches: Option<&[u64]>) -> Summa
     }
     let caches: Vec<u64> = match pod_caches {
         Some(c) => c.to_vec(),
-        None => s.pods.iter().map(|p| figures::pod_cache(p.memory.as_ref())).collect(),
+        None => s
+            .pods
+            .iter()
+            .map(|p| figures::pod_cache(p.memory.as_ref()))
+            .collect(),
     };
     let shares = share(e.working_set, &caches);
     for (pod, take) in s.pods.iter_mut().zip(shares) {
@@ -101,7 +105,9 @@ fn share(total: u64, weights: &[u64]) -> Vec<u64> {
 
 /// One cgroup's stats after dropping `usage` bytes, `ws` of them from its working set.
 fn lower(m: &mut MemoryStats, ws: u64, usage: u64) {
-    m.time = m.time.and_then(|t| t.checked_add(jiff::SignedDuration::from_millis(1)).ok());
+    m.time = m
+        .time
+        .and_then(|t| t.checked_add(jiff::SignedDuration::from_millis(1)).ok());
     m.working_set_bytes = m.working_set_bytes.map(|v| v.saturating_sub(ws));
     m.usage_bytes = m.usage_bytes.map(|v| v.saturating_sub(usage));
     m.available_bytes = m.available_bytes.map(|v| v.saturating_add(ws));

@@ -117,7 +117,10 @@ mod tests {
         assert!(c.can_reclaim);
         let (f, basis) = c.figures.unwrap();
         assert_eq!(basis, Basis::RecordedStat);
-        assert_eq!((f.active_file, f.inactive_file, f.dirty), (400 * MI, 50 * MI, 10 * MI));
+        assert_eq!(
+            (f.active_file, f.inactive_file, f.dirty),
+            (400 * MI, 50 * MI, 10 * MI)
+        );
         assert_eq!((f.workingset_refault_file, f.workingset_activate_file), (7, 3));
         assert_eq!(c.pod_caches, Some(vec![280 * MI, 200 * MI]));
     }

@@ -84,7 +84,10 @@ pub fn text_item(r: &ReclaimView, replayed: &Replayed) -> Option<String> {
     let kubelet = if replayed.kubelet_evicted.is_empty() {
         "the kubelet policy evicts nobody".to_string()
     } else {
-        format!("the kubelet policy evicts {}", replayed.kubelet_evicted.join(", "))
+        format!(
+            "the kubelet policy evicts {}",
+            replayed.kubelet_evicted.join(", ")
+        )
     };
     let reclaimed = match (r.reclaimed_bytes, replayed.working_set_drop_bytes) {
         (Some(dropped), Some(ws)) => format!(
@@ -100,7 +103,8 @@ pub fn text_item(r: &ReclaimView, replayed: &Replayed) -> Option<String> {
         ("nothing", _) if replayed.kubelet_evicted.is_empty() => return None,
         ("nothing", _) => format!("no eviction; {kubelet}"),
         ("hold", Some("reclaimed")) => format!("{reclaimed}no eviction; {kubelet}"),
-        ("hold", _) => format!("holds ({said}); {kubelet}"),
+        // The step's `no eviction:` line gives the reason (reclaim-first-held).
+        ("hold", _) => format!("holds back; {kubelet}"),
         ("evict", Some("still-met-after-reclaim")) => {
             format!("{reclaimed}threshold still met: evicts; {kubelet}")
         }

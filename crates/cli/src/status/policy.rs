@@ -202,7 +202,10 @@ fn words(
             ),
             _ => format!(
                 "Both policies evict {kubelet_pod} now: {}.",
-                reclaim.message.as_deref().unwrap_or("reclaim-first evicts as the kubelet")
+                reclaim
+                    .message
+                    .as_deref()
+                    .unwrap_or("reclaim-first evicts as the kubelet")
             ),
         },
         (Some(p), _) => format!("The kubelet would evict {kubelet_pod} now; reclaim-first would evict {p}."),
