@@ -23,6 +23,8 @@ pub struct AgentConfig {
     /// Arm kernel notifications (v1 usage thresholds, v2 memory.events, PSI) for immediate syncs.
     pub notifications: bool,
     pub action: Action,
+    /// `--policy`: the kubelet's (default) or reclaim-first (docs/reclaim-first.md).
+    pub policy: headroom_core::reclaim::Policy,
     pub pods_file: Option<PathBuf>,
     /// `--pods-from api`: list this node's pods (the node name) from the API server every
     /// `period` (feature `k8s`; without it the runner refuses to start).

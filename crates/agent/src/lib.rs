@@ -16,6 +16,8 @@ pub mod oom_kills;
 pub mod pod_series;
 pub mod pods_api;
 pub mod pods_source;
+pub mod reclaim_first;
+pub mod reclaim_metrics;
 pub mod recording;
 pub mod report;
 pub mod runner;

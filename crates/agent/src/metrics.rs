@@ -51,6 +51,8 @@ pub struct Metrics {
     /// The agent's own failures (see [`crate::health`]).
     pub faults: crate::health::FaultMetrics,
     early_warning: Family<Labels, Gauge>,
+    /// The reclaim-first policy's (see [`crate::reclaim_first`]).
+    pub reclaim: crate::reclaim_metrics::ReclaimMetrics,
 }
 
 /// A signal's figures in units (pids, inodes): kept out of the `_bytes` metrics, whose unit the
@@ -252,6 +254,8 @@ impl Metrics {
             "1 for the current state of each early-warning mechanism (mechanism=memcg_usage_threshold|memory_events|psi_node|psi_pods|memory_current_poll; state=armed|refused), 0 for the other state",
             early_warning.clone(),
         );
+        let reclaim = crate::reclaim_metrics::ReclaimMetrics::default();
+        reclaim.register(&mut registry);
         Metrics {
             registry,
             memory_bytes,
@@ -271,6 +275,7 @@ impl Metrics {
             deploy,
             faults,
             early_warning,
+            reclaim,
         }
     }
 
@@ -518,6 +523,44 @@ mod tests {
         assert!(!text.contains("# EOF"));
         assert!(!text.contains("# UNIT"));
         assert!(text.contains("headroom_node_condition{condition=\"MemoryPressure\"} 1"));
+    }
+
+    #[test]
+    fn reclaim_first_counters_are_described_and_counted() {
+        let m = Metrics::new();
+        m.reclaim.set_policy("reclaim-first", "reclaim-first");
+        m.reclaim.observe_attempt("done", 300 << 20, 0.25);
+        m.reclaim.observe_attempt("kernel-short", 1 << 20, 0.5);
+        m.reclaim.inc_avoided("reclaimed");
+        m.reclaim.add_refaulted(4096);
+        let text = m.render(false);
+        for (line, why) in [
+            (
+                "# HELP headroom_reclaim_attempts_total Proactive reclaims",
+                "attempts described",
+            ),
+            ("headroom_reclaim_attempts_total{result=\"done\"} 1\n", "one done"),
+            (
+                "headroom_reclaim_attempts_total{result=\"kernel-short\"} 1\n",
+                "one short",
+            ),
+            ("headroom_reclaim_bytes_total 315621376\n", "bytes summed"),
+            ("headroom_reclaim_seconds_total 0.75\n", "seconds summed"),
+            (
+                "headroom_evictions_avoided_total{because=\"reclaimed\"} 1\n",
+                "avoided",
+            ),
+            ("headroom_reclaim_refaulted_bytes_total 4096\n", "churn"),
+            (
+                "headroom_eviction_policy{policy=\"reclaim-first\",effective=\"reclaim-first\"} 1\n",
+                "policy named",
+            ),
+        ] {
+            assert!(text.contains(line), "{why}: {line} not in\n{text}");
+        }
+        m.reclaim.set_policy("reclaim-first", "kubelet");
+        let text = m.render(false);
+        assert!(text.contains("effective=\"kubelet\"} 1") && !text.contains("effective=\"reclaim-first\""));
     }
 
     #[test]

@@ -110,7 +110,44 @@ pub fn decision_line(
             out.push_str(" evict=none");
         }
     }
+    push_policy(&mut out, step);
     out
+}
+
+/// ` policy=...` and, under reclaim-first, what it did (`reclaim=hold because=reclaimed
+/// asked=... reclaimed=... seconds=... kubelet_would_evict=...`).
+fn push_policy(out: &mut String, step: &SyncStep) {
+    let Some(policy) = step.policy else {
+        return;
+    };
+    out.push_str(&format!(" policy={policy}"));
+    let Some(r) = &step.reclaim else {
+        return;
+    };
+    out.push_str(&format!(" reclaim={}", r.plan));
+    if let Some(b) = r.because {
+        out.push_str(&format!(" because={b}"));
+    }
+    let bytes = [
+        ("shortfall", r.shortfall_bytes),
+        ("reclaimable", r.reclaimable_bytes),
+        ("asked", r.asked_bytes),
+        ("reclaimed", r.reclaimed_bytes),
+    ];
+    for (k, v) in bytes {
+        if let Some(v) = v {
+            out.push_str(&format!(" {k}={v}"));
+        }
+    }
+    if let Some(s) = r.seconds {
+        out.push_str(&format!(" seconds={s:.3}"));
+    }
+    if !r.kubelet_would_evict.is_empty() {
+        out.push_str(&format!(
+            " kubelet_would_evict={}",
+            quote(&r.kubelet_would_evict.join(","))
+        ));
+    }
 }
 
 /// One line announcing an action, written before the action is taken.

@@ -27,6 +27,7 @@ mod act;
 mod arm;
 mod export;
 mod pass;
+mod reclaim_hook;
 mod run_loop;
 
 use crate::acted::Acted;
@@ -104,6 +105,8 @@ pub struct Runner {
     sd: crate::sd_notify::SdNotify,
     /// `--record DIR`: the flight recorder.
     recording: Option<crate::recording::Recording>,
+    /// `--policy reclaim-first` ([`crate::reclaim_first`]); `None` for the kubelet's.
+    reclaim_first: Option<crate::reclaim_first::ReclaimFirst>,
 }
 
 impl Runner {
@@ -151,6 +154,8 @@ impl Runner {
             CgroupVersion::V1
         };
         shared.health.set_period(cfg.period);
+        let pods_dir = memory_root.join(cfg.pod_cgroup_root.trim_start_matches('/'));
+        let reclaim_first = crate::reclaim_first::ReclaimFirst::new(cfg.policy, &pods_dir, &shared.metrics);
         Ok(Runner {
             collector,
             state: ManagerState::new(),
@@ -179,6 +184,7 @@ impl Runner {
             oom_kills: Default::default(),
             sd: crate::sd_notify::SdNotify::from_env(),
             recording: None,
+            reclaim_first,
             cfg,
         })
     }

@@ -74,13 +74,13 @@ impl Runner {
             restamp(&mut snapshot.summary, now);
         }
         // A light pass ranks nobody (no threshold is near): the last full pass's pods stand in.
-        let pods = if light {
+        let mut pods = if light {
             std::mem::take(&mut self.active)
         } else {
             let pods = self.active_pods(&mut snapshot);
             self.leave_out_acted(pods)
         };
-        let decision = manager::synchronize(
+        let mut decision = manager::synchronize(
             &mut self.state,
             &self.cfg.eviction,
             SyncInputs {
@@ -91,6 +91,9 @@ impl Runner {
                 pod_cgroup_root: &self.cfg.pod_cgroup_root,
             },
         );
+        // --policy reclaim-first: may reclaim, re-collect and re-synchronize (then the pass
+        // goes on with the fresh snapshot and decision), or hold the kubelet's eviction.
+        let reclaim = self.reclaim_first_hook(&mut decision, &mut snapshot, &mut pods);
         if let Some(r) = self.recording.as_mut() {
             r.pass(headroom_record::PassInput {
                 snapshot: &snapshot,
@@ -108,7 +111,8 @@ impl Runner {
                 && pods.iter().any(headroom_core::local_storage::has_storage_limits),
         };
         let action = self.cfg.action.as_str();
-        let step = report::sync_step(&decision, &pods, &self.cfg.eviction, &self.state);
+        let step = report::sync_step(&decision, &pods, &self.cfg.eviction, &self.state)
+            .with_policy(self.cfg.policy, reclaim);
         let line = report::decision_line(&decision, &step, trigger, action, self.cfg.log_format);
         self.emit(&line);
         self.shared
@@ -166,7 +170,7 @@ impl Runner {
     /// The pods the manager ranks: the pods file's pods that have a cgroup here (the kubelet's
     /// active pods are pods it runs; a listed pod without a cgroup would rank first as "no
     /// stats" and block every real eviction), or pods synthesized from the cgroups.
-    fn active_pods(&mut self, snapshot: &mut NodeSnapshot) -> Vec<Pod> {
+    pub(super) fn active_pods(&mut self, snapshot: &mut NodeSnapshot) -> Vec<Pod> {
         let Some(source) = self.pods_source.as_mut() else {
             let qos: BTreeMap<String, String> = snapshot
                 .pods
@@ -207,7 +211,7 @@ impl Runner {
 
     /// Forget acted-on pods whose cgroup is gone or replaced, and leave out the others: the
     /// kubelet's active pods exclude the pods it evicted (Failed).
-    fn leave_out_acted(&mut self, pods: Vec<Pod>) -> Vec<Pod> {
+    pub(super) fn leave_out_acted(&mut self, pods: Vec<Pod>) -> Vec<Pod> {
         for key in self.acted.prune() {
             tracing::info!("pod {key}: its cgroup is gone or replaced; it may be ranked again");
         }
@@ -234,7 +238,7 @@ impl Runner {
 }
 
 /// Give every stats time of this pass full precision (see the module docs).
-fn restamp(summary: &mut Summary, now: Timestamp) {
+pub(super) fn restamp(summary: &mut Summary, now: Timestamp) {
     let set = |t: &mut Option<Timestamp>| {
         if t.is_some() {
             *t = Some(now);

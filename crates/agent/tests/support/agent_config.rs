@@ -17,6 +17,7 @@ pub fn agent_config(root: &Path, kubelet_yaml: &str) -> AgentConfig {
         period: Duration::from_secs(10),
         notifications: false,
         action: Default::default(),
+        policy: Default::default(),
         pods_file: None,
         pods_api_node: None,
         pod_cgroup_root: "/kubepods".into(),

@@ -122,6 +122,13 @@ pub struct Args {
     /// What to do with the pod the eviction manager chooses.
     #[arg(long, value_enum, default_value_t = ActionArg::None)]
     pub action: ActionArg,
+    /// Eviction policy: `kubelet` (default: exactly the kubelet's) or `reclaim-first`: when a
+    /// memory threshold is met and the pods' working set holds enough clean file cache, first
+    /// ask the kernel to drop it (cgroup v2 memory.reclaim, bounded), re-read, and evict only
+    /// if the threshold is still met. On cgroup v1 it falls back to the kubelet's and says so.
+    /// See docs/reclaim-first.md.
+    #[arg(long, default_value = "kubelet", value_name = "POLICY")]
+    pub policy: headroom_core::reclaim::Policy,
     /// Pods on this node as `kubectl get pods -o json` prints them (names, requests,
     /// priorities); re-read when it changes. Without a pod source (this or --pods-from api)
     /// pods are synthesized from cgroups (no requests, priority 0) and only the largest
@@ -298,6 +305,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         period: Duration::from_nanos(u64::try_from(period_ns).unwrap_or(u64::MAX)),
         notifications: args.notifications == OnOff::On,
         action,
+        policy: args.policy,
         pods_file: args.pods.clone(),
         pods_api_node,
         pod_cgroup_root,
