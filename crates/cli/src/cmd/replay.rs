@@ -186,6 +186,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let header = simulate::policy_header(policy, recorded::ASSUMPTION);
         writeln!(out, "{header}").context("writing to stdout")?;
     }
+    if policy == Policy::ReclaimFirst && format == Format::Json {
+        crate::output::note(format_args!(
+            "headroom replay: --policy reclaim-first: {} (docs/reclaim-first-replay.md)",
+            recorded::ASSUMPTION
+        ));
+    }
     let mut run = PolicyRun::new(policy);
     let mut filler = LightFiller::default();
     let mut steps = 0usize;

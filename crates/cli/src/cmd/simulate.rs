@@ -129,6 +129,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let header = policy_header(policy, figures::Basis::PodsContainer.assumption());
         writeln!(out, "{header}").context(crate::output::STDOUT_CONTEXT)?;
     }
+    if policy == Policy::ReclaimFirst && format == Format::Json {
+        // JSON lines stay one object per step: what the replay assumes goes to stderr.
+        crate::output::note(format_args!(
+            "headroom simulate: --policy reclaim-first: {} (docs/reclaim-first-replay.md)",
+            figures::Basis::PodsContainer.assumption()
+        ));
+    }
     let mut run = PolicyRun::new(policy);
     let mut pods: &[Pod] = &timeline.pods;
     for step in &timeline.steps {

@@ -10,7 +10,7 @@
 
 use headroom_core::reclaim::CacheFigures;
 use headroom_core::summary::{MemoryStats, SYSTEM_CONTAINER_PODS, Summary};
-use headroom_linux::memcg::{CgroupVersion, MemcgSample};
+use headroom_linux::memcg::MemcgSample;
 
 /// Where the figures came from, for the output's notes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -83,27 +83,10 @@ pub fn from_summary(summary: &Summary) -> Option<(CacheFigures, Basis)> {
     sum.map(|f| (f, Basis::PodSum))
 }
 
-/// A recorded sample's figures (v1 counts the hierarchy in its `total_*` keys; v2's keys are
-/// hierarchical; `workingset_refault` is the name before Linux 5.9).
+/// A recorded sample's figures: headroom-linux's reading of `memory.stat` (v1's `total_*`
+/// subtree keys win; v2's are hierarchical), the one the agent plans from.
 pub fn from_sample(s: &MemcgSample) -> CacheFigures {
-    let get = |keys: &[&str]| keys.iter().find_map(|k| s.stat.get(k)).unwrap_or(0);
-    match s.version {
-        CgroupVersion::V1 => CacheFigures {
-            active_file: get(&["total_active_file", "active_file"]),
-            inactive_file: get(&["total_inactive_file", "inactive_file"]),
-            dirty: get(&["total_dirty", "dirty"]),
-            writeback: get(&["total_writeback", "writeback"]),
-            ..CacheFigures::default()
-        },
-        CgroupVersion::V2 => CacheFigures {
-            active_file: get(&["active_file"]),
-            inactive_file: get(&["inactive_file"]),
-            dirty: get(&["file_dirty"]),
-            writeback: get(&["file_writeback"]),
-            workingset_refault_file: get(&["workingset_refault_file", "workingset_refault"]),
-            workingset_activate_file: get(&["workingset_activate_file", "workingset_activate"]),
-        },
-    }
+    headroom_linux::reclaim::cache_figures(&s.stat)
 }
 
 /// One pod's share of clean cache in its working set (how a hypothetical reclaim is shared
