@@ -5,6 +5,7 @@
 mod cluster;
 mod cmd;
 mod output;
+mod reclaim;
 mod status;
 mod top;
 

@@ -716,3 +716,138 @@ fn an_unlimited_pods_cgroup_in_a_summary_is_named_as_such() {
         run.stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// --policy: the kubelet's verdict beside reclaim-first's (issue #16)
+
+/// `status --policy reclaim-first` on a pressure tree: the brief text and the JSON.
+fn reclaim_first_on(tree: fn(&Path) -> (PathBuf, PathBuf)) -> (Run, serde_json::Value) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pods, config) = tree(tmp.path());
+    let (pods, config) = (pods.to_str().unwrap(), config.to_str().unwrap());
+    let base = ["--pods", pods, "--config", config, "--policy", "reclaim-first"];
+    let brief = status_on_tree(tmp.path(), &base);
+    assert_fits(&brief.stdout);
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let json = status_on_tree(tmp.path(), &args);
+    (brief, serde_json::from_str(&json.stdout).unwrap())
+}
+
+#[test]
+fn reclaim_first_side_by_side_on_the_active_cache_tree() {
+    let (brief, v) = reclaim_first_on(active_cache_tree);
+    assert!(
+        brief.stdout.contains("\n  policy  reclaim-first ("),
+        "{}",
+        brief.stdout
+    );
+    let head = answer(&brief.stdout, 14);
+    assert!(
+        head.contains("The kubelet would evict shop/log-indexer now; 3.1 GiB of the pods cgroup's working set is clean file cache the kernel can drop (reclaim-first would reclaim"),
+        "{head}"
+    );
+    assert!(head.contains("first and evict nobody)."), "{head}");
+    assert_eq!(v["policy"], "reclaim-first");
+    let p = &v["policyVerdicts"];
+    assert_eq!(p["agree"], false);
+    assert_eq!(p["kubelet"]["evictedPod"], "shop/log-indexer");
+    assert_eq!(p["kubelet"]["evictedUid"], v["evictionOrder"]["evictedUid"]);
+    assert!(p["reclaimFirst"]["evictedPod"].is_null(), "{p}");
+    assert_eq!(p["basis"], "kernelSplit");
+    assert!(p["fallback"].is_null());
+    // The pods cgroup's active file pages (no dirty pages in this tree) are the estimate.
+    assert_eq!(p["reclaim"]["reclaimableBytes"], 3170 * MI);
+    assert_eq!(p["reclaim"]["because"], "reclaimed");
+    // 2Gi threshold - 1.4 GiB available.
+    assert_eq!(p["reclaim"]["shortfallBytes"], 576 * MI);
+    assert!(p["text"].as_str().unwrap().starts_with("The kubelet would evict"));
+    insta::assert_snapshot!("policy_active_cache_brief", redact_lint(&brief.stdout));
+}
+
+#[test]
+fn reclaim_first_agrees_when_the_cache_cannot_cover_the_shortfall() {
+    let (brief, v) = reclaim_first_on(anonymous_tree);
+    let head = answer(&brief.stdout, 14);
+    assert!(
+        head.contains(
+            "Both policies evict shop/api now: the 500.0 MiB of clean file cache in the pods \
+             cgroup's working set cannot cover the"
+        ),
+        "{head}"
+    );
+    let p = &v["policyVerdicts"];
+    assert_eq!(p["agree"], true);
+    assert_eq!(p["kubelet"], p["reclaimFirst"]);
+    assert_eq!(p["reclaim"]["because"], "cache-cannot-cover");
+}
+
+#[test]
+fn reclaim_first_on_cgroup_v1_says_it_decides_as_the_kubelet() {
+    let tmp = tempfile::tempdir().unwrap();
+    v1_sample_tree(tmp.path());
+    let brief = status_on_tree(tmp.path(), &["--policy", "reclaim-first"]);
+    assert!(
+        words(&brief.stdout).contains(
+            "Reclaim-first: cgroup v1 has no memory.reclaim: reclaim-first decides as the kubelet on this node; neither evicts anyone now."
+        ),
+        "{}",
+        brief.stdout
+    );
+    let json = status_on_tree(tmp.path(), &["--policy", "reclaim-first", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        v["policyVerdicts"]["fallback"],
+        "cgroup v1 has no memory.reclaim: reclaim-first decides as the kubelet on this node"
+    );
+    // --policy kubelet: named; nothing to compare when nobody is evicted (brief view).
+    let kubelet = status_on_tree(tmp.path(), &["--policy", "kubelet"]);
+    assert!(
+        kubelet.stdout.contains("\n  policy  kubelet ("),
+        "{}",
+        kubelet.stdout
+    );
+    assert!(!kubelet.stdout.contains("Both policies"), "{}", kubelet.stdout);
+    let verbose = status_on_tree(tmp.path(), &["--policy", "kubelet", "--verbose"]);
+    assert!(
+        verbose.stdout.contains("Reclaim-first: cgroup v1"),
+        "{}",
+        verbose.stdout
+    );
+}
+
+#[test]
+fn reclaim_first_on_a_summary_says_what_it_assumes() {
+    let run = headroom(&[
+        "status",
+        "--summary",
+        &format!("{PRESSURE}/summary.json"),
+        "--pods",
+        &format!("{PRESSURE}/pods.json"),
+        "--config",
+        &format!("{PRESSURE}/kubelet.yaml"),
+        "--policy",
+        "reclaim-first",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let notes = v["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("workingSetBytes - rssBytes is taken as clean file cache")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("cgroup v2 (memory.reclaim) is assumed")),
+        "{notes:?}"
+    );
+    let p = serde_json::to_string_pretty(&v["policyVerdicts"]).unwrap();
+    insta::assert_snapshot!("policy_summary_json", p);
+}

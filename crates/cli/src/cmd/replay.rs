@@ -9,14 +9,18 @@ use std::process::ExitCode;
 use anyhow::Context;
 use headroom_core::Timestamp;
 use headroom_core::config::{EvictionConfig, KubeletConfig};
-use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
+use headroom_core::manager::SyncInputs;
 use headroom_core::rank::FsTopology;
+use headroom_core::reclaim::Policy;
 use headroom_record::Store;
 use headroom_record::model::{DecisionRecord, Pass};
 use serde_json::{Value, json};
 
 use super::bad_input;
 use super::simulate::{self, Format};
+use crate::reclaim::run::PolicyRun;
+use crate::reclaim::view::name_step;
+use crate::reclaim::{PolicyArg, recorded};
 use headroom_core::view::{SyncStep, to_sorted_json};
 
 #[derive(clap::Args, Debug)]
@@ -49,6 +53,16 @@ pub struct Args {
     /// Instead of replaying, write the passes as a `headroom simulate` timeline (JSON).
     #[arg(long, value_name = "FILE")]
     pub export_timeline: Option<PathBuf>,
+    /// Eviction policy: `kubelet` (exactly the kubelet's) or `reclaim-first` (drop clean file
+    /// cache first, evict only if the threshold is still met; docs/reclaim-first.md). Given,
+    /// every step names it, and under reclaim-first says what the kubelet policy did. The cache
+    /// is the pods cgroup's recorded memory.stat: clean active file pages (active_file - dirty -
+    /// writeback) are what the kernel can drop; a cgroup v1 recording has no memory.reclaim, so
+    /// reclaim-first decides as the kubelet there. Each pass is judged on its own figures: a
+    /// replayed reclaim is not carried to the next pass (docs/reclaim-first-replay.md)
+    /// [default: kubelet, printed as without the flag]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub policy: Option<PolicyArg>,
 }
 
 /// Which recording, and which part of it (`replay` and `incidents` share these flags).
@@ -202,7 +216,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = output_format(args.format);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut state = ManagerState::new();
+    let policy: Policy = args.policy.map(Policy::from).unwrap_or_default();
+    if args.policy.is_some() && format == Format::Text {
+        let header = simulate::policy_header(policy, recorded::ASSUMPTION);
+        writeln!(out, "{header}").context("writing to stdout")?;
+    }
+    if policy == Policy::ReclaimFirst && format == Format::Json {
+        crate::output::note(format_args!(
+            "headroom replay: --policy reclaim-first: {} (docs/reclaim-first-replay.md)",
+            recorded::ASSUMPTION
+        ));
+    }
+    let mut run = PolicyRun::new(policy);
     let mut filler = LightFiller::default();
     let mut steps = 0usize;
     // An output error ends the walk; it is told apart from a damaged recording below.
@@ -236,8 +261,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 });
             }
         };
-        let replayed = replay_step(&mut out, format, config, &mut state, &pod_cgroup_root, &pass);
-        match replayed {
+        match replay_step(
+            &mut out,
+            format,
+            config,
+            (&mut run, args.policy.is_some()),
+            &pod_cgroup_root,
+            &pass,
+        ) {
             Ok(replayed) => {
                 if let Some((finder, points)) = plot.as_mut() {
                     pass.decision = replayed;
@@ -257,8 +288,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    // The raw samples are decoded only for the plot (the decisions need the Summary alone).
-    let walked = if args.plot.is_some() {
+    // The raw samples are decoded only for the plot and reclaim-first (the kubelet's decisions
+    // need the Summary alone).
+    let walked = if args.plot.is_some() || policy == Policy::ReclaimFirst {
         store.for_each_pass(from, to, step)
     } else {
         store.for_each_summary(from, to, step)
@@ -299,24 +331,28 @@ fn replay_step(
     out: &mut impl Write,
     format: Format,
     config: &EvictionConfig,
-    state: &mut ManagerState,
+    (run, named): (&mut PolicyRun, bool),
     pod_cgroup_root: &str,
     pass: &Pass,
 ) -> std::io::Result<DecisionRecord> {
-    let decision = synchronize(
-        state,
-        config,
-        SyncInputs {
-            summary: &pass.readings.summary,
-            active_pods: &pass.pods,
-            now: pass.time,
-            fs_topology: FsTopology::default(),
-            pod_cgroup_root,
-        },
-    );
+    let inputs = SyncInputs {
+        summary: &pass.readings.summary,
+        active_pods: &pass.pods,
+        now: pass.time,
+        fs_topology: FsTopology::default(),
+        pod_cgroup_root,
+    };
+    let stepped = run.step(config, inputs, || recorded::cache_data(&pass.readings));
+    let decision = stepped.decision;
     let recorded: Vec<&str> = pass.decision.evictions.iter().map(|e| e.pod.as_str()).collect();
-    let armed = config.kernel_memcg_notification.then(|| state.notifiers());
-    let step = simulate::SimulateStep::without_admission(SyncStep::new(&decision, &pass.pods, armed));
+    let armed = config.kernel_memcg_notification.then(|| run.state().notifiers());
+    let (step, replayed) = name_step(
+        SyncStep::new(&decision, &pass.pods, armed),
+        named.then_some(run.policy),
+        stepped.reclaim_first.as_ref(),
+        &pass.pods,
+    );
+    let step = simulate::SimulateStep::without_admission(step, replayed);
     match format {
         Format::Json => {
             let mut v = to_sorted_json(&step);

@@ -11,13 +11,17 @@ use anyhow::Context;
 use clap::ValueEnum;
 use headroom_core::admission::{AdmitResult, admit};
 use headroom_core::config::{EvictionConfig, KubeletConfig};
-use headroom_core::manager::{ManagerState, SyncInputs, synchronize};
+use headroom_core::manager::SyncInputs;
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
+use headroom_core::reclaim::Policy;
 use headroom_core::timeline::Timeline;
 use headroom_core::view::{NotifierView, SyncStep, to_sorted_json};
 
 use super::bad_input;
+use crate::reclaim::run::{CacheData, PolicyRun};
+use crate::reclaim::view::{Replayed, name_step, text_item};
+use crate::reclaim::{PolicyArg, figures};
 use crate::status::text::wrap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -65,6 +69,16 @@ pub struct Args {
     /// With --dedicated-image-fs: container writable layers on their own filesystem too.
     #[arg(long, requires = "dedicated_image_fs")]
     pub split_container_fs: bool,
+    /// Eviction policy: `kubelet` (exactly the kubelet's) or `reclaim-first` (drop clean file
+    /// cache first, evict only if the threshold is still met; docs/reclaim-first.md). Given,
+    /// every step names it, and under reclaim-first says what the kubelet policy did at the same
+    /// step. A Summary has no page-cache split: reclaim-first takes the pods' workingSetBytes -
+    /// rssBytes as clean cache the kernel can drop (an upper bound: it also counts shmem, dirty
+    /// pages and, on cgroup v2, kernel memory) and assumes cgroup v2 (memory.reclaim). Each step
+    /// is judged on its own figures: a replayed reclaim is not carried to the next step
+    /// (docs/reclaim-first-replay.md) [default: kubelet, printed as without the flag]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub policy: Option<PolicyArg>,
 }
 
 fn load_config(args: &Args, timeline: &Timeline) -> anyhow::Result<EvictionConfig> {
@@ -110,14 +124,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .pod_cgroup_root
         .clone()
         .unwrap_or_else(|| config.pod_cgroup_root.clone());
-    let mut state = ManagerState::new();
+    let policy: Policy = args.policy.map(Policy::from).unwrap_or_default();
+    if args.policy.is_some() && format == Format::Text {
+        let header = policy_header(policy, figures::Basis::PodsContainer.assumption());
+        writeln!(out, "{header}").context(crate::output::STDOUT_CONTEXT)?;
+    }
+    if policy == Policy::ReclaimFirst && format == Format::Json {
+        // JSON lines stay one object per step: what the replay assumes goes to stderr.
+        crate::output::note(format_args!(
+            "headroom simulate: --policy reclaim-first: {} (docs/reclaim-first-replay.md)",
+            figures::Basis::PodsContainer.assumption()
+        ));
+    }
+    let mut run = PolicyRun::new(policy);
     let mut pods: &[Pod] = &timeline.pods;
     for step in &timeline.steps {
         if let Some(p) = &step.pods {
             pods = p;
         }
-        let decision = synchronize(
-            &mut state,
+        let stepped = run.step(
             &config,
             SyncInputs {
                 summary: &step.summary,
@@ -126,15 +151,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 fs_topology: topology,
                 pod_cgroup_root: &pod_cgroup_root,
             },
+            // A timeline does not say which cgroup version it came from: v2 is assumed.
+            || CacheData {
+                figures: figures::from_summary(&step.summary),
+                pod_caches: None,
+                can_reclaim: true,
+            },
         );
+        let state = run.state();
         let armed = config.kernel_memcg_notification.then(|| state.notifiers());
+        let sync_step = SyncStep::new(&stepped.decision, pods, armed);
+        let (sync_step, replayed) = name_step(
+            sync_step,
+            args.policy.map(Policy::from),
+            stepped.reclaim_first.as_ref(),
+            pods,
+        );
         let step_out = SimulateStep {
             admission: step
                 .admit
                 .iter()
                 .map(|p| Admission::new(p, admit(p, state.node_conditions())))
                 .collect(),
-            step: SyncStep::new(&decision, pods, armed),
+            step: sync_step,
+            replayed,
         };
         match format {
             Format::Json => writeln!(out, "{}", to_sorted_json(&step_out)),
@@ -153,16 +193,35 @@ pub(crate) struct SimulateStep {
     admission: Vec<Admission>,
     #[serde(flatten)]
     step: SyncStep,
+    /// Under `--policy reclaim-first` only: what the replay assumed and the kubelet policy did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replayed: Option<Replayed>,
 }
 
 impl SimulateStep {
     /// A step with nothing to admit (`headroom replay`: a recording has no admission requests).
-    pub(crate) fn without_admission(step: SyncStep) -> Self {
+    pub(crate) fn without_admission(step: SyncStep, replayed: Option<Replayed>) -> Self {
         SimulateStep {
             admission: Vec::new(),
             step,
+            replayed,
         }
     }
+}
+
+/// The text output's first line under `--policy`: the policy and what its replay assumes.
+pub(crate) fn policy_header(policy: Policy, assumption: &str) -> String {
+    let mut text = String::new();
+    let line = match policy {
+        Policy::Kubelet => "policy: kubelet (the kubelet's eviction manager, exactly)".to_string(),
+        Policy::ReclaimFirst => format!(
+            "policy: reclaim-first (docs/reclaim-first.md). Each step is judged on its own figures: \
+             a replayed reclaim did not happen, so it is not carried to the next step. {assumption}; \
+             cgroup v2 (memory.reclaim) is assumed unless the data says v1."
+        ),
+    };
+    wrap(&mut text, "", "  ", &line);
+    text.trim_end().to_string()
 }
 
 /// One pod of a step's `admit` list and the admission verdict.
@@ -228,6 +287,11 @@ pub(crate) fn write_text(out: &mut impl Write, s: &SimulateStep) -> std::io::Res
             e.grace_period_seconds,
             e.message.trim_end()
         ));
+    }
+    if let (Some(r), Some(replayed)) = (&d.reclaim, &s.replayed)
+        && let Some(line) = text_item(r, replayed)
+    {
+        item(line);
     }
     if !d.ranking.is_empty() {
         let names = d.ranking.iter().take(5).cloned().collect::<Vec<_>>();

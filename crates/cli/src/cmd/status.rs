@@ -60,6 +60,16 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Eviction policy to judge by: `kubelet` or `reclaim-first` (drop clean file cache first,
+    /// evict only if the threshold is still met; docs/reclaim-first.md). Given, the report names
+    /// it and puts both verdicts side by side. Reclaimable = the pods cgroup's clean active file
+    /// pages (active_file - dirty - writeback) from memory.stat; with --summary, its
+    /// workingSetBytes - rssBytes (an upper bound) and cgroup v2 assumed. On cgroup v1 (no
+    /// memory.reclaim) reclaim-first decides as the kubelet [default: the kubelet's, printed
+    /// as without the flag]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub policy: Option<crate::reclaim::PolicyArg>,
+
     /// Text view: add the kubelet's arithmetic, the disk and pid thresholds, the whole
     /// eviction order asked for with --top, and every note (JSON always has everything).
     #[arg(long, short = 'v')]
@@ -80,6 +90,7 @@ impl Default for Args {
             top: 10,
             format: Format::Text,
             verbose: false,
+            policy: None,
         }
     }
 }
@@ -115,7 +126,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config_warnings,
         host,
     };
-    let report = build::build(&input, args.top);
+    let mut report = build::build(&input, args.top);
+    if let Some(policy) = args.policy {
+        report.policy = Some(policy.into());
+        let verdicts = crate::status::policy::compare(&input, &report, args.top);
+        report
+            .notes
+            .extend(crate::status::policy::notes(&verdicts, input.host.is_none()));
+        report.policy_verdicts = Some(verdicts);
+    }
     let out = match args.format {
         Format::Json => json::render(&report)?,
         Format::Text => {

@@ -123,6 +123,8 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         notes,
         config_warnings: input.config_warnings.clone(),
         skipped: host.map(|h| h.skipped.clone()).unwrap_or_default(),
+        policy: None,
+        policy_verdicts: None,
     };
     report.verdict_lines = verdict::verdict(&report);
     report.verdict = report.verdict_lines.join(" ");

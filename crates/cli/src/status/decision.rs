@@ -14,6 +14,12 @@ use super::input::StatusInput;
 /// sample time. A first sync: soft thresholds are met (and set their condition) but their
 /// grace period has not passed, so they evict nobody; hard ones evict the first pod.
 pub fn first_sync(input: &StatusInput, pods: &[Pod]) -> Decision {
+    let mut state = ManagerState::new();
+    synchronize(&mut state, &input.eviction, sync_inputs(input, pods))
+}
+
+/// What that sync works on (also reclaim-first's, `status --policy`).
+pub fn sync_inputs<'a>(input: &'a StatusInput, pods: &'a [Pod]) -> SyncInputs<'a> {
     let now = input
         .summary
         .node
@@ -21,18 +27,13 @@ pub fn first_sync(input: &StatusInput, pods: &[Pod]) -> Decision {
         .as_ref()
         .and_then(|m| m.time)
         .unwrap_or(Timestamp::UNIX_EPOCH);
-    let mut state = ManagerState::new();
-    synchronize(
-        &mut state,
-        &input.eviction,
-        SyncInputs {
-            summary: &input.summary,
-            active_pods: pods,
-            now,
-            // The filesystem layout decides only disk ranking and containerfs thresholds; the
-            // Summary's imageFs/containerFs say as much as status can know.
-            fs_topology: FsTopology::default(),
-            pod_cgroup_root: &input.eviction.pod_cgroup_root,
-        },
-    )
+    SyncInputs {
+        summary: &input.summary,
+        active_pods: pods,
+        now,
+        // The filesystem layout decides only disk ranking and containerfs thresholds; the
+        // Summary's imageFs/containerFs say as much as status can know.
+        fs_topology: FsTopology::default(),
+        pod_cgroup_root: &input.eviction.pod_cgroup_root,
+    }
 }

@@ -40,6 +40,8 @@ fn split(b: &MemoryBreakdown) -> MemorySplit {
         inactive_file: b.inactive_file,
         shmem: Some(b.shmem),
         kernel: b.kernel,
+        dirty: Some(b.dirty),
+        writeback: Some(b.writeback),
         limit: b.has_limit().then_some(b.limit),
     }
 }

@@ -87,6 +87,10 @@ pub struct MemorySplit {
     pub shmem: Option<u64>,
     /// Kernel memory charged to the cgroup (v2 `kernel`, v1 `kmem.usage_in_bytes`).
     pub kernel: Option<u64>,
+    /// Dirty and writeback file pages (v2 `file_dirty`/`file_writeback`, v1 `total_dirty`/
+    /// `total_writeback`): file cache the kernel cannot drop before it reaches the disk.
+    pub dirty: Option<u64>,
+    pub writeback: Option<u64>,
     /// The cgroup's memory limit; `None` when unlimited.
     pub limit: Option<u64>,
 }

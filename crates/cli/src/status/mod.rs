@@ -30,6 +30,8 @@
 //! | `notes[]` | what is unknown and why |
 //! | `configWarnings[]` | `{code, message}` lint findings for the `--config` file (empty without it) |
 //! | `skipped[]` | what the collection skipped (`path: reason`) |
+//! | `policy` | `--policy` (`kubelet`, `reclaim-first`); absent without the flag |
+//! | `policyVerdicts` | with `--policy` only: `{agree, kubelet: {evictedUid, evictedPod}, reclaimFirst: {evictedUid, evictedPod}, reclaim, basis, fallback, text}`; `reclaim` is the sync step's reclaim object (docs/sync-step.md: `plan`, `because`, `message`, `shortfallBytes`, `reclaimableBytes`, `askedBytes`, `reclaimedBytes`); `basis` where the pods cgroup's cache figures came from (`kernelSplit`, `podsContainer`, `podSum`, null); `fallback` why reclaim-first cannot reclaim here (cgroup v1), else null; `text` both verdicts in words |
 
 pub mod advice;
 pub mod build;
@@ -39,6 +41,7 @@ pub mod host;
 pub mod input;
 pub mod json;
 pub mod order;
+pub mod policy;
 pub mod report;
 pub mod text;
 pub mod units;

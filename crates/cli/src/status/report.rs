@@ -45,6 +45,12 @@ pub struct StatusReport {
     pub config_warnings: Vec<headroom_core::lint::Warning>,
     /// What the collection skipped (`path: reason`).
     pub skipped: Vec<String>,
+    /// `--policy`, when given (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<headroom_core::reclaim::Policy>,
+    /// With `--policy`: the kubelet's verdict beside reclaim-first's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_verdicts: Option<super::policy::PolicyVerdicts>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -1,5 +1,5 @@
 //! A JSON Schema checker for the subset docs/sync-step.schema.json uses (`type`, `properties`,
-//! `required`, `additionalProperties`, `propertyNames`, `items`, `enum`, `const`, `oneOf`,
+//! `required`, `additionalProperties`, `propertyNames`, `items`, `enum`, `const`, `minimum`, `oneOf`,
 //! `$ref` to `#/$defs/...`). Any other keyword fails the check, so the schema cannot grow a
 //! keyword these tests would silently ignore.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -53,6 +53,14 @@ pub fn check(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), St
             "enum" => {
                 if !rule.as_array().unwrap().contains(v) {
                     return Err(format!("{at}: {v} is not one of {rule}"));
+                }
+            }
+            "minimum" => {
+                // Applies to numbers only, as in JSON Schema.
+                if let (Some(x), Some(min)) = (v.as_f64(), rule.as_f64())
+                    && x < min
+                {
+                    return Err(format!("{at}: {v} is below the minimum {rule}"));
                 }
             }
             "const" => {

@@ -164,6 +164,9 @@ fn header(out: &mut String, r: &StatusReport, style: Style) {
     let _ = writeln!(out, "  source  {source}{layout}");
     let _ = writeln!(out, "  pods    {pods}");
     let _ = writeln!(out, "  config  {config}");
+    if let Some(policy) = r.policy {
+        let _ = writeln!(out, "  policy  {}", super::policy::header_fact(policy));
+    }
     out.push('\n');
     let pressure = r
         .conditions
@@ -183,6 +186,9 @@ fn header(out: &mut String, r: &StatusReport, style: Style) {
     let _ = writeln!(out, "{label}");
     for line in &r.verdict_lines {
         wrap(out, "", "", line);
+    }
+    if let Some(v) = &r.policy_verdicts {
+        super::policy::render_text(out, v, style.verbose);
     }
     out.push('\n');
 }
