@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::root::HostRoot;
+use crate::collection::root::HostRoot;
 
 /// Pod QoS class, as the kubelet names it: the core's type, so a class read from a cgroup path
 /// and one computed from a pod spec compare without going through strings.

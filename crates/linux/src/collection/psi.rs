@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn parses_the_sample() {
-        let text = include_str!("../tests/fixtures/samples/proc-pressure-memory.txt");
+        let text = include_str!("../../tests/fixtures/samples/proc-pressure-memory.txt");
         let psi = parse(text).unwrap();
         assert_eq!((psi.some.total, psi.full.avg10), (0, 0.0));
         let text = "some avg10=1.50 avg60=0.20 avg300=0.00 total=12345\n\

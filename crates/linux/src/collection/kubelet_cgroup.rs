@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use crate::root::{FileReader, HostRoot};
+use crate::collection::root::{FileReader, HostRoot};
 
 /// What the process scan found.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::root::{FileReader, HostRoot};
+use crate::collection::root::{FileReader, HostRoot};
 
 /// `CGROUP2_SUPER_MAGIC`.
 pub const CGROUP2_MAGIC: u64 = 0x6367_7270;
@@ -91,8 +91,8 @@ pub struct Layout {
     pub source: EvidenceSource,
     pub evidence: LayoutEvidence,
     /// Host paths of the hierarchy roots cAdvisor watches, where a cgroup's creation time is
-    /// looked up ([`crate::creation`]): unified, the one tree; v1, the mount of every
-    /// controller in [`crate::creation::CADVISOR_V1_CONTROLLERS`] this process joined (each
+    /// looked up ([`crate::collection::creation`]): unified, the one tree; v1, the mount of every
+    /// controller in [`crate::collection::creation::CADVISOR_V1_CONTROLLERS`] this process joined (each
     /// mount once, in mountinfo order), or the memory hierarchy alone when mountinfo names none.
     #[serde(default)]
     pub hierarchies: Vec<PathBuf>,
@@ -136,7 +136,7 @@ pub fn statfs_magic(path: &Path) -> Option<u64> {
 
 /// Detect the layout of `root`.
 ///
-/// `recorded` is the evidence a capture stored (see [`crate::capture::CaptureMeta`]); pass
+/// `recorded` is the evidence a capture stored (see [`crate::collection::capture::CaptureMeta`]); pass
 /// `None` for the live host or a tree without metadata.
 pub fn detect(root: &HostRoot, reader: &mut FileReader, recorded: Option<&LayoutEvidence>) -> Layout {
     let mount = reader
@@ -176,7 +176,7 @@ fn v1_hierarchies(mounts: &[MountEntry], joined: Option<&[String]>) -> Vec<PathB
     let mut out: Vec<PathBuf> = Vec::new();
     for m in mounts.iter().filter(|m| m.fs_type == "cgroup") {
         for c in m.super_options.split(',') {
-            let watched = crate::creation::CADVISOR_V1_CONTROLLERS.contains(&c);
+            let watched = crate::collection::creation::CADVISOR_V1_CONTROLLERS.contains(&c);
             let is_joined = joined.is_none_or(|j| j.iter().any(|x| x == c));
             if !watched || !is_joined || taken.contains(&c) {
                 continue;
@@ -333,7 +333,7 @@ fn unescape_octal(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const SAMPLE_MOUNTINFO: &str = include_str!("../tests/fixtures/samples/mountinfo.txt");
+    const SAMPLE_MOUNTINFO: &str = include_str!("../../tests/fixtures/samples/mountinfo.txt");
 
     #[test]
     fn sample_mountinfo_is_hybrid_with_v1_memory() {

@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn sample_free_figures_match_procps() {
-        let m = Meminfo::parse(include_str!("../tests/fixtures/samples/sync-meminfo.txt"));
+        let m = Meminfo::parse(include_str!("../../tests/fixtures/samples/sync-meminfo.txt"));
         assert_eq!(m.malformed_lines, 0);
         assert_eq!(m.mem_total(), Some(25_276_502_016));
         assert_eq!(m.get("HugePages_Total"), Some(0));

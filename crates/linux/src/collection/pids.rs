@@ -5,7 +5,7 @@
 //! The kubelet falls back to `sysinfo().procs` when loadavg is unreadable; headroom does not
 //! (that would read the machine running headroom, not the captured host) and leaves it unset.
 
-use crate::root::{FileReader, HostRoot};
+use crate::collection::root::{FileReader, HostRoot};
 
 /// What the rlimit readers found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

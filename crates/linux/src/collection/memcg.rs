@@ -27,8 +27,8 @@ use headroom_core::summary::{MemoryStats, SwapStats};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::psi::Psi;
-use crate::root::{FileReader, ReadError};
+use crate::collection::psi::Psi;
+use crate::collection::root::{FileReader, ReadError};
 
 /// Limits strictly above this are "unlimited" (cAdvisor's and the kubelet's `1 << 62`).
 pub const UNLIMITED_ABOVE: u64 = 1 << 62;
@@ -656,7 +656,7 @@ impl MemcgReader {
         self.sample.psi = files
             .read(path)
             .ok()
-            .and_then(|t| crate::psi::parse(t).ok())
+            .and_then(|t| crate::collection::psi::parse(t).ok())
             .map(Box::new);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Capture exactly the files headroom reads, so a pass on another machine
 //! (`headroom summary --root DIR`) gives the same result.
 //!
-//! A capture runs one collection pass with a recording [`crate::root::FileReader`] and writes
+//! A capture runs one collection pass with a recording [`crate::collection::root::FileReader`] and writes
 //! every file the pass read, byte for byte, at the same relative path under the output
 //! (`DIR/proc/meminfo`, `DIR/sys/fs/cgroup/memory/kubepods/.../memory.stat`). What cannot be
 //! captured as a file goes into `DIR/headroom-capture.json` ([`CaptureMeta`]): the statfs magics
@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::collect::{CollectError, CollectOptions, Collector, NodeSnapshot};
-use crate::fsstats::FsFigures;
-use crate::layout::LayoutEvidence;
-use crate::root::RecordedFile;
+use crate::collection::collect::{CollectError, CollectOptions, Collector, NodeSnapshot};
+use crate::collection::fsstats::FsFigures;
+use crate::collection::layout::LayoutEvidence;
+use crate::collection::root::RecordedFile;
 
 /// Name of the metadata file at the top of a capture.
 pub const META_FILE: &str = "headroom-capture.json";
@@ -108,7 +108,7 @@ pub fn capture(opts: CollectOptions, output: &Path) -> Result<CaptureReport, Cap
     if layout.cgroup_fs_type.is_none() {
         // The source was itself a tree without magics (decided from its shape, whose marker
         // files a pass does not read): record magics that reproduce the decided mode.
-        use crate::layout::{CGROUP2_MAGIC, CgroupMode, TMPFS_MAGIC};
+        use crate::collection::layout::{CGROUP2_MAGIC, CgroupMode, TMPFS_MAGIC};
         let (cgroup, unified) = match snapshot.layout.mode {
             CgroupMode::Unified => (CGROUP2_MAGIC, None),
             CgroupMode::Hybrid => (TMPFS_MAGIC, Some(CGROUP2_MAGIC)),
@@ -196,7 +196,7 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<(), CaptureError> {
 /// temporary directory that lives as long as this value.
 #[derive(Debug)]
 pub struct OpenedRoot {
-    pub root: crate::root::HostRoot,
+    pub root: crate::collection::root::HostRoot,
     _unpacked: Option<tempfile::TempDir>,
 }
 
@@ -204,14 +204,14 @@ pub struct OpenedRoot {
 pub fn open_root(arg: Option<&Path>) -> Result<OpenedRoot, CaptureError> {
     let Some(path) = arg else {
         return Ok(OpenedRoot {
-            root: crate::root::HostRoot::live(),
+            root: crate::collection::root::HostRoot::live(),
             _unpacked: None,
         });
     };
     let meta = std::fs::metadata(path).map_err(io_err(path))?;
     if meta.is_dir() {
         return Ok(OpenedRoot {
-            root: crate::root::HostRoot::dir(path),
+            root: crate::collection::root::HostRoot::dir(path),
             _unpacked: None,
         });
     }
@@ -221,7 +221,7 @@ pub fn open_root(arg: Option<&Path>) -> Result<OpenedRoot, CaptureError> {
         .map_err(io_err(path))?;
     unpack(path, tmp.path())?;
     Ok(OpenedRoot {
-        root: crate::root::HostRoot::dir(tmp.path()),
+        root: crate::collection::root::HostRoot::dir(tmp.path()),
         _unpacked: Some(tmp),
     })
 }

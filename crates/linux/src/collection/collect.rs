@@ -8,17 +8,17 @@
 //! * `node.systemContainers[name="pods"]`: the pod cgroup root (`/kubepods` or
 //!   `/kubepods.slice`, or as configured) with its own limit;
 //! * `node.systemContainers[name="kubelet"]`: the kubelet process's own cgroup, when a process
-//!   named `kubelet` runs here ([`crate::kubelet_cgroup`]); `runtime`/`misc` (only with the
+//!   named `kubelet` runs here ([`crate::collection::kubelet_cgroup`]); `runtime`/`misc` (only with the
 //!   kubelet's `--runtime-cgroups`/`--system-cgroups`) are not emitted;
 //! * `pods[]`: one per pod cgroup, `podRef.uid` from the cgroup name. `podRef.name` and
 //!   `namespace` are empty: cgroups do not carry them (the kubelet takes them from runtime
 //!   labels). Containers are named by their container id for the same reason;
-//! * `node.startTime`: boot time, `btime` of `/proc/stat` ([`crate::boottime`]);
+//! * `node.startTime`: boot time, `btime` of `/proc/stat` ([`crate::collection::boottime`]);
 //! * `startTime` of containers, pods and system containers: the cgroup's creation time as
-//!   cAdvisor reads it from directory and file modification times ([`crate::creation`]); a
+//!   cAdvisor reads it from directory and file modification times ([`crate::collection::creation`]); a
 //!   captured tree gives the times recorded when it was captured;
-//! * `node.rlimit`: [`crate::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
-//!   [`crate::fsstats`];
+//! * `node.rlimit`: [`crate::collection::pids`]; `node.fs` and `node.runtime.imageFs` (= `containerFs`):
+//!   [`crate::collection::fsstats`];
 //! * `memory.psi` everywhere while the kubelet's `KubeletPSI` gate is on (its default since
 //!   v1.34; [`CollectOptions::kubelet_psi_off`]): the cgroup's `memory.pressure` on v2, all
 //!   zeros where there is none (v1/hybrid, PSI off); no `psi` at all with the gate off.
@@ -47,17 +47,17 @@ use headroom_core::summary::{
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::capture::{CaptureMeta, META_FILE};
-use crate::creation::{self, Clock, CreationProbe};
-use crate::discovery::{self, DiscoveredPod, Qos, Skip};
-use crate::fsstats::{self, FsFigures};
-use crate::kubelet_cgroup::{self, KubeletCgroup};
-use crate::layout::{self, Layout};
-use crate::memcg::{CgroupKind, CgroupVersion, MemcgError, MemcgReader, MemoryBreakdown};
-use crate::meminfo::{FreeFigures, Meminfo};
-use crate::pids::{self, PidFigures};
-use crate::psi::{self, Psi};
-use crate::root::{FileReader, HostRoot, RecordedFile};
+use crate::collection::capture::{CaptureMeta, META_FILE};
+use crate::collection::creation::{self, Clock, CreationProbe};
+use crate::collection::discovery::{self, DiscoveredPod, Qos, Skip};
+use crate::collection::fsstats::{self, FsFigures};
+use crate::collection::kubelet_cgroup::{self, KubeletCgroup};
+use crate::collection::layout::{self, Layout};
+use crate::collection::memcg::{CgroupKind, CgroupVersion, MemcgError, MemcgReader, MemoryBreakdown};
+use crate::collection::meminfo::{FreeFigures, Meminfo};
+use crate::collection::pids::{self, PidFigures};
+use crate::collection::psi::{self, Psi};
+use crate::collection::root::{FileReader, HostRoot, RecordedFile};
 
 /// What to collect and from where.
 #[derive(Clone, Debug, Default)]
@@ -88,7 +88,7 @@ pub struct PodsCgroup {
     pub cgroup: String,
     /// Host path, e.g. `/sys/fs/cgroup/memory/kubepods`.
     pub path: PathBuf,
-    /// Creation time ([`crate::creation`]), when one could be read.
+    /// Creation time ([`crate::collection::creation`]), when one could be read.
     pub created: Option<Timestamp>,
     pub memory: MemoryBreakdown,
 }
@@ -99,7 +99,7 @@ pub struct ContainerCgroup {
     pub id: String,
     /// Host path of the cgroup.
     pub path: PathBuf,
-    /// Creation time ([`crate::creation`]), when one could be read.
+    /// Creation time ([`crate::collection::creation`]), when one could be read.
     pub created: Option<Timestamp>,
     pub memory: MemoryBreakdown,
 }
@@ -111,7 +111,7 @@ pub struct PodCgroup {
     pub qos: Qos,
     /// Host path of the pod cgroup.
     pub path: PathBuf,
-    /// Creation time ([`crate::creation`]), when one could be read.
+    /// Creation time ([`crate::collection::creation`]), when one could be read.
     pub created: Option<Timestamp>,
     pub memory: MemoryBreakdown,
     pub containers: Vec<ContainerCgroup>,
@@ -697,7 +697,7 @@ fn read_boot_time(root: &HostRoot, files: &mut FileReader) -> Option<Timestamp> 
     files
         .read(&root.path(PROC_STAT))
         .ok()
-        .and_then(crate::boottime::parse_btime)
+        .and_then(crate::collection::boottime::parse_btime)
 }
 
 /// How much of the tree a pass reads.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::root::HostRoot;
+use crate::collection::root::HostRoot;
 
 /// Default nodefs path (the kubelet's root directory).
 pub const DEFAULT_NODEFS: &str = "/var/lib/kubelet";

@@ -1,0 +1,268 @@
+//! One pass: collect (light or full), synchronize, log and publish the decision, act, re-arm.
+
+use super::{PassOutcome, Runner};
+use crate::actuator::Action;
+use crate::light::{self, Quiet, Trigger};
+use crate::pods_source::{self, PodSource, Refresh};
+use crate::report;
+use headroom_core::Timestamp;
+use headroom_core::manager::{self, EvictionCause, SyncInputs};
+use headroom_core::pod::Pod;
+use headroom_core::rank::FsTopology;
+use headroom_core::signal::Signal;
+use headroom_core::summary::Summary;
+use headroom_linux::collect::NodeSnapshot;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+impl Runner {
+    /// A light collection, if this pass may be light and its figures are far enough from
+    /// every threshold (see [`crate::light`]); `None`: collect the whole tree.
+    fn try_light(&mut self, trigger: &str, now: Timestamp) -> Option<NodeSnapshot> {
+        let trigger = match trigger {
+            "period" => Trigger::Period,
+            "notification" if self.woken_by_psi_only => Trigger::Pressure,
+            "notification" => Trigger::Notification,
+            "cleanup" => Trigger::Cleanup,
+            _ => Trigger::Start,
+        };
+        let since_full = self.last_full?.elapsed();
+        if !light::may_try_light(trigger, self.quiet, since_full, self.cfg.period) {
+            return None;
+        }
+        let mut snapshot = self.collector.collect_light_at(now).ok()?;
+        restamp(&mut snapshot.summary, now);
+        match light::light_suffices(&self.cfg.eviction.thresholds, &snapshot.summary) {
+            Ok(()) => Some(snapshot),
+            Err(why) => {
+                tracing::debug!("full collection: {why}");
+                None
+            }
+        }
+    }
+
+    /// One pass: collect, decide, log, export, act, re-arm.
+    pub fn pass(&mut self, trigger: &str) -> anyhow::Result<PassOutcome> {
+        let started = Instant::now();
+        let now = Timestamp::now();
+        let (mut snapshot, light) = match self.try_light(trigger, now) {
+            Some(s) => (s, true),
+            None => match self.collector.collect_at(now) {
+                Ok(s) => (s, false),
+                Err(e) => {
+                    // `--once` has no next pass: its caller (a script, an SRE) must see the
+                    // failure in the exit status, not a silent 0.
+                    if self.cfg.once {
+                        return Err(anyhow::Error::new(e).context("collection failed"));
+                    }
+                    // The kubelet skips a sync whose summary failed; so does the agent, and
+                    // says so on /healthz and in metrics (a blind agent must not look fine).
+                    tracing::error!("collection failed, skipping this pass: {e}");
+                    self.shared.health.pass_failed(format!("collection failed: {e}"));
+                    self.shared
+                        .metrics
+                        .faults
+                        .pass_failures
+                        .get_or_create(&vec![("stage".to_string(), "collect".to_string())])
+                        .inc();
+                    return Ok(PassOutcome::default());
+                }
+            },
+        };
+        if !light {
+            self.last_full = Some(started);
+            restamp(&mut snapshot.summary, now);
+        }
+        // A light pass ranks nobody (no threshold is near): the last full pass's pods stand in.
+        let pods = if light {
+            std::mem::take(&mut self.active)
+        } else {
+            let pods = self.active_pods(&mut snapshot);
+            self.leave_out_acted(pods)
+        };
+        let decision = manager::synchronize(
+            &mut self.state,
+            &self.cfg.eviction,
+            SyncInputs {
+                summary: &snapshot.summary,
+                active_pods: &pods,
+                now,
+                fs_topology: FsTopology::default(),
+                pod_cgroup_root: &self.cfg.pod_cgroup_root,
+            },
+        );
+        if let Some(r) = self.recording.as_mut() {
+            r.pass(headroom_record::PassInput {
+                snapshot: &snapshot,
+                pods: &pods,
+                decision: &decision,
+                config: &self.cfg.eviction,
+                trigger,
+                light,
+                now,
+            });
+        }
+        self.quiet = Quiet {
+            nothing_pending: decision.thresholds_met.is_empty() && decision.conditions.is_empty(),
+            local_storage_limits: self.cfg.eviction.local_storage_capacity_isolation
+                && pods.iter().any(headroom_core::local_storage::has_storage_limits),
+        };
+        let action = self.cfg.action.as_str();
+        let step = report::sync_step(&decision, &pods, &self.cfg.eviction, &self.state);
+        let line = report::decision_line(&decision, &step, trigger, action, self.cfg.log_format);
+        self.emit(&line);
+        self.shared
+            .publish_decision(report::decision_json(&step, trigger, action).to_string());
+        // /stats/summary keeps the last full pass's (at most light::FULL_PASS_EVERY periods old):
+        // a light Summary has no pods.
+        if !light && let Ok(json) = serde_json::to_string(&snapshot.summary) {
+            self.shared.publish_summary(json);
+        }
+        self.export(&snapshot, &decision, now);
+        if !light {
+            crate::pod_series::export(&self.shared.metrics, &pods, &snapshot.summary);
+        }
+        let vmstat = crate::oom_kills::OomKills::read(&self.cfg.root);
+        if let Some(n) = self.oom_kills.observe(vmstat) {
+            self.shared.metrics.add_kernel_oom_kills(n);
+        }
+        if let Some(ev) = self.events.as_mut() {
+            let dry_run = self.cfg.action == Action::None;
+            ev.after_decision(&decision, &self.cfg.eviction.thresholds, dry_run);
+        }
+        self.report_health(&snapshot, &decision);
+
+        let mut outcome = PassOutcome::default();
+        for e in &decision.evictions {
+            let Some(pod) = pods.get(e.index) else {
+                continue;
+            };
+            outcome.evicted.push(pod.key());
+            if let EvictionCause::Threshold { signal, .. } = &e.cause {
+                self.shared.metrics.inc_eviction(signal.as_str());
+            }
+            let acted = self.act(pod, &snapshot, e.grace_period_seconds, &e.message);
+            if let Some(r) = self.recording.as_mut() {
+                r.action(now, self.cfg.action.as_str(), &pod.key(), acted.is_some());
+            }
+            outcome.cleanup.extend(acted);
+        }
+
+        if self.cfg.notifications && !self.cfg.once {
+            let met: Vec<Signal> = decision
+                .thresholds_met
+                .iter()
+                .map(|m| m.threshold.signal)
+                .collect();
+            self.arm_notifications(&snapshot.summary, &met);
+        }
+        self.shared
+            .metrics
+            .observe_sync(trigger, light, started.elapsed().as_secs_f64());
+        self.active = pods;
+        Ok(outcome)
+    }
+
+    /// The pods the manager ranks: the pods file's pods that have a cgroup here (the kubelet's
+    /// active pods are pods it runs; a listed pod without a cgroup would rank first as "no
+    /// stats" and block every real eviction), or pods synthesized from the cgroups.
+    fn active_pods(&mut self, snapshot: &mut NodeSnapshot) -> Vec<Pod> {
+        let Some(source) = self.pods_source.as_mut() else {
+            let qos: BTreeMap<String, String> = snapshot
+                .pods
+                .iter()
+                .map(|p| (p.uid.clone(), p.qos.as_str().to_string()))
+                .collect();
+            return pods_source::synthesize(&snapshot.summary.pods, |uid| qos.get(uid).cloned());
+        };
+        match source.refresh() {
+            Refresh::Unchanged => {}
+            // The API answers every period: only a file change is worth an info line.
+            Refresh::Reloaded { pods } if matches!(source, PodSource::File(_)) => {
+                tracing::info!("read {pods} active pods from {}", source.describe())
+            }
+            Refresh::Reloaded { pods } => {
+                tracing::debug!("read {pods} active pods from {}", source.describe())
+            }
+            Refresh::KeptLastGood { error, pods } => {
+                self.shared.metrics.faults.pods_source_errors.inc();
+                tracing::error!("{error}; keeping the last good list ({pods} pods)")
+            }
+        }
+        let unknown = pods_source::name_pod_stats(&mut snapshot.summary.pods, source.pods());
+        if !unknown.is_empty() {
+            tracing::debug!(
+                "pod cgroups not named by {} (never candidates): {}",
+                source.describe(),
+                unknown.join(", ")
+            );
+        }
+        source
+            .pods()
+            .iter()
+            .filter(|p| snapshot.pods.iter().any(|c| c.uid == p.metadata.uid))
+            .cloned()
+            .collect()
+    }
+
+    /// Forget acted-on pods whose cgroup is gone or replaced, and leave out the others: the
+    /// kubelet's active pods exclude the pods it evicted (Failed).
+    fn leave_out_acted(&mut self, pods: Vec<Pod>) -> Vec<Pod> {
+        for key in self.acted.prune() {
+            tracing::info!("pod {key}: its cgroup is gone or replaced; it may be ranked again");
+        }
+        self.acted.leave_out(pods)
+    }
+
+    /// `/healthz` and the failure metrics from a pass that collected and decided.
+    fn report_health(&self, snapshot: &NodeSnapshot, decision: &manager::Decision) {
+        let (all, blind) = crate::health::unobserved(
+            &self.cfg.eviction.thresholds,
+            &decision.observations,
+            &snapshot.skipped,
+        );
+        let faults = &self.shared.metrics.faults;
+        for (signal, seen) in all {
+            faults
+                .signal_unobserved
+                .get_or_create(&vec![("signal".to_string(), signal.to_string())])
+                .set(i64::from(!seen));
+        }
+        faults.last_success_seconds.set(crate::health::unix_now());
+        self.shared.health.pass_ok(blind);
+    }
+}
+
+/// Give every stats time of this pass full precision (see the module docs).
+fn restamp(summary: &mut Summary, now: Timestamp) {
+    let set = |t: &mut Option<Timestamp>| {
+        if t.is_some() {
+            *t = Some(now);
+        }
+    };
+    let node = &mut summary.node;
+    if let Some(m) = node.memory.as_mut() {
+        set(&mut m.time);
+    }
+    if let Some(r) = node.rlimit.as_mut() {
+        set(&mut r.time);
+    }
+    if let Some(f) = node.fs.as_mut() {
+        set(&mut f.time);
+    }
+    for c in node.system_containers.iter_mut().flatten() {
+        if let Some(m) = c.memory.as_mut() {
+            set(&mut m.time);
+        }
+    }
+    for p in &mut summary.pods {
+        if let Some(m) = p.memory.as_mut() {
+            set(&mut m.time);
+        }
+        for c in &mut p.containers {
+            if let Some(m) = c.memory.as_mut() {
+                set(&mut m.time);
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The loop: a pass, then wait for the period, a notification or the acted-on pods' cleanup.
+
+use super::Runner;
+use crate::actuator;
+use crate::usage_poll::UsagePoll;
+use crate::warning;
+use headroom_linux::notify::FiredKind;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The kubelet's cleanup wait: poll every second, give up after 30 s.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+const CLEANUP_POLL: Duration = Duration::from_secs(1);
+const CLEANUP_POLL_NOTIFIED: Duration = Duration::from_millis(10);
+/// Least time between the start of a pass that acted and the pass after its cleanup: a pod
+/// that is chosen again at once (nothing to signal) cannot spin the loop.
+const CLEANUP_REPASS_FLOOR: Duration = Duration::from_millis(100);
+
+impl Runner {
+    /// Run until `--once` or `max_passes` says stop (forever otherwise).
+    pub fn run(&mut self) -> anyhow::Result<()> {
+        let mut trigger = "start";
+        let mut next_period = Instant::now();
+        let mut passes = 0u64;
+        let mut caught_up = false;
+        loop {
+            if trigger != "notification" {
+                next_period = Instant::now() + self.cfg.period;
+            }
+            let started = Instant::now();
+            let outcome = self.pass(trigger)?;
+            self.sd.pass_done();
+            passes += 1;
+            if self.cfg.once || self.cfg.max_passes.is_some_and(|m| passes >= m) {
+                return Ok(());
+            }
+            if !outcome.cleanup.is_empty() {
+                self.wait_for_cleanup(&outcome.cleanup);
+                std::thread::sleep(CLEANUP_REPASS_FLOOR.saturating_sub(started.elapsed()));
+                trigger = "cleanup";
+                continue;
+            }
+            if std::mem::take(&mut self.catch_up) {
+                // Back to back only while the figures keep moving across the threshold
+                // between a pass's reads and its re-arm; spaced so that cannot spin.
+                if caught_up {
+                    std::thread::sleep(warning::CATCH_UP_SPACING);
+                }
+                caught_up = true;
+                self.woken_by_psi_only = false;
+                trigger = "notification";
+                continue;
+            }
+            caught_up = false;
+            if let Some(r) = &self.recording {
+                next_period = r.next_pass(next_period);
+            }
+            trigger = self.wait_for_trigger(next_period)?;
+        }
+    }
+
+    /// Block until the period elapses or a notification fires.
+    fn wait_for_trigger(&mut self, next_period: Instant) -> anyhow::Result<&'static str> {
+        loop {
+            let now = Instant::now();
+            if now >= next_period {
+                return Ok("period");
+            }
+            let wake = self
+                .usage_poll
+                .as_ref()
+                .and_then(UsagePoll::deadline)
+                .map_or(next_period, |d| d.min(next_period));
+            let fired = self.notifier.wait(Some(wake.saturating_duration_since(now)))?;
+            if fired.is_empty() {
+                if warning::usage_poll_crossed(self.usage_poll.as_mut(), &self.shared.metrics) {
+                    self.woken_by_psi_only = false;
+                    return Ok("notification");
+                }
+                continue;
+            }
+            self.woken_by_psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
+            for f in &fired {
+                self.shared.metrics.inc_notification(&f.key, f.kind.label());
+                tracing::info!("notification: {f}");
+                if matches!(f.kind, FiredKind::Gone { .. }) {
+                    // Re-arm from scratch at the next pass if the cgroup comes back.
+                    self.armed.remove(&f.key);
+                }
+            }
+            return Ok("notification");
+        }
+    }
+
+    /// Wait for the acted-on cgroups to release their processes (or give up after 30 s).
+    fn wait_for_cleanup(&mut self, cgroups: &[PathBuf]) {
+        let poll = if self.cfg.notifications {
+            CLEANUP_POLL_NOTIFIED
+        } else {
+            CLEANUP_POLL
+        };
+        let t0 = Instant::now();
+        while t0.elapsed() < CLEANUP_TIMEOUT {
+            if cgroups.iter().all(|c| actuator::cgroup_released(c)) {
+                return;
+            }
+            std::thread::sleep(poll);
+        }
+        tracing::warn!(
+            "pods in {:?} still have processes after {}s; continuing (the kubelet gives up the same way)",
+            cgroups,
+            CLEANUP_TIMEOUT.as_secs()
+        );
+    }
+}
