@@ -231,15 +231,11 @@ mod tests {
         let (s, _) = tree(&[(0, vec![(0, 10)], 0)], 512, 0, 600);
         let mut s = s;
         s.node.fs = Some(
-            serde_json::from_value(json!({"availableBytes": 5 * MIB, "capacityBytes": 100 * MIB}))
-                .unwrap(),
+            serde_json::from_value(json!({"availableBytes": 5 * MIB, "capacityBytes": 100 * MIB})).unwrap(),
         );
         let mem_only = [threshold(Signal::AllocatableMemoryAvailable, "100Mi", 0)];
         assert_eq!(fast_suffices(&mem_only, &s), Ok(()));
-        let disk = [
-            mem_only[0].clone(),
-            threshold(Signal::NodeFsAvailable, "10Mi", 0),
-        ];
+        let disk = [mem_only[0].clone(), threshold(Signal::NodeFsAvailable, "10Mi", 0)];
         let err = fast_suffices(&disk, &s).unwrap_err();
         assert!(err.contains("nodefs.available"), "{err}");
         // Unmet: fine.
