@@ -228,8 +228,7 @@ mod tests {
 
     #[test]
     fn a_met_disk_threshold_needs_the_full_tree() {
-        let (s, _) = tree(&[(0, vec![(0, 10)], 0)], 512, 0, 600);
-        let mut s = s;
+        let (mut s, _) = tree(&[(0, vec![(0, 10)], 0)], 512, 0, 600);
         s.node.fs = Some(
             serde_json::from_value(json!({"availableBytes": 5 * MIB, "capacityBytes": 100 * MIB})).unwrap(),
         );

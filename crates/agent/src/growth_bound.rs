@@ -107,8 +107,8 @@ fn fault_round(bytes: usize) -> Option<Duration> {
     let start = base.next_multiple_of(HUGE_PAGE) - base;
     let region = &mut buf[start..start + bytes];
     let t0 = thread_cpu()?;
-    for i in (0..region.len()).step_by(PAGE) {
-        region[i] = 1;
+    for byte in region.iter_mut().step_by(PAGE) {
+        *byte = 1;
     }
     // The writes must happen (and fault) although nothing reads them.
     std::hint::black_box(&region);
