@@ -5,6 +5,8 @@ pub mod actuator;
 pub mod config;
 pub mod configz;
 pub mod events;
+pub mod fast_pass;
+pub mod growth_bound;
 mod health;
 pub mod http;
 pub mod http_listener;

@@ -13,9 +13,11 @@
 //!
 //! where `trip_at` is the usage at which the working set meets the lowest memory threshold of
 //! the pods cgroup (the kubelet's notifier value, `capacity - threshold + inactive_file`,
-//! recomputed on every pass) and `rate` is the faster of [`ASSUMED_RATE`] and twice the growth
+//! recomputed on every pass) and `rate` is the faster of the machine's growth bound (measured
+//! at start, [`crate::growth_bound`]; [`ASSUMED_RATE`] if that failed) and twice the growth
 //! measured between the last two reads. Far from every threshold it reads about once a second;
-//! 100 MiB away, every ~25 ms; at the threshold, every [`MIN_INTERVAL`]. It writes nothing.
+//! 100 MiB away at a 4 GiB/s bound, every ~25 ms; at the threshold, every [`MIN_INTERVAL`].
+//! It writes nothing.
 //!
 //! Edge-triggered like a v1 usage threshold: it reports a crossing once, when a read finds the
 //! usage at or beyond `trip_at` while the last pass did not see the threshold met, and again
@@ -30,10 +32,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Growth rate (bytes/s) assumed when none faster was measured: of the order of one thread
-/// faulting in anonymous memory on current hardware. Faster growth is tracked once two reads
-/// measure it.
-pub const ASSUMED_RATE: f64 = 4.0 * (1u64 << 30) as f64;
+/// Growth rate (bytes/s) assumed when the machine's bound could not be measured: of the order
+/// of one thread faulting in anonymous memory on current hardware. Faster growth is tracked
+/// once two reads measure it.
+pub const ASSUMED_RATE: f64 = crate::growth_bound::FALLBACK;
 /// Fastest re-read (twice the 10 ms polling yardstick's rate, only this close to a threshold).
 pub const MIN_INTERVAL: Duration = Duration::from_millis(5);
 /// Slowest re-read: far from every threshold.
@@ -59,11 +61,14 @@ pub struct UsagePoll {
     beyond: bool,
     next: Option<Instant>,
     last: Option<(Instant, u64)>,
+    /// The fastest growth assumed possible from rest, bytes/s.
+    bound: f64,
 }
 
 impl UsagePoll {
     /// Open `path` (`memory.current` or `memory.usage_in_bytes`) and check it reads a number.
-    pub fn open(path: &Path) -> std::io::Result<UsagePoll> {
+    /// `bound`: the fastest growth (bytes/s) assumed possible from rest.
+    pub fn open(path: &Path, bound: f64) -> std::io::Result<UsagePoll> {
         let file = File::open(path)?;
         let poll = UsagePoll {
             file,
@@ -72,6 +77,7 @@ impl UsagePoll {
             beyond: false,
             next: None,
             last: None,
+            bound,
         };
         if poll.read().is_none() {
             return Err(std::io::Error::new(
@@ -143,7 +149,7 @@ impl UsagePoll {
         let wait = if self.beyond {
             MAX_INTERVAL
         } else {
-            interval(trip_at.saturating_sub(usage), measured)
+            interval(trip_at.saturating_sub(usage), measured, self.bound)
         };
         self.next = Some(now + wait);
     }
@@ -161,10 +167,11 @@ pub fn pods_trip_at(thresholds: &[Threshold], summary: &Summary, pod_cgroup_root
         .min()
 }
 
-/// Time until the next read when `distance` bytes are left before the threshold and the usage
-/// grew at `measured` bytes/s between the last two reads.
-pub fn interval(distance: u64, measured: Option<f64>) -> Duration {
-    let rate = measured.map_or(ASSUMED_RATE, |m| (2.0 * m).max(ASSUMED_RATE));
+/// Time until the next read when `distance` bytes are left before the threshold, the usage
+/// grew at `measured` bytes/s between the last two reads and growth from rest can reach
+/// `bound` bytes/s.
+pub fn interval(distance: u64, measured: Option<f64>, bound: f64) -> Duration {
+    let rate = measured.map_or(bound, |m| (2.0 * m).max(bound));
     let secs = distance as f64 / rate;
     Duration::from_secs_f64(secs.clamp(MIN_INTERVAL.as_secs_f64(), MAX_INTERVAL.as_secs_f64()))
 }
@@ -177,25 +184,28 @@ mod tests {
 
     #[test]
     fn the_interval_shrinks_as_the_threshold_nears() {
-        assert_eq!(interval(8 << 30, None), MAX_INTERVAL);
-        let far = interval(1 << 30, None);
-        let near = interval(100 * MIB, None);
+        let b = ASSUMED_RATE;
+        assert_eq!(interval(8 << 30, None, b), MAX_INTERVAL);
+        let far = interval(1 << 30, None, b);
+        let near = interval(100 * MIB, None, b);
         assert!(far > near, "{far:?} {near:?}");
         assert!(
             near >= MIN_INTERVAL && near < Duration::from_millis(30),
             "{near:?}"
         );
-        assert_eq!(interval(0, None), MIN_INTERVAL);
+        assert_eq!(interval(0, None, b), MIN_INTERVAL);
         // A measured growth faster than assumed shortens it further.
-        assert!(interval(1 << 30, Some(ASSUMED_RATE * 4.0)) < far);
+        assert!(interval(1 << 30, Some(b * 4.0), b) < far);
         // A slow measured growth never lengthens it past the assumed rate's.
-        assert_eq!(interval(1 << 30, Some(1.0)), far);
+        assert_eq!(interval(1 << 30, Some(1.0), b), far);
+        // A slower machine (a lower bound) reads less often at the same distance.
+        assert!(interval(100 * MIB, None, b / 8.0) > near);
     }
 
     fn poll_on(dir: &Path, usage: u64) -> UsagePoll {
         let path = dir.join("memory.current");
         std::fs::write(&path, format!("{usage}\n")).unwrap();
-        UsagePoll::open(&path).unwrap()
+        UsagePoll::open(&path, ASSUMED_RATE).unwrap()
     }
 
     #[test]
@@ -256,7 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("memory.current");
         std::fs::write(&path, "max\n").unwrap();
-        let err = UsagePoll::open(&path).err().unwrap().to_string();
+        let err = UsagePoll::open(&path, ASSUMED_RATE).err().unwrap().to_string();
         assert!(err.contains("memory.current"), "{err}");
     }
 }

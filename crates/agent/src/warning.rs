@@ -205,11 +205,17 @@ pub fn arm_psi(
     }
 }
 
-/// Open the adaptive re-reads of the pods cgroup usage file `path` and record the outcome.
+/// Open the adaptive re-reads of the pods cgroup usage file `path` and record the outcome;
+/// measures the machine's growth bound ([`crate::growth_bound`]) first.
 pub fn open_usage_poll(mechanisms: &mut Mechanisms, metrics: &Metrics, path: &Path) -> Option<UsagePoll> {
-    match UsagePoll::open(path) {
+    let bound = crate::growth_bound::GrowthBound::measure();
+    match UsagePoll::open(path, bound.rate) {
         Ok(p) => {
-            let detail = format!("re-reads of {}, faster near a threshold", path.display());
+            let detail = format!(
+                "re-reads of {}, faster near a threshold; growth from rest assumed up to {}",
+                path.display(),
+                bound.describe()
+            );
             mechanisms.armed(Mechanism::UsagePollPods, &detail, metrics);
             Some(p)
         }

@@ -2,7 +2,8 @@
 //! (100 MiB/s and as fast as the guest allows) for the agent (`--action kill`, 10 s period), the
 //! 10 ms polling yardstick and no evictor. The agent must stop the BestEffort hog before the
 //! kernel's OOM killer, every time, and leave the Guaranteed pod alive; without an evictor the
-//! kernel must OOM-kill (the race is real). The 20-run version is `benches/vm_race.rs`.
+//! kernel must OOM-kill (the race is real); the agent's passes woken by the usage re-reads are
+//! fast passes (pod cgroups only). The 20-run version is `benches/vm_race.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "vm/race.rs"]
@@ -62,4 +63,17 @@ fn the_agent_beats_the_oom_killer_on_cgroup_v2() {
             _ => {}
         }
     }
+    // The re-reads found the crossings and the passes they woke read pod cgroups only
+    // (crate::fast_pass); the re-read interval came from a measured growth bound.
+    let agent_log = out.text("agent.log").unwrap_or_default();
+    assert!(
+        agent_log.contains("fast pass:"),
+        "no fast pass in the agent's log\n{}",
+        log()
+    );
+    assert!(
+        agent_log.contains("growth from rest assumed up to") && agent_log.contains("measured"),
+        "the growth bound was not measured\n{}",
+        log()
+    );
 }

@@ -1,8 +1,8 @@
 //! The agent loop: the kubelet's eviction manager on live data.
 //!
 //! Each pass: collect (the same kernel files as cAdvisor), hand the Summary, the active pods and
-//! the time to the core's `synchronize`, log the decision, export it, act on it, re-arm the
-//! kernel notifications. Passes run every `period` (10 s, as the kubelet) and immediately when a
+//! the time to the core's `synchronize`, log the decision, act on it, then publish and export
+//! it, re-arm the kernel notifications. Passes run every `period` (10 s, as the kubelet) and immediately when a
 //! notification fires. After a pod is acted on, the next pass waits until the pod's cgroup has
 //! released its processes (as the kubelet's `waitForPodsCleanup`: poll every 1 s up to 30 s;
 //! every 10 ms when notifications are on, because the point of notifications is not to lose a
@@ -15,7 +15,9 @@
 //!   JSON prints them; the kubelet's in-memory cAdvisor stats are nanosecond-precise), otherwise
 //!   the manager's "stats updated" filter would ignore a second pass within the same second;
 //! * while nothing is near a threshold, passes read only the node and the pod cgroup root
-//!   ([`crate::light`]): same decisions, cheaper idle.
+//!   ([`crate::light`]): same decisions, cheaper idle;
+//! * a pass woken by the usage re-reads reads pod cgroups without their containers
+//!   ([`crate::fast_pass`]): same pod chosen, sooner.
 //!
 //! The agent's own clock is read only through [`clock`] (the core takes time as a value).
 //!
@@ -85,6 +87,9 @@ pub struct Runner {
     psi_tried: bool,
     /// Where the runner reads the time and sleeps (a fake one in tests).
     clock: Box<dyn Clock>,
+    /// The last wake-up was the usage re-reads finding a threshold crossed: the pass may be
+    /// a fast one ([`crate::fast_pass`]).
+    woken_by_usage_poll: bool,
     /// When the last full (whole-tree) pass started; `None` before the first.
     last_full: Option<Instant>,
     /// What the last decision says about whether the next pass may be light.
@@ -175,6 +180,7 @@ impl Runner {
             mode: layout.mode,
             psi_tried: false,
             clock: Box::new(SystemClock),
+            woken_by_usage_poll: false,
             last_full: None,
             quiet: Quiet::default(),
             active: Vec::new(),

@@ -1,4 +1,5 @@
-//! One pass: collect (light or full), synchronize, log and publish the decision, act, re-arm.
+//! One pass: collect (light, fast or full), synchronize, log the decision, act, publish and
+//! export, re-arm.
 
 use super::{PassOutcome, Runner};
 use crate::actuator::Action;
@@ -34,12 +35,48 @@ impl Runner {
         }
     }
 
-    /// One pass: collect, decide, log, export, act, re-arm.
+    /// A pod-level collection when the usage re-reads found a memory threshold crossed and
+    /// such figures decide as a full pass would ([`crate::fast_pass`]); `None`: collect the
+    /// whole tree.
+    fn try_fast(&mut self, now: Timestamp) -> Option<NodeSnapshot> {
+        if self.last_full.is_none() || self.quiet.local_storage_limits {
+            return None;
+        }
+        let t0 = self.clock.now();
+        let mut snapshot = self.collector.collect_pods_at(now).ok()?;
+        restamp(&mut snapshot.summary, now);
+        match crate::fast_pass::fast_suffices(&self.cfg.eviction.thresholds, &snapshot.summary) {
+            Ok(()) => {
+                tracing::info!(
+                    "fast pass: {} pod cgroups read without their containers in {:?}",
+                    snapshot.pods.len(),
+                    self.clock.now().saturating_duration_since(t0)
+                );
+                Some(snapshot)
+            }
+            Err(why) => {
+                tracing::debug!("full collection: {why}");
+                None
+            }
+        }
+    }
+
+    /// One pass: collect, decide, log, act, then publish and export, re-arm.
     pub fn pass(&mut self, trigger: Trigger) -> anyhow::Result<PassOutcome> {
         let started = self.clock.now();
         let now = self.clock.timestamp();
-        let (mut snapshot, light) = match self.try_light(trigger, now) {
-            Some(s) => (s, true),
+        let fast_snapshot = if std::mem::take(&mut self.woken_by_usage_poll) {
+            self.try_fast(now)
+        } else {
+            None
+        };
+        let fast = fast_snapshot.is_some();
+        let collected = match fast_snapshot {
+            Some(s) => Some((s, false)),
+            None => self.try_light(trigger, now).map(|s| (s, true)),
+        };
+        let (mut snapshot, light) = match collected {
+            Some(s) => s,
             None => match self.collector.collect_at(now) {
                 Ok(s) => (s, false),
                 Err(e) => {
@@ -62,7 +99,8 @@ impl Runner {
                 }
             },
         };
-        if !light {
+        // A fast pass is not a full one: no container stats for /stats/summary.
+        if !light && !fast {
             self.last_full = Some(started);
             restamp(&mut snapshot.summary, now);
         }
@@ -108,27 +146,13 @@ impl Runner {
             .with_policy(self.cfg.policy, reclaim);
         let line = report::decision_line(&decision, &step, trigger, action, self.cfg.log_format);
         self.emit(&line);
-        self.shared
-            .publish_decision(report::decision_json(&step, trigger, action).to_string());
-        // /stats/summary keeps the last full pass's (at most light::FULL_PASS_EVERY periods old):
-        // a light Summary has no pods.
-        if !light && let Ok(json) = serde_json::to_string(&snapshot.summary) {
-            self.shared.publish_summary(json);
-        }
-        self.export(&snapshot, &decision, now);
-        if !light {
-            crate::pod_series::export(&self.shared.metrics, &pods, &snapshot.summary);
-        }
-        let vmstat = crate::oom_kills::OomKills::read(&self.cfg.root);
-        if let Some(n) = self.oom_kills.observe(vmstat) {
-            self.shared.metrics.add_kernel_oom_kills(n);
-        }
         if let Some(ev) = self.events.as_mut() {
             let dry_run = self.cfg.action == Action::None;
             ev.after_decision(&decision, &self.cfg.eviction.thresholds, dry_run);
         }
-        self.report_health(&snapshot, &decision);
 
+        // Act first, publish and export after: a pod filling the pods cgroup gains on the OOM
+        // killer every millisecond the signal waits (see crate::fast_pass).
         let mut outcome = PassOutcome::default();
         for e in &decision.evictions {
             let Some(pod) = pods.get(e.index) else {
@@ -144,6 +168,26 @@ impl Runner {
             }
             outcome.cleanup.extend(acted);
         }
+
+        self.shared
+            .publish_decision(report::decision_json(&step, trigger, action).to_string());
+        // /stats/summary keeps the last full pass's (at most light::FULL_PASS_EVERY periods old):
+        // a light Summary has no pods, a fast one no containers.
+        if !light
+            && !fast
+            && let Ok(json) = serde_json::to_string(&snapshot.summary)
+        {
+            self.shared.publish_summary(json);
+        }
+        self.export(&snapshot, &decision, now);
+        if !light {
+            crate::pod_series::export(&self.shared.metrics, &pods, &snapshot.summary);
+        }
+        let vmstat = crate::oom_kills::OomKills::read(&self.cfg.root);
+        if let Some(n) = self.oom_kills.observe(vmstat) {
+            self.shared.metrics.add_kernel_oom_kills(n);
+        }
+        self.report_health(&snapshot, &decision);
 
         if self.cfg.notifications && !self.cfg.once {
             let met: Vec<Signal> = decision

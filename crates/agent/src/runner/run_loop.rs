@@ -82,6 +82,7 @@ impl Runner {
             };
             if fired.is_empty() {
                 if warning::usage_poll_crossed(self.usage_poll.as_mut(), &self.shared.metrics) {
+                    self.woken_by_usage_poll = true;
                     return Ok(Trigger::Notification);
                 }
                 continue;

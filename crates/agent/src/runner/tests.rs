@@ -117,6 +117,7 @@ impl Host {
             listen: None,
             once: false,
             max_passes: None,
+            policy: Default::default(),
         }
     }
 }

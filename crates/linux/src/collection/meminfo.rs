@@ -47,7 +47,7 @@ impl Meminfo {
     }
 
     /// Machine memory capacity as cAdvisor computes it (`MemTotal` x 1024).
-    pub(crate) fn mem_total(&self) -> Option<u64> {
+    pub fn mem_total(&self) -> Option<u64> {
         self.get("MemTotal")
     }
 

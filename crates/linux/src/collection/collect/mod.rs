@@ -269,6 +269,15 @@ impl Collector {
         self.collect_with(time, Depth::Light)
     }
 
+    /// A pod-level pass: everything a full pass reads except the container cgroups (each pod's
+    /// `containers` and the Summary's pod `containers` are empty). Enough for every signal and
+    /// for ranking pods by memory or process count (the kubelet ranks on pod-level stats), not
+    /// for disk ranking, local-storage limits or the container part of an eviction message.
+    /// Pods are still read before the pod cgroup root and the node (see the module docs).
+    pub fn collect_pods_at(&mut self, time: Timestamp) -> Result<NodeSnapshot, CollectError> {
+        self.collect_with(time, Depth::Pods)
+    }
+
     fn collect_with(&mut self, time: Timestamp, depth: Depth) -> Result<NodeSnapshot, CollectError> {
         // Creation times count only before the exact pass time (cAdvisor's "now").
         let now = time;
@@ -301,7 +310,10 @@ impl Collector {
             host_swap_used: 0,
         };
         let mut pods = Vec::with_capacity(discovered.len());
-        for pod in discovered {
+        for mut pod in discovered {
+            if depth == Depth::Pods {
+                pod.containers.clear();
+            }
             if let Some(p) = self.read_pod(pod, kind, now, &mut skipped) {
                 pods.push(p);
             }
@@ -572,5 +584,7 @@ fn read_boot_time(root: &HostRoot, files: &mut FileReader) -> Option<Timestamp> 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Depth {
     Full,
+    /// Pod cgroups but no container cgroups.
+    Pods,
     Light,
 }
