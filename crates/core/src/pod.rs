@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::quantity::Quantity;
 
+mod active;
 mod list;
 
+pub use active::ActivePods;
 pub use list::{PodList, PodListError};
 
 /// Resource name -> quantity (`{"memory": "100Mi", "cpu": "100m"}`).

@@ -9,7 +9,7 @@ use crate::pods_source::{self, PodSource};
 use crate::report;
 use headroom_core::Timestamp;
 use headroom_core::manager::{self, EvictionCause, SyncInputs};
-use headroom_core::pod::Pod;
+use headroom_core::pod::{ActivePods, Pod};
 use headroom_core::rank::FsTopology;
 use headroom_core::signal::Signal;
 use headroom_core::summary::Summary;
@@ -240,9 +240,12 @@ impl Runner {
                 unknown.join(", ")
             );
         }
-        source
-            .pods()
-            .iter()
+        // The kubelet's rule (bound to this node, not terminal: the core's one rule, as
+        // `status` applies it), then the agent's own: a cgroup here.
+        let node = &snapshot.summary.node.node_name;
+        ActivePods::select(source.pods(), node)
+            .active
+            .into_iter()
             .filter(|p| snapshot.pods.iter().any(|c| c.uid == p.metadata.uid))
             .cloned()
             .collect()

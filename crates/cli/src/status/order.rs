@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use headroom_core::observe::PodStatsIndex;
-use headroom_core::pod::{ObjectMeta, Pod};
+use headroom_core::pod::{ActivePods, ObjectMeta, Pod};
 use headroom_core::rank::{self, Comparator, RankKind, RankedPod};
 use headroom_core::summary::PodStats;
 
@@ -26,33 +26,16 @@ struct PodFacts<'a> {
     cgroup: Option<&'a PodCgroupView>,
 }
 
-/// The pods of a pods file the kubelet of `node` would rank: its active pods. The kubelet only
-/// holds pods bound to its node (its API source watches `spec.nodeName=<node>`), and its
-/// eviction manager sees `GetActivePods`, which leaves out pods in a terminal phase
-/// (`filterOutInactivePods`, pkg/kubelet/kubelet_pods.go). A `kubectl get pods -A` without
-/// `--field-selector` holds every node's pods, and finished Job pods: ranked here they would
-/// have no stats and come first. Pods of other nodes are left out only when the file does name
-/// this node (a hostname that differs from the node name must not empty the list).
+/// The pods of a pods file the kubelet of `node` would rank: its active pods, by the core's one
+/// rule ([`ActivePods`]); what was left out becomes a note.
 fn active_pods<'p>(pods: &'p [Pod], node: &str, notes: &mut Vec<String>) -> Vec<&'p Pod> {
-    let bound_elsewhere = |p: &Pod| {
-        p.spec
-            .node_name
-            .as_deref()
-            .is_some_and(|n| !n.is_empty() && n != node)
-    };
-    let names_this_node = pods.iter().any(|p| p.spec.node_name.as_deref() == Some(node));
-    let mut elsewhere = Vec::new();
-    let mut finished = Vec::new();
-    let mut active = Vec::new();
-    for pod in pods {
-        if names_this_node && bound_elsewhere(pod) {
-            elsewhere.push(pod);
-        } else if pod.is_terminated() {
-            finished.push(pod.key());
-        } else {
-            active.push(pod);
-        }
-    }
+    let ActivePods {
+        active,
+        elsewhere,
+        finished,
+        names_this_node,
+    } = ActivePods::select(pods, node);
+    let finished: Vec<String> = finished.iter().map(|p| p.key()).collect();
     if !elsewhere.is_empty() {
         let mut nodes: Vec<&str> = elsewhere
             .iter()
