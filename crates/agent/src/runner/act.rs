@@ -154,22 +154,30 @@ impl Runner {
 
     #[cfg(feature = "k8s")]
     fn evict(&mut self, pod: &Pod, grace: i64) -> bool {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!("evict {}: no runtime: {e}", pod.key());
-                return false;
+        if self.evict_api.is_none() {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("evict {}: no runtime: {e}", pod.key());
+                    return false;
+                }
+            };
+            // No kube-side retry (see `client_from`): a 429 (a PodDisruptionBudget says no)
+            // would otherwise block this loop through 15 backoffs; the next sync asks again.
+            match rt.block_on(crate::pods_api::kube_api::default_client()) {
+                Ok(client) => self.evict_api = Some((rt, client)),
+                Err(e) => {
+                    // Not kept: the next eviction tries the credentials again.
+                    tracing::error!("evict {}: {e}", pod.key());
+                    return false;
+                }
             }
+        }
+        let Some((rt, client)) = self.evict_api.as_ref() else {
+            return false;
         };
-        let (ns, name) = (pod.metadata.namespace.clone(), pod.metadata.name.clone());
-        // No kube-side retry (see `client_from`): a 429 (a PodDisruptionBudget says no) would
-        // otherwise block this loop through 15 backoffs; the next sync asks again.
-        let res = rt.block_on(async move {
-            let client = crate::pods_api::kube_api::default_client()
-                .await
-                .map_err(anyhow::Error::msg)?;
-            actuator::kube_api::evict(&client, &ns, &name, grace).await
-        });
+        let (ns, name) = (&pod.metadata.namespace, &pod.metadata.name);
+        let res = rt.block_on(actuator::kube_api::evict(client, ns, name, grace));
         if let Err(e) = &res {
             tracing::error!("evict {}: the API refused or was unreachable: {e:#}", pod.key());
         }

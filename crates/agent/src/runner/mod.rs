@@ -85,6 +85,10 @@ pub struct Runner {
     memory_root: PathBuf,
     mode: CgroupMode,
     psi_tried: bool,
+    /// `--action evict`: one runtime and API client for the agent's life, built at the first
+    /// eviction (not one per eviction: a new TLS connection while the node is short of memory).
+    #[cfg(feature = "k8s")]
+    evict_api: Option<(tokio::runtime::Runtime, kube::Client)>,
     /// Where the runner reads the time and sleeps (a fake one in tests).
     clock: Box<dyn Clock>,
     /// The last wake-up was the usage re-reads finding a threshold crossed: the pass may be
@@ -179,6 +183,8 @@ impl Runner {
             memory_root,
             mode: layout.mode,
             psi_tried: false,
+            #[cfg(feature = "k8s")]
+            evict_api: None,
             clock: Box::new(SystemClock),
             woken_by_usage_poll: false,
             last_full: None,
