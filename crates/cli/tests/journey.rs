@@ -1,6 +1,8 @@
 //! A new user's first hour: every input mistake gives one line naming the file, the field and
 //! the value (exit status 2), the text views stay within 100 columns whatever the pod names, and
 //! the examples printed by `--help` run as written.
+//!
+//! Over 600 lines on purpose: one user's journey, step by step, read top to bottom.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/run.rs"]

@@ -3,6 +3,8 @@
 //! (b) constructed cgroup v2 trees with a kubepods cgroup and pods of each QoS class,
 //! (c) a Summary + pods + kubelet config under memory pressure,
 //! plus the live host (no pods cgroup here) and bad input.
+//!
+//! Over 600 lines on purpose: each tree's text and JSON snapshots side by side (the trees themselves are in common/status_trees.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../linux/tests/common/sample_host.rs"]

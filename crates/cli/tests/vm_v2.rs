@@ -12,6 +12,8 @@
 //! with one line; under HEADROOM_REQUIRE_KERNEL_TESTS=1 (CI) they fail. By hand:
 //! `cargo run -p headroom-vmtest --bin headroom-vm -- crates/cli/tests/vm/v2_kernel.sh
 //!  --binary headroom=target/debug/headroom --out /tmp/vm-v2`.
+//!
+//! Over 600 lines on purpose: its tests share one VM boot (a boot costs minutes under TCG), so they live in one test binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "vm/kernel_files.rs"]

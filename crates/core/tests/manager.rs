@@ -1,4 +1,6 @@
 //! Manager-level sequences: synchronize called sync after sync, as the kubelet does.
+//!
+//! Over 600 lines on purpose: many short sync-after-sync sequences sharing one set of builders.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -3,6 +3,8 @@
 //!
 //! Where headroom knowingly differs (docs/deviations.md) the test says so and asserts
 //! headroom's documented behaviour.
+//!
+//! Over 600 lines on purpose: it follows upstream's helpers_test.go test by test, in its order, so the two read side by side.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

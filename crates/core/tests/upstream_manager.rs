@@ -4,6 +4,8 @@
 //! period, admission verdicts and message.
 //!
 //! Where headroom knowingly differs (docs/deviations.md) the test says so next to the step.
+//!
+//! Over 600 lines on purpose: it follows upstream's eviction_manager_test.go scenario by scenario, so the two read side by side.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
