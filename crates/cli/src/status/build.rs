@@ -122,7 +122,10 @@ pub fn build(input: &StatusInput, top: usize) -> StatusReport {
         verdict_lines: Vec::new(),
         notes,
         config_warnings: input.config_warnings.clone(),
-        skipped: host.map(|h| h.skipped.clone()).unwrap_or_default(),
+        skipped: host
+            .map(|h| h.skipped.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        skips: host.map(|h| h.skipped.clone()).unwrap_or_default(),
         policy: None,
         policy_verdicts: None,
     };

@@ -4,7 +4,7 @@
 
 use headroom_core::summary::Summary;
 use headroom_linux::collect::{Collector, NodeSnapshot};
-use headroom_linux::collection::skip::{Skip, SkipReason};
+use headroom_linux::collection::skip::SkipReason;
 use headroom_linux::layout::{CgroupMode, Layout};
 use headroom_linux::memcg::MemoryBreakdown;
 
@@ -85,7 +85,7 @@ pub fn host_view(snap: &NodeSnapshot, configured_root: Option<&str>) -> HostView
             .iter()
             // The missing pods cgroup is said in the verdict, with where it was looked for.
             .filter(|s| !(snap.pods_cgroup.is_none() && s.reason == SkipReason::NoPodCgroupRoot))
-            .map(Skip::to_string)
+            .cloned()
             .collect(),
     }
 }

@@ -69,8 +69,8 @@ pub struct HostView {
     pub pods_cgroup_configured: bool,
     /// Pod cgroups found under the pods cgroup.
     pub pods: Vec<PodCgroupView>,
-    /// What the collection pass skipped, and why (`path: reason`).
-    pub skipped: Vec<String>,
+    /// What the collection pass skipped, and why (typed: a stable code and the sentence).
+    pub skipped: Vec<headroom_linux::collection::skip::Skip>,
 }
 
 /// How one cgroup's memory splits, as the kernel reports it (bytes). Fields the kernel does

@@ -30,6 +30,7 @@
 //! | `notes[]` | what is unknown and why |
 //! | `configWarnings[]` | `{code, message}` lint findings for the `--config` file (empty without it) |
 //! | `skipped[]` | what the collection skipped (`path: reason`) |
+//! | `skips[]` | the same, typed: `{path, code, reason}`, `code` stable (absent when nothing was skipped) |
 //! | `policy` | `--policy` (`kubelet`, `reclaim-first`); absent without the flag |
 //! | `policyVerdicts` | with `--policy` only: `{agree, kubelet: {evictedUid, evictedPod}, reclaimFirst: {evictedUid, evictedPod}, reclaim, basis, fallback, text}`; `reclaim` is the sync step's reclaim object (docs/sync-step.md: `plan`, `because`, `message`, `shortfallBytes`, `reclaimableBytes`, `askedBytes`, `reclaimedBytes`); `basis` where the pods cgroup's cache figures came from (`kernelSplit`, `podsContainer`, `podSum`, null); `fallback` why reclaim-first cannot reclaim here (cgroup v1), else null; `text` both verdicts in words |
 

@@ -43,8 +43,12 @@ pub struct StatusReport {
     pub notes: Vec<String>,
     /// Config lint findings (`{code, message}`), only with `--config`.
     pub config_warnings: Vec<headroom_core::lint::Warning>,
-    /// What the collection skipped (`path: reason`).
+    /// What the collection skipped (`path: reason`), the sentences as printed.
     pub skipped: Vec<String>,
+    /// The same, typed: `{path, code, reason}` with a stable `code` to match on (absent when
+    /// nothing was skipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skips: Vec<headroom_linux::collection::skip::Skip>,
     /// `--policy`, when given (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<headroom_core::reclaim::Policy>,
