@@ -197,7 +197,11 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
             .legend(move |(x, yy)| PathElement::new([(x, yy), (x + 20, yy)], color));
         Ok(())
     };
-    flat(mib(reclaim::LIMIT), &format!("limit ({} MiB)", mib(reclaim::LIMIT)), BLACK)?;
+    flat(
+        mib(reclaim::LIMIT),
+        &format!("limit ({} MiB)", mib(reclaim::LIMIT)),
+        BLACK,
+    )?;
     flat(
         mib(reclaim::LIMIT - reclaim::THRESHOLD),
         &format!("eviction line (limit - {}Mi)", mib(reclaim::THRESHOLD)),
