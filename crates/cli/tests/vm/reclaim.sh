@@ -131,9 +131,9 @@ run_hot() { # POLICY
     sleep 2
     refault0=$(field $P/memory.stat workingset_refault_file)
     echo 0 > /tmp/reads
+    echo none > /tmp/reader.pid
     in_cgroup $ctr headroom worker alloc --mib $POD_ANON_MIB > /dev/null &
-    in_cgroup $ctr sh -c 'r=0; while headroom worker read-file /data/hot > /dev/null; do r=$((r + 1)); echo $r > /tmp/reads; done' &
-    reader=$!
+    in_cgroup $ctr sh -c 'echo $$ > /tmp/reader.pid; r=0; while headroom worker read-file /data/hot > /dev/null; do r=$((r + 1)); echo $r > /tmp/reads; done' &
     t0=$(now_cs)
     max_ws=0
     reads=0
@@ -158,8 +158,9 @@ run_hot() { # POLICY
         [ $el -ge $((HOT_TIMEOUT * 100)) ] && break
     done
     echo "vmtest: hot $1 run $n: $reads passes, $((el / 100)) s, max working set $((max_ws / MIB)) MiB"
+    # Alive: the reader's loop is still in the pod (the shell's own job may linger as a zombie).
     alive=0
-    kill -0 $reader 2>/dev/null && [ -n "$(cat $ctr/cgroup.procs)" ] && alive=1
+    grep -qx "$(cat /tmp/reader.pid)" $ctr/cgroup.procs && alive=1
     refault1=$(field $P/memory.stat workingset_refault_file)
     active=$(field $P/memory.stat active_file)
     anon=$(field $P/memory.stat anon)
