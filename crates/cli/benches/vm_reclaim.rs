@@ -6,7 +6,8 @@
 //!
 //! `HEADROOM_VM_BINARY=$PWD/target/release/headroom cargo bench -p headroom --bench vm_reclaim`
 //! Env: HEADROOM_BENCH_RUNS (default 10 per scenario and policy), HEADROOM_BENCH_HOT_SECS
-//! (default 25), HEADROOM_BENCH_RATE (the hog's MiB/s, default 100), HEADROOM_BENCH_OUT (a
+//! (seconds a hot run goes on after the reader's second pass, default 25),
+//! HEADROOM_BENCH_HOT_TIMEOUT (bound on a hot run, default 300), HEADROOM_BENCH_RATE (the hog's MiB/s, default 100), HEADROOM_BENCH_OUT (a
 //! folder: the guest's files and console), HEADROOM_BENCH_PLOT (an SVG path: working set over
 //! time of the first hot run of each policy, as in docs/reclaim-first.svg).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
