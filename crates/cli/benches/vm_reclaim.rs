@@ -6,7 +6,8 @@
 //!
 //! `HEADROOM_VM_BINARY=$PWD/target/release/headroom cargo bench -p headroom --bench vm_reclaim`
 //! Env: HEADROOM_BENCH_RUNS (default 10 per scenario and policy), HEADROOM_BENCH_HOT_SECS
-//! (default 25), HEADROOM_BENCH_RATE (the hog's MiB/s, default 100), HEADROOM_BENCH_OUT (a
+//! (seconds a hot run goes on after the reader's second pass, default 25),
+//! HEADROOM_BENCH_HOT_TIMEOUT (bound on a hot run, default 300), HEADROOM_BENCH_RATE (the hog's MiB/s, default 100), HEADROOM_BENCH_OUT (a
 //! folder: the guest's files and console), HEADROOM_BENCH_PLOT (an SVG path: working set over
 //! time of the first hot run of each policy, as in docs/reclaim-first.svg).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -42,6 +43,7 @@ fn main() {
     let setup = reclaim::Setup {
         runs: env("HEADROOM_BENCH_RUNS", 10) as usize,
         hot_secs: env("HEADROOM_BENCH_HOT_SECS", 25),
+        hot_timeout: env("HEADROOM_BENCH_HOT_TIMEOUT", 300),
         anon_rate: env("HEADROOM_BENCH_RATE", 100),
     };
     let Some(out) = boot_or_skip("vm_reclaim bench", &reclaim::guest(&setup)) else {
@@ -67,8 +69,12 @@ fn main() {
     );
     println!();
     println!(
-        "### Hot cache: a pod re-reads a 512 MiB file for {} s (768 MiB limit, allocatableMemory.available<256Mi)",
-        setup.hot_secs
+        "### Hot cache: a pod with {} MiB of anon re-reads a {} MiB file until {} s after its second pass ({} MiB limit, allocatableMemory.available<{}Mi)",
+        mib(reclaim::POD_ANON),
+        mib(reclaim::FILE),
+        setup.hot_secs,
+        mib(reclaim::LIMIT),
+        mib(reclaim::THRESHOLD)
     );
     println!(
         "| policy | runs | evictions (false) | kernel OOM kills | reader alive at the end | peak working set MiB p50 | reclaims | reclaimed MiB/run p50 | re-faulted MiB/run p50 | holds/run p50 |"
@@ -170,7 +176,10 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "hot cache, pods cgroup (768 MiB limit): kubelet policy vs reclaim-first",
+            format!(
+                "hot cache, pods cgroup ({} MiB limit): kubelet policy vs reclaim-first",
+                mib(reclaim::LIMIT)
+            ),
             ("sans-serif", 22),
         )
         .margin(15)
@@ -189,10 +198,14 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
             .legend(move |(x, yy)| PathElement::new([(x, yy), (x + 20, yy)], color));
         Ok(())
     };
-    flat(mib(reclaim::LIMIT), "limit (768 MiB)", BLACK)?;
+    flat(
+        mib(reclaim::LIMIT),
+        &format!("limit ({} MiB)", mib(reclaim::LIMIT)),
+        BLACK,
+    )?;
     flat(
         mib(reclaim::LIMIT - reclaim::THRESHOLD),
-        "eviction line (limit - 256Mi)",
+        &format!("eviction line (limit - {}Mi)", mib(reclaim::THRESHOLD)),
         RGBColor(200, 120, 0),
     )?;
     let first_run = |policy: &str| series.iter().find(|s| s.0 == policy).map(|s| s.1);

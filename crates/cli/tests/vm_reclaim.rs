@@ -17,6 +17,7 @@ fn reclaim_first_ends_false_evictions_and_still_beats_the_oom_killer() {
     let setup = reclaim::Setup {
         runs: 1,
         hot_secs: 25,
+        hot_timeout: 300,
         anon_rate: 100,
     };
     let Some(out) = boot_or_skip(
@@ -40,6 +41,7 @@ fn reclaim_first_ends_false_evictions_and_still_beats_the_oom_killer() {
     );
     let (hot, anon) = reclaim::parse(&out.text("reclaim.csv").unwrap_or_default());
     assert_eq!((hot.len(), anon.len()), (2, 2), "{}", log());
+    let line = reclaim::LIMIT - reclaim::THRESHOLD;
     for r in &hot {
         eprintln!("hot: {r:?}");
         assert_eq!(r.oom_kills, 0, "hot cache must not OOM-kill: {r:?}\n{}", log());
@@ -50,6 +52,16 @@ fn reclaim_first_ends_false_evictions_and_still_beats_the_oom_killer() {
                 log()
             ),
             _ => {
+                // Valid only if the cache really went hot and over the line: the second pass
+                // activates it (a run that timed out on cold passes proves nothing).
+                assert!(
+                    r.reads >= 2 && r.max_working_set > line,
+                    "invalid hot run: the reader's cache never became active over the line \
+                     ({} passes, max working set {} MiB): {r:?}\n{}",
+                    r.reads,
+                    r.max_working_set / reclaim::MIB,
+                    log()
+                );
                 assert_eq!(r.kills, 0, "reclaim-first evicted the reader: {r:?}\n{}", log());
                 assert!(r.reader_alive, "the reader died: {r:?}\n{}", log());
                 assert!(r.reclaims >= 1 && r.reclaimed > 0, "no reclaim: {r:?}\n{}", log());

@@ -1,18 +1,23 @@
 # Reclaim before evict (issue #16) on cgroup v2 (busybox sh, run by the VM test bed;
 # /vmtest/lib.sh loaded). The kubelet policy and reclaim-first side by side in one boot.
 #
-# kubepods.slice (systemd driver layout) limited to 768 MiB, threshold
-# allocatableMemory.available<256Mi (met when the working set passes 512 MiB). Each run starts
-# from dropped caches with a fresh agent (--action kill, --policy $POLICY) and a fresh pod:
-# - hot: a Burstable pod holding 64 MiB of anonymous memory re-reads a 512 MiB file on an ext4
-#   RAM disk for $HOT_SECS; its active page cache pushes the working set over the threshold
-#   while the cgroup stays well below its limit (a false eviction, if the agent evicts).
+# kubepods.slice (systemd driver layout) limited to $LIMIT_MIB MiB, threshold
+# allocatableMemory.available<${THRESHOLD_MIB}Mi (met when the working set passes the
+# difference). Each run starts from dropped caches with a fresh agent (--action kill,
+# --policy $POLICY) and a fresh pod:
+# - hot: a Burstable pod holding $POD_ANON_MIB MiB of anonymous memory re-reads a $FILE_MIB MiB
+#   file on an ext4 RAM disk. The first pass fills the inactive list (not in the working set),
+#   the second activates it: from then on the working set is file + anon, over the threshold,
+#   while the cgroup stays well below its limit (a false eviction, if the agent evicts). The
+#   run lasts until $HOT_SECS seconds after the second pass completed (the agent gets at least
+#   two periodic passes with the cache hot), or until the reader is gone, or $HOT_TIMEOUT
+#   seconds: under TCG on a loaded host a cold pass can take minutes, so no fixed duration.
 # - anon: a BestEffort hog allocates anonymous memory at $ANON_RATE MiB/s up to 1 GiB; it must
 #   be evicted before the kernel's OOM killer.
 # One CSV line per run in reclaim.csv (fields below); the host computes the figures.
 set -u
 MIB=1048576
-LIMIT=$((768 * MIB))
+LIMIT=$((LIMIT_MIB * MIB))
 P=/sys/fs/cgroup/kubepods.slice
 BU=$P/kubepods-burstable.slice
 BE=$P/kubepods-besteffort.slice
@@ -23,13 +28,13 @@ apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: systemd
 evictionHard:
-  allocatableMemory.available: "256Mi"
+  allocatableMemory.available: "${THRESHOLD_MIB}Mi"
 KC
 
 mkdir -p $P && echo "$controllers" > $P/cgroup.subtree_control && echo $LIMIT > $P/memory.max
 for s in $BU $BE; do mkdir -p $s && echo "$controllers" > $s/cgroup.subtree_control; done
-vm_ramdisk /data 600 || { vm_case setup fail "no ext4 RAM disk"; exit 1; }
-headroom worker write-file /data/hot 512M || { vm_case setup fail "write-file"; exit 1; }
+vm_ramdisk /data $((FILE_MIB + 64)) || { vm_case setup fail "no ext4 RAM disk"; exit 1; }
+headroom worker write-file /data/hot ${FILE_MIB}M || { vm_case setup fail "write-file"; exit 1; }
 sync
 
 in_cgroup() {
@@ -79,7 +84,8 @@ remove() {
 
 RESULTS=/tmp/reclaim.csv
 : > $RESULTS
-# policy,n,half-seconds,working set,active_file,anon of the pods cgroup during hot runs.
+# policy,n,ms since the reader started,working set,active_file,anon,inactive_file,passes of
+# the pods cgroup during hot runs.
 SERIES=/tmp/series.csv
 : > $SERIES
 n=0
@@ -97,6 +103,23 @@ fresh_start() {
     sleep 1
 }
 
+# Guest uptime in centiseconds, without a fork (the sampler must not starve the reader).
+now_cs() {
+    read -r up _ < /proc/uptime
+    echo "${up%.*}${up#*.}"
+}
+
+# active_file, inactive_file, anon of the pods cgroup into $act $ina $an, without a fork.
+pods_stat() {
+    while read -r k v; do
+        case $k in
+            active_file) act=$v ;;
+            inactive_file) ina=$v ;;
+            anon) an=$v ;;
+        esac
+    done < $P/memory.stat
+}
+
 # hot,POLICY,n,kills,oom0,oom1,reader_alive,reads,refault0,refault1,max_ws,active_file,anon,
 #   attempts,asked,reclaimed,holds
 run_hot() { # POLICY
@@ -107,23 +130,37 @@ run_hot() { # POLICY
     start_agent $1 $out
     sleep 2
     refault0=$(field $P/memory.stat workingset_refault_file)
-    in_cgroup $ctr headroom worker alloc --mib 64 > /dev/null &
-    in_cgroup $ctr sh -c 'while headroom worker read-file /data/hot > /dev/null; do echo r >> /tmp/reads; done' &
-    reader=$!
-    : > /tmp/reads
+    echo 0 > /tmp/reads
+    echo none > /tmp/reader.pid
+    in_cgroup $ctr headroom worker alloc --mib $POD_ANON_MIB > /dev/null &
+    in_cgroup $ctr sh -c 'echo $$ > /tmp/reader.pid; r=0; while headroom worker read-file /data/hot > /dev/null; do r=$((r + 1)); echo $r > /tmp/reads; done' &
+    t0=$(now_cs)
     max_ws=0
-    t=0
-    while [ $t -lt $((HOT_SECS * 2)) ]; do
+    reads=0
+    hot_since=
+    while :; do
         sleep 0.5
-        cur=$(cat $P/memory.current)
-        ina=$(field $P/memory.stat inactive_file)
+        read -r cur < $P/memory.current
+        pods_stat
         ws=$((cur - ina))
         [ $ws -gt $max_ws ] && max_ws=$ws
-        t=$((t + 1))
-        echo "$1,$n,$t,$ws,$(field $P/memory.stat active_file),$(field $P/memory.stat anon)" >> $SERIES
+        r=
+        read -r r < /tmp/reads
+        [ -n "$r" ] && reads=$r
+        el=$(( $(now_cs) - t0 ))
+        echo "$1,$n,$((el * 10)),$ws,$act,$an,$ina,$reads" >> $SERIES
+        # The agent kills the whole pod (a zombie reader would still answer kill -0).
+        procs=
+        read -r procs < $ctr/cgroup.procs
+        [ -z "$procs" ] && break
+        [ -z "$hot_since" ] && [ $reads -ge 2 ] && hot_since=$el
+        [ -n "$hot_since" ] && [ $((el - hot_since)) -ge $((HOT_SECS * 100)) ] && break
+        [ $el -ge $((HOT_TIMEOUT * 100)) ] && break
     done
+    echo "vmtest: hot $1 run $n: $reads passes, $((el / 100)) s, max working set $((max_ws / MIB)) MiB"
+    # Alive: the reader's loop is still in the pod (the shell's own job may linger as a zombie).
     alive=0
-    kill -0 $reader 2>/dev/null && [ -n "$(cat $ctr/cgroup.procs)" ] && alive=1
+    grep -qx "$(cat /tmp/reader.pid)" $ctr/cgroup.procs && alive=1
     refault1=$(field $P/memory.stat workingset_refault_file)
     active=$(field $P/memory.stat active_file)
     anon=$(field $P/memory.stat anon)
@@ -132,7 +169,7 @@ run_hot() { # POLICY
     kills=$(grep -c '^action action=kill' $out)
     attempts=$(grep -c 'asked=' $out)
     holds=$(grep -c 'reclaim=hold' $out)
-    echo "hot,$1,$n,$kills,$oom0,$oom1,$alive,$(wc -l < /tmp/reads),$refault0,$refault1,$max_ws,$active,$anon,$attempts,$(sum_key $out asked),$(sum_key $out reclaimed),$holds" >> $RESULTS
+    echo "hot,$1,$n,$kills,$oom0,$oom1,$alive,$reads,$refault0,$refault1,$max_ws,$active,$anon,$attempts,$(sum_key $out asked),$(sum_key $out reclaimed),$holds" >> $RESULTS
     cat $out >> /tmp/agent.out
     kill_cgroup $ctr
     wait 2>/dev/null
