@@ -18,19 +18,8 @@ mod reclaim;
 use headroom_vmtest::boot_or_skip;
 use plotters::prelude::*;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+mod support;
+use support::{env, pct};
 
 fn mib(b: u64) -> f64 {
     b as f64 / reclaim::MIB as f64
