@@ -8,6 +8,8 @@
 mod agent_config;
 #[path = "support/lines.rs"]
 mod lines;
+#[path = "support/v2_tree.rs"]
+mod v2_tree;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,25 +18,13 @@ use agent_config::agent_config;
 use headroom_agent::http::Shared;
 use headroom_agent::runner::Runner;
 use lines::Lines;
+use v2_tree::{v2_skeleton, write};
 
 const MIB: u64 = 1 << 20;
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// A v2 host: root, kubepods (512 MiB limit) with `usage` bytes of anonymous memory, one pod.
 fn v2_host(dir: &Path, usage: u64) {
-    let cg = dir.join("sys/fs/cgroup");
-    write(&cg, "cgroup.controllers", "cpuset cpu io memory pids\n");
-    write(
-        &dir.join("proc"),
-        "meminfo",
-        "MemTotal:        4000000 kB\nMemFree:         3000000 kB\n",
-    );
-    write(&cg, "memory.stat", "anon 1000\nfile 0\ninactive_file 0\n");
+    let cg = v2_skeleton(dir);
     let pods = cg.join("kubepods");
     write(&pods, "memory.max", &format!("{}\n", 512 * MIB));
     write(

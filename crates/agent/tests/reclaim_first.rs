@@ -6,35 +6,26 @@
 
 #[path = "support/agent_config.rs"]
 mod agent_config;
+#[path = "support/lines.rs"]
+mod lines;
+#[path = "support/v2_tree.rs"]
+mod v2_tree;
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use agent_config::agent_config;
 use headroom_agent::http::Shared;
 use headroom_agent::runner::Runner;
 use headroom_core::reclaim::Policy;
+use lines::Lines;
+use v2_tree::{v2_skeleton, write};
 
 const MIB: u64 = 1 << 20;
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
 
 /// A v2 host whose kubepods (512 MiB limit) uses 450 MiB, `active_file` of it clean active
 /// cache: allocatableMemory.available is 62 MiB, under the 100Mi threshold.
 fn v2_host(dir: &Path, active_file: u64, knob: bool) {
-    let cg = dir.join("sys/fs/cgroup");
-    write(&cg, "cgroup.controllers", "cpuset cpu io memory pids\n");
-    write(
-        &dir.join("proc"),
-        "meminfo",
-        "MemTotal:        4000000 kB\nMemFree:         3000000 kB\n",
-    );
-    write(&cg, "memory.stat", "anon 1000\nfile 0\ninactive_file 0\n");
+    let cg = v2_skeleton(dir);
     let usage = 450 * MIB;
     let stat = format!(
         "anon {}\nfile {active_file}\nactive_file {active_file}\ninactive_file 0\n\
@@ -59,19 +50,6 @@ fn v2_host(dir: &Path, active_file: u64, knob: bool) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// One pass under `policy`: (the decision line, /metrics text, memory.reclaim's content).
 fn one_pass(policy: Policy, active_file: u64, knob: bool) -> (String, String, Option<String>) {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,7 +65,7 @@ fn one_pass(policy: Policy, active_file: u64, knob: bool) -> (String, String, Op
     let lines = Lines::default();
     runner.set_output(Box::new(lines.clone()));
     runner.run().unwrap();
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = lines.text();
     let line = text
         .lines()
         .find(|l| l.starts_with("decision"))

@@ -5,6 +5,8 @@
 
 #[path = "support/agent_config.rs"]
 mod agent_config;
+#[path = "support/v2_tree.rs"]
+mod v2_tree;
 
 use std::path::Path;
 
@@ -12,22 +14,11 @@ use agent_config::agent_config;
 use headroom_agent::http::Shared;
 use headroom_agent::light::Trigger;
 use headroom_agent::runner::Runner;
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use v2_tree::{v2_skeleton, write};
 
 /// A small v2 host: the root, kubepods and one pod with one container, with PSI files.
 fn v2_host(dir: &Path) {
-    let cg = dir.join("sys/fs/cgroup");
-    write(&cg, "cgroup.controllers", "cpuset cpu io memory pids\n");
-    write(
-        &dir.join("proc"),
-        "meminfo",
-        "MemTotal:        4000000 kB\nMemFree:         3000000 kB\n",
-    );
+    let cg = v2_skeleton(dir);
     let pressure = "some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n\
                     full avg10=0.00 avg60=0.00 avg300=0.00 total=3\n";
     for rel in [
