@@ -23,9 +23,18 @@ fn every_confirmed_pass_survives_power_cuts_of_the_guest() {
     let report = powercut::run(&vm, &powercut::Setup::new(cuts));
     let confirmed: usize = report.boots.iter().map(|b| b.confirmed).sum();
     let extra: usize = report.boots.iter().map(|b| b.unconfirmed_extra).sum();
+    let wals: Vec<_> = report.boots.iter().filter_map(|b| b.wal.clone()).collect();
+    let in_flight: usize = wals.iter().map(|w| w.in_flight).sum();
+    let torn: usize = wals
+        .iter()
+        .map(|w| w.torn + usize::from(w.partial_bytes > 0))
+        .sum();
+    let stale: usize = wals.iter().map(|w| w.stale).sum();
     eprintln!(
         "power cuts: {cuts}, passes confirmed {confirmed}, all found after each cut; committed \
-         but not yet confirmed at a cut: {extra}; disk flushes {} over {} clean passes",
+         but not yet confirmed at a cut: {extra}; WAL tails left by the cuts (discarded): \
+         {in_flight} frames in flight, {torn} torn, {stale} of an older generation; disk flushes \
+         {} over {} clean passes",
         report.flushes, report.final_passes
     );
 }

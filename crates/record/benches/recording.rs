@@ -265,6 +265,7 @@ fn run(label: &str, passes: u64, all_busy: bool, full_every: u64) {
                 decision: &decision,
                 config: &config,
                 trigger: "period",
+                woken_by: &[],
                 light,
                 now,
             })

@@ -37,6 +37,7 @@ fn record(dir: &Path, meta: &RecordingMeta, t0: i64, n: i64) {
         s.append(NewPass {
             time: Timestamp::from_second(1_800_000_000 + t0 + k).unwrap(),
             trigger: "period",
+            woken_by: &[],
             light: false,
             readings: &serde_json::to_value(r).unwrap(),
             pods: &[],

@@ -131,6 +131,10 @@ fn text(i: &Incident) -> String {
     if let Some(m) = &i.message {
         s.push_str(&format!("  message: {m}\n"));
     }
+    if !i.woken_by.is_empty() {
+        let w: Vec<String> = i.woken_by.iter().map(ToString::to_string).collect();
+        s.push_str(&format!("  woken by: {}\n", w.join(", ")));
+    }
     if let (Some(first), Some(last)) = (i.working_set_before.first(), i.working_set_before.last()) {
         let mib = |b: u64| b / (1 << 20);
         s.push_str(&format!(

@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 use headroom_vmtest::{Ending, Guest, Outcome, Vm, headroom_binary};
 
+#[path = "wal.rs"]
+pub mod wal;
+
 pub const SCENARIO: &str = include_str!("powercut.sh");
 
 /// How the loop runs.
@@ -77,6 +80,10 @@ pub struct Boot {
     /// came before the guest printed them.
     pub unconfirmed_extra: usize,
     pub wall: Duration,
+    /// After this boot's cut, on a copy of the disk: what e2fsck said, and the WAL's frames
+    /// (`None`: no WAL file).
+    pub fsck: Option<wal::Fsck>,
+    pub wal: Option<wal::Wal>,
 }
 
 /// Everything a loop measured.
@@ -295,6 +302,15 @@ pub fn run(vm: &Vm, setup: &Setup) -> Report {
                 log()
             );
         }
+        let (fsck, wal) = if last {
+            (None, None)
+        } else {
+            let (status, bytes) = wal::after_cut(&image, "/rec/recording.sqlite-wal")
+                .unwrap_or_else(|e| panic!("{e}\n{}", log()));
+            let wal =
+                bytes.map(|b| wal::inspect(&b).unwrap_or_else(|e| panic!("the WAL after the cut: {e}")));
+            (Some(status), wal)
+        };
         let boot = Boot {
             n,
             stored_at_start,
@@ -302,6 +318,8 @@ pub fn run(vm: &Vm, setup: &Setup) -> Report {
             found,
             unconfirmed_extra: extra,
             wall: out.wall,
+            fsck,
+            wal,
         };
         eprintln!("{boot:?}");
         boots.push(boot);
