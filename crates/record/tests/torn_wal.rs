@@ -7,9 +7,11 @@
 
 use std::path::Path;
 
-use headroom_core::Timestamp;
-use headroom_record::model::{DecisionRecord, Readings};
-use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, Store};
+use headroom_record::model::Readings;
+use headroom_record::store::{DB_FILE, RecordingMeta, Store};
+
+#[path = "common/pass.rs"]
+mod pass;
 
 const PASSES: i64 = 8;
 
@@ -17,17 +19,7 @@ fn append(store: &mut Store, k: i64) {
     let mut r = Readings::default();
     // Every pass different, so each writes its own pages.
     r.summary.node.node_name = format!("node-{k}-{}", "x".repeat((k as usize * 997) % 3000));
-    store
-        .append(NewPass {
-            time: Timestamp::from_second(1_800_000_000 + 10 * k).unwrap(),
-            trigger: "period",
-            woken_by: &[],
-            light: false,
-            readings: &serde_json::to_value(r).unwrap(),
-            pods: &[],
-            decision: &DecisionRecord::default(),
-        })
-        .unwrap();
+    pass::append(store, 10 * k, &[], &r);
 }
 
 /// A copy of the recording with `wal` as its WAL.

@@ -3,26 +3,14 @@
 //! resumed writer adds the column, an older reader's query still works).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use headroom_core::Timestamp;
-use headroom_record::model::{DecisionRecord, Readings, Wake};
-use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, Store};
+use headroom_record::model::{Readings, Wake};
+use headroom_record::store::{DB_FILE, RecordingMeta, Store};
+
+#[path = "common/pass.rs"]
+mod pass;
 
 fn append(store: &mut Store, second: i64, woken_by: &[Wake]) {
-    store
-        .append(NewPass {
-            time: Timestamp::from_second(1_800_000_000 + second).unwrap(),
-            trigger: if woken_by.is_empty() {
-                "period"
-            } else {
-                "notification"
-            },
-            woken_by,
-            light: false,
-            readings: &serde_json::to_value(Readings::default()).unwrap(),
-            pods: &[],
-            decision: &DecisionRecord::default(),
-        })
-        .unwrap();
+    pass::append(store, second, woken_by, &Readings::default());
 }
 
 fn wake(watch: &str, kind: &str, detail: &str) -> Wake {
