@@ -303,6 +303,15 @@ impl Store {
         &self.dir
     }
 
+    /// `synchronous = NORMAL` for this connection: commits no longer fsync the WAL (a power
+    /// cut may lose the last ones). Only for the benchmark that measures what `FULL` costs.
+    #[doc(hidden)]
+    pub fn relax_durability_for_benchmarks(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(db_err(&self.dir))
+    }
+
     fn write_meta(&mut self, meta: &RecordingMeta) -> Result<(), StoreError> {
         let pairs = [
             ("source", &meta.source),
