@@ -202,7 +202,9 @@ fn zip_tagged(tag: Option<u8>, bytes: &[u8]) -> Vec<u8> {
 
 fn unzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(bytes).read_to_end(&mut out)?;
+    // The bufread decoder reads the slice as it is (the read one would zero a 32 KiB buffer
+    // for every stream: replay unzips two or three streams a pass).
+    flate2::bufread::ZlibDecoder::new(bytes).read_to_end(&mut out)?;
     Ok(out)
 }
 

@@ -38,21 +38,17 @@ fn decode_stream(blob: &[u8], has_base: bool, into: &mut Value) -> Result<(), St
     }
 }
 
-/// The typed readings of a pass (the Summary alone without `samples`). The pass time goes
-/// back into the trees for parsing and is marked again after: they stay the next pass's base.
-fn readings(s: &mut Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
-    crate::pass_time::unmark(&mut s.summary, time);
-    let summary = Summary::deserialize(&s.summary);
-    crate::pass_time::mark(&mut s.summary, time);
-    let mut readings = if samples {
-        crate::pass_time::unmark(&mut s.samples, time);
-        let r = Readings::deserialize(&s.samples);
-        crate::pass_time::mark(&mut s.samples, time);
-        r?
+/// The typed readings of a pass (the Summary alone without `samples`), read from the marked
+/// trees with the pass time in place of the mark (the trees stay marked: they are the next
+/// pass's base).
+fn readings(s: &Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
+    let summary: Summary = crate::pass_time::from_marked(&s.summary, time)?;
+    let mut readings: Readings = if samples {
+        crate::pass_time::from_marked(&s.samples, time)?
     } else {
         Readings::default()
     };
-    readings.summary = summary?;
+    readings.summary = summary;
     Ok(readings)
 }
 
@@ -184,7 +180,7 @@ impl Store {
                 .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
             let time = Timestamp::from_nanosecond(i128::from(time_ns))
                 .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?;
-            let readings = readings(&mut base, samples, &time.to_string())
+            let readings = readings(&base, samples, &time.to_string())
                 .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
             let woken_by: Option<String> = row.get(8).map_err(get)?;
             let woken_by = match woken_by {
