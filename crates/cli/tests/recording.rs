@@ -6,12 +6,14 @@
 use assert_cmd::Command;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[path = "common/json_lines.rs"]
 mod json_lines;
 use json_lines::json_lines;
+
+#[path = "common/record.rs"]
+mod record;
 
 #[path = "common/fake_host.rs"]
 mod fake_host;
@@ -23,26 +25,16 @@ fn headroom() -> Command {
     c
 }
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("headroom")
-}
-
 /// Start `headroom record` on the fake host; the child prints one decision line per pass,
 /// after the pass is committed.
 fn spawn_record(dir: &Path, rec: &Path, period: &str) -> std::process::Child {
-    std::process::Command::new(bin())
-        .args(["record", "--period", period, "--pods"])
-        .arg(dir.join("pods.json"))
-        .arg("--config")
-        .arg(dir.join("kubelet.yaml"))
-        .arg("--root")
-        .arg(dir)
-        .arg(rec)
-        .env("HEADROOM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    record::spawn_record(
+        dir,
+        rec,
+        &dir.join("pods.json"),
+        &dir.join("kubelet.yaml"),
+        period,
+    )
 }
 
 /// Record `n` passes, then stop the recorder.

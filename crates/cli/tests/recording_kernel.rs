@@ -1,7 +1,8 @@
 //! Kernel test of the flight recorder (root, cgroup v1): `headroom agent --action kill
 //! --record DIR` while a hog pushes a test pods cgroup over `allocatableMemory.available<100Mi`;
 //! then `incidents` names the eviction (pod, signal, time), `replay` with the recorded config
-//! reproduces it, and `replay` with a larger threshold evicts earlier.
+//! reproduces it, and `replay` with a larger threshold evicts earlier; the passes a
+//! notification woke name the watches that fired.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/json_lines.rs"]
@@ -186,6 +187,29 @@ fn the_recording_names_the_eviction_and_replays_it() {
             .collect();
         assert_eq!(serde_json::json!(replayed), s["recorded"]["evicted"], "{s}");
     }
+    // Each pass a notification woke names the watches that fired (and only those passes do).
+    let woken: Vec<&serde_json::Value> = steps
+        .iter()
+        .filter(|s| s["recorded"]["trigger"] == "notification")
+        .collect();
+    for s in &steps {
+        let named = s["recorded"]["wokenBy"].as_array().is_some_and(|w| !w.is_empty());
+        assert_eq!(
+            named,
+            s["recorded"]["trigger"] == "notification",
+            "a pass's trigger and its wokenBy disagree: {}",
+            s["recorded"]
+        );
+    }
+    assert!(
+        !woken.is_empty(),
+        "no pass was woken by a notification while the hog crossed 100Mi\nagent:\n{out}"
+    );
+    eprintln!(
+        "passes woken by a notification: {} ({})",
+        woken.len(),
+        woken[0]["recorded"]["wokenBy"]
+    );
 
     // replay with 250Mi: an earlier eviction, same pod (and its picture).
     let replay_svg = dir.path().join("replay.svg");

@@ -13,6 +13,8 @@
 mod cgroups;
 #[path = "common/fake_host.rs"]
 mod fake_host;
+#[path = "common/record.rs"]
+mod record;
 #[path = "common/run.rs"]
 mod run;
 #[path = "common/status_trees.rs"]
@@ -160,30 +162,12 @@ fn once_on_a_v2_tree_at_80_and_120_columns() {
     insta::assert_snapshot!("once_v2_120", redact(&wide, tmp.path()));
 }
 
-/// Start `headroom record` on the fake host; it prints a decision line after each committed
-/// pass.
-fn spawn_record(dir: &Path, rec: &Path, pods: &Path, config: &Path) -> std::process::Child {
-    Command::new(BIN)
-        .args(["record", "--period", "100ms", "--pods"])
-        .arg(pods)
-        .arg("--config")
-        .arg(config)
-        .arg("--root")
-        .arg(dir)
-        .arg(rec)
-        .env("HEADROOM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn once_draws_the_history_of_a_recording_while_it_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let (pods, config) = v1_tree(tmp.path());
     let rec = tmp.path().join("rec");
-    let mut recorder = spawn_record(tmp.path(), &rec, &pods, &config);
+    let mut recorder = record::spawn_record(tmp.path(), &rec, &pods, &config, "100ms");
     let mut lines = BufReader::new(recorder.stdout.take().unwrap()).lines();
     let mut passes = 0;
     while passes < 3 {

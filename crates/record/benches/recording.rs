@@ -11,7 +11,9 @@
 //! busy at every pass (the worst case for the delta encoding).
 //!
 //! Run: `cargo bench -p headroom-record --bench recording` (a simulated day, 8,640 passes);
-//! `-- --quick` records an hour (360 passes) and scales by 24; `-- --passes N` records N.
+//! `-- --quick` records an hour (360 passes) and scales by 24; `-- --passes N` records N;
+//! `-- --compare-sync` also records the at-rest case under `synchronous=NORMAL` (no fsync per
+//! commit), to show what the recorder's `FULL` costs per pass.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -192,18 +194,29 @@ fn main() {
         passes,
         all_busy,
         6,
+        false,
     );
+    if args.iter().any(|a| a == "--compare-sync") {
+        run(
+            "the same, synchronous=NORMAL (no fsync per commit: not what the recorder does)",
+            passes,
+            all_busy,
+            6,
+            true,
+        );
+    }
     run(
         "every pass full (near a threshold, or `headroom record` on a busy node)",
         passes,
         all_busy,
         1,
+        false,
     );
 }
 
 /// Record `passes` passes, a full one every `full_every` (light otherwise, as the agent at
 /// rest), then replay them; print the figures.
-fn run(label: &str, passes: u64, all_busy: bool, full_every: u64) {
+fn run(label: &str, passes: u64, all_busy: bool, full_every: u64, sync_normal: bool) {
     let scale = 8640.0 / passes as f64;
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
@@ -232,6 +245,9 @@ fn run(label: &str, passes: u64, all_busy: bool, full_every: u64) {
         max_age: Duration::from_secs(7 * 24 * 3600),
     };
     let mut recorder = Recorder::open(&rec, &meta, retention).unwrap();
+    if sync_normal {
+        recorder.store().relax_durability_for_benchmarks().unwrap();
+    }
     let mut state = ManagerState::new();
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let start = Timestamp::now();
@@ -265,6 +281,7 @@ fn run(label: &str, passes: u64, all_busy: bool, full_every: u64) {
                 decision: &decision,
                 config: &config,
                 trigger: "period",
+                woken_by: &[],
                 light,
                 now,
             })

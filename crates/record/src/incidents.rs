@@ -7,7 +7,7 @@ use headroom_core::Timestamp;
 use headroom_linux::memcg::MemoryBreakdown;
 use serde::Serialize;
 
-use crate::model::{Event, Pass};
+use crate::model::{Event, Pass, Wake};
 
 /// How far back the working-set split of an incident reaches.
 pub const SPLIT_WINDOW_SECONDS: i64 = 300;
@@ -40,6 +40,10 @@ pub struct Incident {
     pub ranking: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The watches whose notifications woke the pass that saw it (an eviction, the start of
+    /// a MemoryPressure episode); empty for a periodic pass.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub woken_by: Vec<Wake>,
     /// The node's (or, for allocatable, the pods cgroup's) working set split, oldest first.
     pub working_set_before: Vec<SplitPoint>,
 }
@@ -146,6 +150,7 @@ impl Finder {
                 cgroup: text("cgroup"),
                 ranking: Vec::new(),
                 message: None,
+                woken_by: Vec::new(),
                 working_set_before: self.split_before(e.time, None),
             });
         }
@@ -184,6 +189,7 @@ impl Finder {
                 cgroup: None,
                 ranking: d.ranking.clone(),
                 message: Some(e.message.trim_end().to_string()),
+                woken_by: pass.woken_by.clone(),
                 working_set_before: self.split_before(pass.time, Some(&e.signal)),
             });
         }
@@ -204,6 +210,7 @@ impl Finder {
                     cgroup: None,
                     ranking: Vec::new(),
                     message: None,
+                    woken_by: pass.woken_by.clone(),
                 });
             }
             (Some(ep), true) => {

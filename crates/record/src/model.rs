@@ -215,6 +215,26 @@ impl DecisionRecord {
     }
 }
 
+/// A watch whose notification woke a pass (a pass can be woken by several at once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wake {
+    /// The agent's name for the watch: `pods usage`, `pods memory.events`, `psi pods`, ...
+    pub watch: String,
+    /// `usage_threshold`, `memory_events`, `psi`, `gone`, `usage_poll` (the agent's usage
+    /// re-reads found the crossing) or `catch_up` (figures moved across a threshold between a
+    /// pass's reads and its re-arm, so the agent passed again at once).
+    pub kind: String,
+    /// What it reported, as the agent logs it (counters that moved, the PSI trigger ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+impl std::fmt::Display for Wake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.watch, self.kind)
+    }
+}
+
 /// One stored pass, decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pass {
@@ -224,6 +244,9 @@ pub struct Pass {
     /// `start`, `period`, `notification`, `cleanup`, `dense` (the recorder's own 1 s cadence
     /// near a threshold).
     pub trigger: String,
+    /// Which watches woke it (empty: not woken by a notification, or recorded before the
+    /// recorder stored them).
+    pub woken_by: Vec<Wake>,
     pub light: bool,
     /// The `configs` row in force at this pass (see [`crate::store::Store::config_text`]).
     pub config_id: i64,

@@ -5,6 +5,9 @@
 
 use serde_json::Value;
 
+mod unmarked;
+pub use unmarked::from_marked;
+
 /// What a stored string equal to the pass time becomes.
 pub const MARK: &str = "@pass";
 

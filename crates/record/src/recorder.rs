@@ -28,6 +28,8 @@ pub struct PassInput<'a> {
     pub decision: &'a Decision,
     pub config: &'a EvictionConfig,
     pub trigger: &'a str,
+    /// The watches whose notifications woke the pass (empty when none did).
+    pub woken_by: &'a [crate::model::Wake],
     pub light: bool,
     pub now: Timestamp,
 }
@@ -85,6 +87,7 @@ impl Recorder {
         let id = self.store.append(NewPass {
             time: p.now,
             trigger: p.trigger,
+            woken_by: p.woken_by,
             light: p.light,
             readings: &value,
             pods: p.pods,

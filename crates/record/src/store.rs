@@ -93,6 +93,8 @@ pub struct RecordingMeta {
 pub struct NewPass<'a> {
     pub time: Timestamp,
     pub trigger: &'a str,
+    /// The watches that woke the pass (stored only when there are some).
+    pub woken_by: &'a [crate::model::Wake],
     pub light: bool,
     pub readings: &'a Value,
     pub pods: &'a [Pod],
@@ -123,6 +125,8 @@ pub struct Store {
     pods_cache: Option<(String, i64)>,
     /// The `configs` row of the config in force (writing only).
     config_id: i64,
+    /// `passes` has the `woken_by` column (added to schema 2 after its first release).
+    woken_by_column: bool,
 }
 
 /// The last pass written to a chain: the base of the next one's deltas.
@@ -176,7 +180,8 @@ CREATE TABLE passes (
     config_id INTEGER NOT NULL,
     decision BLOB NOT NULL,
     summary BLOB NOT NULL,
-    samples BLOB NOT NULL
+    samples BLOB NOT NULL,
+    woken_by TEXT
 );
 CREATE INDEX passes_time ON passes(time_ns);
 CREATE TABLE events (id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
@@ -197,7 +202,9 @@ fn zip_tagged(tag: Option<u8>, bytes: &[u8]) -> Vec<u8> {
 
 fn unzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(bytes).read_to_end(&mut out)?;
+    // The bufread decoder reads the slice as it is (the read one would zero a 32 KiB buffer
+    // for every stream: replay unzips two or three streams a pass).
+    flate2::bufread::ZlibDecoder::new(bytes).read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -234,12 +241,14 @@ impl Store {
                 });
             }
         }
+        add_woken_by_column(dir, &conn)?;
         let mut store = Store {
             dir: dir.to_path_buf(),
             conn,
             chains: [None, None],
             pods_cache: None,
             config_id: 0,
+            woken_by_column: true,
         };
         store.write_meta(&meta)?;
         store.config_id = store.config_row(&meta.config)?;
@@ -281,17 +290,28 @@ impl Store {
                 detail: format!("SQLite quick_check: {check}"),
             });
         }
+        let woken_by_column = has_column(dir, &conn, "passes", "woken_by")?;
         Ok(Store {
             dir: dir.to_path_buf(),
             conn,
             chains: [None, None],
             pods_cache: None,
             config_id: 0,
+            woken_by_column,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `synchronous = NORMAL` for this connection: commits no longer fsync the WAL (a power
+    /// cut may lose the last ones). Only for the benchmark that measures what `FULL` costs.
+    #[doc(hidden)]
+    pub fn relax_durability_for_benchmarks(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(db_err(&self.dir))
     }
 
     fn write_meta(&mut self, meta: &RecordingMeta) -> Result<(), StoreError> {
@@ -424,6 +444,33 @@ fn create(dir: &Path) -> Result<(), StoreError> {
     let _ = std::fs::remove_file(dir.join(format!("{DB_FILE}.new-shm")));
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Does `table` have `column`?
+fn has_column(dir: &Path, conn: &Connection, table: &str, column: &str) -> Result<bool, StoreError> {
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA table_info({table})"))
+        .map_err(db_err(dir))?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(1))
+        .map_err(db_err(dir))?;
+    for name in names {
+        if name.map_err(db_err(dir))? == column {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Which watches woke a pass came after schema 2's first release, as a column of its own:
+/// a schema-2 recording without it gains it when a writer resumes it (older schema-2 readers
+/// do not name it and read on unchanged); readers of a recording that lacks it see no watches.
+fn add_woken_by_column(dir: &Path, conn: &Connection) -> Result<(), StoreError> {
+    if !has_column(dir, conn, "passes", "woken_by")? {
+        conn.execute_batch("ALTER TABLE passes ADD COLUMN woken_by TEXT")
+            .map_err(db_err(dir))?;
     }
     Ok(())
 }

@@ -131,6 +131,7 @@ fn the_summary_re_derives_from_the_stored_raw_samples() {
                 decision: &decision,
                 config: &config,
                 trigger: "period",
+                woken_by: &[],
                 light: false,
                 now,
             })

@@ -7,10 +7,12 @@
 
 use std::path::Path;
 
-use headroom_core::Timestamp;
 use headroom_linux::memcg::{CgroupKind, CgroupVersion, MemcgSample, StatMap};
-use headroom_record::model::{DecisionRecord, Readings};
-use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, SCHEMA_VERSION, Store, StoreError};
+use headroom_record::model::Readings;
+use headroom_record::store::{DB_FILE, RecordingMeta, SCHEMA_VERSION, Store, StoreError};
+
+#[path = "common/pass.rs"]
+mod pass;
 
 fn meta(node: &str, config: &str) -> RecordingMeta {
     RecordingMeta {
@@ -34,15 +36,7 @@ fn record(dir: &Path, meta: &RecordingMeta, t0: i64, n: i64) {
         sample.stat = StatMap::parse(&format!("cache {}\nrss 4096\n", k * 4096));
         sample.usage = Some(k as u64 * 8192);
         r.node = Some(sample);
-        s.append(NewPass {
-            time: Timestamp::from_second(1_800_000_000 + t0 + k).unwrap(),
-            trigger: "period",
-            light: false,
-            readings: &serde_json::to_value(r).unwrap(),
-            pods: &[],
-            decision: &DecisionRecord::default(),
-        })
-        .unwrap();
+        pass::append(&mut s, t0 + k, &[], &r);
     }
 }
 

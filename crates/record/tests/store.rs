@@ -29,6 +29,7 @@ fn append(store: &mut Store, t: Timestamp, k: u64, light: bool, noise: usize, se
         .append(NewPass {
             time: t,
             trigger: "period",
+            woken_by: &[],
             light,
             readings: &readings(k, noise, seed),
             pods: &[],

@@ -6,6 +6,8 @@
 #   vm_insmod MODULE [PARAM=VALUE...]  load a module shipped in the image, dependencies first
 #   vm_ramdisk MOUNTPOINT SIZE_MIB     a RAM disk (brd) formatted ext2, mounted with the ext4
 #                                      driver: real page cache (the initramfs is shmem); once
+#   vm_disk MOUNTPOINT [DEVICE]        mount the ext4 disk image attached with Guest::disk
+#                                      (default /dev/vda): persistent across boots
 #   vm_in_cgroup CGROUP_DIR COMMAND... run COMMAND inside a cgroup from its first page
 # Everything a scenario prints goes to the console (the guest's log the host shows on failure).
 
@@ -70,6 +72,21 @@ vm_ramdisk() {
     mke2fs -q /dev/ram0 > /dev/null || mke2fs /dev/ram0 || return 1
     mkdir -p "$1"
     mount -t ext4 /dev/ram0 "$1"
+}
+
+vm_disk() {
+    _dev=${2:-/dev/vda}
+    for _m in virtio_pci virtio_blk crc32c_generic ext4; do
+        vm_insmod "$_m" || { echo "vm_disk: cannot load $_m"; return 1; }
+    done
+    # devtmpfs makes the node when the driver has probed the disk.
+    for _ in $(seq 100); do
+        [ -b "$_dev" ] && break
+        sleep 0.1
+    done
+    [ -b "$_dev" ] || { echo "vm_disk: no $_dev (was a disk attached with Guest::disk?)"; return 1; }
+    mkdir -p "$1"
+    mount -t ext4 "$_dev" "$1"
 }
 
 vm_in_cgroup() {

@@ -20,6 +20,7 @@
 //! and tests must never assert on durations.
 
 mod cpio;
+pub mod disk;
 pub mod host;
 mod initramfs;
 mod qemu;
@@ -67,6 +68,7 @@ pub struct Guest {
     cpus: u32,
     timeout: Duration,
     kernel_args: String,
+    disks: Vec<PathBuf>,
 }
 
 /// Default guest timeout (wall seconds); `HEADROOM_VM_TIMEOUT_SECS` overrides it.
@@ -91,6 +93,7 @@ impl Guest {
             cpus: 2,
             timeout: Duration::from_secs(timeout),
             kernel_args: String::new(),
+            disks: Vec::new(),
         }
     }
 
@@ -145,6 +148,15 @@ impl Guest {
         self
     }
 
+    /// Attach the raw disk image at `host_path` as a virtio-blk disk (the first is `/dev/vda`,
+    /// then `/dev/vdb` ...; mount an ext4 one with `vm_disk`). The image outlives the run: what
+    /// the guest wrote is there for the next boot (see [`disk::ext4_image`]). Writes go through
+    /// the host's page cache (qemu `cache=writeback`), and the guest's flushes are honoured.
+    pub fn disk(mut self, host_path: impl AsRef<Path>) -> Guest {
+        self.disks.push(host_path.as_ref().to_path_buf());
+        self
+    }
+
     fn env_sh(&self) -> String {
         self.env
             .iter()
@@ -173,6 +185,34 @@ impl Vm {
     /// Build the image, boot, wait for the guest to power off (or the timeout), and return what
     /// came back. A guest that fails is still an `Ok` outcome: look at `ending` and `cases`.
     pub fn run(&self, guest: &Guest) -> Result<Outcome, VmError> {
+        self.run_inner(guest, None)
+    }
+
+    /// [`Vm::run`], but `cut` is shown the guest's console so far about ten times a second
+    /// while the guest runs; when it returns true, qemu is SIGKILLed on the spot: the guest's
+    /// power cut (its RAM, page cache and unwritten I/O are gone; what its disks had accepted
+    /// stays). The outcome's `ending` is then [`Ending::PowerCut`].
+    pub fn run_until_power_cut(
+        &self,
+        guest: &Guest,
+        mut cut: impl FnMut(&str) -> bool,
+    ) -> Result<Outcome, VmError> {
+        self.run_inner(guest, Some(&mut cut))
+    }
+
+    fn run_inner(
+        &self,
+        guest: &Guest,
+        cut: Option<&mut dyn FnMut(&str) -> bool>,
+    ) -> Result<Outcome, VmError> {
+        for path in &guest.disks {
+            if !path.is_file() {
+                return Err(VmError::Setup(format!(
+                    "disk {}: no such image file (make one with headroom_vmtest::disk::ext4_image)",
+                    path.display()
+                )));
+            }
+        }
         for (name, path) in &guest.binaries {
             if !path.is_file() {
                 return Err(VmError::Setup(format!(
@@ -188,18 +228,23 @@ impl Vm {
         let image = work.path().join("initramfs.cpio");
         let mut files = guest.files.clone();
         files.push(("/vmtest/env.sh".into(), guest.env_sh().into_bytes(), 0o644));
+        let mut modules = guest.modules.clone();
+        if !guest.disks.is_empty() {
+            // The PCI transport and the block driver: Debian builds both as modules.
+            modules.extend(["virtio_pci".to_string(), "virtio_blk".to_string()]);
+        }
         initramfs::build(
             &self.tools,
             &initramfs::Contents {
                 scenario: &guest.scenario,
                 binaries: &guest.binaries,
                 files: &files,
-                modules: &guest.modules,
+                modules: &modules,
             },
             &image,
             work.path(),
         )?;
-        qemu::boot(self, guest, &image, work.path())
+        qemu::boot(self, guest, &image, work.path(), cut)
         // `work` is dropped here: the image and logs are removed whatever happened.
     }
 }

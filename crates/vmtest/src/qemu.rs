@@ -20,7 +20,13 @@ impl Drop for Running {
     }
 }
 
-pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome, VmError> {
+pub fn boot(
+    vm: &Vm,
+    guest: &Guest,
+    image: &Path,
+    work: &Path,
+    mut cut: Option<&mut dyn FnMut(&str) -> bool>,
+) -> Result<Outcome, VmError> {
     let console = work.join("console.log");
     let port = work.join("results.log");
     let qemu_err = work.join("qemu.stderr");
@@ -56,6 +62,7 @@ pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome
         .arg(format!("file:{}", console.display()))
         .arg("-serial")
         .arg(format!("file:{}", port.display()))
+        .args(guest.disks.iter().flat_map(|d| ["-drive".into(), drive(d)]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
@@ -63,6 +70,7 @@ pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome
     let mut running = Running(cmd.spawn().map_err(|e| VmError::io(&vm.tools.qemu, e))?);
     let deadline = start + guest.timeout;
     let mut ending = Ending::Stopped;
+    let mut seen = ConsoleSoFar::default();
     loop {
         match running.0.try_wait() {
             Ok(Some(_)) => break,
@@ -70,7 +78,18 @@ pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome
                 ending = Ending::TimedOut(guest.timeout);
                 break;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Ok(None) => {
+                if let Some(cut) = cut.as_mut()
+                    && cut(seen.read(&console))
+                {
+                    // SIGKILL: the guest gets no chance to flush or unmount anything.
+                    let _ = running.0.kill();
+                    let _ = running.0.wait();
+                    ending = Ending::PowerCut;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
             Err(e) => return Err(VmError::io(&vm.tools.qemu, e)),
         }
     }
@@ -84,6 +103,37 @@ pub fn boot(vm: &Vm, guest: &Guest, image: &Path, work: &Path) -> Result<Outcome
         console_text.push_str(&qemu_text);
     }
     Ok(Outcome::parse(&read(&port), console_text, ending, wall))
+}
+
+/// `-drive` for a raw image on virtio-blk. `cache=writeback` (qemu's default, said out loud):
+/// the guest sees a volatile write cache and its flushes reach the host file (fdatasync).
+fn drive(image: &Path) -> String {
+    // qemu's option parser splits on commas; a doubled comma is a literal one.
+    let path = image.display().to_string().replace(',', ",,");
+    format!("file={path},format=raw,if=virtio,cache=writeback")
+}
+
+/// The console file as far as qemu has written it, read a piece at a time.
+#[derive(Default)]
+struct ConsoleSoFar {
+    bytes: Vec<u8>,
+    text: String,
+}
+
+impl ConsoleSoFar {
+    fn read(&mut self, path: &Path) -> &str {
+        use std::io::{Read, Seek, SeekFrom};
+        if let Ok(mut f) = File::open(path)
+            && f.seek(SeekFrom::Start(self.bytes.len() as u64)).is_ok()
+        {
+            let before = self.bytes.len();
+            let _ = f.read_to_end(&mut self.bytes);
+            if self.bytes.len() != before {
+                self.text = String::from_utf8_lossy(&self.bytes).into_owned();
+            }
+        }
+        &self.text
+    }
 }
 
 /// qemu under `setpriv --pdeathsig KILL` when util-linux's setpriv is there: if the test

@@ -38,6 +38,9 @@ pub enum Ending {
     Stopped,
     /// The host's timeout ran out; qemu was killed.
     TimedOut(Duration),
+    /// The host cut the guest's power ([`crate::Vm::run_until_power_cut`]): qemu was SIGKILLed
+    /// while the guest ran.
+    PowerCut,
 }
 
 /// Everything one boot brought back.
@@ -131,7 +134,7 @@ impl Outcome {
         }
         if let Some(scenario_exit) = finished {
             out.ending = Ending::Finished { scenario_exit };
-        } else if !booted && !matches!(out.ending, Ending::TimedOut(_)) {
+        } else if !booted && !matches!(out.ending, Ending::TimedOut(_) | Ending::PowerCut) {
             out.ending = Ending::NoBoot;
         }
         out

@@ -94,6 +94,9 @@ pub struct Runner {
     /// The last wake-up was the usage re-reads finding a threshold crossed: the pass may be
     /// a fast one ([`crate::fast_pass`]).
     woken_by_usage_poll: bool,
+    /// The watches whose notifications woke the coming pass, for the recording (empty: the
+    /// period, a cleanup or the start).
+    woken_by: Vec<headroom_record::model::Wake>,
     /// When the last full (whole-tree) pass started; `None` before the first.
     last_full: Option<Instant>,
     /// What the last decision says about whether the next pass may be light.
@@ -187,6 +190,7 @@ impl Runner {
             evict_api: None,
             clock: Box::new(SystemClock),
             woken_by_usage_poll: false,
+            woken_by: Vec::new(),
             last_full: None,
             quiet: Quiet::default(),
             active: Vec::new(),

@@ -132,6 +132,7 @@ impl Runner {
                 decision: &decision,
                 config: &self.cfg.eviction,
                 trigger: trigger.as_str(),
+                woken_by: &self.woken_by,
                 light,
                 now,
             });

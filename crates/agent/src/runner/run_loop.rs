@@ -30,6 +30,7 @@ impl Runner {
             }
             let started = self.clock.now();
             let outcome = self.pass(trigger)?;
+            self.woken_by.clear();
             self.sd.pass_done();
             passes += 1;
             if self.cfg.once || self.cfg.max_passes.is_some_and(|m| passes >= m) {
@@ -50,6 +51,7 @@ impl Runner {
                 }
                 caught_up = true;
                 trigger = Trigger::Notification;
+                self.woken_by = vec![woke("re-arm", "catch_up", String::new())];
                 continue;
             }
             caught_up = false;
@@ -60,8 +62,18 @@ impl Runner {
         }
     }
 
-    /// Block until the period elapses or a notification fires.
+    /// Block until the period elapses or a notification fires; `woken_by` says which watches
+    /// fired (for the recording).
     fn wait_for_trigger(&mut self, next_period: Instant) -> anyhow::Result<Trigger> {
+        let trigger = self.wait(next_period)?;
+        if self.woken_by_usage_poll {
+            self.woken_by
+                .push(woke("pods usage", "usage_poll", "a threshold is met".into()));
+        }
+        Ok(trigger)
+    }
+
+    fn wait(&mut self, next_period: Instant) -> anyhow::Result<Trigger> {
         loop {
             let now = self.clock.now();
             if now >= next_period {
@@ -90,6 +102,10 @@ impl Runner {
             // PSI alone says little about how near a threshold is (see [`crate::light`]).
             let psi_only = fired.iter().all(|f| matches!(f.kind, FiredKind::Psi { .. }));
             for f in &fired {
+                let text = f.to_string();
+                let detail = text.strip_prefix(&format!("{}: ", f.key)).unwrap_or(&text);
+                self.woken_by
+                    .push(woke(&f.key, f.kind.label(), detail.to_string()));
                 self.shared.metrics.inc_notification(&f.key, f.kind.label());
                 tracing::info!("notification: {f}");
                 if matches!(f.kind, FiredKind::Gone { .. }) {
@@ -124,5 +140,13 @@ impl Runner {
             cgroups,
             CLEANUP_TIMEOUT.as_secs()
         );
+    }
+}
+
+fn woke(watch: &str, kind: &str, detail: String) -> headroom_record::model::Wake {
+    headroom_record::model::Wake {
+        watch: watch.to_string(),
+        kind: kind.to_string(),
+        detail,
     }
 }

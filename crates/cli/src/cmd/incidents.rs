@@ -131,6 +131,10 @@ fn text(i: &Incident) -> String {
     if let Some(m) = &i.message {
         s.push_str(&format!("  message: {m}\n"));
     }
+    if !i.woken_by.is_empty() {
+        let w: Vec<String> = i.woken_by.iter().map(ToString::to_string).collect();
+        s.push_str(&format!("  woken by: {}\n", w.join(", ")));
+    }
     if let (Some(first), Some(last)) = (i.working_set_before.first(), i.working_set_before.last()) {
         let mib = |b: u64| b / (1 << 20);
         s.push_str(&format!(
@@ -147,4 +151,50 @@ fn text(i: &Incident) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use headroom_record::model::Wake;
+
+    #[test]
+    fn an_incident_says_which_watches_woke_its_pass() {
+        let mut i = Incident {
+            kind: "eviction",
+            time: "2026-01-01T00:00:00Z".parse().unwrap(),
+            end: None,
+            signal: None,
+            observed: None,
+            threshold: None,
+            pod: Some("ns/hog".into()),
+            cgroup: None,
+            ranking: Vec::new(),
+            message: None,
+            woken_by: Vec::new(),
+            working_set_before: Vec::new(),
+        };
+        assert!(!text(&i).contains("woken by"));
+        i.woken_by = vec![
+            Wake {
+                watch: "pods memory.events".into(),
+                kind: "memory_events".into(),
+                detail: "high=3".into(),
+            },
+            Wake {
+                watch: "psi pods".into(),
+                kind: "psi".into(),
+                detail: String::new(),
+            },
+        ];
+        assert!(
+            text(&i).contains("  woken by: pods memory.events (memory_events), psi pods (psi)\n"),
+            "{}",
+            text(&i)
+        );
+        let json = serde_json::to_value(&i).unwrap();
+        assert_eq!(json["wokenBy"][0]["watch"], "pods memory.events");
+        assert_eq!(json["wokenBy"][0]["detail"], "high=3");
+    }
 }

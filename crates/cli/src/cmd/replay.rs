@@ -363,10 +363,17 @@ fn replay_step(
                 "conditions": pass.decision.conditions,
                 "evicted": recorded,
             });
+            if !pass.woken_by.is_empty() {
+                v["recorded"]["wokenBy"] = json!(pass.woken_by);
+            }
             writeln!(out, "{v}")?;
         }
         Format::Text => {
             simulate::write_text(out, &step)?;
+            if !pass.woken_by.is_empty() {
+                let w: Vec<String> = pass.woken_by.iter().map(ToString::to_string).collect();
+                writeln!(out, "  recorded: woken by {}", w.join(", "))?;
+            }
             if !recorded.is_empty() {
                 writeln!(out, "  recorded: evicted {}", recorded.join(", "))?;
             }

@@ -120,11 +120,16 @@ impl Store {
         let summary_blob = blob(base.map(|b| &b.summary), &next.summary);
         let samples_blob = blob(base.map(|b| &b.samples), &next.samples);
         let time_ns = i64::try_from(pass.time.as_nanosecond()).unwrap_or(i64::MAX);
+        let woken_by = if pass.woken_by.is_empty() {
+            None
+        } else {
+            serde_json::to_string(pass.woken_by).ok()
+        };
         self.conn
             .execute(
                 "INSERT INTO passes(time_ns, trigger, light, key_id, base_id, pods_id, config_id, \
-                 decision, summary, samples) \
-                 VALUES (?1, ?2, ?3, COALESCE(?4, 0), ?5, ?6, ?7, ?8, ?9, ?10)",
+                 decision, summary, samples, woken_by) \
+                 VALUES (?1, ?2, ?3, COALESCE(?4, 0), ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     time_ns,
                     pass.trigger,
@@ -135,7 +140,8 @@ impl Store {
                     self.config_id,
                     decision_blob,
                     summary_blob,
-                    samples_blob
+                    samples_blob,
+                    woken_by
                 ],
             )
             .map_err(db_err(&self.dir))?;

@@ -38,21 +38,17 @@ fn decode_stream(blob: &[u8], has_base: bool, into: &mut Value) -> Result<(), St
     }
 }
 
-/// The typed readings of a pass (the Summary alone without `samples`). The pass time goes
-/// back into the trees for parsing and is marked again after: they stay the next pass's base.
-fn readings(s: &mut Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
-    crate::pass_time::unmark(&mut s.summary, time);
-    let summary = Summary::deserialize(&s.summary);
-    crate::pass_time::mark(&mut s.summary, time);
-    let mut readings = if samples {
-        crate::pass_time::unmark(&mut s.samples, time);
-        let r = Readings::deserialize(&s.samples);
-        crate::pass_time::mark(&mut s.samples, time);
-        r?
+/// The typed readings of a pass (the Summary alone without `samples`), read from the marked
+/// trees with the pass time in place of the mark (the trees stay marked: they are the next
+/// pass's base).
+fn readings(s: &Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
+    let summary: Summary = crate::pass_time::from_marked(&s.summary, time)?;
+    let mut readings: Readings = if samples {
+        crate::pass_time::from_marked(&s.samples, time)?
     } else {
         Readings::default()
     };
-    readings.summary = summary?;
+    readings.summary = summary;
     Ok(readings)
 }
 
@@ -126,8 +122,9 @@ impl Store {
         // The samples column is left out of the query when not wanted: SQLite then does not
         // read its pages at all.
         let sql = format!(
-            "SELECT id, time_ns, trigger, light, key_id, base_id, pods_id, config_id, decision, summary{} \
-             FROM passes WHERE id >= ?1 AND time_ns <= ?2 ORDER BY id",
+            "SELECT id, time_ns, trigger, light, key_id, base_id, pods_id, config_id, {}, decision, \
+             summary{} FROM passes WHERE id >= ?1 AND time_ns <= ?2 ORDER BY id",
+            if self.woken_by_column { "woken_by" } else { "NULL" },
             if samples { ", samples" } else { "" }
         );
         let mut stmt = self.conn.prepare(&sql).map_err(db_err(&self.dir))?;
@@ -162,10 +159,10 @@ impl Store {
                 decode_stream(blob, base_id.is_some(), into)
                     .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))
             };
-            stream(8, "decision", &mut base.decision)?;
-            stream(9, "summary", &mut base.summary)?;
+            stream(9, "decision", &mut base.decision)?;
+            stream(10, "summary", &mut base.summary)?;
             if samples {
-                stream(10, "samples", &mut base.samples)?;
+                stream(11, "samples", &mut base.samples)?;
             }
             if time_ns < from_ns {
                 tips.insert(key_id, (id, base));
@@ -183,13 +180,20 @@ impl Store {
                 .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
             let time = Timestamp::from_nanosecond(i128::from(time_ns))
                 .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?;
-            let readings = readings(&mut base, samples, &time.to_string())
+            let readings = readings(&base, samples, &time.to_string())
                 .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
+            let woken_by: Option<String> = row.get(8).map_err(get)?;
+            let woken_by = match woken_by {
+                None => Vec::new(),
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| damaged(format!("pass {id}: woken_by {text:?}: {e}")))?,
+            };
             tips.insert(key_id, (id, base));
             f(Pass {
                 id,
                 time,
                 trigger: row.get(2).map_err(get)?,
+                woken_by,
                 light: row.get(3).map_err(get)?,
                 config_id: row.get(7).map_err(get)?,
                 readings,

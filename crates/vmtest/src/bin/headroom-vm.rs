@@ -2,10 +2,12 @@
 //!
 //!     cargo run -p headroom-vmtest --bin headroom-vm -- SCENARIO.sh \
 //!         [--binary NAME=PATH]... [--env KEY=VALUE]... [--out DIR] [--timeout SECS]
+//!         [--memory MIB] [--disk IMAGE]...
 //!
 //! Prints the guest's console, then each case; files the guest sent with `vm_file` are
 //! written to DIR (default: not kept). Exit status 0 when every case passed and the scenario
-//! exited 0, 1 otherwise, 2 for bad arguments.
+//! exited 0, 1 otherwise, 2 for bad arguments. `--disk` attaches a raw image as virtio-blk
+//! (`/dev/vda` first; `vm_disk /mnt/disk` mounts an ext4 one; `mkfs.ext4 IMAGE` makes one).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use headroom_vmtest::{Guest, Vm};
 
 const USAGE: &str = "usage: headroom-vm SCENARIO.sh [--binary NAME=PATH]... [--env KEY=VALUE]... \
-                     [--out DIR] [--timeout SECS] [--memory MIB]";
+                     [--out DIR] [--timeout SECS] [--memory MIB] [--disk IMAGE]...";
 
 fn main() -> ExitCode {
     match run() {
@@ -34,6 +36,7 @@ fn run() -> Result<ExitCode, String> {
     let mut out_dir: Option<PathBuf> = None;
     let mut timeout = None;
     let mut memory = None;
+    let mut disks = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
         match arg.as_str() {
@@ -66,6 +69,7 @@ fn run() -> Result<ExitCode, String> {
                         .map_err(|_| format!("--memory {v}: expected MiB"))?,
                 );
             }
+            "--disk" => disks.push(PathBuf::from(value("--disk")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
@@ -88,6 +92,9 @@ fn run() -> Result<ExitCode, String> {
     }
     if let Some(m) = memory {
         guest = guest.memory_mib(m);
+    }
+    for d in &disks {
+        guest = guest.disk(d);
     }
     let vm = Vm::find_or_install().map_err(|e| e.to_string())?;
     let outcome = vm.run(&guest).map_err(|e| e.to_string())?;
