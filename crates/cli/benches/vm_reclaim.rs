@@ -15,6 +15,7 @@
 #[path = "../tests/vm/reclaim.rs"]
 mod reclaim;
 
+use headroom_lab::plot::time_chart;
 use headroom_vmtest::boot_or_skip;
 use plotters::prelude::*;
 
@@ -162,24 +163,16 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
     let t_max = series.iter().map(|s| s.2).fold(1.0, f64::max);
     let y_max = mib(reclaim::LIMIT) * 1.35;
     let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "hot cache, pods cgroup ({} MiB limit): kubelet policy vs reclaim-first",
-                mib(reclaim::LIMIT)
-            ),
-            ("sans-serif", 22),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds since the reader started")
-        .y_desc("MiB")
-        .draw()?;
+    let caption = format!(
+        "hot cache, pods cgroup ({} MiB limit): kubelet policy vs reclaim-first",
+        mib(reclaim::LIMIT)
+    );
+    let mut chart = time_chart(
+        &root,
+        &caption,
+        (t_max, "seconds since the reader started"),
+        y_max,
+    )?;
     let mut flat = |y: f64, label: &str, color: RGBColor| -> Result<(), Box<dyn std::error::Error>> {
         chart
             .draw_series(LineSeries::new([(0.0, y), (t_max, y)], color.stroke_width(1)))?

@@ -5,9 +5,12 @@
 //!
 //! Anonymous-growth reaction (crossing -> the hog's last progress) comes from the allocator's
 //! heartbeat: the crossing is where its allocated bytes put the pods cgroup's working set at
-//! `LIMIT - THRESHOLD` (the working set before the hog started plus what it allocated; the hog's
-//! own overhead, page tables and stack, is left out: it is the same for both policies, and only
-//! their ratio is reported). Emulated time is not real time: compare policies of one guest run.
+//! `LIMIT - THRESHOLD`: the working set before the hog started, plus the hog's own overhead
+//! (binary, stack, page tables: its container's usage less its allocated bytes, probed a second
+//! in), plus what it allocated. Leaving the overhead out (as the first version did) shifted
+//! every crossing by about a MiB, which at 40 MiB/s is ~25 ms: as large as the reactions
+//! themselves, so the ratio of two runs could read 28 where the agent's own log showed the
+//! same path. Emulated time is not real time: compare policies of one guest run.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_lab::heartbeat::Heartbeat;
@@ -86,6 +89,8 @@ pub struct Anon {
     pub status: i32,
     pub kills: u64,
     pub reclaims: u64,
+    /// The hog's own memory beyond what it allocated (probed a second in; 0 if not probed).
+    pub overhead: u64,
     pub heartbeat: Option<Heartbeat>,
 }
 
@@ -99,7 +104,7 @@ fn num(f: &[&str], i: usize, line: &str) -> u64 {
 pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
     let (mut hot, mut anon) = (Vec::new(), Vec::new());
     for l in csv.lines().filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = l.splitn(11, ',').collect();
+        let f: Vec<&str> = l.splitn(13, ',').collect();
         match f[0] {
             "hot" => {
                 let f: Vec<&str> = l.split(',').collect();
@@ -122,7 +127,7 @@ pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
                 });
             }
             "anon" => {
-                assert_eq!(f.len(), 11, "bad anon line {l:?}");
+                assert_eq!(f.len(), 13, "bad anon line {l:?}");
                 let n = |i| num(&f, i, l);
                 anon.push(Anon {
                     policy: f[1].to_string(),
@@ -131,7 +136,8 @@ pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
                     status: f[7].trim().parse().unwrap_or(-1),
                     kills: n(8),
                     reclaims: n(9),
-                    heartbeat: Heartbeat::parse(f[10]),
+                    overhead: n(10).saturating_sub(n(11)),
+                    heartbeat: Heartbeat::parse(f[12]),
                 });
             }
             other => panic!("bad reclaim.csv line kind {other:?}: {l:?}"),
@@ -143,7 +149,7 @@ pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
 /// (overshoot bytes past the crossing, reaction ms) of an anonymous-growth run.
 pub fn reaction(run: &Anon) -> Option<(i64, f64)> {
     let hb = run.heartbeat?;
-    let crossing = (LIMIT - THRESHOLD) as i64 - run.base_working_set as i64;
+    let crossing = (LIMIT - THRESHOLD) as i64 - run.base_working_set as i64 - run.overhead as i64;
     let overshoot = hb.allocated as i64 - crossing;
     let secs = hb.mono_ns.checked_sub(hb.start_mono_ns)? as f64 / 1e9;
     if secs <= 0.0 || hb.allocated == 0 {
