@@ -151,6 +151,33 @@ fn main() {
         ratios.last().copied().unwrap_or(f64::NAN),
         ratios.len()
     );
+    // The agent's own path (notification -> first signal), from its log: what a policy adds
+    // between the decision and the act, without the usage re-reads' detection time.
+    let paths = reclaim::agent_paths(&out.text("agent.log").unwrap_or_default());
+    let anon_runs: Vec<u64> = anon.iter().map(|r| r.run).collect();
+    println!();
+    println!("| policy | runs with a notification and a kill | notification -> signal p50 ms | max ms |");
+    println!("| --- | --- | --- | --- |");
+    let mut path_p50 = std::collections::BTreeMap::new();
+    for policy in ["kubelet", "reclaim-first"] {
+        let mut ms: Vec<f64> = paths
+            .iter()
+            .filter(|p| p.policy == policy && anon_runs.contains(&p.run))
+            .map(|p| p.notified_to_signal_ms)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "| {policy} | {} | {:.0} | {:.0} |",
+            ms.len(),
+            pct(&ms, 0.5),
+            ms.last().copied().unwrap_or(f64::NAN)
+        );
+        path_p50.insert(policy, pct(&ms, 0.5));
+    }
+    println!(
+        "ratio notification -> signal reclaim-first/kubelet (p50s): {:.2}",
+        path_p50["reclaim-first"] / path_p50["kubelet"]
+    );
     if let Some(path) = std::env::var_os("HEADROOM_BENCH_PLOT") {
         let series = reclaim::parse_series(&out.text("series.csv").unwrap_or_default());
         plot(std::path::Path::new(&path), &series).unwrap();

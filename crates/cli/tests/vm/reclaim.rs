@@ -83,6 +83,8 @@ pub struct Hot {
 #[derive(Debug, Clone)]
 pub struct Anon {
     pub policy: String,
+    /// The run's number in the guest (its section in agent.log).
+    pub run: u64,
     pub base_working_set: u64,
     pub oom: bool,
     /// The hog's exit status as the shell saw it (137: SIGKILL).
@@ -131,6 +133,7 @@ pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
                 let n = |i| num(&f, i, l);
                 anon.push(Anon {
                     policy: f[1].to_string(),
+                    run: n(2),
                     base_working_set: n(3).saturating_sub(n(4)),
                     oom: n(6) > n(5),
                     status: f[7].trim().parse().unwrap_or(-1),
@@ -180,4 +183,65 @@ pub fn parse_series(csv: &str) -> Vec<Sample> {
             ))
         })
         .collect()
+}
+
+/// The agent's own path in an anonymous-growth run, from its log: ms from the usage
+/// notification to the first signal of the kill (the `killed pod` line's time less the kill's
+/// own duration, which is the hog's exit: it stopped allocating at the signal). This leaves out
+/// how late the notification came (the usage re-reads, the same code under both policies) and
+/// is what a policy can add between the decision and the act.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentPath {
+    pub policy: String,
+    pub run: u64,
+    pub notified_to_signal_ms: f64,
+}
+
+/// [`AgentPath`] of each run whose log section (`=== POLICY run N`, as reclaim.sh writes
+/// agent.log) has a notification and a kill.
+pub fn agent_paths(log: &str) -> Vec<AgentPath> {
+    let stamp = |line: &str| -> Option<f64> {
+        let t: jiff::Timestamp = line.split_whitespace().next()?.parse().ok()?;
+        Some(t.as_nanosecond() as f64 / 1e6)
+    };
+    let mut out = Vec::new();
+    let mut current: Option<(String, u64)> = None;
+    let mut notified: Option<f64> = None;
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix("=== ") {
+            let mut w = rest.split_whitespace();
+            current = match (w.next(), w.next(), w.next().and_then(|n| n.parse().ok())) {
+                (Some(p), Some("run"), Some(n)) => Some((p.to_string(), n)),
+                _ => None,
+            };
+            notified = None;
+        } else if line.contains("notification: pods usage") && notified.is_none() {
+            notified = stamp(line);
+        } else if let (Some(i), Some((policy, run)), Some(t0)) =
+            (line.find("killed pod "), current.as_ref(), notified)
+        {
+            // "..., exited in grace=true, 257.79725ms" (Duration's Debug form).
+            let took = line[i..].rsplit(", ").next().and_then(duration_ms);
+            if let (Some(t1), Some(took)) = (stamp(line), took) {
+                out.push(AgentPath {
+                    policy: policy.clone(),
+                    run: *run,
+                    notified_to_signal_ms: t1 - took - t0,
+                });
+            }
+            notified = None;
+        }
+    }
+    out
+}
+
+/// A `Duration`'s Debug text (`257.79725ms`, `1.2s`, `950µs`) in ms.
+fn duration_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    for (unit, scale) in [("ms", 1.0), ("µs", 1e-3), ("ns", 1e-6), ("s", 1e3)] {
+        if let Some(v) = s.strip_suffix(unit) {
+            return v.parse::<f64>().ok().map(|v| v * scale);
+        }
+    }
+    None
 }
