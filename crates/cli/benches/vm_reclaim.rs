@@ -23,6 +23,9 @@ use plotters::prelude::*;
 mod support;
 use support::{env, pct};
 
+/// The guest's files by name (from the boot, or from a kept folder).
+type Files = Box<dyn Fn(&str) -> Option<String>>;
+
 fn mib(b: u64) -> f64 {
     b as f64 / reclaim::MIB as f64
 }
@@ -39,36 +42,35 @@ fn main() {
     };
     // HEADROOM_BENCH_FROM=DIR: the figures and plot again from a kept HEADROOM_BENCH_OUT
     // folder, without a boot (e.g. to redraw the plot).
-    let (text, header): (Box<dyn Fn(&str) -> Option<String>>, String) =
-        if let Some(dir) = std::env::var_os("HEADROOM_BENCH_FROM") {
-            let dir = std::path::PathBuf::from(dir);
-            let header = format!("re-read from {}", dir.display());
-            (
-                Box::new(move |name: &str| std::fs::read_to_string(dir.join(name)).ok()),
-                header,
-            )
-        } else {
-            let Some(out) = boot_or_skip("vm_reclaim bench", &reclaim::guest(&setup)) else {
-                return;
-            };
-            if let Some(dir) = std::env::var_os("HEADROOM_BENCH_OUT") {
-                std::fs::create_dir_all(&dir).unwrap();
-                for (name, bytes) in &out.files {
-                    std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
-                }
-                std::fs::write(std::path::Path::new(&dir).join("console.log"), &out.console).unwrap();
-            }
-            if out.text("reclaim.csv").is_none() {
-                eprintln!("{}", out.log_for_failure());
-                panic!("the guest sent no reclaim.csv");
-            }
-            let header = format!(
-                "guest boot {:.1} s, wall {:.0} s",
-                out.boot_seconds.unwrap_or(f64::NAN),
-                out.wall.as_secs_f64()
-            );
-            (Box::new(move |name: &str| out.text(name)), header)
+    let (text, header): (Files, String) = if let Some(dir) = std::env::var_os("HEADROOM_BENCH_FROM") {
+        let dir = std::path::PathBuf::from(dir);
+        let header = format!("re-read from {}", dir.display());
+        (
+            Box::new(move |name: &str| std::fs::read_to_string(dir.join(name)).ok()),
+            header,
+        )
+    } else {
+        let Some(out) = boot_or_skip("vm_reclaim bench", &reclaim::guest(&setup)) else {
+            return;
         };
+        if let Some(dir) = std::env::var_os("HEADROOM_BENCH_OUT") {
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, bytes) in &out.files {
+                std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+            }
+            std::fs::write(std::path::Path::new(&dir).join("console.log"), &out.console).unwrap();
+        }
+        if out.text("reclaim.csv").is_none() {
+            eprintln!("{}", out.log_for_failure());
+            panic!("the guest sent no reclaim.csv");
+        }
+        let header = format!(
+            "guest boot {:.1} s, wall {:.0} s",
+            out.boot_seconds.unwrap_or(f64::NAN),
+            out.wall.as_secs_f64()
+        );
+        (Box::new(move |name: &str| out.text(name)), header)
+    };
     let Some(csv) = text("reclaim.csv") else {
         panic!("no reclaim.csv");
     };
