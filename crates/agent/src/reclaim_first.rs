@@ -21,7 +21,8 @@ use headroom_core::Timestamp;
 use headroom_core::manager::{Decision, NoEvictionCode, NoEvictionReason};
 use headroom_core::pod::Pod;
 use headroom_core::reclaim::{
-    Attempt, Budget, HoldBecause, Plan, PlanInputs, Policy, ReclaimAsk, ReclaimLedger, plan,
+    Attempt, Budget, CacheFigures, HoldBecause, Plan, PlanInputs, Policy, ReclaimAsk, ReclaimLedger, plan,
+    plan_rules_1_to_4,
 };
 use headroom_core::view::ReclaimView;
 use headroom_linux::reclaim::{self as knob, Reclaimer};
@@ -73,10 +74,21 @@ impl ReclaimFirst {
         })
     }
 
-    /// The plan for the kubelet's `decision`. Reads the pods cgroup's `memory.stat` only when
-    /// it is needed: the decision evicts, or a reclaim within the last minute is being watched
-    /// for refaults.
-    pub fn plan(&mut self, decision: &Decision, metrics: &Metrics) -> Plan {
+    /// The plan for the kubelet's `decision`; `pass` is the pods cgroup's clean-cache figures
+    /// from the same pass's collection ([`knob::pass_cache_figures`]).
+    ///
+    /// Rules 1 to 4 are judged on `pass` alone, so when the clean cache cannot lift the signal
+    /// (the anonymous-growth case) the eviction goes ahead with nothing read, written or waited
+    /// for between the decision and the act: by construction as fast as the kubelet policy.
+    /// The pods cgroup's `memory.stat` is read (for its refault counters) only when the cache
+    /// covers the shortfall, when `pass` is missing, or when a reclaim within the last minute
+    /// is being watched for refaults.
+    pub fn plan(&mut self, decision: &Decision, pass: Option<&CacheFigures>, metrics: &Metrics) -> Plan {
+        if let Some(cache) = pass
+            && let Ok(decided @ Plan::Evict(_)) = plan_rules_1_to_4(&self.inputs(decision, Some(cache)))
+        {
+            return decided;
+        }
         let watching = self.ledger.recent(decision.time).next().is_some();
         if decision.evictions.is_empty() && !watching {
             self.refault_mark = None;
@@ -99,15 +111,19 @@ impl ReclaimFirst {
             }
             self.refault_mark = watching.then_some(f.workingset_refault_file);
         }
-        plan(&PlanInputs {
+        plan(&self.inputs(decision, figures.as_ref()))
+    }
+
+    fn inputs<'a>(&'a self, decision: &'a Decision, cache: Option<&'a CacheFigures>) -> PlanInputs<'a> {
+        PlanInputs {
             policy: Policy::ReclaimFirst,
             decision,
-            cache: figures.as_ref(),
+            cache,
             can_reclaim: self.knob.is_ok(),
             budget: self.budget,
             ledger: &self.ledger,
             page_size: self.page_size,
-        })
+        }
     }
 
     /// Ask the kernel for `ask.bytes`, bounded by [`RECLAIM_TIME_CAP`]; the view carries what

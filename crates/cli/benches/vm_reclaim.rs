@@ -9,17 +9,22 @@
 //! (seconds a hot run goes on after the reader's second pass, default 25),
 //! HEADROOM_BENCH_HOT_TIMEOUT (bound on a hot run, default 300), HEADROOM_BENCH_RATE (the hog's MiB/s, default 100), HEADROOM_BENCH_OUT (a
 //! folder: the guest's files and console), HEADROOM_BENCH_PLOT (an SVG path: working set over
-//! time of the first hot run of each policy, as in docs/reclaim-first.svg).
+//! time of the first hot run of each policy, as in docs/reclaim-first.svg), HEADROOM_BENCH_FROM
+//! (a kept HEADROOM_BENCH_OUT folder: figures and plot again from it, no boot).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/vm/reclaim.rs"]
 mod reclaim;
 
+use headroom_lab::plot::time_chart;
 use headroom_vmtest::boot_or_skip;
 use plotters::prelude::*;
 
 mod support;
 use support::{env, pct};
+
+/// The guest's files by name (from the boot, or from a kept folder).
+type Files = Box<dyn Fn(&str) -> Option<String>>;
 
 fn mib(b: u64) -> f64 {
     b as f64 / reclaim::MIB as f64
@@ -35,26 +40,44 @@ fn main() {
         hot_timeout: env("HEADROOM_BENCH_HOT_TIMEOUT", 300),
         anon_rate: env("HEADROOM_BENCH_RATE", 100),
     };
-    let Some(out) = boot_or_skip("vm_reclaim bench", &reclaim::guest(&setup)) else {
-        return;
-    };
-    if let Some(dir) = std::env::var_os("HEADROOM_BENCH_OUT") {
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, bytes) in &out.files {
-            std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+    // HEADROOM_BENCH_FROM=DIR: the figures and plot again from a kept HEADROOM_BENCH_OUT
+    // folder, without a boot (e.g. to redraw the plot).
+    let (text, header): (Files, String) = if let Some(dir) = std::env::var_os("HEADROOM_BENCH_FROM") {
+        let dir = std::path::PathBuf::from(dir);
+        let header = format!("re-read from {}", dir.display());
+        (
+            Box::new(move |name: &str| std::fs::read_to_string(dir.join(name)).ok()),
+            header,
+        )
+    } else {
+        let Some(out) = boot_or_skip("vm_reclaim bench", &reclaim::guest(&setup)) else {
+            return;
+        };
+        if let Some(dir) = std::env::var_os("HEADROOM_BENCH_OUT") {
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, bytes) in &out.files {
+                std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+            }
+            std::fs::write(std::path::Path::new(&dir).join("console.log"), &out.console).unwrap();
         }
-        std::fs::write(std::path::Path::new(&dir).join("console.log"), &out.console).unwrap();
-    }
-    let Some(csv) = out.text("reclaim.csv") else {
-        eprintln!("{}", out.log_for_failure());
-        panic!("the guest sent no reclaim.csv");
+        if out.text("reclaim.csv").is_none() {
+            eprintln!("{}", out.log_for_failure());
+            panic!("the guest sent no reclaim.csv");
+        }
+        let header = format!(
+            "guest boot {:.1} s, wall {:.0} s",
+            out.boot_seconds.unwrap_or(f64::NAN),
+            out.wall.as_secs_f64()
+        );
+        (Box::new(move |name: &str| out.text(name)), header)
+    };
+    let Some(csv) = text("reclaim.csv") else {
+        panic!("no reclaim.csv");
     };
     let (hot, anon) = reclaim::parse(&csv);
     println!(
-        "## Reclaim before evict on cgroup v2 (VM, TCG), {} runs per scenario and policy; guest boot {:.1} s, wall {:.0} s",
-        setup.runs,
-        out.boot_seconds.unwrap_or(f64::NAN),
-        out.wall.as_secs_f64()
+        "## Reclaim before evict on cgroup v2 (VM, TCG), {} runs per scenario and policy; {header}",
+        setup.runs
     );
     println!();
     println!(
@@ -150,8 +173,35 @@ fn main() {
         ratios.last().copied().unwrap_or(f64::NAN),
         ratios.len()
     );
+    // The agent's own path (notification -> first signal), from its log: what a policy adds
+    // between the decision and the act, without the usage re-reads' detection time.
+    let paths = reclaim::agent_paths(&text("agent.log").unwrap_or_default());
+    let anon_runs: Vec<u64> = anon.iter().map(|r| r.run).collect();
+    println!();
+    println!("| policy | runs with a notification and a kill | notification -> signal p50 ms | max ms |");
+    println!("| --- | --- | --- | --- |");
+    let mut path_p50 = std::collections::BTreeMap::new();
+    for policy in ["kubelet", "reclaim-first"] {
+        let mut ms: Vec<f64> = paths
+            .iter()
+            .filter(|p| p.policy == policy && anon_runs.contains(&p.run))
+            .map(|p| p.notified_to_signal_ms)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "| {policy} | {} | {:.0} | {:.0} |",
+            ms.len(),
+            pct(&ms, 0.5),
+            ms.last().copied().unwrap_or(f64::NAN)
+        );
+        path_p50.insert(policy, pct(&ms, 0.5));
+    }
+    println!(
+        "ratio notification -> signal reclaim-first/kubelet (p50s): {:.2}",
+        path_p50["reclaim-first"] / path_p50["kubelet"]
+    );
     if let Some(path) = std::env::var_os("HEADROOM_BENCH_PLOT") {
-        let series = reclaim::parse_series(&out.text("series.csv").unwrap_or_default());
+        let series = reclaim::parse_series(&text("series.csv").unwrap_or_default());
         plot(std::path::Path::new(&path), &series).unwrap();
         println!("plot: {}", std::path::Path::new(&path).display());
     }
@@ -162,40 +212,36 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
     let t_max = series.iter().map(|s| s.2).fold(1.0, f64::max);
     let y_max = mib(reclaim::LIMIT) * 1.35;
     let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "hot cache, pods cgroup ({} MiB limit): kubelet policy vs reclaim-first",
-                mib(reclaim::LIMIT)
-            ),
-            ("sans-serif", 22),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds since the reader started")
-        .y_desc("MiB")
-        .draw()?;
-    let mut flat = |y: f64, label: &str, color: RGBColor| -> Result<(), Box<dyn std::error::Error>> {
+    let caption = format!(
+        "hot cache, pods cgroup ({} MiB limit): kubelet policy vs reclaim-first",
+        mib(reclaim::LIMIT)
+    );
+    let mut chart = time_chart(
+        &root,
+        &caption,
+        (t_max, "seconds since the reader started"),
+        y_max,
+    )?;
+    // Dashed, so that a cache curve lying on a line stays visible.
+    let mut flat = |y: f64, label: &str, style: ShapeStyle| -> Result<(), Box<dyn std::error::Error>> {
         chart
-            .draw_series(LineSeries::new([(0.0, y), (t_max, y)], color.stroke_width(1)))?
+            .draw_series(DashedLineSeries::new([(0.0, y), (t_max, y)], 8, 5, style))?
             .label(label.to_string())
-            .legend(move |(x, yy)| PathElement::new([(x, yy), (x + 20, yy)], color));
+            .legend(move |(x, yy)| PathElement::new([(x, yy), (x + 20, yy)], style));
         Ok(())
     };
     flat(
         mib(reclaim::LIMIT),
-        &format!("limit ({} MiB)", mib(reclaim::LIMIT)),
-        BLACK,
+        &format!("limit ({} MiB): the kernel OOM-kills here", mib(reclaim::LIMIT)),
+        BLACK.stroke_width(2),
     )?;
     flat(
         mib(reclaim::LIMIT - reclaim::THRESHOLD),
-        &format!("eviction line (limit - {}Mi)", mib(reclaim::THRESHOLD)),
-        RGBColor(200, 120, 0),
+        &format!(
+            "eviction line (limit - {}Mi): the kubelet evicts above it",
+            mib(reclaim::THRESHOLD)
+        ),
+        RGBColor(230, 140, 0).stroke_width(2),
     )?;
     let first_run = |policy: &str| series.iter().find(|s| s.0 == policy).map(|s| s.1);
     let curves: [(&str, RGBColor); 2] = [("kubelet", RED), ("reclaim-first", BLUE)];
@@ -219,6 +265,23 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
             ))?
             .label(format!("active_file, {policy} policy"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], light));
+        // What happened, on the curve: the kubelet policy's run ends with the reader evicted;
+        // reclaim-first's working set drops where memory.reclaim ran.
+        let note = match policy {
+            "kubelet" => points
+                .last()
+                .map(|s| (s.2, mib(s.3), "reader evicted (false: ~90 MiB under the limit)")),
+            _ => lowest_after_peak(&points)
+                .map(|s| (s.2, mib(s.3), "memory.reclaim; then the reader re-reads it: hold")),
+        };
+        if let Some((t, y, text)) = note {
+            chart.draw_series(std::iter::once(Cross::new((t, y), 6, color.stroke_width(3))))?;
+            chart.draw_series(std::iter::once(Text::new(
+                text,
+                (t + t_max * 0.01, y - 12.0),
+                ("sans-serif", 15).into_font().color(&color),
+            )))?;
+        }
     }
     chart
         .configure_series_labels()
@@ -228,4 +291,16 @@ fn plot(path: &std::path::Path, series: &[reclaim::Sample]) -> Result<(), Box<dy
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// The lowest sample after the working set first peaked: where a reclaim took it down.
+fn lowest_after_peak<'a>(points: &[&'a reclaim::Sample]) -> Option<&'a reclaim::Sample> {
+    let peak = points
+        .iter()
+        .position(|s| s.3 > reclaim::LIMIT - reclaim::THRESHOLD)?;
+    points[peak..]
+        .iter()
+        .copied()
+        .min_by_key(|s| s.3)
+        .filter(|s| s.3 < reclaim::LIMIT - reclaim::THRESHOLD)
 }

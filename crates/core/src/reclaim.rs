@@ -29,7 +29,8 @@ mod plan;
 pub use budget::{Attempt, Budget, BudgetError, ReclaimLedger, WINDOW_NS};
 pub use estimate::{CacheFigures, Reclaimable, RefaultChurn, estimate};
 pub use plan::{
-    EvictBecause, HoldBecause, Plan, PlanInputs, ReclaimAsk, plan, plan_after_reclaim, shortfall,
+    Covered, EvictBecause, HoldBecause, Plan, PlanInputs, ReclaimAsk, plan, plan_after_reclaim,
+    plan_rules_1_to_4, shortfall,
 };
 
 /// Which eviction policy acts on a sync's decision.

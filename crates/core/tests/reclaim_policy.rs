@@ -9,7 +9,7 @@ use headroom_core::observe::{Observation, Observations};
 use headroom_core::quantity::Quantity;
 use headroom_core::reclaim::{
     Attempt, Budget, CacheFigures, EvictBecause, HoldBecause, Plan, PlanInputs, Policy, ReclaimLedger, plan,
-    plan_after_reclaim, shortfall,
+    plan_after_reclaim, plan_rules_1_to_4, shortfall,
 };
 use headroom_core::signal::{Resource, Signal};
 use headroom_core::threshold::{Threshold, ThresholdValue};
@@ -330,6 +330,17 @@ proptest! {
         }
         if !memory && evicts {
             prop_assert_eq!(p, Plan::Evict(EvictBecause::NotMemory));
+        }
+        // Every eviction and every "nothing" is decided by rules 1-4, blind to the refault
+        // counters and the ledger: what the agent judges on the pass's own figures before it
+        // reads anything more (the anonymous-growth path has nothing else in it).
+        let blind = CacheFigures { workingset_refault_file: 0, workingset_activate_file: 0, ..c };
+        let empty = ReclaimLedger::new();
+        let mut j = inputs(&d, have_figures.then_some(&blind), &empty);
+        j.can_reclaim = can_reclaim;
+        match plan_rules_1_to_4(&j) {
+            Ok(q) => prop_assert_eq!(q, p),
+            Err(_) => prop_assert!(matches!(p, Plan::Hold(_) | Plan::Reclaim(_)), "{:?}", p),
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use crate::hot_cache::{HotCacheReport, Sample};
 use anyhow::Context;
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -12,6 +14,29 @@ pub fn hot_cache_svg(path: &Path, report: &HotCacheReport) -> anyhow::Result<()>
         .with_context(|| format!("cannot draw the plot to {}", path.display()))
 }
 
+/// What [`time_chart`] returns: seconds (or ms) across, MiB up.
+pub type TimeChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart over time in MiB on a white SVG page, the frame every memory-over-time plot of the
+/// lab shares (also `benches/vm_reclaim.rs`): `caption` on top, `x` = (the last time, what the
+/// time axis counts), MiB from 0 to `y_max` up the side.
+pub fn time_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    x: (f64, &str),
+    y_max: f64,
+) -> Result<TimeChart<'a, 'b>, Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x.0, 0.0..y_max)?;
+    chart.configure_mesh().x_desc(x.1).y_desc("MiB").draw()?;
+    Ok(chart)
+}
+
 fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error>> {
     let mib = |b: u64| b as f64 / 1_048_576.0;
     let series = &r.series;
@@ -19,26 +44,18 @@ fn draw(path: &Path, r: &HotCacheReport) -> Result<(), Box<dyn std::error::Error
     // Room above the limit for the legend, so it hides no data.
     let y_max = mib(r.limit_bytes) * 1.5;
     let root = SVGBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "hot cache: {:.0} MiB limit, {:.0} MiB cache, anon at {:.0} MiB/s",
-                mib(r.limit_bytes),
-                mib(r.cache_bytes),
-                mib(r.rate_bytes_per_s)
-            ),
-            ("sans-serif", 22),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("time since the allocator started (ms)")
-        .y_desc("MiB")
-        .draw()?;
+    let caption = format!(
+        "hot cache: {:.0} MiB limit, {:.0} MiB cache, anon at {:.0} MiB/s",
+        mib(r.limit_bytes),
+        mib(r.cache_bytes),
+        mib(r.rate_bytes_per_s)
+    );
+    let mut chart = time_chart(
+        &root,
+        &caption,
+        (t_max, "time since the allocator started (ms)"),
+        y_max,
+    )?;
 
     // Shaded first, under the lines: when a kubelet would evict while the kernel still had
     // page cache to reclaim (the report's false-pressure window).

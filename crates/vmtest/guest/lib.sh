@@ -9,6 +9,10 @@
 #   vm_disk MOUNTPOINT [DEVICE]        mount the ext4 disk image attached with Guest::disk
 #                                      (default /dev/vda): persistent across boots
 #   vm_in_cgroup CGROUP_DIR COMMAND... run COMMAND inside a cgroup from its first page
+#   vm_rmdir DIR...                    remove (empty) cgroup directories, waiting up to 1 s
+#                                      each for their last processes to be reaped
+#   vm_field FILE KEY                  the value of the "KEY value" line of FILE (memory.stat,
+#                                      memory.events)
 # Everything a scenario prints goes to the console (the guest's log the host shows on failure).
 
 VM_RESULTS=/dev/ttyS1
@@ -93,4 +97,18 @@ vm_in_cgroup() {
     _cg=$1
     shift
     sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$_cg" "$@"
+}
+
+vm_rmdir() {
+    for _d in "$@"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            rmdir "$_d" 2>/dev/null && break
+            [ -d "$_d" ] || break
+            sleep 0.1
+        done
+    done
+}
+
+vm_field() {
+    grep "^$2 " "$1" | cut -d' ' -f2
 }

@@ -5,13 +5,13 @@
 use super::Runner;
 use super::pass::restamp;
 use crate::reclaim_first;
-use headroom_core::Timestamp;
 use headroom_core::manager::{self, Decision, SyncInputs};
 use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
 use headroom_core::reclaim::{Plan, plan_after_reclaim};
 use headroom_core::view::ReclaimView;
 use headroom_linux::collect::NodeSnapshot;
+use headroom_linux::reclaim as knob;
 
 impl Runner {
     /// `None` under the kubelet policy (nothing changes); otherwise what reclaim-first did,
@@ -25,7 +25,11 @@ impl Runner {
     ) -> Option<ReclaimView> {
         let mut rf = self.reclaim_first.take()?;
         let metrics = self.shared.metrics.clone();
-        let first = rf.plan(decision, &metrics);
+        let pass = snapshot
+            .pods_cgroup
+            .as_ref()
+            .map(|p| knob::pass_cache_figures(&p.memory));
+        let first = rf.plan(decision, pass.as_ref(), &metrics);
         let (final_plan, view) = match &first {
             Plan::Reclaim(ask) => {
                 let view = rf.reclaim(ask, decision.time, &metrics);
@@ -41,7 +45,7 @@ impl Runner {
     /// A full collection and a sync after a reclaim. When the collection fails the first
     /// decision stands (the kubelet's eviction goes ahead: never less safe than the kubelet).
     fn resync(&mut self, decision: &mut Decision, snapshot: &mut NodeSnapshot, pods: &mut Vec<Pod>) {
-        let now = Timestamp::now();
+        let now = self.clock.timestamp();
         let mut fresh = match self.collector.collect_at(now) {
             Ok(s) => s,
             Err(e) => {

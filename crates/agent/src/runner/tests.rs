@@ -335,3 +335,68 @@ fn a_kill_targets_the_chosen_pods_cgroup_and_refuses_a_tree_that_is_not_cgroupfs
     let text = shared.metrics.render(false);
     assert!(text.contains("action=\"kill\",result=\"refused\"} 1"), "{text}");
 }
+
+/// Issue #16, the anonymous-growth case: when the pass's own figures show that the clean cache
+/// cannot lift the signal, reclaim-first evicts in that pass as the kubelet policy does, with
+/// nothing read, written or waited for between the decision and the act. The policy's knob
+/// directory here has `memory.reclaim` but no `memory.stat`: had the hook read it (as it did
+/// before planning on the pass's figures), the plan would say `no-cache-figures`.
+#[test]
+fn reclaim_first_evicts_on_anonymous_growth_in_the_same_pass_without_reading_or_reclaiming() {
+    let host = Host::new();
+    host.set_node_used(3500 * MIB);
+    // The pods cgroup at 3000 of its 3072 MiB, nearly all anonymous; 8 MiB of active file cache.
+    host.write("sys/fs/cgroup/kubepods/memory.current", &(3000 * MIB).to_string());
+    let stat = |active: u64| {
+        format!(
+            "anon {}\nfile {}\nactive_file {}\ninactive_file {}\n",
+            2990 * MIB - active,
+            active + 2 * MIB,
+            active,
+            2 * MIB
+        )
+    };
+    host.write("sys/fs/cgroup/kubepods/memory.stat", &stat(8 * MIB));
+    host.pod("aaaa", 2900 * MIB);
+    let mut cfg = host.config("evictionHard:\n  allocatableMemory.available: 200Mi\n");
+    cfg.policy = headroom_core::reclaim::Policy::ReclaimFirst;
+    let (mut r, clock, lines, shared) = runner(cfg);
+    let knob = tempfile::tempdir().unwrap();
+    std::fs::write(knob.path().join("memory.reclaim"), "").unwrap();
+    r.reclaim_first = crate::reclaim_first::ReclaimFirst::new(
+        headroom_core::reclaim::Policy::ReclaimFirst,
+        knob.path(),
+        &shared.metrics,
+    );
+
+    let outcome = r.pass(Trigger::Notification).unwrap();
+    let l = lines.take_json();
+    let d = decisions(&l);
+    assert_eq!(d.len(), 1, "{l:?}");
+    assert_eq!(d[0]["reclaim"]["plan"], "evict", "{}", d[0]);
+    assert_eq!(d[0]["reclaim"]["because"], "cache-cannot-cover", "{}", d[0]);
+    assert!(d[0]["reclaim"].get("askedBytes").is_none(), "{}", d[0]);
+    assert_eq!(outcome.evicted, ["/podaaaa"], "evicted in the pass that decided");
+    assert!(
+        l.iter().any(|x| x["event"] == "action" && x["pod"] == "/podaaaa"),
+        "{l:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(knob.path().join("memory.reclaim")).unwrap(),
+        ""
+    );
+    assert_eq!(clock.elapsed(), Duration::ZERO, "no wait before the act");
+
+    // The same shortage with enough active file cache to cover it: only then is the knob's
+    // memory.stat read (for its refault counters), here in vain.
+    host.write("sys/fs/cgroup/kubepods/memory.stat", &stat(1000 * MIB));
+    r.acted = crate::acted::Acted::new();
+    clock.advance(Duration::from_secs(1));
+    r.pass(Trigger::Notification).unwrap();
+    let l = lines.take_json();
+    assert_eq!(
+        decisions(&l)[0]["reclaim"]["because"],
+        "no-cache-figures",
+        "{l:?}"
+    );
+}

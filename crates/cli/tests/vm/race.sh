@@ -24,14 +24,6 @@ mkdir -p $G && echo "$controllers" > $G/cgroup.subtree_control && mkdir -p $GC
 sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' $GC headroom worker alloc --mib 100 &
 sleep 2
 
-in_cgroup() {
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$@"
-}
-
-field() { # FILE KEY
-    grep "^$2 " "$1" | cut -d' ' -f2
-}
-
 cpu_ns() { # PID: on-CPU time of all its threads
     cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
@@ -69,16 +61,6 @@ stop_contender() {
     CPID=
 }
 
-remove() {
-    for d in "$@"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            rmdir "$d" 2>/dev/null && break
-            [ -d "$d" ] || break
-            sleep 0.1
-        done
-    done
-}
-
 RESULTS=/tmp/race.csv
 : > $RESULTS
 n=0
@@ -89,20 +71,20 @@ run_one() { # CONTENDER RATE
     ctr=$slice/cri-containerd-$(printf '%064d' $((n + 1000))).scope
     mkdir $slice && echo "$controllers" > $slice/cgroup.subtree_control && mkdir $ctr
     cur=$(cat $P/memory.current)
-    inactive=$(field $P/memory.stat inactive_file)
-    oom0=$(field $P/memory.events oom_kill)
+    inactive=$(vm_field $P/memory.stat inactive_file)
+    oom0=$(vm_field $P/memory.events oom_kill)
     rate=
     [ "$2" = full ] || rate="--rate $2"
     hb=/tmp/hb-$n
-    in_cgroup $ctr headroom worker alloc --mib 1024 $rate --heartbeat $hb &
+    vm_in_cgroup $ctr headroom worker alloc --mib 1024 $rate --heartbeat $hb &
     hog=$!
     wait $hog
     status=$?
-    oom1=$(field $P/memory.events oom_kill)
+    oom1=$(vm_field $P/memory.events oom_kill)
     galive=0
     [ -n "$(cat $GC/cgroup.procs)" ] && galive=1
     echo "$1,$2,$n,$cur,$inactive,$oom0,$oom1,$status,$galive,$(cat $hb 2>/dev/null)" >> $RESULTS
-    remove $ctr $slice
+    vm_rmdir $ctr $slice
     rm -f $hb
     # Let the contender see the pod go (the agent's cleanup pass) before the next run.
     sleep 1

@@ -5,9 +5,12 @@
 //!
 //! Anonymous-growth reaction (crossing -> the hog's last progress) comes from the allocator's
 //! heartbeat: the crossing is where its allocated bytes put the pods cgroup's working set at
-//! `LIMIT - THRESHOLD` (the working set before the hog started plus what it allocated; the hog's
-//! own overhead, page tables and stack, is left out: it is the same for both policies, and only
-//! their ratio is reported). Emulated time is not real time: compare policies of one guest run.
+//! `LIMIT - THRESHOLD`: the working set before the hog started, plus the hog's own overhead
+//! (binary, stack, page tables: its container's usage less its allocated bytes, probed a second
+//! in), plus what it allocated. Leaving the overhead out (as the first version did) shifted
+//! every crossing by about a MiB, which at 40 MiB/s is ~25 ms: as large as the reactions
+//! themselves, so the ratio of two runs could read 28 where the agent's own log showed the
+//! same path. Emulated time is not real time: compare policies of one guest run.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_lab::heartbeat::Heartbeat;
@@ -80,12 +83,16 @@ pub struct Hot {
 #[derive(Debug, Clone)]
 pub struct Anon {
     pub policy: String,
+    /// The run's number in the guest (its section in agent.log).
+    pub run: u64,
     pub base_working_set: u64,
     pub oom: bool,
     /// The hog's exit status as the shell saw it (137: SIGKILL).
     pub status: i32,
     pub kills: u64,
     pub reclaims: u64,
+    /// The hog's own memory beyond what it allocated (probed a second in; 0 if not probed).
+    pub overhead: u64,
     pub heartbeat: Option<Heartbeat>,
 }
 
@@ -99,7 +106,7 @@ fn num(f: &[&str], i: usize, line: &str) -> u64 {
 pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
     let (mut hot, mut anon) = (Vec::new(), Vec::new());
     for l in csv.lines().filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = l.splitn(11, ',').collect();
+        let f: Vec<&str> = l.splitn(13, ',').collect();
         match f[0] {
             "hot" => {
                 let f: Vec<&str> = l.split(',').collect();
@@ -122,16 +129,18 @@ pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
                 });
             }
             "anon" => {
-                assert_eq!(f.len(), 11, "bad anon line {l:?}");
+                assert_eq!(f.len(), 13, "bad anon line {l:?}");
                 let n = |i| num(&f, i, l);
                 anon.push(Anon {
                     policy: f[1].to_string(),
+                    run: n(2),
                     base_working_set: n(3).saturating_sub(n(4)),
                     oom: n(6) > n(5),
                     status: f[7].trim().parse().unwrap_or(-1),
                     kills: n(8),
                     reclaims: n(9),
-                    heartbeat: Heartbeat::parse(f[10]),
+                    overhead: n(10).saturating_sub(n(11)),
+                    heartbeat: Heartbeat::parse(f[12]),
                 });
             }
             other => panic!("bad reclaim.csv line kind {other:?}: {l:?}"),
@@ -143,7 +152,7 @@ pub fn parse(csv: &str) -> (Vec<Hot>, Vec<Anon>) {
 /// (overshoot bytes past the crossing, reaction ms) of an anonymous-growth run.
 pub fn reaction(run: &Anon) -> Option<(i64, f64)> {
     let hb = run.heartbeat?;
-    let crossing = (LIMIT - THRESHOLD) as i64 - run.base_working_set as i64;
+    let crossing = (LIMIT - THRESHOLD) as i64 - run.base_working_set as i64 - run.overhead as i64;
     let overshoot = hb.allocated as i64 - crossing;
     let secs = hb.mono_ns.checked_sub(hb.start_mono_ns)? as f64 / 1e9;
     if secs <= 0.0 || hb.allocated == 0 {
@@ -174,4 +183,65 @@ pub fn parse_series(csv: &str) -> Vec<Sample> {
             ))
         })
         .collect()
+}
+
+/// The agent's own path in an anonymous-growth run, from its log: ms from the usage
+/// notification to the first signal of the kill (the `killed pod` line's time less the kill's
+/// own duration, which is the hog's exit: it stopped allocating at the signal). This leaves out
+/// how late the notification came (the usage re-reads, the same code under both policies) and
+/// is what a policy can add between the decision and the act.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentPath {
+    pub policy: String,
+    pub run: u64,
+    pub notified_to_signal_ms: f64,
+}
+
+/// [`AgentPath`] of each run whose log section (`=== POLICY run N`, as reclaim.sh writes
+/// agent.log) has a notification and a kill.
+pub fn agent_paths(log: &str) -> Vec<AgentPath> {
+    let stamp = |line: &str| -> Option<f64> {
+        let t: jiff::Timestamp = line.split_whitespace().next()?.parse().ok()?;
+        Some(t.as_nanosecond() as f64 / 1e6)
+    };
+    let mut out = Vec::new();
+    let mut current: Option<(String, u64)> = None;
+    let mut notified: Option<f64> = None;
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix("=== ") {
+            let mut w = rest.split_whitespace();
+            current = match (w.next(), w.next(), w.next().and_then(|n| n.parse().ok())) {
+                (Some(p), Some("run"), Some(n)) => Some((p.to_string(), n)),
+                _ => None,
+            };
+            notified = None;
+        } else if line.contains("notification: pods usage") && notified.is_none() {
+            notified = stamp(line);
+        } else if let (Some(i), Some((policy, run)), Some(t0)) =
+            (line.find("killed pod "), current.as_ref(), notified)
+        {
+            // "..., exited in grace=true, 257.79725ms" (Duration's Debug form).
+            let took = line[i..].rsplit(", ").next().and_then(duration_ms);
+            if let (Some(t1), Some(took)) = (stamp(line), took) {
+                out.push(AgentPath {
+                    policy: policy.clone(),
+                    run: *run,
+                    notified_to_signal_ms: t1 - took - t0,
+                });
+            }
+            notified = None;
+        }
+    }
+    out
+}
+
+/// A `Duration`'s Debug text (`257.79725ms`, `1.2s`, `950µs`) in ms.
+fn duration_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    for (unit, scale) in [("ms", 1.0), ("µs", 1e-3), ("ns", 1e-6), ("s", 1e3)] {
+        if let Some(v) = s.strip_suffix(unit) {
+            return v.parse::<f64>().ok().map(|v| v * scale);
+        }
+    }
+    None
 }

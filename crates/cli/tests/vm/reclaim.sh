@@ -37,14 +37,6 @@ vm_ramdisk /data $((FILE_MIB + 64)) || { vm_case setup fail "no ext4 RAM disk"; 
 headroom worker write-file /data/hot ${FILE_MIB}M || { vm_case setup fail "write-file"; exit 1; }
 sync
 
-in_cgroup() {
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$@"
-}
-
-field() { # FILE KEY
-    grep "^$2 " "$1" | cut -d' ' -f2
-}
-
 # Sum of KEY=value over the lines of FILE that carry it.
 sum_key() { # FILE KEY
     tr ' ' '\n' < "$1" | grep "^$2=" | cut -d= -f2 | awk '{s += $1} END {printf "%.0f\n", s}'
@@ -52,9 +44,9 @@ sum_key() { # FILE KEY
 
 AGENT=
 start_agent() { # POLICY OUT
-    HEADROOM_LOG=info headroom agent --config /tmp/kc.yaml --period 10s --action kill \
+    HEADROOM_LOG=${AGENT_LOG:-info} headroom agent --config /tmp/kc.yaml --period 10s --action kill \
         --policy "$1" --pod-cgroup-root /kubepods.slice --listen off \
-        > "$2" 2>> /tmp/agent.log &
+        > "$2" 2> "$2.log" &
     AGENT=$!
 }
 
@@ -69,16 +61,6 @@ kill_cgroup() { # DIR
         [ -z "$procs" ] && break
         kill -9 $procs 2>/dev/null
         sleep 0.2
-    done
-}
-
-remove() {
-    for d in "$@"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            rmdir "$d" 2>/dev/null && break
-            [ -d "$d" ] || break
-            sleep 0.1
-        done
     done
 }
 
@@ -126,14 +108,14 @@ run_hot() { # POLICY
     fresh_start
     new_pod $BU kubepods-burstable
     out=/tmp/hot-$n.out
-    oom0=$(field $P/memory.events oom_kill)
+    oom0=$(vm_field $P/memory.events oom_kill)
     start_agent $1 $out
     sleep 2
-    refault0=$(field $P/memory.stat workingset_refault_file)
+    refault0=$(vm_field $P/memory.stat workingset_refault_file)
     echo 0 > /tmp/reads
     echo none > /tmp/reader.pid
-    in_cgroup $ctr headroom worker alloc --mib $POD_ANON_MIB > /dev/null &
-    in_cgroup $ctr sh -c 'echo $$ > /tmp/reader.pid; r=0; while headroom worker read-file /data/hot > /dev/null; do r=$((r + 1)); echo $r > /tmp/reads; done' &
+    vm_in_cgroup $ctr headroom worker alloc --mib $POD_ANON_MIB > /dev/null &
+    vm_in_cgroup $ctr sh -c 'echo $$ > /tmp/reader.pid; r=0; while headroom worker read-file /data/hot > /dev/null; do r=$((r + 1)); echo $r > /tmp/reads; done' &
     t0=$(now_cs)
     max_ws=0
     reads=0
@@ -161,22 +143,24 @@ run_hot() { # POLICY
     # Alive: the reader's loop is still in the pod (the shell's own job may linger as a zombie).
     alive=0
     grep -qx "$(cat /tmp/reader.pid)" $ctr/cgroup.procs && alive=1
-    refault1=$(field $P/memory.stat workingset_refault_file)
-    active=$(field $P/memory.stat active_file)
-    anon=$(field $P/memory.stat anon)
-    oom1=$(field $P/memory.events oom_kill)
+    refault1=$(vm_field $P/memory.stat workingset_refault_file)
+    active=$(vm_field $P/memory.stat active_file)
+    anon=$(vm_field $P/memory.stat anon)
+    oom1=$(vm_field $P/memory.events oom_kill)
     stop_agent
     kills=$(grep -c '^action action=kill' $out)
     attempts=$(grep -c 'asked=' $out)
     holds=$(grep -c 'reclaim=hold' $out)
     echo "hot,$1,$n,$kills,$oom0,$oom1,$alive,$reads,$refault0,$refault1,$max_ws,$active,$anon,$attempts,$(sum_key $out asked),$(sum_key $out reclaimed),$holds" >> $RESULTS
     cat $out >> /tmp/agent.out
+    { echo "=== $1 run $n"; cat $out.log; } >> /tmp/agent.log
     kill_cgroup $ctr
     wait 2>/dev/null
-    remove $ctr $slice
+    vm_rmdir $ctr $slice
 }
 
-# anon,POLICY,n,usage,inactive,oom0,oom1,status,kills,attempts,heartbeat
+# anon,POLICY,n,usage,inactive,oom0,oom1,status,kills,attempts,probe_current,probe_allocated,
+#   heartbeat
 run_anon() { # POLICY
     fresh_start
     new_pod $BE kubepods-besteffort
@@ -184,34 +168,44 @@ run_anon() { # POLICY
     start_agent $1 $out
     sleep 2
     cur=$(cat $P/memory.current)
-    inactive=$(field $P/memory.stat inactive_file)
-    oom0=$(field $P/memory.events oom_kill)
+    inactive=$(vm_field $P/memory.stat inactive_file)
+    oom0=$(vm_field $P/memory.events oom_kill)
     hb=/tmp/hb-$n
-    in_cgroup $ctr headroom worker alloc --mib 1024 --rate $ANON_RATE --heartbeat $hb &
+    vm_in_cgroup $ctr headroom worker alloc --mib 1024 --rate $ANON_RATE --heartbeat $hb &
     hog=$!
+    # The hog's own overhead (binary, stack, page tables, heartbeat file): its container's
+    # usage less what it had allocated, read together a second in (far below the line). The
+    # host needs it to place the crossing: without it, a reaction of a few ms is lost in an
+    # offset of about a MiB.
+    sleep 1
+    probe_cur=0
+    probe_alloc=0
+    read -r probe_cur < $ctr/memory.current
+    hbline=
+    read -r hbline < $hb
+    case $hbline in *allocated=*) probe_alloc=${hbline#*allocated=}; probe_alloc=${probe_alloc%% *} ;; esac
     wait $hog
     status=$?
-    oom1=$(field $P/memory.events oom_kill)
+    oom1=$(vm_field $P/memory.events oom_kill)
     sleep 1
     stop_agent
     kills=$(grep -c '^action action=kill' $out)
     attempts=$(grep -c 'asked=' $out)
-    echo "anon,$1,$n,$cur,$inactive,$oom0,$oom1,$status,$kills,$attempts,$(cat $hb 2>/dev/null)" >> $RESULTS
+    echo "anon,$1,$n,$cur,$inactive,$oom0,$oom1,$status,$kills,$attempts,$probe_cur,$probe_alloc,$(cat $hb 2>/dev/null)" >> $RESULTS
     cat $out >> /tmp/agent.out
+    { echo "=== $1 run $n"; cat $out.log; } >> /tmp/agent.log
     kill_cgroup $ctr
-    remove $ctr $slice
+    vm_rmdir $ctr $slice
     rm -f $hb
 }
 
-i=0
-while [ $i -lt $RUNS ]; do
-    for policy in kubelet reclaim-first; do run_hot $policy; done
-    i=$((i + 1))
-done
-i=0
-while [ $i -lt $RUNS ]; do
-    for policy in kubelet reclaim-first; do run_anon $policy; done
-    i=$((i + 1))
+# SCENARIOS: which scenarios run, in order (default both; e.g. "anon" to study the reaction).
+for scenario in ${SCENARIOS:-hot anon}; do
+    i=0
+    while [ $i -lt $RUNS ]; do
+        for policy in kubelet reclaim-first; do run_$scenario $policy; done
+        i=$((i + 1))
+    done
 done
 vm_file reclaim.csv $RESULTS
 vm_file series.csv $SERIES

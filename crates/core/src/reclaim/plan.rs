@@ -209,35 +209,71 @@ fn evicts_only_for_memory(d: &Decision) -> bool {
         .all(|e| matches!(e.cause, EvictionCause::Threshold { signal, .. } if signal.is_memory()))
 }
 
-/// The plan for a sync (rules in the module documentation).
-pub fn plan(i: &PlanInputs<'_>) -> Plan {
+/// The clean cache covers the shortfall: what rules 5 to 7 need to go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Covered {
+    /// The figures rule 4 judged (rules 5 to 7 read their refault counters).
+    pub cache: CacheFigures,
+    pub signal: Signal,
+    pub shortfall: u64,
+    pub reclaimable: Reclaimable,
+}
+
+/// Rules 1 to 4: they need nothing but the decision and the clean-cache figures (`active_file`,
+/// `inactive_file`, dirty, writeback), which the pass's own collection read with the decision's
+/// stats; the refault counters and the ledger in `i` are not looked at. `Ok(plan)`: the plan is
+/// decided (nothing, or evict at once: the anonymous-growth case); `Err(covered)`: the cache
+/// covers the shortfall, and only then does [`plan`] go on to rules 5 to 7 (which read the
+/// refault counters). [`plan`] is this function first, so an eviction decided here never
+/// waits for anything rules 5 to 7 read.
+pub fn plan_rules_1_to_4(i: &PlanInputs<'_>) -> Result<Plan, Covered> {
     let d = i.decision;
     if d.evictions.is_empty() {
-        return Plan::Nothing;
+        return Ok(Plan::Nothing);
     }
     if i.policy == Policy::Kubelet {
-        return Plan::Evict(EvictBecause::KubeletPolicy);
+        return Ok(Plan::Evict(EvictBecause::KubeletPolicy));
     }
     if !evicts_only_for_memory(d) {
-        return Plan::Evict(EvictBecause::NotMemory);
+        return Ok(Plan::Evict(EvictBecause::NotMemory));
     }
     let Some((signal, shortfall)) = shortfall(d) else {
-        return Plan::Evict(EvictBecause::NotMemory);
+        return Ok(Plan::Evict(EvictBecause::NotMemory));
     };
     if !i.can_reclaim {
-        return Plan::Evict(EvictBecause::NoReclaimKnob);
+        return Ok(Plan::Evict(EvictBecause::NoReclaimKnob));
     }
     let Some(cache) = i.cache else {
-        return Plan::Evict(EvictBecause::NoCacheFigures);
+        return Ok(Plan::Evict(EvictBecause::NoCacheFigures));
     };
     let reclaimable = estimate(cache);
     if reclaimable.working_set_bytes < shortfall {
-        return Plan::Evict(EvictBecause::CacheCannotCover {
+        return Ok(Plan::Evict(EvictBecause::CacheCannotCover {
             shortfall,
             reclaimable: reclaimable.working_set_bytes,
-        });
+        }));
     }
-    if let Some(churn) = i.ledger.churn(d.time, cache, i.page_size)
+    Err(Covered {
+        cache: *cache,
+        signal,
+        shortfall,
+        reclaimable,
+    })
+}
+
+/// The plan for a sync (rules in the module documentation).
+pub fn plan(i: &PlanInputs<'_>) -> Plan {
+    let Covered {
+        cache,
+        signal,
+        shortfall,
+        reclaimable,
+    } = match plan_rules_1_to_4(i) {
+        Ok(decided) => return decided,
+        Err(covered) => covered,
+    };
+    let d = i.decision;
+    if let Some(churn) = i.ledger.churn(d.time, &cache, i.page_size)
         && churn.is_hot()
     {
         return Plan::Hold(HoldBecause::Refaulting(churn));

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use headroom_core::reclaim::CacheFigures;
 
-use crate::memcg::StatMap;
+use crate::memcg::{MemoryBreakdown, StatMap};
 
 /// Largest single write to `memory.reclaim`: small enough that a time cap is checked often
 /// (the kernel reclaims 64 MiB of clean cache in a few milliseconds), large enough to keep the
@@ -78,6 +78,21 @@ fn read(path: &Path) -> Result<String, ReclaimError> {
 /// `memory.stat` of the cgroup directory `dir`, parsed.
 pub fn read_stat(dir: &Path) -> Result<StatMap, ReclaimError> {
     Ok(StatMap::parse(&read(&dir.join("memory.stat"))?))
+}
+
+/// The clean-cache figures of a breakdown a collection already read (the pass's own, read with
+/// the stats the decision was made on): enough for rules 1 to 4 of the plan
+/// ([`headroom_core::reclaim::plan_rules_1_to_4`]); the refault counters are not in a breakdown
+/// and read as 0.
+pub fn pass_cache_figures(b: &MemoryBreakdown) -> CacheFigures {
+    CacheFigures {
+        active_file: b.active_file,
+        inactive_file: b.inactive_file.unwrap_or(0),
+        dirty: b.dirty,
+        writeback: b.writeback,
+        workingset_refault_file: 0,
+        workingset_activate_file: 0,
+    }
 }
 
 /// The cgroup's cache figures, read now.

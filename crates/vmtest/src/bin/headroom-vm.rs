@@ -1,8 +1,12 @@
 //! Run one scenario in the cgroup v2 test VM by hand and see everything it brought back.
 //!
 //!     cargo run -p headroom-vmtest --bin headroom-vm -- SCENARIO.sh \
-//!         [--binary NAME=PATH]... [--env KEY=VALUE]... [--out DIR] [--timeout SECS]
-//!         [--memory MIB] [--disk IMAGE]...
+//!         [--binary NAME=PATH]... [--env KEY=VALUE]... [--out DIR] [--timeout SECS] \
+//!         [--memory MIB] [--disk IMAGE]... [--kernel-args WORDS]
+//!
+//! `--kernel-args` adds words to the guest kernel's command line, e.g. `no_timer_check` (on a
+//! loaded host, TCG can miss the kernel's IO-APIC timer check and panic the boot; the VM tests
+//! pass it too).
 //!
 //! Prints the guest's console, then each case; files the guest sent with `vm_file` are
 //! written to DIR (default: not kept). Exit status 0 when every case passed and the scenario
@@ -16,7 +20,8 @@ use std::time::Duration;
 use headroom_vmtest::{Guest, Vm};
 
 const USAGE: &str = "usage: headroom-vm SCENARIO.sh [--binary NAME=PATH]... [--env KEY=VALUE]... \
-                     [--out DIR] [--timeout SECS] [--memory MIB] [--disk IMAGE]...";
+                     [--out DIR] [--timeout SECS] [--memory MIB] [--disk IMAGE]... \
+                     [--kernel-args WORDS]";
 
 fn main() -> ExitCode {
     match run() {
@@ -37,6 +42,7 @@ fn run() -> Result<ExitCode, String> {
     let mut timeout = None;
     let mut memory = None;
     let mut disks = Vec::new();
+    let mut kernel_args: Option<String> = None;
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
         match arg.as_str() {
@@ -70,6 +76,7 @@ fn run() -> Result<ExitCode, String> {
                 );
             }
             "--disk" => disks.push(PathBuf::from(value("--disk")?)),
+            "--kernel-args" => kernel_args = Some(value("--kernel-args")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
@@ -95,6 +102,9 @@ fn run() -> Result<ExitCode, String> {
     }
     for d in &disks {
         guest = guest.disk(d);
+    }
+    if let Some(a) = &kernel_args {
+        guest = guest.kernel_args(a);
     }
     let vm = Vm::find_or_install().map_err(|e| e.to_string())?;
     let outcome = vm.run(&guest).map_err(|e| e.to_string())?;
