@@ -43,7 +43,8 @@ impl Runner {
             return None;
         }
         let t0 = self.clock.now();
-        let mut snapshot = self.collector.collect_pods_at(now).ok()?;
+        let reads = crate::fast_pass::reads_for(&self.cfg.eviction.thresholds);
+        let mut snapshot = self.collector.collect_pods_at(now, reads).ok()?;
         restamp(&mut snapshot.summary, now);
         match crate::fast_pass::fast_suffices(&self.cfg.eviction.thresholds, &snapshot.summary) {
             Ok(()) => {

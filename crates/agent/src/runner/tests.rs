@@ -335,3 +335,38 @@ fn a_kill_targets_the_chosen_pods_cgroup_and_refuses_a_tree_that_is_not_cgroupfs
     let text = shared.metrics.render(false);
     assert!(text.contains("action=\"kill\",result=\"refused\"} 1"), "{text}");
 }
+
+#[test]
+fn a_pass_woken_by_the_re_reads_reads_only_the_files_the_decision_needs() {
+    let host = Host::new();
+    host.set_node_used(3500 * MIB);
+    host.pod("aaaa", 200 * MIB);
+    host.pod("bbbb", 100 * MIB);
+    let (mut r, clock, lines, _shared) = runner(host.config(HARD_1G));
+    r.pass(Trigger::Start).unwrap();
+    let full = chosen(&lines.take_json());
+    assert_eq!(full.as_deref(), Some("/podaaaa"));
+    // Junk in a file the full pass reads and the decision does not (swap): a full pass skips
+    // such a cgroup, the fast pass never opens the file.
+    for uid in ["aaaa", "bbbb"] {
+        host.write(
+            &format!("sys/fs/cgroup/kubepods/pod{uid}/memory.swap.current"),
+            "junk\n",
+        );
+    }
+    r.woken_by_usage_poll = true;
+    clock.advance(Duration::from_millis(20));
+    r.pass(Trigger::Notification).unwrap();
+    assert_eq!(
+        chosen(&lines.take_json()),
+        full,
+        "the fast pass decides as the full one"
+    );
+    clock.advance(PERIOD);
+    r.pass(Trigger::Period).unwrap();
+    assert_eq!(
+        chosen(&lines.take_json()),
+        None,
+        "a full pass reads the swap files (and skips the junk ones)"
+    );
+}
