@@ -56,7 +56,9 @@ impl Runner {
             if let Some(rate) = p.set_defensible(defensible) {
                 let mib = |b: f64| b / (1u64 << 20) as f64;
                 tracing::info!(
-                    "usage re-reads: timed for growth up to {:.0} MiB/s (growth bound {:.0} MiB/s;                      faster growth covers the {:.0} MiB from the trip value to the OOM kill before                      the fastest pod-level read timed, {:?}, so no read could stop it)",
+                    "usage re-reads: timed for growth up to {:.0} MiB/s (growth bound {:.0} MiB/s; \
+                     faster growth covers the {:.0} MiB from the trip value to the OOM kill \
+                     before the fastest pod-level read timed, {:?}, so no read could stop it)",
                     mib(rate),
                     mib(p.bound()),
                     mib(margin.unwrap_or(0) as f64),
