@@ -206,8 +206,9 @@ pub(crate) fn check_target(
 /// is on a cgroup filesystem (a plain directory's `cgroup.procs` could name any process), and
 /// none of its processes is the agent. The pid check is what protects the agent inside a
 /// cgroup namespace, where its own cgroup path is unknown; a target whose processes cannot be
-/// listed is then refused.
-pub(crate) fn check_on_disk(target: &PodTarget, own: &Own) -> Result<(), Refusal> {
+/// listed is then refused. Returns the processes listed (None: unreadable, and the agent's
+/// own cgroup is known), for the kill's first SIGTERM ([`control::FirstSigterm`]).
+pub(crate) fn check_on_disk(target: &PodTarget, own: &Own) -> Result<Option<Vec<i32>>, Refusal> {
     if !control::is_cgroupfs(&target.real) {
         return Err(Refusal::NotCgroupfs {
             path: target.real.clone(),
@@ -218,13 +219,13 @@ pub(crate) fn check_on_disk(target: &PodTarget, own: &Own) -> Result<(), Refusal
             cgroup: target.cgroup.clone(),
             pid: own.pid,
         }),
-        Ok(_) => Ok(()),
+        Ok(pids) => Ok(Some(pids)),
         Err(e) if own.cgroup.is_none() => Err(Refusal::OwnUnknownAndUnreadable {
             cgroup: target.cgroup.clone(),
             why: e.to_string(),
         }),
         // The kill reports it (a vanished cgroup is "gone", not a failure).
-        Err(_) => Ok(()),
+        Err(_) => Ok(None),
     }
 }
 
@@ -250,13 +251,18 @@ pub(crate) fn own_cgroup(proc_self_cgroup: &str, v2: bool, initial_namespace: bo
 /// Terminate every process of the pod cgroup `target` the way the kubelet stops a pod:
 /// SIGTERM, up to `grace`, then SIGKILL (`cgroup.kill` on v2). `host` is the memory
 /// controller under `--root`. The cgroup itself stays (the container runtime owns it).
-/// Delegates to [`headroom_linux::control::kill_pod`].
+/// `first`: the SIGTERM already sent to the processes the rails listed (the grace runs from
+/// it). Delegates to [`headroom_linux::control::kill_pod`] / [`control::kill_pod_after`].
 pub(crate) fn kill_cgroup(
     host: &CgroupHost,
     target: &PodTarget,
     grace: Duration,
+    first: Option<control::FirstSigterm>,
 ) -> Result<KillReport, ControlError> {
-    control::kill_pod(host, &target.real, grace)
+    match first {
+        Some(f) => control::kill_pod_after(host, &target.real, grace, f),
+        None => control::kill_pod(host, &target.real, grace),
+    }
 }
 
 /// A kill that found no process to signal: the pod had already stopped (an empty cgroup

@@ -16,14 +16,21 @@
 //!   container), local-storage limit evictions (container ephemeral-storage limits), and the
 //!   container part of the eviction message (`Container <name> was using ...`).
 //!
-//! So a fast pass collects pod cgroups without their containers
-//! ([`headroom_linux::collect::Collector::collect_pods_at`]: the same reading code as a full
-//! pass, node-level signals included) and is used only when none of those three needs can
+//! So a fast pass collects pod cgroups without their containers, and of each cgroup only the
+//! files the decision reads ([`headroom_linux::collect::Collector::collect_pods_at`]: on v2
+//! `memory.stat`, `memory.current`, `memory.max`; no peak, swap, events, pressure, start
+//! times or kubelet cgroup, which no eviction signal or ranking reads; meminfo, pids and the
+//! filesystems as in a full pass: every node-level signal is observed), and is used only when
+//! none of those three needs can
 //! arise: no local-storage limits can evict (as for the light pass), and every threshold that
 //! is not a memory one is unmet on the fast figures ([`fast_suffices`]), so the threshold
 //! reclaimed is a memory one and the ranking is the memory ranking. The pod chosen, the grace
 //! period and the message's node part are then the full pass's (tested on random trees below);
 //! the message lacks only the container lines. Otherwise the pass collects the whole tree.
+//!
+//! Then the kill: the rails list the pod's processes and the first SIGTERM goes to that list
+//! at once; the SIGKILL-deadline record, the newcomer sweep and the wait come after it
+//! ([`headroom_linux::control::FirstSigterm`]).
 //!
 //! Grace: unchanged, the kubelet's. A hard threshold gives 1 s
 //! (`immediateEvictionGracePeriodSeconds`, kubernetes#124063; it was 0, "the pod's own grace",
@@ -34,6 +41,7 @@ use headroom_core::observe::observe;
 use headroom_core::signal::Signal;
 use headroom_core::summary::Summary;
 use headroom_core::threshold::{Threshold, threshold_quantity};
+use headroom_linux::collect::PodPassReads;
 
 /// Is `signal` ranked with the memory ranking (pod-level stats only)?
 pub fn is_memory_signal(signal: Signal) -> bool {
@@ -41,6 +49,17 @@ pub fn is_memory_signal(signal: Signal) -> bool {
         signal,
         Signal::MemoryAvailable | Signal::AllocatableMemoryAvailable
     )
+}
+
+/// What a fast pass reads of the node besides memory: pids and the filesystems only when a
+/// threshold names one of their signals (a signal without a threshold decides nothing, and
+/// [`fast_suffices`] checks every threshold that has one).
+pub fn reads_for(thresholds: &[Threshold]) -> PodPassReads {
+    let any = |f: fn(Signal) -> bool| thresholds.iter().any(|t| f(t.signal));
+    PodPassReads {
+        pids: any(|s| s == Signal::PidAvailable),
+        filesystems: any(|s| !is_memory_signal(s) && s != Signal::PidAvailable),
+    }
 }
 
 /// `Ok(())` when a pod-level Summary decides exactly as a full one: every threshold that is
@@ -98,7 +117,14 @@ mod tests {
         if let Some(c) = cap {
             m["availableBytes"] = json!(c.saturating_sub(ws));
         }
+        // What a full pass reads and the fast pass does not (see `as_read_by_a_fast_pass`).
+        let psi = json!({"total": ws / 1000, "avg10": 1.5, "avg60": 0.5, "avg300": 0.1});
+        m["psi"] = json!({"some": psi, "full": psi});
         m
+    }
+
+    fn swap(used: u64) -> serde_json::Value {
+        json!({"time": "2026-12-06T06:00:00Z", "swapUsageBytes": used, "swapAvailableBytes": 0})
     }
 
     /// One pod: (priority, request MiB per container, working set MiB per container, page
@@ -120,7 +146,9 @@ mod tests {
             total += ws;
             stat_pods.push(json!({
                 "podRef": {"name": format!("p{i}"), "namespace": "ns", "uid": uid},
+                "startTime": "2026-12-06T05:00:00Z",
                 "memory": mem(ws, cache * MIB, None),
+                "swap": swap(cache * MIB),
                 "containers": containers,
             }));
             let spec_ctrs: Vec<_> = ctrs
@@ -148,7 +176,13 @@ mod tests {
             "node": {
                 "nodeName": "n",
                 "memory": mem(total, 0, Some(node_cap)),
-                "systemContainers": [{"name": "pods", "memory": mem(total, 0, Some(pods_cap * MIB))}],
+                "swap": swap(base),
+                "systemContainers": [{
+                    "name": "pods",
+                    "startTime": "2026-12-06T05:00:00Z",
+                    "memory": mem(total, 0, Some(pods_cap * MIB)),
+                    "swap": swap(base),
+                }],
             },
             "pods": stat_pods,
         }))
@@ -156,10 +190,27 @@ mod tests {
         (summary, pods)
     }
 
-    fn without_containers(s: &Summary) -> Summary {
+    /// What a fast pass reads of a node (`Collector::collect_pods_at`): no containers, no
+    /// PSI, swap or start times.
+    fn as_read_by_a_fast_pass(s: &Summary) -> Summary {
         let mut fast = s.clone();
+        let strip = |m: &mut Option<headroom_core::summary::MemoryStats>| {
+            if let Some(m) = m.as_mut() {
+                m.psi = None;
+            }
+        };
+        strip(&mut fast.node.memory);
+        fast.node.swap = None;
+        for c in fast.node.system_containers.iter_mut().flatten() {
+            strip(&mut c.memory);
+            c.swap = None;
+            c.start_time = None;
+        }
         for p in &mut fast.pods {
             p.containers.clear();
+            strip(&mut p.memory);
+            p.swap = None;
+            p.start_time = None;
         }
         fast
     }
@@ -190,7 +241,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
-        /// The fast pass's figures (no container stats) choose the same pod with the same grace
+        /// The fast pass's figures (no container stats, PSI, swap or start times: what
+        /// `collect_pods_at` leaves out) choose the same pod with the same grace
         /// as the full pass's, rank every pod the same, and its message is the full message
         /// without the container lines.
         #[test]
@@ -209,7 +261,8 @@ mod tests {
                 ..EvictionConfig::default()
             };
             let (full, pods) = tree(&specs, pods_cap, base, node_free);
-            let fast = without_containers(&full);
+            let fast = as_read_by_a_fast_pass(&full);
+            prop_assert_ne!(&fast, &full);
             prop_assert!(fast_suffices(&cfg.thresholds, &fast).is_ok());
             let a = decide(&cfg, &full, &pods);
             let b = decide(&cfg, &fast, &pods);
@@ -225,6 +278,38 @@ mod tests {
             for (x, y) in a.evictions.iter().zip(&b.evictions) {
                 prop_assert!(x.message.starts_with(y.message.as_str()), "{:?} vs {:?}", x.message, y.message);
             }
+        }
+    }
+
+    #[test]
+    fn pids_and_filesystems_are_read_only_for_a_threshold_on_them() {
+        let mem = threshold(Signal::AllocatableMemoryAvailable, "100Mi", 0);
+        let none = PodPassReads {
+            pids: false,
+            filesystems: false,
+        };
+        assert_eq!(reads_for(std::slice::from_ref(&mem)), none);
+        let pid = threshold(Signal::PidAvailable, "100", 0);
+        assert_eq!(
+            reads_for(&[mem.clone(), pid]),
+            PodPassReads {
+                pids: true,
+                filesystems: false
+            }
+        );
+        for fs in [
+            Signal::NodeFsAvailable,
+            Signal::ImageFsInodesFree,
+            Signal::ContainerFsAvailable,
+        ] {
+            let t = threshold(fs, "1Mi", 0);
+            assert_eq!(
+                reads_for(&[mem.clone(), t]),
+                PodPassReads {
+                    pids: false,
+                    filesystems: true
+                }
+            );
         }
     }
 

@@ -15,7 +15,8 @@
 //!   on a busy node the agent may be preempted mid-round, which would understate the rate (the
 //!   unsafe direction); CPU time is what a pod's thread needs per byte, however loaded the
 //!   machine is;
-//! * the bound is that per-thread rate times every CPU the agent may run on, times
+//! * the bound is that per-thread rate times every online CPU of the node (not only those the
+//!   agent may use: pods are not limited by the agent's affinity or CPU quota), times
 //!   [`SAFETY`] (page cache from tmpfs writes skips the zeroing a fault does; faults from many
 //!   threads at once never scale better than linearly, so the product stays an upper bound).
 //!
@@ -71,7 +72,7 @@ impl GrowthBound {
 
     /// Measure this machine (a few ms of CPU, [`SAMPLE_BYTES`] of memory for that long).
     pub fn measure() -> GrowthBound {
-        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let cpus = node_cpus();
         let best = (0..ROUNDS).filter_map(|_| fault_round(SAMPLE_BYTES)).min();
         match best {
             Some(cpu) if !cpu.is_zero() => {
@@ -117,6 +118,35 @@ fn fault_round(bytes: usize) -> Option<Duration> {
     t1.checked_sub(t0)
 }
 
+/// The CPUs pods may grow memory on: every online CPU of the node
+/// (`/sys/devices/system/cpu/online`), not the agent's own share. `available_parallelism`
+/// counts only the CPUs the agent may use (its affinity, its cgroup's `cpu.max`): a DaemonSet
+/// limited to 100m would count one CPU on a 64-CPU node and assume 64x too slow a growth.
+fn node_cpus() -> usize {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|t| count_cpu_list(&t))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The number of CPUs in a kernel CPU list (`0-3,5,7-8`); None when it does not parse.
+fn count_cpu_list(text: &str) -> Option<usize> {
+    let mut n = 0usize;
+    for part in text.trim().split(',') {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                1
+            }
+        };
+    }
+    (n > 0).then_some(n)
+}
+
 fn thread_cpu() -> Option<Duration> {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     let secs = u64::try_from(t.tv_sec).ok()?;
@@ -135,6 +165,19 @@ mod tests {
         // No CPU count (0) still bounds one thread.
         assert_eq!(GrowthBound::from_measurement(100.0, 0).rate, 100.0 * SAFETY);
         assert_eq!(GrowthBound::fallback(8).rate, FALLBACK);
+    }
+
+    #[test]
+    fn cpu_lists_count_every_cpu_and_junk_is_refused() {
+        assert_eq!(count_cpu_list("0-3\n"), Some(4));
+        assert_eq!(count_cpu_list("0-3,5,7-8"), Some(7));
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list(""), None);
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list("a-b"), None);
+        // The node's CPUs, at least what this process may use.
+        let mine = std::thread::available_parallelism().map_or(1, usize::from);
+        assert!(node_cpus() >= mine);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! between (a crash, an upgrade, a liveness probe), the new agent chooses the same pod and,
 //! without a record, would start a whole new grace period: a pod that ignores SIGTERM can then
 //! outlive an agent that restarts often. The deadline is written as an extended attribute on
-//! the pod's cgroup directory (`trusted.headroom.sigkill_at`, Unix seconds) before the first
-//! SIGTERM; a later kill of the same cgroup waits only what is left. The record lives and dies
+//! the pod's cgroup directory (`trusted.headroom.sigkill_at`, Unix seconds) right after the
+//! first SIGTERM (the signal does not wait for bookkeeping: an agent restarted in between
+//! gives the full grace again); a later kill of the same cgroup waits only what is left. The record lives and dies
 //! with the cgroup, so a new pod never inherits it. Where the filesystem has no extended
 //! attributes the kill behaves as before (full grace).
 

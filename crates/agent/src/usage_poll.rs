@@ -13,11 +13,15 @@
 //!
 //! where `trip_at` is the usage at which the working set meets the lowest memory threshold of
 //! the pods cgroup (the kubelet's notifier value, `capacity - threshold + inactive_file`,
-//! recomputed on every pass) and `rate` is the faster of the machine's growth bound (measured
-//! at start, [`crate::growth_bound`]; [`ASSUMED_RATE`] if that failed) and twice the growth
-//! measured between the last two reads. Far from every threshold it reads about once a second;
-//! 100 MiB away at a 4 GiB/s bound, every ~25 ms; at the threshold, every [`MIN_INTERVAL`].
-//! It writes nothing.
+//! recomputed on every pass) and `rate` is the faster of the growth assumed from rest and
+//! twice the growth measured between the last two reads. The growth assumed from rest is the
+//! machine's growth bound (measured at start, [`crate::growth_bound`]; [`ASSUMED_RATE`] if that
+//! failed), capped at the fastest growth the agent could still stop before the OOM kill
+//! ([`defensible_rate`]: the margin from the trip value to the OOM kill over the fastest
+//! pod-level read the agent has timed): reading more often than that saves no pod, since a
+//! pod growing faster reaches the limit before any reaction. Far from every threshold it reads
+//! about once a second; 100 MiB away at a 4 GiB/s rate, every ~25 ms; at the threshold, every
+//! [`MIN_INTERVAL`]. It writes nothing.
 //!
 //! Edge-triggered like a v1 usage threshold: it reports a crossing once, when a read finds the
 //! usage at or beyond `trip_at` while the last pass did not see the threshold met, and again
@@ -63,6 +67,9 @@ pub struct UsagePoll {
     last: Option<(Instant, u64)>,
     /// The fastest growth assumed possible from rest, bytes/s.
     bound: f64,
+    /// The fastest growth the agent could still stop before the OOM kill, bytes/s (see
+    /// [`defensible_rate`]); None: unknown, the bound alone applies.
+    defensible: Option<f64>,
 }
 
 impl UsagePoll {
@@ -78,6 +85,7 @@ impl UsagePoll {
             next: None,
             last: None,
             bound,
+            defensible: None,
         };
         if poll.read().is_none() {
             return Err(std::io::Error::new(
@@ -92,6 +100,11 @@ impl UsagePoll {
         &self.path
     }
 
+    /// The machine's growth bound, bytes/s.
+    pub fn bound(&self) -> f64 {
+        self.bound
+    }
+
     pub fn trip_at(&self) -> Option<u64> {
         self.trip_at
     }
@@ -100,6 +113,21 @@ impl UsagePoll {
         let mut buf = [0u8; 32];
         let n = self.file.read_at(&mut buf, 0).ok()?;
         std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+    }
+
+    /// The fastest growth worth reading for ([`defensible_rate`]); None: the bound alone.
+    /// Returns the new assumed rate when it moved by more than a quarter (for the log).
+    pub fn set_defensible(&mut self, rate: Option<f64>) -> Option<f64> {
+        let before = self.assumed_rate();
+        self.defensible = rate.filter(|r| r.is_finite() && *r > 0.0);
+        let after = self.assumed_rate();
+        ((after - before).abs() > before / 4.0).then_some(after)
+    }
+
+    /// The growth rate the schedule assumes from rest: the machine's bound, or less when no
+    /// growth that fast could be stopped before the OOM kill anyway.
+    pub fn assumed_rate(&self) -> f64 {
+        self.defensible.map_or(self.bound, |d| d.min(self.bound))
     }
 
     /// After a pass: the usage at which the lowest threshold is met (None: nothing to watch),
@@ -149,7 +177,7 @@ impl UsagePoll {
         let wait = if self.beyond {
             MAX_INTERVAL
         } else {
-            interval(trip_at.saturating_sub(usage), measured, self.bound)
+            interval(trip_at.saturating_sub(usage), measured, self.assumed_rate())
         };
         self.next = Some(now + wait);
     }
@@ -165,6 +193,24 @@ pub fn pods_trip_at(thresholds: &[Threshold], summary: &Summary, pod_cgroup_root
         .filter(|a| a.signal == Signal::AllocatableMemoryAvailable)
         .filter_map(|a| u64::try_from(a.arm_at_bytes).ok())
         .min()
+}
+
+/// The fastest growth (bytes/s) the agent could still stop before the kernel's OOM kill: a
+/// pod growing faster covers the `margin` (bytes from the trip value to the OOM kill) in
+/// less than the agent's `reaction` (the least time from a read that finds the crossing to
+/// the SIGTERM), so no read schedule saves it, not even reading without pause.
+///
+/// Reading at `distance / defensible_rate` then saves every pod that reading without pause
+/// would save: a pod at rate `r <= margin / reaction` is either read before it crosses
+/// (`r * interval <= distance`) or, crossing at `distance / r`, is read at the latest
+/// `interval = distance * reaction / margin` after the last read, and acted on by
+/// `interval + reaction <= (distance + margin) / r`, its OOM kill. Both inputs must err on
+/// the safe side: `margin` an over-estimate (the caller adds the reclaimable page cache),
+/// `reaction` an under-estimate (the fastest pod-level read the agent has timed). None when
+/// either is unknown or zero.
+pub fn defensible_rate(margin: u64, reaction: Duration) -> Option<f64> {
+    let secs = reaction.as_secs_f64();
+    (margin > 0 && secs > 0.0).then(|| margin as f64 / secs)
 }
 
 /// Time until the next read when `distance` bytes are left before the threshold, the usage
@@ -206,6 +252,38 @@ mod tests {
         let path = dir.join("memory.current");
         std::fs::write(&path, format!("{usage}\n")).unwrap();
         UsagePoll::open(&path, ASSUMED_RATE).unwrap()
+    }
+
+    #[test]
+    fn growth_no_read_could_stop_in_time_does_not_set_the_schedule() {
+        // 100 MiB from the trip value to the OOM kill, 20 ms to react: 5 GiB/s at most.
+        let d = defensible_rate(100 * MIB, Duration::from_millis(20)).unwrap();
+        assert_eq!(d, 100.0 * MIB as f64 / 0.02);
+        assert_eq!(defensible_rate(0, Duration::from_millis(20)), None);
+        assert_eq!(defensible_rate(100 * MIB, Duration::ZERO), None);
+        let dir = tempfile::tempdir().unwrap();
+        let bound = 40.0 * (1u64 << 30) as f64;
+        let path = dir.path().join("memory.current");
+        std::fs::write(&path, format!("{}\n", 102 * MIB)).unwrap();
+        let mut p = UsagePoll::open(&path, bound).unwrap();
+        let t0 = Instant::now();
+        p.rearm(Some(412 * MIB), false, t0);
+        let fast = p.deadline().unwrap() - t0;
+        p.set_defensible(Some(d));
+        assert_eq!(p.assumed_rate(), d);
+        p.rearm(Some(412 * MIB), false, t0);
+        let slow = p.deadline().unwrap() - t0;
+        assert!(slow > fast * 7, "{slow:?} vs {fast:?}");
+        // The schedule's promise: a pod at the defensible rate, crossing right after a read,
+        // is read again and acted on before its OOM kill.
+        let distance = (412 - 102) * MIB;
+        let oom_at = (distance + 100 * MIB) as f64 / d;
+        assert!(slow.as_secs_f64() + 0.02 <= oom_at + 1e-9, "{slow:?} {oom_at}");
+        // Never slower than the bound alone would read... when the bound is the lower rate.
+        p.set_defensible(Some(bound * 10.0));
+        assert_eq!(p.assumed_rate(), bound);
+        p.set_defensible(None);
+        assert_eq!(p.assumed_rate(), bound);
     }
 
     #[test]

@@ -267,7 +267,7 @@ fn the_agent_refuses_its_own_pod_inside_a_cgroup_namespace() {
 }
 
 /// A restart during a grace wait must not restart the grace: the SIGKILL deadline is recorded
-/// on the pod's cgroup before SIGTERM, and a later kill waits only what is left.
+/// on the pod's cgroup with the first SIGTERM, and a later kill waits only what is left.
 #[test]
 fn the_sigkill_deadline_survives_an_agent_restart() {
     use headroom_agent::kill_deadline::{recorded, remaining};

@@ -32,6 +32,15 @@ fn populate_v2(cg: &Path, with_kill: bool) {
     }
 }
 
+/// Wait until the fake `cgroup.procs` lists just `pid` (the child writes it before exec).
+fn wait_listed(cg: &headroom_linux::control::Cgroup, pid: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while cg.pids().unwrap() != vec![pid] {
+        assert!(std::time::Instant::now() < deadline, "pid never written");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn detects_v2_from_cgroup_controllers() {
     let tree = v2_tree("");
@@ -118,11 +127,7 @@ fn spawn_writes_pid_and_kill_uses_cgroup_kill_then_signals() {
     let mut child = cg.spawn("sleep", &["30"]).unwrap();
     // The shell writes its pid (= the exec'd sleep's pid) before exec.
     let pid = child.id() as i32;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while cg.pids().unwrap() != vec![pid] {
-        assert!(std::time::Instant::now() < deadline, "pid never written");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_listed(&cg, pid);
 
     // A fake cgroup.kill kills nothing; the SIGKILL fallback must still stop the process.
     let report = cg.kill_all().unwrap();
@@ -177,15 +182,70 @@ fn terminate_sends_sigterm_first() {
     populate_v2(cg.path(), false);
     let mut child = cg.spawn("sleep", &["30"]).unwrap();
     let pid = child.id() as i32;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while cg.pids().unwrap() != vec![pid] {
-        assert!(std::time::Instant::now() < deadline, "pid never written");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_listed(&cg, pid);
     let report = cg.terminate(std::time::Duration::from_secs(5)).unwrap();
     assert_eq!(report.sigterm, vec![pid]);
     assert!(report.sigkill.is_empty(), "{report:?}");
     assert!(report.exited_in_grace);
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(child.wait().unwrap().signal(), Some(15));
+}
+
+/// The agent's kill: SIGTERM the processes its rails listed, bookkeeping, then the rest of the
+/// kill sweeps the processes that came since (a fork), waits the grace from the FIRST signal,
+/// and reports every pid signalled.
+#[test]
+fn a_first_sigterm_then_newcomers_then_the_grace() {
+    use headroom_linux::control::{FirstSigterm, kill_pod_after};
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let tree = v2_tree("memory");
+    let host = CgroupHost::detect_at(tree.path()).unwrap();
+    let cg = host.create_unique("headroom-fixture").unwrap();
+    populate_v2(cg.path(), false);
+    let mut first = cg.spawn("sleep", &["30"]).unwrap();
+    let pa = first.id() as i32;
+    wait_listed(&cg, pa);
+    let sent = FirstSigterm::send(&[pa, 1, std::process::id() as i32]);
+    // Never pid 1, never the agent itself.
+    assert_eq!(sent.pids, vec![pa]);
+    assert_eq!(first.wait().unwrap().signal(), Some(15));
+    // A newcomer (the fake cgroup.procs now lists only it).
+    let mut late = cg.spawn("sleep", &["30"]).unwrap();
+    let pb = late.id() as i32;
+    wait_listed(&cg, pb);
+    let t0 = Instant::now();
+    let report = kill_pod_after(&host, cg.path(), Duration::from_secs(5), sent).unwrap();
+    assert_eq!(report.sigterm, vec![pa, pb]);
+    assert!(report.sigkill.is_empty() && report.exited_in_grace, "{report:?}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(late.wait().unwrap().signal(), Some(15));
+
+    // The pod stopped and its runtime removed the cgroup after the first SIGTERM: the kill
+    // worked, it is not a vanished target.
+    let gone = FirstSigterm {
+        pids: vec![pb],
+        at: Instant::now(),
+    };
+    let report = kill_pod_after(
+        &host,
+        Path::new("kubepods/pod-gone"),
+        Duration::from_secs(1),
+        gone,
+    )
+    .unwrap();
+    assert!(report.exited_in_grace && report.sigterm == vec![pb], "{report:?}");
+    // Nothing signalled first: a missing cgroup is still an error.
+    let none = FirstSigterm {
+        pids: Vec::new(),
+        at: Instant::now(),
+    };
+    let err = kill_pod_after(
+        &host,
+        Path::new("kubepods/pod-gone"),
+        Duration::from_secs(1),
+        none,
+    )
+    .unwrap_err();
+    assert!(err.cgroup_gone(), "{err}");
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use headroom_core::summary::SYSTEM_CONTAINER_PODS;
-use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot};
+use headroom_linux::collect::{CollectOptions, Collector, NodeSnapshot, PodPassReads};
 use headroom_linux::discovery::Qos;
 use headroom_linux::layout::CgroupMode;
 use headroom_linux::root::HostRoot;
@@ -405,16 +405,22 @@ fn capture_of_a_v2_tree_reads_back_identically() {
     }
 }
 
+/// A collector on a fresh tree of driver `d` (keep the directory alive).
+fn built(d: &Driver) -> (tempfile::TempDir, Collector) {
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path(), d);
+    let c = Collector::new(CollectOptions {
+        root: HostRoot::dir(tmp.path()),
+        ..Default::default()
+    })
+    .unwrap();
+    (tmp, c)
+}
+
 #[test]
 fn light_pass_reads_the_node_and_the_pod_cgroup_root_only() {
     for d in [&CGROUPFS, &SYSTEMD] {
-        let tmp = tempfile::tempdir().unwrap();
-        build(tmp.path(), d);
-        let mut c = Collector::new(CollectOptions {
-            root: HostRoot::dir(tmp.path()),
-            ..Default::default()
-        })
-        .unwrap();
+        let (_tmp, mut c) = built(d);
         // One clock for both passes: creation times count only before it.
         let now = jiff::Timestamp::now();
         let full = c.collect_at(now).unwrap();
@@ -428,5 +434,81 @@ fn light_pass_reads_the_node_and_the_pod_cgroup_root_only() {
             full.pods_cgroup.as_ref().map(|p| &p.memory)
         );
         assert_eq!(light.node, full.node);
+    }
+}
+
+/// The names of the files read since the last call (the collector records).
+fn read_names(c: &mut Collector) -> Vec<String> {
+    c.take_recorded()
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn pod_level_pass_reads_only_the_decisions_files() {
+    for d in [&CGROUPFS, &SYSTEMD] {
+        let (_tmp, mut c) = built(d);
+        let now = jiff::Timestamp::now();
+        let full = c.collect_at(now).unwrap();
+        c.start_recording();
+        let _ = c.take_recorded();
+        let fast = c.collect_pods_at(now, PodPassReads::ALL).unwrap();
+        let names = read_names(&mut c);
+        for skipped in [
+            "memory.peak",
+            "memory.swap.current",
+            "memory.swap.max",
+            "memory.events",
+            "memory.pressure",
+        ] {
+            assert!(!names.iter().any(|n| n == skipped), "{skipped} read: {names:?}");
+        }
+        assert!(names.iter().any(|n| n == "memory.current"), "{names:?}");
+        assert!(!names.iter().any(|n| n == "memory"), "node PSI read: {names:?}");
+        // The figures the eviction signals and the memory ranking read are the full pass's.
+        let mem = |m: Option<&headroom_core::summary::MemoryStats>| {
+            m.map(|m| (m.available_bytes, m.usage_bytes, m.working_set_bytes))
+        };
+        assert_eq!(
+            mem(fast.summary.node.memory.as_ref()),
+            mem(full.summary.node.memory.as_ref())
+        );
+        let pods = |s: &NodeSnapshot| {
+            mem(s
+                .summary
+                .node
+                .system_container(SYSTEM_CONTAINER_PODS)
+                .and_then(|c| c.memory.as_ref()))
+        };
+        assert_eq!(pods(&fast), pods(&full));
+        assert_eq!(fast.summary.pods.len(), full.summary.pods.len());
+        for (f, l) in full.summary.pods.iter().zip(&fast.summary.pods) {
+            assert_eq!(f.pod_ref.uid, l.pod_ref.uid);
+            assert_eq!(mem(l.memory.as_ref()), mem(f.memory.as_ref()));
+            assert!(l.containers.is_empty());
+        }
+        assert_eq!(fast.summary.node.rlimit, full.summary.node.rlimit);
+        assert_eq!(fast.summary.node.fs, full.summary.node.fs);
+        // Without a pid or filesystem threshold: no pid files, no statvfs.
+        let none = PodPassReads {
+            pids: false,
+            filesystems: false,
+        };
+        let bare = c.collect_pods_at(now, none).unwrap();
+        let names = read_names(&mut c);
+        for skipped in ["pid_max", "threads-max", "loadavg"] {
+            assert!(!names.iter().any(|n| n == skipped), "{skipped} read: {names:?}");
+        }
+        let rlimit = bare.summary.node.rlimit.as_ref();
+        assert!(
+            rlimit.is_none_or(|r| r.maxpid.is_none() && r.curproc.is_none()),
+            "{rlimit:?}"
+        );
+        assert_eq!(bare.summary.node.fs, None);
+        assert_eq!(pods(&bare), pods(&full));
+        // The next full pass reads everything again.
+        let again = c.collect_at(now).unwrap();
+        assert_eq!(again.summary, full.summary);
     }
 }

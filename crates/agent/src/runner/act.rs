@@ -30,8 +30,9 @@ impl Runner {
             .find(|c| c.uid == pod.metadata.uid)
             .map(|c| PodTarget::new(&self.cfg.root, &self.host_memory_root, &c.path));
         let own = self.own.cgroup.as_deref();
+        // The rails of a kill list the pod's processes: the first SIGTERM goes to that list.
         let rails = match (&target, action) {
-            (_, Action::None) => Ok(()),
+            (_, Action::None) => Ok(None),
             (None, _) => Err(actuator::Refusal::NoCgroup {
                 pod: key.clone(),
                 uid: pod.metadata.uid.clone(),
@@ -39,7 +40,7 @@ impl Runner {
             (Some(t), Action::Kill) => actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own)
                 .and_then(|()| actuator::check_on_disk(t, &self.own)),
             (Some(t), Action::Evict) => {
-                actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own)
+                actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own).map(|()| None)
             }
         };
         let mut fields = vec![
@@ -52,13 +53,16 @@ impl Runner {
             ),
             ("grace", format!("{grace}s")),
         ];
-        if let Err(refusal) = rails {
-            fields.push(("refused", refusal.to_string()));
-            let line = report::action_line(&fields, self.cfg.log_format);
-            self.emit(&line);
-            self.shared.metrics.inc_action(action.as_str(), "refused");
-            return None;
-        }
+        let listed = match rails {
+            Ok(listed) => listed,
+            Err(refusal) => {
+                fields.push(("refused", refusal.to_string()));
+                let line = report::action_line(&fields, self.cfg.log_format);
+                self.emit(&line);
+                self.shared.metrics.inc_action(action.as_str(), "refused");
+                return None;
+            }
+        };
         if action == Action::None {
             fields.push(("note", "dry run (--action none): nothing was done".into()));
         }
@@ -74,7 +78,14 @@ impl Runner {
             }
             Action::Kill => {
                 let decided = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
-                // An earlier kill's deadline (an agent restart mid-grace) stands.
+                // SIGTERM first, bookkeeping after: a pod filling the pods cgroup gains on the
+                // OOM killer every millisecond the signal waits. A zero grace is a SIGKILL at
+                // once (no SIGTERM), as before.
+                let first = listed
+                    .filter(|_| !decided.is_zero())
+                    .map(|pids| headroom_linux::control::FirstSigterm::send(&pids));
+                // An earlier kill's deadline (an agent restart mid-grace) stands; recorded
+                // right after the first SIGTERM (a restart in between restarts the grace).
                 let grace = crate::kill_deadline::remaining(&target.real, decided, self.clock.system_time());
                 if grace < decided {
                     tracing::info!(
@@ -89,7 +100,7 @@ impl Runner {
                 // Whatever the kill's outcome, the pod was acted on: like the kubelet's Failed
                 // pod it leaves the ranking until its cgroup goes.
                 self.acted.remember(pod, &target.real);
-                match actuator::kill_cgroup(&self.cgroup_host, &target, grace) {
+                match actuator::kill_cgroup(&self.cgroup_host, &target, grace, first) {
                     Ok(r) if actuator::signalled_nothing(&r) => {
                         self.shared.metrics.inc_action("kill", "empty");
                         tracing::info!(

@@ -41,7 +41,30 @@ impl Runner {
         }
         let trip_at =
             usage_poll::pods_trip_at(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);
+        // From the trip value to the OOM kill: up to the limit, plus the page cache the
+        // kernel reclaims first (an over-estimate: the safe side, see `defensible_rate`).
+        let margin = match (trip_at, self.pods_limit_file) {
+            (Some(trip), Some((limit, file))) if limit <= headroom_linux::memcg::UNLIMITED_ABOVE => {
+                Some(limit.saturating_sub(trip).saturating_add(file))
+            }
+            _ => None,
+        };
+        let defensible = margin
+            .zip(self.reaction_floor)
+            .and_then(|(m, r)| usage_poll::defensible_rate(m, r));
         if let Some(p) = self.usage_poll.as_mut() {
+            if let Some(rate) = p.set_defensible(defensible) {
+                let mib = |b: f64| b / (1u64 << 20) as f64;
+                tracing::info!(
+                    "usage re-reads: timed for growth up to {:.0} MiB/s (growth bound {:.0} MiB/s; \
+                     faster growth covers the {:.0} MiB from the trip value to the OOM kill \
+                     before the fastest pod-level read timed, {:?}, so no read could stop it)",
+                    mib(rate),
+                    mib(p.bound()),
+                    mib(margin.unwrap_or(0) as f64),
+                    self.reaction_floor.unwrap_or_default()
+                );
+            }
             p.rearm(trip_at, met_this_pass, self.clock.now());
         }
     }

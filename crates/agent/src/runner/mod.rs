@@ -112,6 +112,11 @@ pub struct Runner {
     /// Adaptive re-reads of the pods cgroup usage ([`crate::usage_poll`]): cgroup v2, or v1
     /// where the usage threshold was refused.
     usage_poll: Option<UsagePoll>,
+    /// The fastest pod-level read timed so far (a dry one after each full pass, and each fast
+    /// pass's): a lower bound of the agent's reaction, for [`crate::usage_poll::defensible_rate`].
+    reaction_floor: Option<std::time::Duration>,
+    /// The pods cgroup's limit and page cache at the last pass (the OOM margin's inputs).
+    pods_limit_file: Option<(u64, u64)>,
     psi_pods_tried: bool,
     out: Box<dyn Write + Send>,
     /// Kubernetes Events (`--events on`), see [`crate::events`].
@@ -198,6 +203,8 @@ impl Runner {
             mechanisms: Mechanisms::default(),
             catch_up: false,
             usage_poll: None,
+            reaction_floor: None,
+            pods_limit_file: None,
             psi_pods_tried: false,
             out: Box::new(std::io::stdout()),
             events: None,

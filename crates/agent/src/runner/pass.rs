@@ -43,14 +43,16 @@ impl Runner {
             return None;
         }
         let t0 = self.clock.now();
-        let mut snapshot = self.collector.collect_pods_at(now).ok()?;
+        let reads = crate::fast_pass::reads_for(&self.cfg.eviction.thresholds);
+        let mut snapshot = self.collector.collect_pods_at(now, reads).ok()?;
         restamp(&mut snapshot.summary, now);
         match crate::fast_pass::fast_suffices(&self.cfg.eviction.thresholds, &snapshot.summary) {
             Ok(()) => {
+                let took = self.clock.now().saturating_duration_since(t0);
+                self.note_reaction_floor(took);
                 tracing::info!(
-                    "fast pass: {} pod cgroups read without their containers in {:?}",
+                    "fast pass: {} pod cgroups read without their containers in {took:?}",
                     snapshot.pods.len(),
-                    self.clock.now().saturating_duration_since(t0)
                 );
                 Some(snapshot)
             }
@@ -58,6 +60,27 @@ impl Runner {
                 tracing::debug!("full collection: {why}");
                 None
             }
+        }
+    }
+
+    /// Keep the fastest pod-level read timed (zero, as on a fake clock, tells nothing).
+    pub(super) fn note_reaction_floor(&mut self, took: std::time::Duration) {
+        if !took.is_zero() && self.reaction_floor.is_none_or(|f| took < f) {
+            tracing::debug!("fastest pod-level read so far: {took:?}");
+            self.reaction_floor = Some(took);
+        }
+    }
+
+    /// After a full pass, while the usage re-reads run: time a dry pod-level read (what a
+    /// fast pass reads first), a lower bound of the agent's reaction that sets how fast a
+    /// growth is worth reading for ([`crate::usage_poll::defensible_rate`]). Off the hot path:
+    /// the full pass has acted and published.
+    fn time_a_pod_level_read(&mut self, now: Timestamp) {
+        let reads = crate::fast_pass::reads_for(&self.cfg.eviction.thresholds);
+        let t0 = self.clock.now();
+        if self.collector.collect_pods_at(now, reads).is_ok() {
+            let took = self.clock.now().saturating_duration_since(t0);
+            self.note_reaction_floor(took);
         }
     }
 
@@ -190,6 +213,14 @@ impl Runner {
         }
         self.report_health(&snapshot, &decision);
 
+        self.pods_limit_file = snapshot
+            .pods_cgroup
+            .as_ref()
+            .map(|p| (p.memory.limit, p.memory.cache));
+        let re_reads = self.usage_poll.is_some() || self.mode == headroom_linux::layout::CgroupMode::Unified;
+        if self.cfg.notifications && !self.cfg.once && !light && !fast && re_reads {
+            self.time_a_pod_level_read(now);
+        }
         if self.cfg.notifications && !self.cfg.once {
             let met: Vec<Signal> = decision
                 .thresholds_met

@@ -400,3 +400,65 @@ fn reclaim_first_evicts_on_anonymous_growth_in_the_same_pass_without_reading_or_
         "{l:?}"
     );
 }
+
+#[test]
+fn a_pass_woken_by_the_re_reads_reads_only_the_files_the_decision_needs() {
+    let host = Host::new();
+    host.set_node_used(3500 * MIB);
+    host.pod("aaaa", 200 * MIB);
+    host.pod("bbbb", 100 * MIB);
+    let (mut r, clock, lines, _shared) = runner(host.config(HARD_1G));
+    r.pass(Trigger::Start).unwrap();
+    let full = chosen(&lines.take_json());
+    assert_eq!(full.as_deref(), Some("/podaaaa"));
+    // Junk in a file the full pass reads and the decision does not (swap): a full pass skips
+    // such a cgroup, the fast pass never opens the file.
+    for uid in ["aaaa", "bbbb"] {
+        host.write(
+            &format!("sys/fs/cgroup/kubepods/pod{uid}/memory.swap.current"),
+            "junk\n",
+        );
+    }
+    r.woken_by_usage_poll = true;
+    clock.advance(Duration::from_millis(20));
+    r.pass(Trigger::Notification).unwrap();
+    assert_eq!(
+        chosen(&lines.take_json()),
+        full,
+        "the fast pass decides as the full one"
+    );
+    clock.advance(PERIOD);
+    r.pass(Trigger::Period).unwrap();
+    assert_eq!(
+        chosen(&lines.take_json()),
+        None,
+        "a full pass reads the swap files (and skips the junk ones)"
+    );
+}
+
+#[test]
+fn the_re_reads_assume_no_faster_growth_than_the_agent_could_stop() {
+    let host = Host::quiet();
+    host.set_pods_inactive(20 * MIB);
+    let mut cfg = host.config("evictionHard:\n  allocatableMemory.available: 100Mi\n");
+    cfg.notifications = true;
+    let (mut r, clock, _lines, _shared) = runner(cfg);
+    r.pass(Trigger::Start).unwrap();
+    let poll = |r: &Runner| r.usage_poll.as_ref().unwrap().assumed_rate();
+    // The fake clock times every read at zero: nothing known, the growth bound alone.
+    assert_eq!(r.reaction_floor, None);
+    let bound = poll(&r);
+    // The fastest pod-level read is kept, zero tells nothing.
+    r.note_reaction_floor(Duration::from_millis(30));
+    r.note_reaction_floor(Duration::from_millis(20));
+    r.note_reaction_floor(Duration::from_millis(25));
+    r.note_reaction_floor(Duration::ZERO);
+    assert_eq!(r.reaction_floor, Some(Duration::from_millis(20)));
+    clock.advance(PERIOD);
+    r.pass(Trigger::Period).unwrap();
+    // From the trip value to the OOM kill: limit - trip value (the threshold's 100 MiB less
+    // the 20 MiB of inactive_file the trip value adds) plus the page cache the kernel
+    // reclaims first (20 MiB), in 20 ms at best.
+    let defensible = ((100 - 20 + 20) * MIB) as f64 / 0.020;
+    assert_eq!(poll(&r), defensible.min(bound));
+}

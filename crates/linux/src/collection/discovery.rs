@@ -121,11 +121,14 @@ fn subdirs(dir: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Walk the pod cgroup root `pods_cgroup` (a cgroup name like `/kubepods`) of the hierarchy
-/// whose root cgroup is at host path `hierarchy_root`.
+/// whose root cgroup is at host path `hierarchy_root`. `with_containers`: list each pod's
+/// container cgroups too (false: a pod-level pass, one directory listing less per pod; a pod
+/// that vanished shows when its files are read).
 pub(crate) fn discover(
     root: &HostRoot,
     hierarchy_root: &Path,
     pods_cgroup: &str,
+    with_containers: bool,
     skipped: &mut Vec<Skip>,
 ) -> Vec<DiscoveredPod> {
     let pods_cgroup = normalize_cgroup_name(pods_cgroup);
@@ -160,7 +163,12 @@ pub(crate) fn discover(
     for (cgroup, qos) in pod_dirs {
         let name = cgroup.rsplit('/').next().unwrap_or("");
         let Some(uid) = pod_uid(name) else { continue };
-        let containers = match subdirs(&real(&cgroup)) {
+        let listed = if with_containers {
+            subdirs(&real(&cgroup))
+        } else {
+            Ok(Vec::new())
+        };
+        let containers = match listed {
             Ok(children) => children
                 .into_iter()
                 .filter_map(|c| {
@@ -233,7 +241,7 @@ mod tests {
         let hr = Path::new("/sys/fs/cgroup");
         assert_eq!(detect_pod_cgroup_root(&root, hr).as_deref(), Some("/kubepods"));
         let mut skipped = vec![];
-        let pods = discover(&root, hr, "/kubepods", &mut skipped);
+        let pods = discover(&root, hr, "/kubepods", true, &mut skipped);
         assert!(skipped.is_empty());
         let summary: Vec<_> = pods
             .iter()
@@ -248,6 +256,20 @@ mod tests {
             ]
         );
         assert_eq!(pods[1].containers[0].cgroup, "/kubepods/burstable/podb1/c2");
+        // A pod-level walk: the same pods, no container listing.
+        let bare = discover(&root, hr, "/kubepods", false, &mut skipped);
+        let bare: Vec<_> = bare
+            .iter()
+            .map(|p| (p.uid.as_str(), p.qos, p.containers.len()))
+            .collect();
+        assert_eq!(
+            bare,
+            [
+                ("e1", Qos::BestEffort, 0),
+                ("b1", Qos::Burstable, 0),
+                ("g1", Qos::Guaranteed, 0)
+            ]
+        );
 
         let tmp = tempfile::tempdir().unwrap();
         for p in [
@@ -263,7 +285,7 @@ mod tests {
             detect_pod_cgroup_root(&root, hr).as_deref(),
             Some("/kubepods.slice")
         );
-        let pods = discover(&root, hr, "kubepods.slice", &mut skipped);
+        let pods = discover(&root, hr, "kubepods.slice", true, &mut skipped);
         let summary: Vec<_> = pods
             .iter()
             .map(|p| {
@@ -282,7 +304,7 @@ mod tests {
                 ("aa-bb", Qos::Guaranteed, vec!["111"]),
             ]
         );
-        let pods = discover(&root, hr, "/nothere", &mut skipped);
+        let pods = discover(&root, hr, "/nothere", true, &mut skipped);
         assert!(pods.is_empty());
         assert_eq!(skipped.len(), 1);
         assert!(

@@ -137,6 +137,11 @@ impl FileReader {
     }
 
     /// Files read so far by a recording reader (empty otherwise); drains the list.
+    /// Does this reader record what it reads (a capture)?
+    pub fn is_recording(&self) -> bool {
+        self.recorded.is_some()
+    }
+
     pub fn take_recorded(&mut self) -> Vec<RecordedFile> {
         self.recorded.as_mut().map(std::mem::take).unwrap_or_default()
     }

@@ -118,11 +118,23 @@ impl Cgroup {
     /// subtree, wait up to `grace` for them to exit, then kill what is left
     /// ([`Cgroup::kill_all`]). A zero grace period sends SIGKILL at once.
     pub fn terminate(&self, grace: Duration) -> Result<KillReport> {
-        let start = Instant::now();
-        let mut report = KillReport::default();
+        self.terminate_after(grace, Instant::now(), KillReport::default())
+    }
+
+    /// [`Cgroup::terminate`] where the caller may have sent the first SIGTERMs already, at
+    /// `start` (listed in `report.sigterm`): SIGTERM whatever else lives in the subtree (a
+    /// process forked since the caller's list), wait what is left of `grace` from `start`,
+    /// then kill what is left.
+    fn terminate_after(&self, grace: Duration, start: Instant, mut report: KillReport) -> Result<KillReport> {
         if !grace.is_zero() {
-            for pid in self.live_pids()? {
-                if send_signal(pid, Signal::TERM) {
+            let live = match self.live_pids() {
+                Ok(pids) => pids,
+                // The caller's SIGTERM worked and the runtime removed the cgroup already.
+                Err(e) if e.cgroup_gone() && !report.sigterm.is_empty() => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            for pid in live {
+                if !report.sigterm.contains(&pid) && send_signal(pid, Signal::TERM) {
                     report.sigterm.push(pid);
                 }
             }
@@ -156,6 +168,57 @@ impl Cgroup {
 /// is left in place (the runtime owns it).
 pub fn kill_pod(host: &CgroupHost, path: &Path, grace: Duration) -> Result<KillReport> {
     Cgroup::open(host, path)?.terminate(grace)
+}
+
+/// The first SIGTERM of a kill, sent by a caller that has just listed the pod's processes
+/// (the agent's rails list them: [`subtree_pids`]): one `kill` per process and nothing else,
+/// no second walk of the tree and no look at `/proc/<pid>` first (a zombie ignores the
+/// signal), so the SIGTERM is not kept waiting by bookkeeping. Then [`kill_pod_after`] does
+/// the rest: newcomers, the grace period, SIGKILL.
+#[derive(Clone, Debug)]
+pub struct FirstSigterm {
+    /// Pids signalled (never pid 1, never this process).
+    pub pids: Vec<i32>,
+    /// When the first signal went out: the grace period runs from here.
+    pub at: Instant,
+}
+
+impl FirstSigterm {
+    /// SIGTERM every pid of `listed` (from the target's `cgroup.procs`, just read).
+    pub fn send(listed: &[i32]) -> FirstSigterm {
+        let at = Instant::now();
+        let pids = listed
+            .iter()
+            .copied()
+            .filter(|&p| send_signal(p, Signal::TERM))
+            .collect();
+        FirstSigterm { pids, at }
+    }
+}
+
+/// [`kill_pod`] after a [`FirstSigterm`]: SIGTERM the processes the first round did not reach
+/// (forked since it listed them), wait what is left of `grace` since the first signal, then
+/// SIGKILL (`cgroup.kill` on v2). A cgroup gone after the first SIGTERM is a pod that
+/// stopped, not a vanished target.
+pub fn kill_pod_after(
+    host: &CgroupHost,
+    path: &Path,
+    grace: Duration,
+    first: FirstSigterm,
+) -> Result<KillReport> {
+    let report = KillReport {
+        sigterm: first.pids,
+        ..KillReport::default()
+    };
+    match Cgroup::open(host, path) {
+        Ok(cg) => cg.terminate_after(grace, first.at, report),
+        Err(e) if e.cgroup_gone() && !report.sigterm.is_empty() => Ok(KillReport {
+            exited_in_grace: true,
+            elapsed: first.at.elapsed(),
+            ..report
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every pid listed in the `cgroup.procs` of `cgroup` and of all its descendants, sorted,

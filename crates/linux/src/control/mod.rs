@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 mod kill;
 pub mod reclaim;
 
-pub use kill::{KillReport, kill_pod, subtree_pids};
+pub use kill::{FirstSigterm, KillReport, kill_pod, kill_pod_after, subtree_pids};
 
 /// statfs magic of a cgroup v1 hierarchy (`CGROUP_SUPER_MAGIC`).
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;

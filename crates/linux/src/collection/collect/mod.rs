@@ -118,6 +118,8 @@ pub struct Collector {
     hierarchies: Vec<PathBuf>,
     /// Creation times handed out since [`Collector::start_recording`], by cgroup name.
     recorded_creation: Option<BTreeMap<String, Timestamp>>,
+    /// The node name read from the hostname (see [`Collector::hostname`]).
+    hostname: Option<String>,
 }
 
 impl Collector {
@@ -143,6 +145,7 @@ impl Collector {
             creation: CreationProbe::new(),
             hierarchies,
             recorded_creation: None,
+            hostname: None,
         })
     }
 
@@ -170,6 +173,7 @@ impl Collector {
     /// [`Collector::take_recorded_creation`], [`Collector::take_stated`]).
     pub fn start_recording(&mut self) {
         self.files = FileReader::recording();
+        self.hostname = None;
         self.creation.start_recording();
         self.recorded_creation = Some(BTreeMap::new());
         // The layout files were read before recording started: read them again so they land
@@ -202,6 +206,10 @@ impl Collector {
     /// The creation time of cgroup `cgroup` (a name such as `/kubepods/pod1`): from the
     /// capture's record on a captured tree, else from the modification times under the root.
     fn created(&mut self, cgroup: &str, now: Timestamp) -> Option<Timestamp> {
+        // A pod-level pass reads nothing a decision does not need: no start times.
+        if self.memcg.lean {
+            return None;
+        }
         let key = creation_key(cgroup);
         let created = match &self.meta {
             Some(meta) => meta.cgroup_created.get(&key).copied(),
@@ -269,13 +277,21 @@ impl Collector {
         self.collect_with(time, Depth::Light)
     }
 
-    /// A pod-level pass: everything a full pass reads except the container cgroups (each pod's
-    /// `containers` and the Summary's pod `containers` are empty). Enough for every signal and
-    /// for ranking pods by memory or process count (the kubelet ranks on pod-level stats), not
+    /// A pod-level pass: the agent's fast pass, on its way to a SIGTERM, reads only what the
+    /// kubelet's decision reads. No container cgroups (each pod's `containers` and the
+    /// Summary's pod `containers` are empty); on v2 each cgroup's `memory.stat`,
+    /// `memory.current` and `memory.max` only ([`MemcgReader::lean`]: no peak, swap, events,
+    /// pressure); no start times, no kubelet system container, no node PSI; pids and the
+    /// filesystems only as `reads` says. Enough for every eviction signal read and for
+    /// ranking pods by memory or process count (the kubelet ranks on pod-level stats), not
     /// for disk ranking, local-storage limits or the container part of an eviction message.
     /// Pods are still read before the pod cgroup root and the node (see the module docs).
-    pub fn collect_pods_at(&mut self, time: Timestamp) -> Result<NodeSnapshot, CollectError> {
-        self.collect_with(time, Depth::Pods)
+    pub fn collect_pods_at(
+        &mut self,
+        time: Timestamp,
+        reads: PodPassReads,
+    ) -> Result<NodeSnapshot, CollectError> {
+        self.collect_with(time, Depth::Pods(reads))
     }
 
     fn collect_with(&mut self, time: Timestamp, depth: Depth) -> Result<NodeSnapshot, CollectError> {
@@ -285,6 +301,8 @@ impl Collector {
         let root = self.opts.root.clone();
         let version = self.version();
         let mut skipped = Vec::new();
+        // A pod-level pass is the agent's way to a SIGTERM: only the decision's files.
+        self.memcg.lean = depth.is_pods();
 
         // 1. Pods and containers (children first: see the module docs).
         let pods_cgroup_name = self
@@ -294,8 +312,14 @@ impl Collector {
             .map(discovery::normalize_cgroup_name)
             .or_else(|| discovery::detect_pod_cgroup_root(&root, &self.layout.memory_root));
         let discovered = match &pods_cgroup_name {
-            Some(_) if depth == Depth::Light => Vec::new(),
-            Some(name) => discovery::discover(&root, &self.layout.memory_root, name, &mut skipped),
+            Some(_) if matches!(depth, Depth::Light) => Vec::new(),
+            Some(name) => discovery::discover(
+                &root,
+                &self.layout.memory_root,
+                name,
+                matches!(depth, Depth::Full),
+                &mut skipped,
+            ),
             None => {
                 skipped.push(Skip {
                     path: self.cgroup_host_path("/kubepods"),
@@ -310,10 +334,7 @@ impl Collector {
             host_swap_used: 0,
         };
         let mut pods = Vec::with_capacity(discovered.len());
-        for mut pod in discovered {
-            if depth == Depth::Pods {
-                pod.containers.clear();
-            }
+        for pod in discovered {
             if let Some(p) = self.read_pod(pod, kind, now, &mut skipped) {
                 pods.push(p);
             }
@@ -388,7 +409,11 @@ impl Collector {
             }
         }
         // The kubelet's own cgroup, after the node (a kubelet in `/` reports the node's figures).
-        let kubelet = self.read_kubelet_cgroup(node.as_ref(), kind, now, &mut skipped);
+        let kubelet = if depth.is_pods() {
+            None
+        } else {
+            self.read_kubelet_cgroup(node.as_ref(), kind, now, &mut skipped)
+        };
         if let Some(m) = &meminfo
             && m.malformed_lines > 0
         {
@@ -400,32 +425,29 @@ impl Collector {
             });
         }
 
-        // 4. PSI, pids, filesystems.
-        let psi = match self.files.read(&root.path("/proc/pressure/memory")) {
-            Ok(text) => match psi::parse(text) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    skipped.push(Skip {
-                        path: PathBuf::from("/proc/pressure/memory"),
-                        reason: SkipReason::PsiMalformed {
-                            detail: e.to_string(),
-                        },
-                    });
-                    None
-                }
-            },
-            Err(_) => None, // no PSI on this kernel: not a problem
+        // 4. PSI (not in a pod-level pass: no eviction signal reads it), pids, filesystems.
+        let psi = if depth.is_pods() {
+            None
+        } else {
+            self.node_psi(&mut skipped)
         };
-        let pid_figures = pids::read(&root, &mut self.files);
-        let (nodefs, imagefs) = self.filesystems(&mut skipped);
+        let reads = match depth {
+            Depth::Pods(r) => r,
+            Depth::Full | Depth::Light => PodPassReads::ALL,
+        };
+        let pid_figures = if reads.pids {
+            pids::read(&root, &mut self.files)
+        } else {
+            pids::PidFigures::default()
+        };
+        let (nodefs, imagefs) = if reads.filesystems {
+            self.filesystems(&mut skipped)
+        } else {
+            (None, None)
+        };
         let node_name = match &self.opts.node_name {
             Some(n) => n.clone(),
-            None => self
-                .files
-                .read(&root.path("/proc/sys/kernel/hostname"))
-                // The kubelet's node name is the hostname trimmed and lower-cased.
-                .map(|t| t.trim().to_lowercase())
-                .unwrap_or_default(),
+            None => self.hostname(),
         };
 
         let summary = build_summary(SummaryParts {
@@ -457,6 +479,44 @@ impl Collector {
             imagefs,
             skipped,
         })
+    }
+
+    /// The node name from the hostname, trimmed and lower-cased as the kubelet does; read once
+    /// (the kubelet fixes its node name at start) unless a capture records what is read.
+    fn hostname(&mut self) -> String {
+        if let Some(n) = &self.hostname {
+            return n.clone();
+        }
+        let name = self
+            .files
+            .read(&self.opts.root.path("/proc/sys/kernel/hostname"))
+            .map(|t| t.trim().to_lowercase())
+            .unwrap_or_default();
+        if !name.is_empty() && !self.files.is_recording() {
+            self.hostname = Some(name.clone());
+        }
+        name
+    }
+
+    /// `/proc/pressure/memory`; `None` on a kernel without PSI (not a problem) or junk
+    /// (recorded in `skipped`).
+    fn node_psi(&mut self, skipped: &mut Vec<Skip>) -> Option<psi::Psi> {
+        let text = self
+            .files
+            .read(&self.opts.root.path("/proc/pressure/memory"))
+            .ok()?;
+        match psi::parse(text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                skipped.push(Skip {
+                    path: PathBuf::from("/proc/pressure/memory"),
+                    reason: SkipReason::PsiMalformed {
+                        detail: e.to_string(),
+                    },
+                });
+                None
+            }
+        }
     }
 
     fn read_pod(
@@ -584,7 +644,31 @@ fn read_boot_time(root: &HostRoot, files: &mut FileReader) -> Option<Timestamp> 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Depth {
     Full,
-    /// Pod cgroups but no container cgroups.
-    Pods,
+    /// Pod cgroups but no container cgroups, lean reads (see [`Collector::collect_pods_at`]).
+    Pods(PodPassReads),
     Light,
+}
+
+impl Depth {
+    fn is_pods(self) -> bool {
+        matches!(self, Depth::Pods(_))
+    }
+}
+
+/// The node-level figures besides memory that a pod-level pass reads: the caller knows its
+/// eviction thresholds, and a signal without a threshold decides nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodPassReads {
+    /// `/proc/sys/kernel/{pid_max,threads-max}`, `/proc/loadavg` (`pid.available`).
+    pub pids: bool,
+    /// nodefs and imagefs `statvfs` (`nodefs.*`, `imagefs.*`, `containerfs.*`).
+    pub filesystems: bool,
+}
+
+impl PodPassReads {
+    /// Everything a full pass reads.
+    pub const ALL: PodPassReads = PodPassReads {
+        pids: true,
+        filesystems: true,
+    };
 }

@@ -117,6 +117,11 @@ pub struct MemcgReader {
     pub keep_stat: bool,
     /// Keep the raw sample in the breakdown (a recorder's input; off by default).
     pub keep_sample: bool,
+    /// v2: read only what the kubelet's memory eviction decision needs (`memory.stat`,
+    /// `memory.current`, `memory.max`); no peak, swap, events or pressure, which no eviction
+    /// signal or ranking reads. For the agent's fast pass, where every file is a few system
+    /// calls on the way to the SIGTERM. v1 reads are unchanged.
+    pub lean: bool,
 }
 
 impl Default for MemcgReader {
@@ -130,6 +135,7 @@ impl Default for MemcgReader {
             }),
             keep_stat: false,
             keep_sample: false,
+            lean: false,
         }
     }
 }

@@ -76,6 +76,9 @@ impl MemcgReader {
             Some(v) => {
                 self.sample.usage = Some(v);
                 self.sample.limit = self.optional(files, dir, "memory.max");
+                if self.lean {
+                    return Ok(());
+                }
                 self.sample.max_usage = self.optional(files, dir, "memory.peak");
                 self.sample.swap_current = self.value(files, dir, "memory.swap.current")?;
                 self.sample.swap_limit = self.optional(files, dir, "memory.swap.max");
@@ -83,6 +86,9 @@ impl MemcgReader {
             }
             None if kind.is_root => {}
             None => return Err(MemcgError::Gone(self.file(dir, "memory.current").to_path_buf())),
+        }
+        if self.lean {
+            return Ok(());
         }
         let path = self.file(dir, "memory.pressure");
         self.sample.psi = files
@@ -183,6 +189,86 @@ mod tests {
             .read(&mut FileReader::new(), &e, v2(true))
             .unwrap();
         assert_eq!((b.usage, b.working_set), (0, 0));
+    }
+
+    #[test]
+    fn a_lean_read_opens_three_files_and_keeps_every_decision_figure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("cg");
+        write(
+            &d,
+            &[
+                (
+                    "memory.stat",
+                    "anon 100\nfile 400\ninactive_file 250\nkernel 30\n",
+                ),
+                ("memory.current", "600\n"),
+                ("memory.max", "1000\n"),
+                ("memory.peak", "700\n"),
+                ("memory.swap.current", "8\n"),
+                ("memory.swap.max", "max\n"),
+                ("memory.events", "low 0\nhigh 2\nmax 3\noom 1\noom_kill 1\n"),
+                (
+                    "memory.pressure",
+                    "some avg10=1.00 avg60=0.00 avg300=0.00 total=10\n",
+                ),
+            ],
+        );
+        let full = MemcgReader::new()
+            .read(&mut FileReader::new(), &d, v2(false))
+            .unwrap();
+        let mut reader = MemcgReader::new();
+        reader.lean = true;
+        let mut files = FileReader::recording();
+        let lean = reader.read(&mut files, &d, v2(false)).unwrap();
+        let read: Vec<String> = files
+            .take_recorded()
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(read, ["memory.stat", "memory.current", "memory.max"]);
+        // What the eviction signals and the memory ranking read is the full read's.
+        assert_eq!(
+            (
+                lean.usage,
+                lean.working_set,
+                lean.limit,
+                lean.inactive_file,
+                lean.rss
+            ),
+            (
+                full.usage,
+                full.working_set,
+                full.limit,
+                full.inactive_file,
+                full.rss
+            )
+        );
+        let t = Timestamp::UNIX_EPOCH;
+        let (fm, lm) = (full.to_summary(t, true), lean.to_summary(t, true));
+        assert_eq!(
+            (lm.available_bytes, lm.usage_bytes, lm.working_set_bytes),
+            (fm.available_bytes, fm.usage_bytes, fm.working_set_bytes)
+        );
+        // Left out: the figures no signal reads.
+        assert_eq!((lean.swap, lean.max_usage, lean.events), (0, 0, None));
+        assert!(lean.psi.is_none());
+
+        // The root: memory.stat only (no pressure).
+        let r = tmp.path().join("root");
+        write(
+            &r,
+            &[
+                ("memory.stat", "anon 100\nfile 400\ninactive_file 250\n"),
+                (
+                    "memory.pressure",
+                    "some avg10=1.00 avg60=0.00 avg300=0.00 total=10\n",
+                ),
+            ],
+        );
+        let root = reader.read(&mut files, &r, v2(true)).unwrap();
+        assert_eq!(files.take_recorded().len(), 1);
+        assert_eq!((root.usage, root.working_set), (500, 250));
     }
 
     #[test]
