@@ -61,7 +61,12 @@ if [ "$STAGE" = record ]; then
 fi
 
 before=$(flushes)
-record > /tmp/record.out 2> /tmp/record.err &
+# The files exist before the loop below reads them: the background child opens its redirections
+# only when it runs, and under load that can be after the first count (which then failed with
+# "bad number" and stopped the recorder before its first pass).
+: > /tmp/record.out
+: > /tmp/record.err
+record >> /tmp/record.out 2>> /tmp/record.err &
 rpid=$!
 while [ "$(grep -c '^decision' /tmp/record.out)" -lt "$FINAL_PASSES" ]; do
     kill -0 $rpid 2>/dev/null || break
