@@ -109,6 +109,11 @@ impl UsagePoll {
         self.trip_at
     }
 
+    /// The usage the last read found.
+    pub fn last_usage(&self) -> Option<u64> {
+        self.last.map(|(_, u)| u)
+    }
+
     fn read(&self) -> Option<u64> {
         let mut buf = [0u8; 32];
         let n = self.file.read_at(&mut buf, 0).ok()?;

@@ -71,6 +71,19 @@ fn the_agent_beats_the_oom_killer_on_cgroup_v2() {
         "no fast pass in the agent's log\n{}",
         log()
     );
+    // The kill was prepared before the crossing, signalled at it and confirmed by the pass
+    // (crates/agent/src/prepared_kill.rs); never contradicted by it.
+    assert!(
+        agent_log.contains("prepared kill: SIGTERM to pod race/hog-")
+            && agent_log.contains("confirmed by the pass"),
+        "no prepared kill fired and confirmed in the agent's log\n{}",
+        log()
+    );
+    assert!(
+        !agent_log.contains("DISAGREES"),
+        "a prepared kill disagreed with its confirming pass\n{}",
+        log()
+    );
     assert!(
         agent_log.contains("growth from rest assumed up to") && agent_log.contains("measured"),
         "the growth bound was not measured\n{}",
