@@ -39,7 +39,8 @@
 //! change of a pod's requests or priority is seen at the next refresh.
 //!
 //! Not prepared: `--action none` (a dry run never signals, so nothing is held) and `evict`
-//! (an API call, not a signal); soft thresholds (they must stay met for their grace period);
+//! (an API call, not a signal); `--policy reclaim-first` (its pass may reclaim page cache
+//! instead of evicting); soft thresholds (they must stay met for their grace period);
 //! `memory.available` (the re-reads watch the pods cgroup only); cgroup v1 (kernel usage
 //! thresholds wake the pass there); a zero grace (SIGKILL at once: the normal path); a pod
 //! with more than 64 processes.

@@ -26,10 +26,12 @@ pub(super) struct Plan {
 }
 
 impl Runner {
-    /// Does this agent prepare kills at all? `--action kill` with the re-reads on cgroup v2
-    /// and a hard `allocatableMemory.available` threshold; never a dry run.
+    /// Does this agent prepare kills at all? `--action kill` with the re-reads on cgroup v2,
+    /// a hard `allocatableMemory.available` threshold and the kubelet's policy (reclaim-first
+    /// may reclaim instead of evicting, which only its pass can tell); never a dry run.
     pub(super) fn prepares_kills(&self) -> bool {
         self.cfg.action == Action::Kill
+            && self.cfg.policy == headroom_core::reclaim::Policy::Kubelet
             && self.cfg.notifications
             && !self.cfg.once
             && self.mode == CgroupMode::Unified

@@ -164,3 +164,27 @@ fn the_confirming_pass_says_confirmed_or_names_what_it_would_have_done() {
     assert_eq!(pods_after.len(), 1);
     assert_eq!(r.confirm(&f, &after, &pods_after, state, now), Verdict::Confirmed);
 }
+
+#[test]
+fn reclaim_first_and_soft_thresholds_are_never_prepared() {
+    let (host, _) = two_pods();
+    let mut cfg = host.config(HARD_PODS);
+    cfg.action = Action::Kill;
+    cfg.notifications = true;
+    cfg.policy = headroom_core::reclaim::Policy::ReclaimFirst;
+    assert!(!runner(cfg).0.prepares_kills(), "its pass may reclaim instead");
+    // No hard memory threshold (a hard memory.available would be mirrored on the pods
+    // cgroup, as the kubelet does with enforceNodeAllocatable: pods).
+    let mut cfg = host.config(
+        "evictionHard:\n  nodefs.available: 10%\n\
+         evictionSoft:\n  allocatableMemory.available: 100Mi\n\
+         evictionSoftGracePeriod:\n  allocatableMemory.available: 30s\n",
+    );
+    cfg.action = Action::Kill;
+    cfg.notifications = true;
+    assert!(
+        !runner(cfg.clone()).0.prepares_kills(),
+        "a soft threshold must hold for its grace: {:?}",
+        cfg.eviction.thresholds
+    );
+}
