@@ -43,11 +43,17 @@ impl Runner {
             let dir = self.pods_cgroup();
             match crate::prepared_kill::HotFiles::open(&dir) {
                 Ok(h) => self.hot_files = Some(h),
-                Err(e) => tracing::warn!(
-                    "prepared kills off: cannot keep {}'s memory.stat, memory.current and \
-                     memory.max open ({e}); a crossing takes the fast pass",
-                    dir.display()
-                ),
+                Err(e) => {
+                    let msg = format!(
+                        "prepared kills off: cannot keep {}'s memory.stat, memory.current and \
+                         memory.max open ({e}); a crossing takes the fast pass",
+                        dir.display()
+                    );
+                    // Once per distinct problem, not on every pass.
+                    if self.arm_errors.insert(msg.clone()) {
+                        tracing::warn!("{msg}");
+                    }
+                }
             }
         }
         let trip_at =

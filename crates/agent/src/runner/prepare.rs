@@ -44,15 +44,23 @@ impl Runner {
         if !self.prepares_kills() {
             return;
         }
-        let Some((usage, trip_at)) = self
-            .usage_poll
-            .as_ref()
-            .and_then(|p| Some((p.last_usage()?, p.trip_at()?)))
-        else {
+        let Some((usage, trip_at, rate)) = self.usage_poll.as_ref().and_then(|p| {
+            let rate = p.measured_rate().unwrap_or(p.assumed_rate()).max(1.0);
+            Some((p.last_usage()?, p.trip_at()?, rate))
+        }) else {
             return;
         };
         let now = self.clock.now();
-        if !prepared_kill::within_reach(usage, trip_at) || self.next_prepare.is_some_and(|t| now < t) {
+        if !prepared_kill::within_reach(usage, trip_at) {
+            return;
+        }
+        let due = self.next_prepare.is_none_or(|t| now >= t);
+        let eta = Duration::from_secs_f64(trip_at.saturating_sub(usage) as f64 / rate);
+        let standing = self
+            .prepared
+            .as_ref()
+            .map(|p| (now.saturating_duration_since(p.at), p.refresh, p.took));
+        if !prepared_kill::refresh_now(standing, due, eta) {
             return;
         }
         let t0 = Instant::now();
@@ -223,6 +231,8 @@ impl Runner {
                     bytes_or_unlimited(m.available_bytes)
                 )
             } else {
+                // Re-opened at the next pass's re-arm (the pods cgroup may have been replaced).
+                self.hot_files = None;
                 "the pods cgroup's memory.stat, memory.current or memory.max could not be read".to_string()
             };
             tracing::info!(
