@@ -46,9 +46,10 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&s[from..from + len])
 }
 
-fn timestamp_ms(line: &str) -> Option<f64> {
+/// The line's timestamp, ns (kept whole: f64 ms of a Unix time lose the µs).
+fn timestamp_ns(line: &str) -> Option<i128> {
     let t: jiff::Timestamp = line.split_once(' ')?.0.parse().ok()?;
-    Some(t.as_nanosecond() as f64 / 1e6)
+    Some(t.as_nanosecond())
 }
 
 /// Read the steps out of the agent's log.
@@ -68,15 +69,15 @@ pub fn agent_steps(log: &str) -> AgentSteps {
                 .extend(between(rest, "; prepared ", " before, in ").and_then(debug_ms));
             s.prepared_in
                 .extend(between(rest, " before, in ", ")").and_then(debug_ms));
-            fired_at = timestamp_ms(line);
+            fired_at = timestamp_ns(line);
         } else if line.contains(": confirmed by the pass") || line.contains("DISAGREES with") {
             if line.contains("DISAGREES") {
                 s.disagreed += 1;
             } else {
                 s.confirmed += 1;
             }
-            if let (Some(a), Some(b)) = (fired_at.take(), timestamp_ms(line)) {
-                s.to_verdict.push(b - a);
+            if let (Some(a), Some(b)) = (fired_at.take(), timestamp_ns(line)) {
+                s.to_verdict.push((b - a) as f64 / 1e6);
             }
         } else if line.contains("prepared kill of pod") && line.contains(" not used: ") {
             s.unused += 1;
