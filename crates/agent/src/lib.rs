@@ -19,6 +19,7 @@ mod pod_series;
 pub mod pods_api;
 pub mod pods_list;
 pub mod pods_source;
+pub mod prepared_kill;
 pub mod reclaim_first;
 pub mod reclaim_metrics;
 pub mod recording;

@@ -43,6 +43,7 @@ pub struct Metrics {
     node_condition: Family<Labels, Gauge>,
     evictions: Family<Labels, Counter>,
     actions: Family<Labels, Counter>,
+    prepared_kills: Family<Labels, Counter>,
     syncs: Family<Labels, Counter>,
     sync_duration_seconds: Histogram,
     notification_events: Family<Labels, Counter>,
@@ -214,6 +215,12 @@ impl Metrics {
             "Actions taken on chosen pods (action=none|kill|evict; result=ok|error|refused|gone|empty: a kill that found no process to signal)",
             actions.clone(),
         );
+        let prepared_kills = Family::<Labels, Counter>::default();
+        registry.register(
+            "headroom_prepared_kills",
+            "Kills prepared before a hard allocatableMemory.available crossing and signalled at it, by what the confirming pass said (outcome=confirmed|disagreed), or not used at the crossing (outcome=unused: stale, a pod came or went, or the fresh working set did not meet the threshold)",
+            prepared_kills.clone(),
+        );
         let syncs = Family::<Labels, Counter>::default();
         registry.register(
             "headroom_syncs",
@@ -268,6 +275,7 @@ impl Metrics {
             node_condition,
             evictions,
             actions,
+            prepared_kills,
             syncs,
             sync_duration_seconds,
             notification_events,
@@ -345,6 +353,13 @@ impl Metrics {
 
     pub fn inc_eviction(&self, signal: &str) {
         self.evictions.get_or_create(&labels(&[("signal", signal)])).inc();
+    }
+
+    /// A prepared kill's fate: `confirmed`, `disagreed` or `unused`.
+    pub fn inc_prepared_kill(&self, outcome: &str) {
+        self.prepared_kills
+            .get_or_create(&labels(&[("outcome", outcome)]))
+            .inc();
     }
 
     pub fn inc_action(&self, action: &str, result: &str) {

@@ -70,6 +70,8 @@ pub struct UsagePoll {
     /// The fastest growth the agent could still stop before the OOM kill, bytes/s (see
     /// [`defensible_rate`]); None: unknown, the bound alone applies.
     defensible: Option<f64>,
+    /// Growth between the last two reads, bytes/s (None: not growing, or one read so far).
+    measured: Option<f64>,
 }
 
 impl UsagePoll {
@@ -86,6 +88,7 @@ impl UsagePoll {
             last: None,
             bound,
             defensible: None,
+            measured: None,
         };
         if poll.read().is_none() {
             return Err(std::io::Error::new(
@@ -107,6 +110,16 @@ impl UsagePoll {
 
     pub fn trip_at(&self) -> Option<u64> {
         self.trip_at
+    }
+
+    /// The usage the last read found.
+    pub fn last_usage(&self) -> Option<u64> {
+        self.last.map(|(_, u)| u)
+    }
+
+    /// The growth the last two reads measured, bytes/s (None: not growing, or one read).
+    pub fn measured_rate(&self) -> Option<f64> {
+        self.measured
     }
 
     fn read(&self) -> Option<u64> {
@@ -174,6 +187,7 @@ impl UsagePoll {
             (dt > 0.0 && usage > u).then(|| (usage - u) as f64 / dt)
         });
         self.last = Some((now, usage));
+        self.measured = measured;
         let wait = if self.beyond {
             MAX_INTERVAL
         } else {

@@ -227,24 +227,24 @@ pub fn open_usage_poll(mechanisms: &mut Mechanisms, metrics: &Metrics, path: &Pa
     }
 }
 
-/// Read the pods cgroup usage if due; true when it found a threshold crossed (counted and
-/// logged as a notification).
-pub fn usage_poll_crossed(poll: Option<&mut UsagePoll>, metrics: &Metrics) -> bool {
-    let Some(poll) = poll else {
-        return false;
-    };
-    match poll.check(Instant::now()) {
-        Check::Crossed { usage, trip_at } => {
-            metrics.inc_notification("pods usage", "usage_poll");
-            tracing::info!(
-                "notification: pods usage: {} is {usage} bytes, at or beyond {trip_at} \
-                 (a threshold is met there)",
-                poll.path().display()
-            );
-            true
-        }
-        Check::Quiet | Check::Unreadable => false,
+/// Read the pods cgroup usage if due: `(usage, trip value)` when it found a threshold crossed
+/// (then [`note_crossing`]).
+pub fn usage_poll_crossing(poll: Option<&mut UsagePoll>) -> Option<(u64, u64)> {
+    match poll?.check(Instant::now()) {
+        Check::Crossed { usage, trip_at } => Some((usage, trip_at)),
+        Check::Quiet | Check::Unreadable => None,
     }
+}
+
+/// Count and log a crossing the re-reads found (after the hot path: see
+/// [`crate::prepared_kill`]).
+pub fn note_crossing(poll: Option<&UsagePoll>, metrics: &Metrics, usage: u64, trip_at: u64) {
+    metrics.inc_notification("pods usage", "usage_poll");
+    tracing::info!(
+        "notification: pods usage: {} is {usage} bytes, at or beyond {trip_at} \
+         (a threshold is met there)",
+        poll.map(|p| p.path().display().to_string()).unwrap_or_default()
+    );
 }
 
 #[cfg(test)]

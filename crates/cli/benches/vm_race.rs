@@ -9,9 +9,12 @@
 //! (default 60), HEADROOM_BENCH_RATE (the moderate rate, MiB/s, default 100),
 //! HEADROOM_BENCH_CONTENDERS (default `agent yardstick none`; `observe none` measures when each
 //! early-warning mechanism fires, with the agent acting on nothing), HEADROOM_BENCH_OUT (a
-//! folder: the guest's files, e.g. the agent's log, and its console are written there).
+//! folder: the guest's files, e.g. the agent's log, and its console are written there),
+//! HEADROOM_BENCH_FROM (such a folder: print the figures of that earlier run again, no VM).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/vm/agent_steps.rs"]
+mod agent_steps;
 #[path = "../tests/vm/race.rs"]
 mod race;
 
@@ -36,8 +39,12 @@ fn main() {
             .collect(),
         idle_secs: env("HEADROOM_BENCH_IDLE_SECS", 60),
     };
-    let Some(out) = boot_or_skip("vm_race bench", &race::guest(&setup)) else {
-        return;
+    let out = match std::env::var_os("HEADROOM_BENCH_FROM") {
+        Some(dir) => earlier_run(std::path::Path::new(&dir)),
+        None => match boot_or_skip("vm_race bench", &race::guest(&setup)) {
+            Some(out) => out,
+            None => return,
+        },
     };
     let Some(csv) = out.text("race.csv") else {
         eprintln!("{}", out.log_for_failure());
@@ -128,6 +135,9 @@ fn main() {
             );
         }
     }
+    if let Some(log) = out.text("agent.log") {
+        print_agent_steps(&agent_steps::agent_steps(&log));
+    }
     if let Some(idle) = out.text("idle.csv").as_deref().and_then(race::parse_idle) {
         let share = |ms: f64| ms / (idle.secs * 10.0);
         println!();
@@ -167,5 +177,60 @@ fn main() {
             std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
         }
         std::fs::write(std::path::Path::new(&dir).join("console.log"), &out.console).unwrap();
+    }
+}
+
+/// The files an earlier run wrote under HEADROOM_BENCH_OUT, as if the guest had sent them.
+fn earlier_run(dir: &std::path::Path) -> headroom_vmtest::Outcome {
+    let mut files = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != "console.log" {
+            files.insert(name, std::fs::read(e.path()).unwrap());
+        }
+    }
+    headroom_vmtest::Outcome {
+        ending: headroom_vmtest::Ending::Finished { scenario_exit: 0 },
+        cases: Vec::new(),
+        files,
+        console: std::fs::read_to_string(dir.join("console.log")).unwrap_or_default(),
+        kernel: String::new(),
+        boot_seconds: None,
+        wall: std::time::Duration::ZERO,
+        garbled: Vec::new(),
+    }
+}
+
+fn print_agent_steps(s: &agent_steps::AgentSteps) {
+    println!();
+    println!(
+        "## Where the agent's time goes (its log; {} crossings; prepared kills: {} confirmed, {} disagreed, {} not used)",
+        s.crossings, s.confirmed, s.disagreed, s.unused
+    );
+    println!("| step | events | p50 ms | min ms | max ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    let rows: [(&str, &[f64]); 5] = [
+        (
+            "re-read finds the crossing -> first SIGTERM (prepared kill)",
+            &s.hot_path,
+        ),
+        ("the preparation used: its age at the crossing", &s.prepared_age),
+        ("the preparation used: how long it took", &s.prepared_in),
+        ("first SIGTERM -> the confirming pass's verdict", &s.to_verdict),
+        (
+            "fast pass: collection (node, pods cgroup, pod cgroups)",
+            &s.fast_collection,
+        ),
+    ];
+    for (name, v) in rows {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        println!(
+            "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+            v.len(),
+            pct(&v, 0.5),
+            v.first().copied().unwrap_or(f64::NAN),
+            v.last().copied().unwrap_or(f64::NAN)
+        );
     }
 }

@@ -6,6 +6,8 @@
 //! fast passes (pod cgroups only). The 20-run version is `benches/vm_race.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "vm/agent_steps.rs"]
+mod agent_steps;
 #[path = "vm/race.rs"]
 mod race;
 
@@ -71,9 +73,45 @@ fn the_agent_beats_the_oom_killer_on_cgroup_v2() {
         "no fast pass in the agent's log\n{}",
         log()
     );
+    // The kill was prepared before the crossing, signalled at it and confirmed by the pass
+    // (crates/agent/src/prepared_kill.rs); never contradicted by it.
+    let steps = agent_steps::agent_steps(&agent_log);
+    eprintln!("agent steps: {steps:?}");
+    assert!(
+        steps.confirmed >= 1 && !steps.hot_path.is_empty(),
+        "no prepared kill fired and confirmed in the agent's log\n{}",
+        log()
+    );
+    assert_eq!(
+        steps.disagreed,
+        0,
+        "a prepared kill disagreed with its confirming pass\n{}",
+        log()
+    );
     assert!(
         agent_log.contains("growth from rest assumed up to") && agent_log.contains("measured"),
         "the growth bound was not measured\n{}",
         log()
     );
+}
+
+/// The log lines the bench's step table is read from (no VM needed).
+#[test]
+fn the_agents_steps_are_read_from_its_log_lines() {
+    let log = "\
+2026-12-06T12:18:13.592033Z  INFO headroom_agent::runner::prepare: prepared kill: SIGTERM to pod race/hog-2 [154] 533.67µs after the re-read that found the crossing (pods cgroup working set 432611328 bytes, available 104259584 < 100Mi; prepared 40.1ms before, in 3.2ms); the pass confirms
+2026-12-06T12:18:13.593166Z  INFO headroom_agent::warning: notification: pods usage: /sys/fs/cgroup/kubepods.slice/memory.current is 432611328 bytes, at or beyond 432013312 (a threshold is met there)
+2026-12-06T12:18:13.595000Z  INFO headroom_agent::runner::pass: fast pass: 2 pod cgroups read without their containers in 2.5ms
+2026-12-06T12:18:13.599034Z  INFO headroom_agent::runner::prepare: prepared kill of pod race/hog-2: confirmed by the pass
+2026-12-06T12:18:20.000000Z  INFO headroom_agent::runner::prepare: prepared kill of pod race/hog-3 not used: stale (1s old, usable for 200ms); the crossing takes the fast pass
+";
+    let s = agent_steps::agent_steps(log);
+    assert_eq!((s.crossings, s.confirmed, s.disagreed, s.unused), (1, 1, 0, 1));
+    assert!((s.hot_path[0] - 0.53367).abs() < 1e-9, "{s:?}");
+    assert!((s.prepared_age[0] - 40.1).abs() < 1e-9, "{s:?}");
+    assert!((s.prepared_in[0] - 3.2).abs() < 1e-9, "{s:?}");
+    assert!((s.fast_collection[0] - 2.5).abs() < 1e-9, "{s:?}");
+    assert!((s.to_verdict[0] - 7.001).abs() < 1e-6, "{s:?}");
+    assert_eq!(agent_steps::debug_ms("1.5s"), Some(1500.0));
+    assert_eq!(agent_steps::debug_ms("250ns"), Some(0.00025));
 }

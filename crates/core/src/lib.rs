@@ -20,6 +20,7 @@ pub mod message;
 pub mod notifier;
 pub mod observe;
 pub mod pod;
+pub mod prepared;
 pub mod quantity;
 pub mod rank;
 pub mod reclaim;

@@ -84,63 +84,7 @@ impl Runner {
                 let first = listed
                     .filter(|_| !decided.is_zero())
                     .map(|pids| headroom_linux::control::FirstSigterm::send(&pids));
-                // An earlier kill's deadline (an agent restart mid-grace) stands; recorded
-                // right after the first SIGTERM (a restart in between restarts the grace).
-                let grace = crate::kill_deadline::remaining(&target.real, decided, self.clock.system_time());
-                if grace < decided {
-                    tracing::info!(
-                        "kill pod {key}: an earlier kill's SIGKILL deadline stands: {}s left of {}s",
-                        grace.as_secs(),
-                        decided.as_secs()
-                    );
-                }
-                self.shared
-                    .health
-                    .busy_until(self.clock.now() + grace + ACTING_SLACK);
-                // Whatever the kill's outcome, the pod was acted on: like the kubelet's Failed
-                // pod it leaves the ranking until its cgroup goes.
-                self.acted.remember(pod, &target.real);
-                match actuator::kill_cgroup(&self.cgroup_host, &target, grace, first) {
-                    Ok(r) if actuator::signalled_nothing(&r) => {
-                        self.shared.metrics.inc_action("kill", "empty");
-                        tracing::info!(
-                            "kill pod {key}: no process left in {} to signal (the pod had already \
-                             stopped); not ranked again until its cgroup is gone",
-                            target.cgroup
-                        );
-                        None
-                    }
-                    Ok(r) => {
-                        self.shared.metrics.inc_action("kill", "ok");
-                        if let Some(ev) = &self.events {
-                            ev.pod_acted(pod, message);
-                        }
-                        tracing::info!(
-                            "killed pod {key}: SIGTERM to {:?}, SIGKILL to {:?}, cgroup.kill={}, exited in grace={}, {:?}",
-                            r.sigterm,
-                            r.sigkill,
-                            r.used_cgroup_kill,
-                            r.exited_in_grace,
-                            r.elapsed
-                        );
-                        Some(target.real)
-                    }
-                    // The pod ended (or its runtime removed it) between the decision and the
-                    // kill: nothing is left to stop, which is what the kill was for.
-                    Err(e) if e.cgroup_gone() => {
-                        self.shared.metrics.inc_action("kill", "gone");
-                        tracing::info!(
-                            "kill pod {key}: its cgroup is already gone ({e}); the pod ended \
-                             before the kill, nothing to do"
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        self.shared.metrics.inc_action("kill", "error");
-                        tracing::error!("kill pod {key}: {e}");
-                        Some(target.real)
-                    }
-                }
+                self.finish_kill(pod, target, decided, first, message)
             }
             Action::Evict => {
                 // The cleanup wait after an accepted eviction (up to 30 s) is not an outage.
@@ -159,6 +103,76 @@ impl Runner {
                     self.acted.remember(pod, &target.real);
                 }
                 ok.then_some(target.real)
+            }
+        }
+    }
+
+    /// The kill after its first SIGTERM (`first`; `None`: none sent yet): the SIGKILL
+    /// deadline, the newcomer sweep, the grace, SIGKILL; the metrics and the result lines.
+    pub(super) fn finish_kill(
+        &mut self,
+        pod: &Pod,
+        target: PodTarget,
+        decided: Duration,
+        first: Option<headroom_linux::control::FirstSigterm>,
+        message: &str,
+    ) -> Option<PathBuf> {
+        let key = pod.key();
+        // An earlier kill's deadline (an agent restart mid-grace) stands; recorded
+        // right after the first SIGTERM (a restart in between restarts the grace).
+        let grace = crate::kill_deadline::remaining(&target.real, decided, self.clock.system_time());
+        if grace < decided {
+            tracing::info!(
+                "kill pod {key}: an earlier kill's SIGKILL deadline stands: {}s left of {}s",
+                grace.as_secs(),
+                decided.as_secs()
+            );
+        }
+        self.shared
+            .health
+            .busy_until(self.clock.now() + grace + ACTING_SLACK);
+        // Whatever the kill's outcome, the pod was acted on: like the kubelet's Failed
+        // pod it leaves the ranking until its cgroup goes.
+        self.acted.remember(pod, &target.real);
+        match actuator::kill_cgroup(&self.cgroup_host, &target, grace, first) {
+            Ok(r) if actuator::signalled_nothing(&r) => {
+                self.shared.metrics.inc_action("kill", "empty");
+                tracing::info!(
+                    "kill pod {key}: no process left in {} to signal (the pod had already \
+                     stopped); not ranked again until its cgroup is gone",
+                    target.cgroup
+                );
+                None
+            }
+            Ok(r) => {
+                self.shared.metrics.inc_action("kill", "ok");
+                if let Some(ev) = &self.events {
+                    ev.pod_acted(pod, message);
+                }
+                tracing::info!(
+                    "killed pod {key}: SIGTERM to {:?}, SIGKILL to {:?}, cgroup.kill={}, exited in grace={}, {:?}",
+                    r.sigterm,
+                    r.sigkill,
+                    r.used_cgroup_kill,
+                    r.exited_in_grace,
+                    r.elapsed
+                );
+                Some(target.real)
+            }
+            // The pod ended (or its runtime removed it) between the decision and the
+            // kill: nothing is left to stop, which is what the kill was for.
+            Err(e) if e.cgroup_gone() => {
+                self.shared.metrics.inc_action("kill", "gone");
+                tracing::info!(
+                    "kill pod {key}: its cgroup is already gone ({e}); the pod ended \
+                     before the kill, nothing to do"
+                );
+                None
+            }
+            Err(e) => {
+                self.shared.metrics.inc_action("kill", "error");
+                tracing::error!("kill pod {key}: {e}");
+                Some(target.real)
             }
         }
     }

@@ -23,7 +23,7 @@ const PSI_PODS_WINDOW: Duration = Duration::from_millis(500);
 
 impl Runner {
     /// The pod cgroup root's directory in the memory hierarchy.
-    fn pods_cgroup(&self) -> PathBuf {
+    pub(super) fn pods_cgroup(&self) -> PathBuf {
         self.memory_root
             .join(self.cfg.pod_cgroup_root.trim_start_matches('/'))
     }
@@ -38,6 +38,23 @@ impl Runner {
             };
             let path = self.pods_cgroup().join(file);
             self.usage_poll = warning::open_usage_poll(&mut self.mechanisms, &self.shared.metrics, &path);
+        }
+        if self.hot_files.is_none() && self.prepares_kills() {
+            let dir = self.pods_cgroup();
+            match crate::prepared_kill::HotFiles::open(&dir) {
+                Ok(h) => self.hot_files = Some(h),
+                Err(e) => {
+                    let msg = format!(
+                        "prepared kills off: cannot keep {}'s memory.stat, memory.current and \
+                         memory.max open ({e}); a crossing takes the fast pass",
+                        dir.display()
+                    );
+                    // Once per distinct problem, not on every pass.
+                    if self.arm_errors.insert(msg.clone()) {
+                        tracing::warn!("{msg}");
+                    }
+                }
+            }
         }
         let trip_at =
             usage_poll::pods_trip_at(&self.cfg.eviction.thresholds, summary, &self.cfg.pod_cgroup_root);

@@ -30,6 +30,9 @@ mod arm;
 mod clock;
 mod export;
 mod pass;
+mod prepare;
+#[cfg(test)]
+mod prepared_tests;
 mod reclaim_hook;
 mod run_loop;
 #[cfg(test)]
@@ -128,6 +131,16 @@ pub struct Runner {
     recording: Option<crate::recording::Recording>,
     /// `--policy reclaim-first` ([`crate::reclaim_first`]); `None` for the kubelet's.
     reclaim_first: Option<crate::reclaim_first::ReclaimFirst>,
+    /// The kill prepared while a hard pods threshold is within reach ([`crate::prepared_kill`]).
+    prepared: Option<crate::prepared_kill::PreparedKill>,
+    /// A prepared kill signalled at the crossing, for the next pass to confirm.
+    fired: Option<crate::prepared_kill::Fired>,
+    /// The pods cgroup's files the hot path reads, kept open.
+    hot_files: Option<crate::prepared_kill::HotFiles>,
+    /// No preparation before this (the last one's refresh interval).
+    next_prepare: Option<Instant>,
+    /// The pod the last preparation named (its info line is logged once per pod).
+    last_prepared_uid: Option<String>,
 }
 
 impl Runner {
@@ -212,6 +225,11 @@ impl Runner {
             sd: crate::sd_notify::SdNotify::from_env(),
             recording: None,
             reclaim_first,
+            prepared: None,
+            fired: None,
+            hot_files: None,
+            next_prepare: None,
+            last_prepared_uid: None,
             cfg,
         })
     }

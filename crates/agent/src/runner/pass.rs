@@ -134,6 +134,13 @@ impl Runner {
             let pods = self.active_pods(&mut snapshot);
             self.leave_out_acted(pods)
         };
+        // A prepared kill signalled at the crossing: this pass confirms it, on the manager's
+        // state as it was before this pass (the pass's own sync moves it on).
+        let fired = self.fired.take();
+        // Whatever it was prepared on, this pass reads fresher figures.
+        self.prepared = None;
+        self.next_prepare = None;
+        let state_before = fired.as_ref().map(|_| self.state.clone());
         let mut decision = manager::synchronize(
             &mut self.state,
             &self.cfg.eviction,
@@ -178,7 +185,20 @@ impl Runner {
         // Act first, publish and export after: a pod filling the pods cgroup gains on the OOM
         // killer every millisecond the signal waits (see crate::fast_pass).
         let mut outcome = PassOutcome::default();
-        for e in &decision.evictions {
+        // The prepared kill was this pass's eviction (one per pass, as the kubelet).
+        let prepared_acted = fired.is_some();
+        if let (Some(f), Some(state)) = (fired, state_before) {
+            let verdict = self.confirm(&f, &snapshot, &pods, state, now);
+            let chosen = decision.evictions.first().and_then(|e| pods.get(e.index));
+            outcome.evicted.push(f.pod.key());
+            let key = f.pod.key();
+            let acted = self.act_prepared(f, &verdict, chosen);
+            if let Some(r) = self.recording.as_mut() {
+                r.action(now, self.cfg.action.as_str(), &key, acted.is_some());
+            }
+            outcome.cleanup.extend(acted);
+        }
+        for e in decision.evictions.iter().filter(|_| !prepared_acted) {
             let Some(pod) = pods.get(e.index) else {
                 continue;
             };

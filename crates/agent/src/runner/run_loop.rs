@@ -93,10 +93,15 @@ impl Runner {
                 self.notifier.wait(Some(timeout))?
             };
             if fired.is_empty() {
-                if warning::usage_poll_crossed(self.usage_poll.as_mut(), &self.shared.metrics) {
+                let read_at = Instant::now();
+                if let Some((usage, trip_at)) = warning::usage_poll_crossing(self.usage_poll.as_mut()) {
+                    // The hot path first: the prepared kill's signal before any log line.
+                    self.fire_prepared(read_at);
+                    warning::note_crossing(self.usage_poll.as_ref(), &self.shared.metrics, usage, trip_at);
                     self.woken_by_usage_poll = true;
                     return Ok(Trigger::Notification);
                 }
+                self.maybe_prepare();
                 continue;
             }
             // PSI alone says little about how near a threshold is (see [`crate::light`]).

@@ -19,16 +19,16 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIB: u64 = 1 << 20;
+pub(super) const MIB: u64 = 1 << 20;
 const PERIOD: Duration = Duration::from_secs(10);
 
 /// A v2 host: 4 GiB of memory, `kubepods` limited to 3 GiB, pods holding what tests say.
-struct Host {
+pub(super) struct Host {
     dir: tempfile::TempDir,
 }
 
 impl Host {
-    fn new() -> Host {
+    pub(super) fn new() -> Host {
         let host = Host {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -55,7 +55,7 @@ impl Host {
         self.dir.path()
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub(super) fn write(&self, rel: &str, text: &str) {
         let path = self.root().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
@@ -63,7 +63,7 @@ impl Host {
 
     /// The node's working set is `used` bytes of its 4 GiB (the root cgroup's anonymous
     /// memory; `MemFree` agrees).
-    fn set_node_used(&self, used: u64) {
+    pub(super) fn set_node_used(&self, used: u64) {
         self.write(
             "sys/fs/cgroup/memory.stat",
             &format!("anon {used}\nfile 0\ninactive_file 0\n"),
@@ -88,7 +88,7 @@ impl Host {
     }
 
     /// The pod's cgroup directory (real path), holding `bytes` of anonymous memory.
-    fn pod(&self, uid: &str, bytes: u64) -> PathBuf {
+    pub(super) fn pod(&self, uid: &str, bytes: u64) -> PathBuf {
         for rel in [format!("kubepods/pod{uid}"), format!("kubepods/pod{uid}/c1")] {
             let d = format!("sys/fs/cgroup/{rel}");
             self.write(&format!("{d}/memory.current"), &bytes.to_string());
@@ -101,7 +101,7 @@ impl Host {
         self.root().join(format!("sys/fs/cgroup/kubepods/pod{uid}"))
     }
 
-    fn config(&self, kubelet_yaml: &str) -> AgentConfig {
+    pub(super) fn config(&self, kubelet_yaml: &str) -> AgentConfig {
         let kubelet = KubeletConfig::parse(kubelet_yaml, "kubelet.yaml").unwrap();
         AgentConfig {
             eviction: kubelet.eviction().unwrap(),
@@ -125,7 +125,7 @@ impl Host {
 const HARD_1G: &str = "evictionHard:\n  memory.available: 1Gi\n";
 
 /// A runner on `host` with a fake clock; its log lines go to the returned buffer.
-fn runner(cfg: AgentConfig) -> (Runner, FakeClock, Lines, Shared) {
+pub(super) fn runner(cfg: AgentConfig) -> (Runner, FakeClock, Lines, Shared) {
     let shared = Shared::new();
     let mut runner = Runner::new(cfg, shared.clone()).unwrap();
     let clock = FakeClock::new();

@@ -26,9 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod kill;
+mod prepared;
 pub mod reclaim;
 
 pub use kill::{FirstSigterm, KillReport, kill_pod, kill_pod_after, subtree_pids};
+pub use prepared::{MAX_PREPARED_PROCESSES, PrepareError, PreparedProcesses};
 
 /// statfs magic of a cgroup v1 hierarchy (`CGROUP_SUPER_MAGIC`).
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
