@@ -9,7 +9,7 @@ use std::path::Path;
 
 use headroom_linux::memcg::{CgroupKind, CgroupVersion, MemcgSample, StatMap};
 use headroom_record::model::Readings;
-use headroom_record::store::{DB_FILE, RecordingMeta, SCHEMA_VERSION, Store, StoreError};
+use headroom_record::store::{DB_FILE, OLDEST_SCHEMA_READ, RecordingMeta, SCHEMA_VERSION, Store, StoreError};
 
 #[path = "common/pass.rs"]
 mod pass;
@@ -82,7 +82,9 @@ fn other_schema_versions_are_refused_naming_file_and_versions() {
             assert!(
                 msg.contains(&file)
                     && msg.contains(&format!("schema {found}"))
-                    && msg.contains(&format!("reads schema {SCHEMA_VERSION} only"))
+                    && msg.contains(&format!(
+                        "reads schemas {OLDEST_SCHEMA_READ} to {SCHEMA_VERSION} only"
+                    ))
                     && msg.contains(advice),
                 "{msg}"
             );

@@ -5,46 +5,26 @@ use std::sync::Arc;
 
 use headroom_core::Timestamp;
 use headroom_core::pod::Pod;
-use headroom_core::summary::Summary;
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::append::{DELTA, WHOLE};
-use super::{Store, StoreError, Streams, classify, db_err, unzip};
-use crate::leaf_delta;
+use super::chain::Tip;
+use super::{Inflater, Store, StoreError, classify, db_err, unzip};
 use crate::model::{DecisionRecord, Event, Pass, Readings};
+use crate::pass_time::PassTexts;
 
 fn ns(t: Option<Timestamp>, d: i64) -> i64 {
     t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
         .unwrap_or(d)
 }
 
-/// Decode one stream's blob into `into` (which holds the base pass's same stream when
-/// `has_base`).
-fn decode_stream(blob: &[u8], has_base: bool, into: &mut Value) -> Result<(), String> {
-    let Some((&tag, body)) = blob.split_first() else {
-        return Err("empty".into());
-    };
-    let body = unzip(body).map_err(|e| format!("does not decompress: {e}"))?;
-    match tag {
-        WHOLE => {
-            *into = serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))?;
-            Ok(())
-        }
-        DELTA if has_base => leaf_delta::apply(into, &body).map_err(|e| e.to_string()),
-        DELTA => Err("a delta on a key pass".into()),
-        other => Err(format!("unknown stream tag {other}")),
-    }
-}
-
 /// The typed readings of a pass (the Summary alone without `samples`), read from the marked
 /// trees with the pass time in place of the mark (the trees stay marked: they are the next
 /// pass's base).
-fn readings(s: &Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
-    let summary: Summary = crate::pass_time::from_marked(&s.summary, time)?;
+fn readings(tip: &mut Tip, samples: bool, texts: &PassTexts) -> Result<Readings, serde_json::Error> {
+    let summary = tip.typed_summary(texts)?;
     let mut readings: Readings = if samples {
-        crate::pass_time::from_marked(&s.samples, time)?
+        crate::pass_time::from_marked(&tip.samples.tree, texts)?
     } else {
         Readings::default()
     };
@@ -129,43 +109,47 @@ impl Store {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(db_err(&self.dir))?;
         let mut rows = stmt.query(params![start, to_ns]).map_err(db_err(&self.dir))?;
-        let mut tips: HashMap<i64, (i64, Streams)> = HashMap::new();
+        let mut tips: HashMap<i64, Tip> = HashMap::new();
         let mut pods_lists: HashMap<i64, Arc<Vec<Pod>>> = HashMap::new();
+        let mut inflater = Inflater::default();
         while let Some(row) = rows.next().map_err(db_err(&self.dir))? {
             let get = |e: rusqlite::Error| classify(&self.dir, e);
             let id: i64 = row.get(0).map_err(get)?;
             let time_ns: i64 = row.get(1).map_err(get)?;
             let key_id: i64 = row.get(4).map_err(get)?;
             let base_id: Option<i64> = row.get(5).map_err(get)?;
-            let base = match base_id {
-                None => None,
+            let mut tip = match base_id {
+                None => Tip::default(),
                 Some(base) => {
-                    let Some((tip_id, streams)) = tips.remove(&key_id) else {
+                    let Some(tip) = tips.remove(&key_id) else {
                         // A chain that started before the range's first key pass: skip.
                         continue;
                     };
-                    if tip_id != base {
+                    if tip.id != base {
                         return Err(damaged(format!("pass {id}: its base pass {base} is missing")));
                     }
-                    Some(streams)
+                    tip
                 }
             };
-            let mut base = base.unwrap_or_default();
-            let stream = |i: usize, name: &str, into: &mut Value| -> Result<(), StoreError> {
-                let blob = row.get_ref(i).map_err(get)?;
-                let blob = blob
+            tip.id = id;
+            let has_base = base_id.is_some();
+            let blob = |i: usize, name: &str| -> Result<&[u8], StoreError> {
+                row.get_ref(i)
+                    .map_err(get)?
                     .as_blob()
-                    .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))?;
-                decode_stream(blob, base_id.is_some(), into)
                     .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))
             };
-            stream(9, "decision", &mut base.decision)?;
-            stream(10, "summary", &mut base.summary)?;
+            let stream_err = |name: &'static str| move |e: String| damaged(format!("pass {id}: {name}: {e}"));
+            tip.decision(blob(9, "decision")?, has_base, &mut inflater)
+                .map_err(stream_err("decision"))?;
+            tip.summary(blob(10, "summary")?, has_base, &mut inflater)
+                .map_err(stream_err("summary"))?;
             if samples {
-                stream(11, "samples", &mut base.samples)?;
+                tip.samples(blob(11, "samples")?, has_base, &mut inflater)
+                    .map_err(stream_err("samples"))?;
             }
             if time_ns < from_ns {
-                tips.insert(key_id, (id, base));
+                tips.insert(key_id, tip);
                 continue;
             }
             let pods_id: i64 = row.get(6).map_err(get)?;
@@ -176,11 +160,13 @@ impl Store {
                 })?;
                 slot.insert(Arc::new(pods));
             }
-            let decision = DecisionRecord::deserialize(&base.decision)
+            let decision = DecisionRecord::deserialize(&tip.decision.tree)
                 .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
             let time = Timestamp::from_nanosecond(i128::from(time_ns))
                 .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?;
-            let readings = readings(&base, samples, &time.to_string())
+            // The pass time as text once per pass: every marked time of the pass reads as it.
+            let texts = PassTexts::new(time, self.marks_seconds());
+            let readings = readings(&mut tip, samples, &texts)
                 .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
             let woken_by: Option<String> = row.get(8).map_err(get)?;
             let woken_by = match woken_by {
@@ -188,7 +174,7 @@ impl Store {
                 Some(text) => serde_json::from_str(&text)
                     .map_err(|e| damaged(format!("pass {id}: woken_by {text:?}: {e}")))?,
             };
-            tips.insert(key_id, (id, base));
+            tips.insert(key_id, tip);
             f(Pass {
                 id,
                 time,
