@@ -32,6 +32,7 @@ use crate::model::DecisionRecord;
 
 mod append;
 mod chain;
+mod decode;
 mod read;
 mod retention;
 
