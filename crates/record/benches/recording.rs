@@ -418,8 +418,14 @@ fn replay_once(rec: &Path, config: &headroom_core::config::EvictionConfig, passe
     }
 }
 
-/// CPU time used by this process so far, all its threads (those that ended included).
+/// CPU time used by this process so far, all its threads (those that ended included); zero
+/// under valgrind, where rustix's vDSO lookup faults (the callgrind profiles count instructions
+/// instead).
 fn process_cpu() -> Duration {
+    let preload = std::env::var("LD_PRELOAD").unwrap_or_default();
+    if preload.contains("vgpreload") {
+        return Duration::ZERO;
+    }
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
     Duration::new(
         u64::try_from(t.tv_sec).unwrap_or(0),
