@@ -392,7 +392,7 @@ fn damaged_or_foreign_recordings_are_refused_clearly() {
         assert!(
             err.contains(&file)
                 && err.contains(&format!("schema {version}"))
-                && err.contains("reads schema 2 only")
+                && err.contains("reads schemas 2 to 3 only")
                 && err.contains(advice),
             "{err}"
         );

@@ -9,6 +9,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+mod time;
+
 /// `stats/v1alpha1.Summary`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,7 +37,7 @@ pub struct NodeStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_containers: Option<Vec<ContainerStats>>,
     /// Always printed, `null` when unknown (the kubelet's `metav1.Time` is not a pointer).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<serde_json::Value>,
@@ -73,7 +75,7 @@ impl NodeStats {
 pub struct ContainerStats {
     pub name: String,
     /// Always printed, `null` when unknown (the kubelet's `metav1.Time` is not a pointer).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Box<serde_json::Value>>,
@@ -98,7 +100,7 @@ pub struct ContainerStats {
 #[serde(rename_all = "camelCase")]
 pub struct MemoryStats {
     /// Sample time; `None` is the Go zero time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_bytes: Option<u64>,
@@ -136,7 +138,7 @@ pub struct PsiData {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SwapStats {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_available_bytes: Option<u64>,
@@ -148,7 +150,7 @@ pub struct SwapStats {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FsStats {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_bytes: Option<u64>,
@@ -177,7 +179,7 @@ pub struct RuntimeStats {
 /// `stats/v1alpha1.RlimitStats` (JSON keys are lower case: `maxpid`, `curproc`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RlimitStats {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxpid: Option<i64>,
@@ -193,7 +195,7 @@ pub struct RlimitStats {
 pub struct PodStats {
     pub pod_ref: PodReference,
     /// Always printed, `null` when unknown (the kubelet's `metav1.Time` is not a pointer).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::option")]
     pub start_time: Option<Timestamp>,
     #[serde(default)]
     pub containers: Vec<ContainerStats>,

@@ -82,7 +82,8 @@ impl Recorder {
             dir: self.store.dir().to_path_buf(),
             detail: format!("cannot encode the readings: {e}"),
         })?;
-        crate::pass_time::mark(&mut value, &p.now.to_string());
+        let texts = crate::pass_time::PassTexts::new(p.now, self.store.marks_seconds());
+        crate::pass_time::mark(&mut value, &texts);
         let decision = DecisionRecord::from_decision(p.decision, p.pods);
         let id = self.store.append(NewPass {
             time: p.now,

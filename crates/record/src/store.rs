@@ -15,8 +15,10 @@
 //! SQLite does not even read it then. The config in force is stored once per change
 //! (`configs`), each pass names its own.
 //!
-//! Schema version [`SCHEMA_VERSION`] lives in the `meta` table; a recording of another version
-//! is refused with a message naming the file, its version and the one this headroom reads.
+//! Schema version [`SCHEMA_VERSION`] lives in the `meta` table. A recording keeps the schema it
+//! was created with: schema 2 recordings are read, and resumed, as schema 2 (they differ from
+//! 3 only in the pass-time marks, [`crate::pass_time`]); any other version is refused with a
+//! message naming the file, its version and the ones this headroom reads.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,14 +31,19 @@ use serde_json::Value;
 use crate::model::DecisionRecord;
 
 mod append;
+mod chain;
+mod decode;
 mod read;
 mod retention;
 
 /// The file inside a recording directory.
 pub const DB_FILE: &str = "recording.sqlite";
 /// Bumped on any change a reader of the previous version would misread.
-/// 1: one JSON delta of all readings per pass; 2: three streams, binary deltas, configs.
-pub const SCHEMA_VERSION: i64 = 2;
+/// 1: one JSON delta of all readings per pass; 2: three streams, binary deltas, configs;
+/// 3: the pass time in whole seconds (the Summary's stats times) is marked too.
+pub const SCHEMA_VERSION: i64 = 3;
+/// The oldest schema this headroom reads (and resumes, in that schema).
+pub const OLDEST_SCHEMA_READ: i64 = 2;
 /// What `meta.format` says, so another SQLite file is not taken for a recording.
 const FORMAT: &str = "headroom-recording";
 /// A whole pass every this many passes of a chain (bounds the cost of a damaged row).
@@ -48,7 +55,7 @@ pub enum StoreError {
     #[error("{}: not a headroom recording: {why}", .dir.display())]
     NotARecording { dir: PathBuf, why: String },
     #[error(
-        "{}: written with recording schema {found}; this headroom reads schema {SCHEMA_VERSION} only \
+        "{}: written with recording schema {found}; this headroom reads schemas {OLDEST_SCHEMA_READ} to {SCHEMA_VERSION} only \
          ({advice})",
         .dir.join(DB_FILE).display()
     )]
@@ -127,6 +134,8 @@ pub struct Store {
     config_id: i64,
     /// `passes` has the `woken_by` column (added to schema 2 after its first release).
     woken_by_column: bool,
+    /// The recording's schema version (the one it was created with).
+    schema: i64,
 }
 
 /// The last pass written to a chain: the base of the next one's deltas.
@@ -208,6 +217,44 @@ fn unzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A zlib reader kept across streams: a fresh one allocates and zeroes ~40 KiB of state, and
+/// replay unzips two or three streams a pass.
+struct Inflater(flate2::Decompress);
+
+impl Default for Inflater {
+    fn default() -> Self {
+        Inflater(flate2::Decompress::new(true))
+    }
+}
+
+impl Inflater {
+    fn unzip(&mut self, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+        use flate2::{FlushDecompress, Status};
+        let d = &mut self.0;
+        d.reset(true);
+        let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).max(64));
+        loop {
+            let read = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+            let rest = bytes.get(read..).unwrap_or_default();
+            let (had_in, had_out) = (d.total_in(), d.total_out());
+            // `Finish` would fail the stream for good when the output is too small on the
+            // first call (miniz): grow and go on instead.
+            let status = d.decompress_vec(rest, &mut out, FlushDecompress::None)?;
+            match status {
+                Status::StreamEnd => return Ok(out),
+                _ if out.len() == out.capacity() => out.reserve(out.capacity()),
+                _ if d.total_in() == had_in && d.total_out() == had_out => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the zlib stream is cut short",
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 impl Store {
     /// Open `dir` for recording: create it (and the database) when absent, resume it when it
     /// is a recording of this schema, refuse anything else.
@@ -223,7 +270,7 @@ impl Store {
         let conn = Connection::open(&path).map_err(db_err(dir))?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
             .map_err(db_err(dir))?;
-        check_meta(dir, &conn)?;
+        let schema = check_meta(dir, &conn)?;
         let recorded: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'node'", [], |r| r.get(0))
             .optional()
@@ -249,6 +296,7 @@ impl Store {
             pods_cache: None,
             config_id: 0,
             woken_by_column: true,
+            schema,
         };
         store.write_meta(&meta)?;
         store.config_id = store.config_row(&meta.config)?;
@@ -280,7 +328,7 @@ impl Store {
         )
         .or_else(|_| Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY))
         .map_err(db_err(dir))?;
-        check_meta(dir, &conn)?;
+        let schema = check_meta(dir, &conn)?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(db_err(dir))?;
@@ -298,11 +346,22 @@ impl Store {
             pods_cache: None,
             config_id: 0,
             woken_by_column,
+            schema,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The recording's schema version.
+    pub fn schema(&self) -> i64 {
+        self.schema
+    }
+
+    /// Whether the pass time in whole seconds is marked in this recording (schema 3 on).
+    pub fn marks_seconds(&self) -> bool {
+        self.schema >= 3
     }
 
     /// `synchronous = NORMAL` for this connection: commits no longer fsync the WAL (a power
@@ -475,7 +534,8 @@ fn add_woken_by_column(dir: &Path, conn: &Connection) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn check_meta(dir: &Path, conn: &Connection) -> Result<(), StoreError> {
+/// Check the file is a recording this headroom reads; returns its schema version.
+fn check_meta(dir: &Path, conn: &Connection) -> Result<i64, StoreError> {
     let get = |k: &str| -> Result<Option<String>, StoreError> {
         match conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)) {
             Ok(v) => Ok(Some(v)),
@@ -495,7 +555,7 @@ fn check_meta(dir: &Path, conn: &Connection) -> Result<(), StoreError> {
         .as_deref()
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(0);
-    if found != SCHEMA_VERSION {
+    if !(OLDEST_SCHEMA_READ..=SCHEMA_VERSION).contains(&found) {
         return Err(StoreError::Version {
             dir: dir.to_path_buf(),
             found,
@@ -506,7 +566,7 @@ fn check_meta(dir: &Path, conn: &Connection) -> Result<(), StoreError> {
             },
         });
     }
-    Ok(())
+    Ok(found)
 }
 
 /// FNV-1a, to find a pod list already stored (a match is confirmed byte for byte).

@@ -2,14 +2,15 @@
 //! for reading and for writing) is refused naming the file and both versions; a second node
 //! writing into a recording is refused; each pass names the config in force, stored once per
 //! change; a damaged samples blob stops the readers that need it, not those that do not, and
-//! no refusal changes a byte of the recording.
+//! no refusal changes a byte of the recording; a damaged pass or the caller's error stops a
+//! walk in order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
 use headroom_linux::memcg::{CgroupKind, CgroupVersion, MemcgSample, StatMap};
 use headroom_record::model::Readings;
-use headroom_record::store::{DB_FILE, RecordingMeta, SCHEMA_VERSION, Store, StoreError};
+use headroom_record::store::{DB_FILE, OLDEST_SCHEMA_READ, RecordingMeta, SCHEMA_VERSION, Store, StoreError};
 
 #[path = "common/pass.rs"]
 mod pass;
@@ -82,7 +83,9 @@ fn other_schema_versions_are_refused_naming_file_and_versions() {
             assert!(
                 msg.contains(&file)
                     && msg.contains(&format!("schema {found}"))
-                    && msg.contains(&format!("reads schema {SCHEMA_VERSION} only"))
+                    && msg.contains(&format!(
+                        "reads schemas {OLDEST_SCHEMA_READ} to {SCHEMA_VERSION} only"
+                    ))
                     && msg.contains(advice),
                 "{msg}"
             );
@@ -171,4 +174,44 @@ fn a_damaged_samples_blob_stops_only_the_readers_that_need_it() {
     })
     .unwrap();
     assert_eq!(n, 5);
+}
+
+/// Chains are decoded side by side: a damaged pass in a later chain still comes after every
+/// pass before it, in order; an error from the caller stops the walk there.
+#[test]
+fn passes_come_in_order_up_to_a_damaged_one_or_a_callers_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Three chains of full passes (60, 60, 30).
+    record(tmp.path(), &meta("n", ""), 0, 150);
+    {
+        let db = rusqlite::Connection::open(tmp.path().join(DB_FILE)).unwrap();
+        db.execute("UPDATE passes SET summary = X'4400' WHERE id = 100", [])
+            .unwrap();
+    }
+    let s = Store::open(tmp.path()).unwrap();
+    let mut ids = Vec::new();
+    let err = s
+        .for_each_summary(None, None, |p| {
+            ids.push(p.id);
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pass 100: summary"), "{err}");
+    assert_eq!(ids, (1..100).collect::<Vec<i64>>());
+    let mut seen = 0;
+    let err = s
+        .for_each_summary(None, None, |p| {
+            seen += 1;
+            if p.id == 70 {
+                return Err(StoreError::Io {
+                    dir: tmp.path().to_path_buf(),
+                    detail: "stop here".into(),
+                });
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("stop here"), "{err}");
+    assert_eq!(seen, 70);
 }

@@ -1,21 +1,21 @@
 //! Deserializing a marked tree as if it were unmarked: a [`serde::Deserializer`] over a
-//! `&Value` that reads [`super::MARK`] as the pass time. Replay decodes every pass; putting the
+//! `&Value` that reads a mark ([`super::MARK`], [`super::MARK_SECOND`]) as the pass time. Replay decodes every pass; putting the
 //! time back into the tree and marking it again after were two walks of the whole tree and an
 //! allocation per stats object, a fifth of a replay.
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Error, Value};
 
-use super::MARK;
+use super::PassTexts;
 
-/// `T` from `v`, every string equal to [`MARK`] read as `time`.
-pub fn from_marked<'a, T: serde::Deserialize<'a>>(v: &'a Value, time: &'a str) -> Result<T, Error> {
-    T::deserialize(Unmarked { v, time })
+/// `T` from `v`, every mark read as the pass time it stands for.
+pub fn from_marked<'a, T: serde::Deserialize<'a>>(v: &'a Value, texts: &'a PassTexts) -> Result<T, Error> {
+    T::deserialize(Unmarked { v, texts })
 }
 
 struct Unmarked<'a> {
     v: &'a Value,
-    time: &'a str,
+    texts: &'a PassTexts,
 }
 
 impl<'de> Deserializer<'de> for Unmarked<'de> {
@@ -23,15 +23,15 @@ impl<'de> Deserializer<'de> for Unmarked<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.v {
-            Value::String(s) if s == MARK => visitor.visit_borrowed_str(self.time),
+            Value::String(s) => visitor.visit_borrowed_str(self.texts.read(s)),
             Value::Array(items) => visitor.visit_seq(Seq {
                 items: items.iter(),
-                time: self.time,
+                texts: self.texts,
             }),
             Value::Object(map) => visitor.visit_map(Map {
                 entries: map.iter(),
                 value: None,
-                time: self.time,
+                texts: self.texts,
             }),
             other => other.deserialize_any(visitor),
         }
@@ -59,9 +59,9 @@ impl<'de> Deserializer<'de> for Unmarked<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.v {
-            Value::String(s) if s == MARK => {
-                let time = de::value::BorrowedStrDeserializer::<Error>::new(self.time);
-                time.deserialize_enum(name, variants, visitor)
+            Value::String(s) => {
+                let text = de::value::BorrowedStrDeserializer::<Error>::new(self.texts.read(s));
+                text.deserialize_enum(name, variants, visitor)
             }
             other => other.deserialize_enum(name, variants, visitor),
         }
@@ -75,7 +75,7 @@ impl<'de> Deserializer<'de> for Unmarked<'de> {
 
 struct Seq<'a> {
     items: std::slice::Iter<'a, Value>,
-    time: &'a str,
+    texts: &'a PassTexts,
 }
 
 impl<'de> SeqAccess<'de> for Seq<'de> {
@@ -84,7 +84,7 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
         self.items
             .next()
-            .map(|v| seed.deserialize(Unmarked { v, time: self.time }))
+            .map(|v| seed.deserialize(Unmarked { v, texts: self.texts }))
             .transpose()
     }
 
@@ -96,7 +96,7 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
 struct Map<'a> {
     entries: serde_json::map::Iter<'a>,
     value: Option<&'a Value>,
-    time: &'a str,
+    texts: &'a PassTexts,
 }
 
 impl<'de> MapAccess<'de> for Map<'de> {
@@ -116,7 +116,7 @@ impl<'de> MapAccess<'de> for Map<'de> {
             .value
             .take()
             .ok_or_else(|| <Error as de::Error>::custom("a map value asked for before its key"))?;
-        seed.deserialize(Unmarked { v, time: self.time })
+        seed.deserialize(Unmarked { v, texts: self.texts })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -134,19 +134,24 @@ mod tests {
     #[test]
     fn reads_as_the_unmarked_tree_would() {
         let t = "2026-01-01T00:00:00.123456789Z";
+        let texts = PassTexts::new(t.parse().unwrap(), true);
         let original = json!({
             "node": {"nodeName": "n", "startTime": "2025-01-01T00:00:00Z",
-                     "memory": {"time": t, "workingSetBytes": 5, "availableBytes": null}},
+                     "memory": {"time": "2026-01-01T00:00:00Z", "workingSetBytes": 5, "availableBytes": null}},
             "pods": [{"podRef": {"name": "a", "namespace": "b", "uid": "c"}, "startTime": t,
                       "memory": {"time": t, "workingSetBytes": 7}, "containers": []}]
         });
         let mut marked = original.clone();
-        crate::pass_time::mark(&mut marked, t);
+        crate::pass_time::mark(&mut marked, &texts);
+        assert_eq!(
+            marked["node"]["memory"]["time"],
+            json!(crate::pass_time::MARK_SECOND)
+        );
         let direct: Summary = serde_json::from_value(original).unwrap();
-        let through: Summary = from_marked(&marked, t).unwrap();
+        let through: Summary = from_marked(&marked, &texts).unwrap();
         assert_eq!(direct, through);
         // Errors still say what is wrong.
         let bad = json!({"node": {"nodeName": 3}});
-        assert!(from_marked::<Summary>(&bad, t).is_err());
+        assert!(from_marked::<Summary>(&bad, &texts).is_err());
     }
 }

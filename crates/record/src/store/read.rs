@@ -1,55 +1,27 @@
-//! Reading passes back: chains decoded in order, one pass at a time.
+//! Reading passes back: rows read in order, each chain decoded by one of a few decoding
+//! threads (chains are independent), passes handed on in row order, one at a time.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, mpsc};
 
 use headroom_core::Timestamp;
 use headroom_core::pod::Pod;
-use headroom_core::summary::Summary;
 use rusqlite::{OptionalExtension, params};
-use serde::Deserialize;
-use serde_json::Value;
 
-use super::append::{DELTA, WHOLE};
-use super::{Store, StoreError, Streams, classify, db_err, unzip};
-use crate::leaf_delta;
-use crate::model::{DecisionRecord, Event, Pass, Readings};
+use super::decode::{Decoder, Row};
+use super::{Store, StoreError, classify, db_err, unzip};
+use crate::model::{Event, Pass};
+
+/// Decoding threads at most: chains are independent, so each decoder takes whole chains.
+const MAX_DECODERS: usize = 4;
+/// Passes read ahead of the one handed on: more than a chain (60 passes), so that on a node
+/// whose every pass is full (one chain after another) the next chain is decoded while this
+/// one is handed on.
+const IN_FLIGHT: usize = 2 * super::KEY_EVERY as usize + 8;
 
 fn ns(t: Option<Timestamp>, d: i64) -> i64 {
     t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
         .unwrap_or(d)
-}
-
-/// Decode one stream's blob into `into` (which holds the base pass's same stream when
-/// `has_base`).
-fn decode_stream(blob: &[u8], has_base: bool, into: &mut Value) -> Result<(), String> {
-    let Some((&tag, body)) = blob.split_first() else {
-        return Err("empty".into());
-    };
-    let body = unzip(body).map_err(|e| format!("does not decompress: {e}"))?;
-    match tag {
-        WHOLE => {
-            *into = serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))?;
-            Ok(())
-        }
-        DELTA if has_base => leaf_delta::apply(into, &body).map_err(|e| e.to_string()),
-        DELTA => Err("a delta on a key pass".into()),
-        other => Err(format!("unknown stream tag {other}")),
-    }
-}
-
-/// The typed readings of a pass (the Summary alone without `samples`), read from the marked
-/// trees with the pass time in place of the mark (the trees stay marked: they are the next
-/// pass's base).
-fn readings(s: &Streams, samples: bool, time: &str) -> Result<Readings, serde_json::Error> {
-    let summary: Summary = crate::pass_time::from_marked(&s.summary, time)?;
-    let mut readings: Readings = if samples {
-        crate::pass_time::from_marked(&s.samples, time)?
-    } else {
-        Readings::default()
-    };
-    readings.summary = summary;
-    Ok(readings)
 }
 
 impl Store {
@@ -129,45 +101,124 @@ impl Store {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(db_err(&self.dir))?;
         let mut rows = stmt.query(params![start, to_ns]).map_err(db_err(&self.dir))?;
-        let mut tips: HashMap<i64, (i64, Streams)> = HashMap::new();
-        let mut pods_lists: HashMap<i64, Arc<Vec<Pod>>> = HashMap::new();
-        while let Some(row) = rows.next().map_err(db_err(&self.dir))? {
-            let get = |e: rusqlite::Error| classify(&self.dir, e);
-            let id: i64 = row.get(0).map_err(get)?;
-            let time_ns: i64 = row.get(1).map_err(get)?;
-            let key_id: i64 = row.get(4).map_err(get)?;
-            let base_id: Option<i64> = row.get(5).map_err(get)?;
-            let base = match base_id {
-                None => None,
-                Some(base) => {
-                    let Some((tip_id, streams)) = tips.remove(&key_id) else {
-                        // A chain that started before the range's first key pass: skip.
-                        continue;
-                    };
-                    if tip_id != base {
-                        return Err(damaged(format!("pass {id}: its base pass {base} is missing")));
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_DECODERS);
+        let dir = self.dir.as_path();
+        let marks_seconds = self.marks_seconds();
+        std::thread::scope(|scope| {
+            let mut decoders = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (rows_tx, rows_rx) = mpsc::channel::<Row>();
+                let (done_tx, done_rx) = mpsc::channel();
+                scope.spawn(move || {
+                    let mut d = Decoder::new(dir, samples, marks_seconds);
+                    for row in rows_rx {
+                        let failed = {
+                            let out = d.decode(row);
+                            let failed = out.is_err();
+                            // The walk has stopped when no one listens: so do we.
+                            done_tx.send(out).is_err() || failed
+                        };
+                        if failed {
+                            break;
+                        }
                     }
-                    Some(streams)
+                });
+                decoders.push((rows_tx, done_rx));
+            }
+            // Which decoder holds each row in flight, in row order: passes are handed to `f`
+            // in that order whatever decoder finishes first.
+            let mut in_flight: VecDeque<usize> = VecDeque::new();
+            let mut deliver = |in_flight: &mut VecDeque<usize>| -> Result<(), StoreError> {
+                let Some(w) = in_flight.pop_front() else {
+                    return Ok(());
+                };
+                match decoders[w].1.recv() {
+                    Ok(Ok(Some(pass))) => f(pass),
+                    Ok(Ok(None)) => Ok(()),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(damaged("a decoding thread stopped".into())),
                 }
             };
-            let mut base = base.unwrap_or_default();
-            let stream = |i: usize, name: &str, into: &mut Value| -> Result<(), StoreError> {
-                let blob = row.get_ref(i).map_err(get)?;
-                let blob = blob
-                    .as_blob()
-                    .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))?;
-                decode_stream(blob, base_id.is_some(), into)
-                    .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))
-            };
-            stream(9, "decision", &mut base.decision)?;
-            stream(10, "summary", &mut base.summary)?;
-            if samples {
-                stream(11, "samples", &mut base.samples)?;
+            // Each chain goes to one decoder, chains in turn.
+            let mut owner: HashMap<i64, usize> = HashMap::new();
+            let mut next_decoder = 0;
+            let mut pods_lists: HashMap<i64, Arc<Vec<Pod>>> = HashMap::new();
+            loop {
+                let read = self.next_row(&mut rows, samples, from_ns, &mut pods_lists);
+                let row = match read {
+                    Ok(Some(row)) => row,
+                    Ok(None) => break,
+                    Err(e) => {
+                        // What was read before the failing row is handed on first.
+                        while !in_flight.is_empty() {
+                            deliver(&mut in_flight)?;
+                        }
+                        return Err(e);
+                    }
+                };
+                let w = match row.base_id {
+                    None => {
+                        let w = next_decoder;
+                        next_decoder = (next_decoder + 1) % workers;
+                        owner.insert(row.key_id, w);
+                        w
+                    }
+                    Some(_) => match owner.get(&row.key_id) {
+                        Some(&w) => w,
+                        // A chain that started before the range's first key pass: skip.
+                        None => continue,
+                    },
+                };
+                if decoders[w].0.send(row).is_err() {
+                    // Its decoder stopped on an error: the error is waiting in order.
+                    while !in_flight.is_empty() {
+                        deliver(&mut in_flight)?;
+                    }
+                    return Err(damaged("a decoding thread stopped".into()));
+                }
+                in_flight.push_back(w);
+                while in_flight.len() >= IN_FLIGHT {
+                    deliver(&mut in_flight)?;
+                }
             }
-            if time_ns < from_ns {
-                tips.insert(key_id, (id, base));
-                continue;
+            while !in_flight.is_empty() {
+                deliver(&mut in_flight)?;
             }
+            Ok(())
+        })
+    }
+
+    /// The next row of the walk, its blobs copied out and its pod list loaded (once per list)
+    /// when it is in the range.
+    fn next_row(
+        &self,
+        rows: &mut rusqlite::Rows<'_>,
+        samples: bool,
+        from_ns: i64,
+        pods_lists: &mut HashMap<i64, Arc<Vec<Pod>>>,
+    ) -> Result<Option<Row>, StoreError> {
+        let Some(row) = rows.next().map_err(db_err(&self.dir))? else {
+            return Ok(None);
+        };
+        let get = |e: rusqlite::Error| classify(&self.dir, e);
+        let damaged = |detail: String| StoreError::Damaged {
+            dir: self.dir.clone(),
+            detail,
+        };
+        let id: i64 = row.get(0).map_err(get)?;
+        let time_ns: i64 = row.get(1).map_err(get)?;
+        let blob = |i: usize, name: &str| -> Result<Vec<u8>, StoreError> {
+            row.get_ref(i)
+                .map_err(get)?
+                .as_blob()
+                .map(<[u8]>::to_vec)
+                .map_err(|e| damaged(format!("pass {id}: {name}: {e}")))
+        };
+        let pods = if time_ns < from_ns {
+            None
+        } else {
             let pods_id: i64 = row.get(6).map_err(get)?;
             if let std::collections::hash_map::Entry::Vacant(slot) = pods_lists.entry(pods_id) {
                 let pods = self.load_pods(pods_id).map_err(|e| match e {
@@ -176,32 +227,22 @@ impl Store {
                 })?;
                 slot.insert(Arc::new(pods));
             }
-            let decision = DecisionRecord::deserialize(&base.decision)
-                .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
-            let time = Timestamp::from_nanosecond(i128::from(time_ns))
-                .map_err(|e| damaged(format!("pass {id}: time {time_ns}: {e}")))?;
-            let readings = readings(&base, samples, &time.to_string())
-                .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
-            let woken_by: Option<String> = row.get(8).map_err(get)?;
-            let woken_by = match woken_by {
-                None => Vec::new(),
-                Some(text) => serde_json::from_str(&text)
-                    .map_err(|e| damaged(format!("pass {id}: woken_by {text:?}: {e}")))?,
-            };
-            tips.insert(key_id, (id, base));
-            f(Pass {
-                id,
-                time,
-                trigger: row.get(2).map_err(get)?,
-                woken_by,
-                light: row.get(3).map_err(get)?,
-                config_id: row.get(7).map_err(get)?,
-                readings,
-                pods: pods_lists.get(&pods_id).cloned().unwrap_or_default(),
-                decision,
-            })?;
-        }
-        Ok(())
+            pods_lists.get(&pods_id).cloned()
+        };
+        Ok(Some(Row {
+            id,
+            time_ns,
+            trigger: row.get(2).map_err(get)?,
+            light: row.get(3).map_err(get)?,
+            key_id: row.get(4).map_err(get)?,
+            base_id: row.get(5).map_err(get)?,
+            config_id: row.get(7).map_err(get)?,
+            woken_by: row.get(8).map_err(get)?,
+            decision: blob(9, "decision")?,
+            summary: blob(10, "summary")?,
+            samples: if samples { Some(blob(11, "samples")?) } else { None },
+            pods,
+        }))
     }
 
     fn load_pods(&self, id: i64) -> Result<Vec<Pod>, StoreError> {

@@ -1,0 +1,135 @@
+//! Turning stored rows into passes, one chain at a time. A decoder holds the tips of the
+//! chains it was given; chains are independent (a key pass and its deltas), so several
+//! decoders can work side by side, each on its own chains.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use headroom_core::Timestamp;
+use headroom_core::pod::Pod;
+use serde::Deserialize;
+
+use super::chain::Tip;
+use super::{Inflater, StoreError};
+use crate::model::{DecisionRecord, Pass, Readings};
+use crate::pass_time::PassTexts;
+
+/// One `passes` row as read from the database, blobs still compressed.
+pub(super) struct Row {
+    pub id: i64,
+    pub time_ns: i64,
+    pub trigger: String,
+    pub light: bool,
+    pub key_id: i64,
+    pub base_id: Option<i64>,
+    pub config_id: i64,
+    pub woken_by: Option<String>,
+    pub decision: Vec<u8>,
+    pub summary: Vec<u8>,
+    pub samples: Option<Vec<u8>>,
+    /// The pass's pod list; `None`: a pass before the range, decoded only as the next one's
+    /// base.
+    pub pods: Option<Arc<Vec<Pod>>>,
+}
+
+pub(super) struct Decoder<'a> {
+    pub dir: &'a Path,
+    /// Decode the raw samples too (not only the Summary).
+    pub samples: bool,
+    /// Whether the recording marks the pass time in whole seconds (schema 3 on).
+    pub marks_seconds: bool,
+    tips: HashMap<i64, Tip>,
+    inflater: Inflater,
+}
+
+impl<'a> Decoder<'a> {
+    pub fn new(dir: &'a Path, samples: bool, marks_seconds: bool) -> Decoder<'a> {
+        Decoder {
+            dir,
+            samples,
+            marks_seconds,
+            tips: HashMap::new(),
+            inflater: Inflater::default(),
+        }
+    }
+
+    /// The pass of `row` (`None`: a pass before the range, or of a chain whose key pass is
+    /// before it).
+    pub fn decode(&mut self, row: Row) -> Result<Option<Pass>, StoreError> {
+        let id = row.id;
+        let damaged = |detail: String| StoreError::Damaged {
+            dir: self.dir.to_path_buf(),
+            detail,
+        };
+        let mut tip = match row.base_id {
+            None => Tip::default(),
+            Some(base) => {
+                let Some(tip) = self.tips.remove(&row.key_id) else {
+                    // A chain that started before the range's first key pass: skip.
+                    return Ok(None);
+                };
+                if tip.id != base {
+                    return Err(damaged(format!("pass {id}: its base pass {base} is missing")));
+                }
+                tip
+            }
+        };
+        tip.id = id;
+        let has_base = row.base_id.is_some();
+        let stream_err = |name: &'static str| move |e: String| damaged(format!("pass {id}: {name}: {e}"));
+        let inflater = &mut self.inflater;
+        tip.decision(&row.decision, has_base, inflater)
+            .map_err(stream_err("decision"))?;
+        tip.summary(&row.summary, has_base, inflater)
+            .map_err(stream_err("summary"))?;
+        if self.samples {
+            let blob = row.samples.as_deref().unwrap_or_default();
+            tip.samples(blob, has_base, inflater)
+                .map_err(stream_err("samples"))?;
+        }
+        let Some(pods) = row.pods else {
+            self.tips.insert(row.key_id, tip);
+            return Ok(None);
+        };
+        let decision = DecisionRecord::deserialize(&tip.decision.tree)
+            .map_err(|e| damaged(format!("pass {id}: decision: {e}")))?;
+        let time = Timestamp::from_nanosecond(i128::from(row.time_ns))
+            .map_err(|e| damaged(format!("pass {id}: time {}: {e}", row.time_ns)))?;
+        // The pass time as text once per pass: every marked time of the pass reads as it.
+        let texts = PassTexts::new(time, self.marks_seconds);
+        let readings = readings(&mut tip, self.samples, &texts)
+            .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
+        let woken_by = match row.woken_by {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| damaged(format!("pass {id}: woken_by {text:?}: {e}")))?,
+        };
+        self.tips.insert(row.key_id, tip);
+        Ok(Some(Pass {
+            id,
+            time,
+            trigger: row.trigger,
+            woken_by,
+            light: row.light,
+            config_id: row.config_id,
+            readings,
+            pods,
+            decision,
+        }))
+    }
+}
+
+/// The typed readings of a pass (the Summary alone without `samples`), read from the marked
+/// trees with the pass time in place of the mark (the trees stay marked: they are the next
+/// pass's base).
+fn readings(tip: &mut Tip, samples: bool, texts: &PassTexts) -> Result<Readings, serde_json::Error> {
+    let summary = tip.typed_summary(texts)?;
+    let mut readings: Readings = if samples {
+        crate::pass_time::from_marked(&tip.samples.tree, texts)?
+    } else {
+        Readings::default()
+    };
+    readings.summary = summary;
+    Ok(readings)
+}
