@@ -257,3 +257,26 @@ impl Runner {
         let _ = self.out.flush();
     }
 }
+
+/// The manager's sync as this agent runs it, for every decision it takes: a pass, the re-sync
+/// after a reclaim, a prepared kill's plan and its confirmation. One place, so a prepared kill
+/// is decided on exactly the inputs its confirming pass uses.
+fn synchronize(
+    cfg: &AgentConfig,
+    state: &mut ManagerState,
+    summary: &headroom_core::summary::Summary,
+    pods: &[Pod],
+    now: headroom_core::Timestamp,
+) -> headroom_core::manager::Decision {
+    headroom_core::manager::synchronize(
+        state,
+        &cfg.eviction,
+        headroom_core::manager::SyncInputs {
+            summary,
+            active_pods: pods,
+            now,
+            fs_topology: headroom_core::rank::FsTopology::default(),
+            pod_cgroup_root: &cfg.pod_cgroup_root,
+        },
+    )
+}

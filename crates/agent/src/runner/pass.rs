@@ -8,9 +8,8 @@ use crate::pods_list::Refresh;
 use crate::pods_source::{self, PodSource};
 use crate::report;
 use headroom_core::Timestamp;
-use headroom_core::manager::{self, EvictionCause, SyncInputs};
+use headroom_core::manager::{self, EvictionCause};
 use headroom_core::pod::{ActivePods, Pod};
-use headroom_core::rank::FsTopology;
 use headroom_core::signal::Signal;
 use headroom_core::summary::Summary;
 use headroom_linux::collect::NodeSnapshot;
@@ -141,17 +140,7 @@ impl Runner {
         self.prepared = None;
         self.next_prepare = None;
         let state_before = fired.as_ref().map(|_| self.state.clone());
-        let mut decision = manager::synchronize(
-            &mut self.state,
-            &self.cfg.eviction,
-            SyncInputs {
-                summary: &snapshot.summary,
-                active_pods: &pods,
-                now,
-                fs_topology: FsTopology::default(),
-                pod_cgroup_root: &self.cfg.pod_cgroup_root,
-            },
-        );
+        let mut decision = super::synchronize(&self.cfg, &mut self.state, &snapshot.summary, &pods, now);
         // --policy reclaim-first: may reclaim, re-collect and re-synchronize (then the pass
         // goes on with the fresh snapshot and decision), or hold the kubelet's eviction.
         let reclaim = self.reclaim_first_hook(&mut decision, &mut snapshot, &mut pods);

@@ -6,10 +6,9 @@ use crate::actuator::{self, Action, PodTarget};
 use crate::prepared_kill::{self, Fired, HotFiles, PodSetWatch, PreparedKill, Verdict};
 use crate::report;
 use headroom_core::Timestamp;
-use headroom_core::manager::{self, EvictionCause, ManagerState, SyncInputs};
+use headroom_core::manager::{self, EvictionCause, ManagerState};
 use headroom_core::pod::Pod;
 use headroom_core::prepared;
-use headroom_core::rank::FsTopology;
 use headroom_core::signal::Signal;
 use headroom_linux::collect::NodeSnapshot;
 use headroom_linux::layout::CgroupMode;
@@ -153,17 +152,7 @@ impl Runner {
             })
             .ok_or("no pods-cgroup figures to trip")?;
         let mut state = self.state.clone();
-        let decision = manager::synchronize(
-            &mut state,
-            &self.cfg.eviction,
-            SyncInputs {
-                summary: &summary,
-                active_pods: pods,
-                now,
-                fs_topology: FsTopology::default(),
-                pod_cgroup_root: &self.cfg.pod_cgroup_root,
-            },
-        );
+        let decision = super::synchronize(&self.cfg, &mut state, &summary, pods, now);
         let e = decision
             .evictions
             .first()
@@ -296,17 +285,7 @@ impl Runner {
         if !pods.iter().any(|p| p.metadata.uid == uid) {
             pods.push(f.pod.clone());
         }
-        let decision = manager::synchronize(
-            &mut state,
-            &self.cfg.eviction,
-            SyncInputs {
-                summary: &summary,
-                active_pods: &pods,
-                now,
-                fs_topology: FsTopology::default(),
-                pod_cgroup_root: &self.cfg.pod_cgroup_root,
-            },
-        );
+        let decision = super::synchronize(&self.cfg, &mut state, &summary, &pods, now);
         match decision.evictions.first().and_then(|e| pods.get(e.index)) {
             Some(p) if p.metadata.uid == uid => Verdict::Confirmed,
             Some(p) => Verdict::Disagreed {

@@ -5,9 +5,8 @@
 use super::Runner;
 use super::pass::restamp;
 use crate::reclaim_first;
-use headroom_core::manager::{self, Decision, SyncInputs};
+use headroom_core::manager::Decision;
 use headroom_core::pod::Pod;
-use headroom_core::rank::FsTopology;
 use headroom_core::reclaim::{Plan, plan_after_reclaim};
 use headroom_core::view::ReclaimView;
 use headroom_linux::collect::NodeSnapshot;
@@ -58,17 +57,7 @@ impl Runner {
         restamp(&mut fresh.summary, now);
         let active = self.active_pods(&mut fresh);
         let active = self.leave_out_acted(active);
-        *decision = manager::synchronize(
-            &mut self.state,
-            &self.cfg.eviction,
-            SyncInputs {
-                summary: &fresh.summary,
-                active_pods: &active,
-                now,
-                fs_topology: FsTopology::default(),
-                pod_cgroup_root: &self.cfg.pod_cgroup_root,
-            },
-        );
+        *decision = super::synchronize(&self.cfg, &mut self.state, &fresh.summary, &active, now);
         *snapshot = fresh;
         *pods = active;
     }
