@@ -49,7 +49,7 @@ use headroom_core::pod::Pod;
 use headroom_core::summary::{MemoryStats, PodStats};
 use headroom_core::threshold::Threshold;
 use headroom_linux::control::{FirstSigterm, PreparedProcesses};
-use headroom_linux::memcg::{StatMap, parse_value, working_set};
+use headroom_linux::memcg::{CgroupKind, CgroupVersion, MemcgSample, MemoryBreakdown, StatMap, parse_value};
 use rustix::fs::inotify;
 use std::fs::File;
 use std::mem::MaybeUninit;
@@ -116,21 +116,26 @@ impl HotFiles {
         })
     }
 
-    /// The cgroup's figures as a pass computes them (cAdvisor's v2 rules: working set =
-    /// `memory.current - inactive_file`, available = `memory.max - working set` under a real
-    /// limit), read in the collector's order (stat, current, max). `None`: unreadable.
+    /// The cgroup's figures as a pass computes them: the readings go through the collector's
+    /// own rules ([`MemoryBreakdown::from_sample`]: working set = `memory.current -
+    /// inactive_file`, available = `memory.max - working set` under a real limit), read in the
+    /// collector's order (stat, current, max). `None`: unreadable.
     pub fn read(&self) -> Option<MemoryStats> {
         let mut buf = vec![0u8; 8192];
         let n = self.stat.read_at(&mut buf, 0).ok()?;
-        let stat = StatMap::parse(std::str::from_utf8(&buf[..n]).ok()?);
-        let usage = read_value(&self.current)?;
-        let limit = read_value(&self.max)?;
-        let ws = working_set(usage, stat.get("inactive_file"));
+        let mut sample = MemcgSample::empty(CgroupKind {
+            version: CgroupVersion::V2,
+            is_root: false,
+            host_swap_used: 0,
+        });
+        sample.stat = StatMap::parse(std::str::from_utf8(&buf[..n]).ok()?);
+        sample.usage = Some(read_value(&self.current)?);
+        sample.limit = Some(read_value(&self.max)?);
+        let b = MemoryBreakdown::from_sample(&sample);
         Some(MemoryStats {
-            available_bytes: (limit <= headroom_linux::memcg::UNLIMITED_ABOVE)
-                .then(|| limit.saturating_sub(ws)),
-            usage_bytes: Some(usage),
-            working_set_bytes: Some(ws),
+            available_bytes: b.available(),
+            usage_bytes: Some(b.usage),
+            working_set_bytes: Some(b.working_set),
             ..Default::default()
         })
     }
