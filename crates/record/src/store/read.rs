@@ -130,16 +130,20 @@ impl Store {
             // Which decoder holds each row in flight, in row order: passes are handed to `f`
             // in that order whatever decoder finishes first.
             let mut in_flight: VecDeque<usize> = VecDeque::new();
-            let mut deliver = |in_flight: &mut VecDeque<usize>| -> Result<(), StoreError> {
-                let Some(w) = in_flight.pop_front() else {
-                    return Ok(());
-                };
-                match decoders[w].1.recv() {
-                    Ok(Ok(Some(pass))) => f(pass),
-                    Ok(Ok(None)) => Ok(()),
-                    Ok(Err(e)) => Err(e),
-                    Err(_) => Err(damaged("a decoding thread stopped".into())),
+            // Hands passes on, oldest first, until at most `keep` rows are in flight.
+            let mut deliver = |in_flight: &mut VecDeque<usize>, keep: usize| -> Result<(), StoreError> {
+                while in_flight.len() > keep {
+                    let Some(w) = in_flight.pop_front() else {
+                        break;
+                    };
+                    match decoders[w].1.recv() {
+                        Ok(Ok(Some(pass))) => f(pass)?,
+                        Ok(Ok(None)) => {}
+                        Ok(Err(e)) => return Err(e),
+                        Err(_) => return Err(damaged("a decoding thread stopped".into())),
+                    }
                 }
+                Ok(())
             };
             // Each chain goes to one decoder, chains in turn.
             let mut owner: HashMap<i64, usize> = HashMap::new();
@@ -152,9 +156,7 @@ impl Store {
                     Ok(None) => break,
                     Err(e) => {
                         // What was read before the failing row is handed on first.
-                        while !in_flight.is_empty() {
-                            deliver(&mut in_flight)?;
-                        }
+                        deliver(&mut in_flight, 0)?;
                         return Err(e);
                     }
                 };
@@ -173,19 +175,13 @@ impl Store {
                 };
                 if decoders[w].0.send(row).is_err() {
                     // Its decoder stopped on an error: the error is waiting in order.
-                    while !in_flight.is_empty() {
-                        deliver(&mut in_flight)?;
-                    }
+                    deliver(&mut in_flight, 0)?;
                     return Err(damaged("a decoding thread stopped".into()));
                 }
                 in_flight.push_back(w);
-                while in_flight.len() >= IN_FLIGHT {
-                    deliver(&mut in_flight)?;
-                }
+                deliver(&mut in_flight, IN_FLIGHT - 1)?;
             }
-            while !in_flight.is_empty() {
-                deliver(&mut in_flight)?;
-            }
+            deliver(&mut in_flight, 0)?;
             Ok(())
         })
     }
