@@ -14,7 +14,9 @@
 //! `-- --quick` records an hour (360 passes) and scales by 24; `-- --passes N` records N;
 //! `-- --compare-sync` also records the at-rest case under `synchronous=NORMAL` (no fsync per
 //! commit), to show what the recorder's `FULL` costs per pass; `-- --replays N` replays each
-//! recording N times and prints the best, median and worst (one replay of 360 passes is short).
+//! recording N times and prints the best, median and worst (one replay of 360 passes is short);
+//! `-- --keep DIR` keeps each recording under DIR (`at-rest`, `at-rest-normal`, `full`), so that
+//! `headroom replay --recording DIR/full` can be timed end to end on it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
 use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::root::HostRoot;
+use headroom_record::store::WalkOptions;
 use headroom_record::{PassInput, Recorder, RecordingMeta, Retention, Store};
 
 use headroom_linux::test_support::{self, V1_STAT as STAT};
@@ -187,6 +190,12 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
+    let keep: Option<PathBuf> = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let kept = |name: &str| keep.as_ref().map(|d| d.join(name));
     println!(
         "flight recorder, {PODS} pods x 3 containers, {passes} passes of 10 s, {} (machine load: {})",
         if all_busy {
@@ -205,6 +214,7 @@ fn main() {
         6,
         false,
         replays,
+        kept("at-rest"),
     );
     if args.iter().any(|a| a == "--compare-sync") {
         run(
@@ -214,6 +224,7 @@ fn main() {
             6,
             true,
             replays,
+            kept("at-rest-normal"),
         );
     }
     run(
@@ -223,12 +234,21 @@ fn main() {
         1,
         false,
         replays,
+        kept("full"),
     );
 }
 
 /// Record `passes` passes, a full one every `full_every` (light otherwise, as the agent at
-/// rest), then replay them; print the figures.
-fn run(label: &str, passes: u64, all_busy: bool, full_every: u64, sync_normal: bool, replays: usize) {
+/// rest), then replay them; print the figures. With `keep`, the recording is moved there after.
+fn run(
+    label: &str,
+    passes: u64,
+    all_busy: bool,
+    full_every: u64,
+    sync_normal: bool,
+    replays: usize,
+    keep: Option<PathBuf>,
+) {
     let scale = 8640.0 / passes as f64;
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
@@ -363,6 +383,12 @@ fn run(label: &str, passes: u64, all_busy: bool, full_every: u64, sync_normal: b
             cpus[cpus.len() / 2]
         );
     }
+    if let Some(dir) = keep {
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&rec, &dir).unwrap();
+        println!("  kept the recording in {}", dir.display());
+    }
 }
 
 /// One replay of a recording: decode every pass + `synchronize`.
@@ -386,8 +412,13 @@ fn replay_once(rec: &Path, config: &headroom_core::config::EvictionConfig, passe
     // The caller's in-order share (synchronize): with the decoding threads, replay cannot take
     // less than this, whatever the decoders do.
     let mut sync_time = Duration::ZERO;
+    // As `headroom replay` walks: lent, light passes lent the pods before them.
+    let how = WalkOptions {
+        samples: false,
+        fill_light: true,
+    };
     store
-        .for_each_summary(None, None, |p| {
+        .lend_each_pass(None, None, how, |p| {
             read += 1;
             let s0 = Instant::now();
             let d = synchronize(

@@ -7,7 +7,7 @@ use headroom_core::Timestamp;
 use headroom_linux::memcg::MemoryBreakdown;
 use serde::Serialize;
 
-use crate::model::{Event, Pass, Wake};
+use crate::model::{DecisionRecord, Event, Pass, Wake};
 
 /// How far back the working-set split of an incident reaches.
 pub const SPLIT_WINDOW_SECONDS: i64 = 300;
@@ -157,8 +157,12 @@ impl Finder {
     }
 
     pub fn push(&mut self, pass: &Pass) {
+        self.push_decided(pass, &pass.decision);
+    }
+
+    /// [`Finder::push`] with another decision than the pass's own (`replay`'s).
+    pub fn push_decided(&mut self, pass: &Pass, d: &DecisionRecord) {
         self.place_ooms(Some(pass.time));
-        let d = &pass.decision;
         self.window.push_back(Recent {
             time: pass.time,
             node: split(pass, false),

@@ -31,10 +31,13 @@ use serde_json::Value;
 use crate::model::DecisionRecord;
 
 mod append;
+mod assemble;
 mod chain;
 mod decode;
 mod read;
 mod retention;
+
+pub use assemble::WalkOptions;
 
 /// The file inside a recording directory.
 pub const DB_FILE: &str = "recording.sqlite";

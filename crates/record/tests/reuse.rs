@@ -2,14 +2,15 @@
 //! the new pass time: property test that what is read back is exactly the Summary that was
 //! recorded, pass after pass, over random moves (idle and busy pods, pods that come and go,
 //! pass times on and off whole seconds, times equal to a pass time in odd places), whole
-//! recordings and ranges that start inside a chain, in schema 3 and in schema 2.
+//! recordings and ranges that start inside a chain, in schema 3 and in schema 2; handed on by
+//! value and lent (nothing copied), with light passes lent the pods before them or not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use headroom_core::Timestamp;
 use headroom_core::summary::{ContainerStats, MemoryStats, PodReference, PodStats, Summary, SwapStats};
 use headroom_record::model::{DecisionRecord, Readings};
 use headroom_record::pass_time::{PassTexts, mark};
-use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, Store};
+use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, Store, WalkOptions};
 use proptest::prelude::*;
 
 /// One pass to record: which pods are there, which move, when it is.
@@ -22,6 +23,8 @@ struct Step {
     /// Per pod slot: 0 idle, 1 busy, 2 absent (gone or not yet there).
     pods: Vec<u8>,
     light: bool,
+    /// A light pass also read its pods (the agent's light passes do not).
+    light_pods: bool,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -30,12 +33,14 @@ fn step() -> impl Strategy<Value = Step> {
         1i64..12,
         proptest::collection::vec(prop_oneof![6 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8)], 4),
         proptest::bool::weighted(0.3),
+        proptest::bool::weighted(0.3),
     )
-        .prop_map(|(nanos, gap, pods, light)| Step {
+        .prop_map(|(nanos, gap, pods, light, light_pods)| Step {
             nanos,
             gap,
             pods,
             light,
+            light_pods,
         })
 }
 
@@ -97,6 +102,14 @@ fn summary(t: Timestamp, k: usize, figures: &[u64], present: &[bool]) -> Summary
 
 /// Record `steps` (marking as the recorder does), return each pass's time and Summary.
 fn record(dir: &std::path::Path, schema: i64, steps: &[Step]) -> Vec<(Timestamp, Summary)> {
+    record_light(dir, schema, steps)
+        .into_iter()
+        .map(|(t, s, _)| (t, s))
+        .collect()
+}
+
+/// [`record`], with whether each pass was light.
+fn record_light(dir: &std::path::Path, schema: i64, steps: &[Step]) -> Vec<(Timestamp, Summary, bool)> {
     let meta = RecordingMeta {
         source: "test".into(),
         ..Default::default()
@@ -125,7 +138,8 @@ fn record(dir: &std::path::Path, schema: i64, steps: &[Step]) -> Vec<(Timestamp,
                 *f += 1 + k as u64;
             }
         }
-        let present: Vec<bool> = s.pods.iter().map(|&p| p != 2).collect();
+        let read_pods = !s.light || s.light_pods;
+        let present: Vec<bool> = s.pods.iter().map(|&p| p != 2 && read_pods).collect();
         let summary = summary(t, k, &figures, &present);
         let readings = Readings {
             summary: summary.clone(),
@@ -144,7 +158,7 @@ fn record(dir: &std::path::Path, schema: i64, steps: &[Step]) -> Vec<(Timestamp,
                 decision: &DecisionRecord::default(),
             })
             .unwrap();
-        out.push((t, summary));
+        out.push((t, summary, s.light));
     }
     out
 }
@@ -159,6 +173,40 @@ fn read(dir: &std::path::Path, from: Option<Timestamp>) -> Vec<(Timestamp, Summa
         })
         .unwrap();
     out
+}
+
+/// Read back lent (nothing copied), each pass's Summary copied out by the test.
+fn read_lent(dir: &std::path::Path, from: Option<Timestamp>, fill_light: bool) -> Vec<(Timestamp, Summary)> {
+    let store = Store::open(dir).unwrap();
+    let mut out = Vec::new();
+    let how = WalkOptions {
+        samples: false,
+        fill_light,
+    };
+    store
+        .lend_each_pass(from, None, how, |p| {
+            out.push((p.time, p.readings.summary.clone()));
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+/// What a walk that fills light passes hands on: a light pass without pods has the pods of
+/// the pass before it (as read then), whether that pass had its own or was lent them.
+fn filled(recorded: &[(Timestamp, Summary, bool)]) -> Vec<(Timestamp, Summary)> {
+    let mut last = Vec::new();
+    recorded
+        .iter()
+        .map(|(t, s, light)| {
+            let mut s = s.clone();
+            if *light && s.pods.is_empty() {
+                s.pods = last.clone();
+            }
+            last = s.pods.clone();
+            (*t, s)
+        })
+        .collect()
 }
 
 proptest! {
@@ -178,5 +226,22 @@ proptest! {
         let from = from.min(recorded.len() - 1);
         let part = read(tmp.path(), Some(recorded[from].0));
         prop_assert_eq!(&part[..], &recorded[from..]);
+    }
+
+    #[test]
+    fn lent_passes_are_what_was_recorded_and_light_passes_are_filled(
+        steps in proptest::collection::vec(step(), 1..90),
+        from in 0usize..90,
+        schema in prop_oneof![Just(3i64), Just(2i64)],
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let recorded = record_light(tmp.path(), schema, &steps);
+        let plain: Vec<_> = recorded.iter().map(|(t, s, _)| (*t, s.clone())).collect();
+        prop_assert_eq!(&read_lent(tmp.path(), None, false), &plain);
+        prop_assert_eq!(&read_lent(tmp.path(), None, true), &filled(&recorded));
+        let from = from.min(recorded.len() - 1);
+        let start = Some(recorded[from].0);
+        prop_assert_eq!(&read_lent(tmp.path(), start, false)[..], &plain[from..]);
+        prop_assert_eq!(&read_lent(tmp.path(), start, true), &filled(&recorded[from..]));
     }
 }

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             passes += 1;
             if let Some(config) = &plot_config {
                 let origin = *origin.get_or_insert(p.time);
-                points.push(super::incidents_plot::Point::of(&p, config, origin));
+                points.push(super::incidents_plot::Point::of(&p, &p.decision, config, origin));
             }
             Ok(())
         })

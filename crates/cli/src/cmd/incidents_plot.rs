@@ -12,7 +12,7 @@ use headroom_core::quantity::{Format, Quantity};
 use headroom_core::threshold::threshold_quantity;
 use headroom_linux::memcg::MemoryBreakdown;
 use headroom_record::incidents::Incident;
-use headroom_record::model::Pass;
+use headroom_record::model::{DecisionRecord, Pass};
 use plotters::prelude::*;
 
 /// What the plot keeps of one pass (a day of passes is a few hundred KiB of these).
@@ -37,8 +37,8 @@ fn secs(t: Timestamp, origin: Timestamp) -> f64 {
 }
 
 impl Point {
-    pub fn of(pass: &Pass, config: &EvictionConfig, origin: Timestamp) -> Point {
-        let d = &pass.decision;
+    /// The point of `pass` with the decision `d` (its own, or a replayed one).
+    pub fn of(pass: &Pass, d: &DecisionRecord, config: &EvictionConfig, origin: Timestamp) -> Point {
         // Only the signals the configuration has a threshold for (with none, all): the node's
         // gigabytes would flatten a pods cgroup's megabytes.
         let with_threshold = |s: &str| config.thresholds.iter().any(|t| t.signal.as_str() == s);

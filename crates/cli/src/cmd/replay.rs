@@ -14,6 +14,7 @@ use headroom_core::rank::FsTopology;
 use headroom_core::reclaim::Policy;
 use headroom_record::Store;
 use headroom_record::model::{DecisionRecord, Pass};
+use headroom_record::store::WalkOptions;
 use serde_json::{Value, json};
 
 use super::bad_input;
@@ -111,27 +112,12 @@ fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp
         .transpose()
 }
 
-/// Light passes (only the node and pods cgroups read) get the pod figures of the last full
+/// Light passes (only the node and pods cgroups read) are lent the pod figures of the last
 /// pass before them (see the help).
-#[derive(Default)]
-struct LightFiller {
-    last_pods: Vec<headroom_core::summary::PodStats>,
-}
-
-impl LightFiller {
-    /// Lend the last full pass's pod figures to a light pass (moved in, not copied: a day at
-    /// rest has thousands of light passes); [`LightFiller::take_back`] after the step.
-    fn fill(&mut self, p: &mut Pass) {
-        if p.light && p.readings.summary.pods.is_empty() {
-            p.readings.summary.pods = std::mem::take(&mut self.last_pods);
-        }
-    }
-
-    /// Keep `p`'s pod figures for the light passes after it.
-    fn take_back(&mut self, p: &mut Pass) {
-        self.last_pods = std::mem::take(&mut p.readings.summary.pods);
-    }
-}
+const LIGHT_FILLED_WITH_SAMPLES: WalkOptions = WalkOptions {
+    samples: true,
+    fill_light: true,
+};
 
 /// The recording's own config of each pass, parsed once per `configs` row (`--config`
 /// replaces them all).
@@ -194,15 +180,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let meta = store.meta().map_err(|e| bad_input(e.to_string()))?;
     let (config, config_text) = eviction_config(args.config.as_deref(), &meta.config, &args.range.recording)?;
     if let Some(path) = &args.export_timeline {
-        let mut filler = LightFiller::default();
         let mut passes = Vec::new();
         store
-            .for_each_pass(from, to, |mut p| {
-                filler.fill(&mut p);
-                let filled = p.readings.summary.pods.clone();
-                filler.take_back(&mut p);
-                p.readings.summary.pods = filled;
-                passes.push(p);
+            .lend_each_pass(from, to, LIGHT_FILLED_WITH_SAMPLES, |p| {
+                passes.push(p.clone());
                 Ok(())
             })
             .map_err(|e| bad_input(e.to_string()))?;
@@ -228,7 +209,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     let mut run = PolicyRun::new(policy);
-    let mut filler = LightFiller::default();
     let mut steps = 0usize;
     // An output error ends the walk; it is told apart from a damaged recording below.
     let mut write_error: Option<std::io::Error> = None;
@@ -248,10 +228,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         parsed: Default::default(),
     };
     let mut config_error = None;
-    let step = |mut pass: Pass| {
-        filler.fill(&mut pass);
+    let step = |pass: &Pass| {
         steps += 1;
-        let config = match configs.of(&pass) {
+        let config = match configs.of(pass) {
             Ok(c) => c,
             Err(e) => {
                 config_error = Some(e);
@@ -267,16 +246,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             config,
             (&mut run, args.policy.is_some()),
             &pod_cgroup_root,
-            &pass,
+            pass,
         ) {
             Ok(replayed) => {
                 if let Some((finder, points)) = plot.as_mut() {
-                    pass.decision = replayed;
-                    finder.push(&pass);
+                    finder.push_decided(pass, &replayed);
                     let origin = *origin.get_or_insert(pass.time);
-                    points.push(super::incidents_plot::Point::of(&pass, config, origin));
+                    points.push(super::incidents_plot::Point::of(pass, &replayed, config, origin));
                 }
-                filler.take_back(&mut pass);
                 Ok(())
             }
             Err(e) => {
@@ -290,11 +267,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // The raw samples are decoded only for the plot and reclaim-first (the kubelet's decisions
     // need the Summary alone).
-    let walked = if args.plot.is_some() || policy == Policy::ReclaimFirst {
-        store.for_each_pass(from, to, step)
-    } else {
-        store.for_each_summary(from, to, step)
+    let how = WalkOptions {
+        samples: args.plot.is_some() || policy == Policy::ReclaimFirst,
+        fill_light: true,
     };
+    let walked = store.lend_each_pass(from, to, how, step);
     if let Some(e) = write_error {
         return Err(anyhow::Error::new(e).context("writing to stdout"));
     }

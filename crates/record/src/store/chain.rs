@@ -1,6 +1,7 @@
 //! One chain's state while reading it: the trees of its last decoded pass (the base of the
-//! next pass's deltas), where their leaves lie, and the typed pods of its Summary, so that a
-//! pass rebuilds only the pods whose stored leaves moved.
+//! next pass's deltas), where their leaves lie, and which pods of its Summary moved since the
+//! pass before, so that a pass rebuilds only those (the walk keeps the others' typed figures:
+//! [`super::assemble`]).
 
 use std::ops::Range;
 
@@ -10,7 +11,7 @@ use serde_json::Value;
 use super::Inflater;
 use super::append::{DELTA, WHOLE};
 use crate::leaf_delta::{self, Index};
-use crate::pass_time::{PassTexts, Retime, from_marked};
+use crate::pass_time::{PassTexts, from_marked};
 
 /// One stream's tree and its index.
 #[derive(Default)]
@@ -51,12 +52,26 @@ impl Stream {
     }
 }
 
-/// The typed pods of a chain's Summary as read at one pass, and which of them have moved in
-/// the tree since.
-struct TypedPods {
+/// What the decoder knows of the typed pods of a chain's last handed-on pass (the walk holds
+/// the pods themselves): the texts they were read with, and which have moved in the tree since.
+struct HandedPods {
     texts: PassTexts,
-    pods: Vec<PodStats>,
     moved: Vec<bool>,
+}
+
+/// How the pods of a decoded pass's Summary are to be completed by the walk.
+pub(super) enum PodsPlan {
+    /// They are all there.
+    Whole,
+    /// Only the pods that moved are there, in order: pod `i` of the pass is the next of them
+    /// where `moved[i]`, else pod `i` of the chain's pass before (`base_id`, handed on just
+    /// before this one), moved from its time to this pass's ([`crate::pass_time::Retime`]).
+    Reuse {
+        base_id: i64,
+        from: PassTexts,
+        to: PassTexts,
+        moved: Vec<bool>,
+    },
 }
 
 /// A chain's last decoded pass.
@@ -68,8 +83,9 @@ pub(super) struct Tip {
     pub samples: Stream,
     /// The leaf range of each element of the Summary tree's `pods` (`None`: no such array).
     pod_ranges: Option<Vec<Range<u64>>>,
-    /// `None`: not read since the Summary tree last changed shape.
-    typed: Option<TypedPods>,
+    /// `None`: the pass before was not handed on typed in the usual shape, or the Summary
+    /// tree changed shape since.
+    typed: Option<HandedPods>,
 }
 
 impl Tip {
@@ -108,10 +124,21 @@ impl Tip {
         Ok(())
     }
 
-    /// The typed Summary of the tree as it stands, its marks read as `texts`: pods that did
-    /// not move since they were last read are copied and moved to this pass's time, the rest
-    /// deserialized. The same Summary as `from_marked::<Summary>` of the whole tree (tested).
-    pub fn typed_summary(&mut self, texts: &PassTexts) -> Result<Summary, serde_json::Error> {
+    /// Forget the typed pods: the walk will not have this pass's (a pass before the range).
+    pub fn not_handed_on(&mut self) {
+        self.typed = None;
+    }
+
+    /// The typed Summary of the tree as it stands, its marks read as `texts`, and how the walk
+    /// completes its pods: pods that did not move since the chain's last handed-on pass are
+    /// left out (the walk has them, and moves them to this pass's time), the rest are
+    /// deserialized. Completed, the same Summary as `from_marked::<Summary>` of the whole tree
+    /// (tested).
+    pub fn typed_summary(
+        &mut self,
+        base_id: Option<i64>,
+        texts: &PassTexts,
+    ) -> Result<(Summary, PodsPlan), serde_json::Error> {
         let tree = &self.summary.tree;
         let parts = tree
             .as_object()
@@ -119,42 +146,39 @@ impl Tip {
         let (Some((node, pods)), Some(_)) = (parts, &self.pod_ranges) else {
             // Not the usual shape: read it whole, as serde says it.
             self.typed = None;
-            return from_marked(tree, texts);
+            return Ok((from_marked(tree, texts)?, PodsPlan::Whole));
         };
         let node: NodeStats = from_marked(node, texts)?;
-        let cached = self.typed.take().filter(|c| c.pods.len() == pods.len());
-        let mut out = Vec::with_capacity(pods.len());
-        let mut kept = Vec::with_capacity(pods.len());
-        match cached {
-            Some(c) => {
-                let retime = Retime {
-                    from: &c.texts,
-                    to: texts,
-                };
-                for ((stored, mut pod), moved) in pods.iter().zip(c.pods).zip(c.moved) {
+        let handed = self.typed.take().filter(|c| c.moved.len() == pods.len());
+        let (out, plan) = match (handed, base_id) {
+            (Some(h), Some(base_id)) => {
+                let mut out = Vec::new();
+                for (stored, &moved) in pods.iter().zip(&h.moved) {
                     if moved {
-                        pod = from_marked(stored, texts)?;
-                    } else {
-                        retime.pod(&mut pod);
+                        out.push(from_marked(stored, texts)?);
                     }
-                    out.push(pod.clone());
-                    kept.push(pod);
                 }
+                let plan = PodsPlan::Reuse {
+                    base_id,
+                    from: h.texts,
+                    to: texts.clone(),
+                    moved: h.moved,
+                };
+                (out, plan)
             }
-            None => {
-                for stored in pods {
-                    let pod: PodStats = from_marked(stored, texts)?;
-                    out.push(pod.clone());
-                    kept.push(pod);
-                }
+            _ => {
+                let out = pods
+                    .iter()
+                    .map(|stored| from_marked::<PodStats>(stored, texts))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (out, PodsPlan::Whole)
             }
-        }
-        self.typed = Some(TypedPods {
+        };
+        self.typed = Some(HandedPods {
             texts: texts.clone(),
-            moved: vec![false; kept.len()],
-            pods: kept,
+            moved: vec![false; pods.len()],
         });
-        Ok(Summary { node, pods: out })
+        Ok((Summary { node, pods: out }, plan))
     }
 }
 

@@ -10,7 +10,7 @@ use headroom_core::Timestamp;
 use headroom_core::pod::Pod;
 use serde::Deserialize;
 
-use super::chain::Tip;
+use super::chain::{PodsPlan, Tip};
 use super::{Inflater, StoreError};
 use crate::model::{DecisionRecord, Pass, Readings};
 use crate::pass_time::PassTexts;
@@ -31,6 +31,13 @@ pub(super) struct Row {
     /// The pass's pod list; `None`: a pass before the range, decoded only as the next one's
     /// base.
     pub pods: Option<Arc<Vec<Pod>>>,
+}
+
+/// A decoded pass on its way to the walk, which completes its pods by `plan`.
+pub(super) struct Decoded {
+    pub key_id: i64,
+    pub pass: Pass,
+    pub plan: PodsPlan,
 }
 
 pub(super) struct Decoder<'a> {
@@ -56,7 +63,7 @@ impl<'a> Decoder<'a> {
 
     /// The pass of `row` (`None`: a pass before the range, or of a chain whose key pass is
     /// before it).
-    pub fn decode(&mut self, row: Row) -> Result<Option<Pass>, StoreError> {
+    pub fn decode(&mut self, row: Row) -> Result<Option<Decoded>, StoreError> {
         let id = row.id;
         let damaged = |detail: String| StoreError::Damaged {
             dir: self.dir.to_path_buf(),
@@ -89,6 +96,7 @@ impl<'a> Decoder<'a> {
                 .map_err(stream_err("samples"))?;
         }
         let Some(pods) = row.pods else {
+            tip.not_handed_on();
             self.tips.insert(row.key_id, tip);
             return Ok(None);
         };
@@ -98,7 +106,7 @@ impl<'a> Decoder<'a> {
             .map_err(|e| damaged(format!("pass {id}: time {}: {e}", row.time_ns)))?;
         // The pass time as text once per pass: every marked time of the pass reads as it.
         let texts = PassTexts::new(time, self.marks_seconds);
-        let readings = readings(&mut tip, self.samples, &texts)
+        let (readings, plan) = readings(&mut tip, row.base_id, self.samples, &texts)
             .map_err(|e| damaged(format!("pass {id}: readings: {e}")))?;
         let woken_by = match row.woken_by {
             None => Vec::new(),
@@ -106,7 +114,7 @@ impl<'a> Decoder<'a> {
                 .map_err(|e| damaged(format!("pass {id}: woken_by {text:?}: {e}")))?,
         };
         self.tips.insert(row.key_id, tip);
-        Ok(Some(Pass {
+        let pass = Pass {
             id,
             time,
             trigger: row.trigger,
@@ -116,20 +124,30 @@ impl<'a> Decoder<'a> {
             readings,
             pods,
             decision,
+        };
+        Ok(Some(Decoded {
+            key_id: row.key_id,
+            pass,
+            plan,
         }))
     }
 }
 
 /// The typed readings of a pass (the Summary alone without `samples`), read from the marked
 /// trees with the pass time in place of the mark (the trees stay marked: they are the next
-/// pass's base).
-fn readings(tip: &mut Tip, samples: bool, texts: &PassTexts) -> Result<Readings, serde_json::Error> {
-    let summary = tip.typed_summary(texts)?;
+/// pass's base), and how the walk completes the Summary's pods.
+fn readings(
+    tip: &mut Tip,
+    base_id: Option<i64>,
+    samples: bool,
+    texts: &PassTexts,
+) -> Result<(Readings, PodsPlan), serde_json::Error> {
+    let (summary, plan) = tip.typed_summary(base_id, texts)?;
     let mut readings: Readings = if samples {
         crate::pass_time::from_marked(&tip.samples.tree, texts)?
     } else {
         Readings::default()
     };
     readings.summary = summary;
-    Ok(readings)
+    Ok((readings, plan))
 }

@@ -6,8 +6,10 @@ use std::sync::{Arc, mpsc};
 
 use headroom_core::Timestamp;
 use headroom_core::pod::Pod;
+use headroom_core::summary::PodStats;
 use rusqlite::{OptionalExtension, params};
 
+use super::assemble::{Assembler, WalkOptions};
 use super::decode::{Decoder, Row};
 use super::{Store, StoreError, classify, db_err, unzip};
 use crate::model::{Event, Pass};
@@ -46,34 +48,67 @@ impl Store {
 
     /// Hand every stored pass with `from <= time <= to` to `f`, decoded, in order, one at a
     /// time (a day of a 110-pod node does not fit in memory decoded). An error from `f` stops
-    /// the walk and is returned.
+    /// the walk and is returned. Each pass is `f`'s to keep: its pods are copied for the next
+    /// pass (cheaper: [`Store::lend_each_pass`]).
     pub fn for_each_pass(
         &self,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-        f: impl FnMut(Pass) -> Result<(), StoreError>,
+        mut f: impl FnMut(Pass) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.walk(from, to, true, f)
+        let how = WalkOptions {
+            samples: true,
+            fill_light: false,
+        };
+        self.walk(from, to, how, |pass| {
+            let pods = pass.readings.summary.pods.clone();
+            f(pass)?;
+            Ok(pods)
+        })
     }
 
     /// [`Store::for_each_pass`] without the raw samples (`readings` holds only the Summary):
-    /// what `replay` needs, several times cheaper to decode.
+    /// several times cheaper to decode.
     pub fn for_each_summary(
         &self,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-        f: impl FnMut(Pass) -> Result<(), StoreError>,
+        mut f: impl FnMut(Pass) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.walk(from, to, false, f)
+        self.walk(from, to, WalkOptions::default(), |pass| {
+            let pods = pass.readings.summary.pods.clone();
+            f(pass)?;
+            Ok(pods)
+        })
     }
 
+    /// Lend every stored pass with `from <= time <= to` to `f`, decoded, in order, one at a
+    /// time, as `how` says: what `replay` needs, nothing copied (the figures of a pod that did
+    /// not move are moved on to the next pass once `f` is done with this one). An error from
+    /// `f` stops the walk and is returned.
+    pub fn lend_each_pass(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        how: WalkOptions,
+        mut f: impl FnMut(&Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.walk(from, to, how, |mut pass| {
+            f(&pass)?;
+            Ok(std::mem::take(&mut pass.readings.summary.pods))
+        })
+    }
+
+    /// The walk: `hand` gets each pass and gives its Summary's pods back (the next pass of
+    /// its chain is completed from them).
     fn walk(
         &self,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-        samples: bool,
-        mut f: impl FnMut(Pass) -> Result<(), StoreError>,
+        how: WalkOptions,
+        mut hand: impl FnMut(Pass) -> Result<Vec<PodStats>, StoreError>,
     ) -> Result<(), StoreError> {
+        let samples = how.samples;
         let (from_ns, to_ns) = (ns(from, i64::MIN), ns(to, i64::MAX));
         let damaged = |detail: String| StoreError::Damaged {
             dir: self.dir.clone(),
@@ -130,6 +165,7 @@ impl Store {
             // Which decoder holds each row in flight, in row order: passes are handed to `f`
             // in that order whatever decoder finishes first.
             let mut in_flight: VecDeque<usize> = VecDeque::new();
+            let mut assembler = Assembler::default();
             // Hands passes on, oldest first, until at most `keep` rows are in flight.
             let mut deliver = |in_flight: &mut VecDeque<usize>, keep: usize| -> Result<(), StoreError> {
                 while in_flight.len() > keep {
@@ -137,7 +173,14 @@ impl Store {
                         break;
                     };
                     match decoders[w].1.recv() {
-                        Ok(Ok(Some(pass))) => f(pass)?,
+                        Ok(Ok(Some(decoded))) => {
+                            let key_id = decoded.key_id;
+                            let mut pass = assembler.complete(decoded).map_err(&damaged)?;
+                            let lent = how.fill_light && assembler.lend(&mut pass);
+                            let id = pass.id;
+                            let pods = hand(pass)?;
+                            assembler.keep(key_id, id, pods, lent);
+                        }
                         Ok(Ok(None)) => {}
                         Ok(Err(e)) => return Err(e),
                         Err(_) => return Err(damaged("a decoding thread stopped".into())),
