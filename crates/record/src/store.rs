@@ -52,6 +52,13 @@ const FORMAT: &str = "headroom-recording";
 /// A whole pass every this many passes of a chain (bounds the cost of a damaged row).
 pub const KEY_EVERY: u32 = 60;
 
+/// Chains a reader keeps at most (each decoder its chains' trees, the walk their last pass's
+/// pods): without a bound, a day's reading would keep every chain it has read (~2.4 MiB of
+/// trees each for a 110-pod node). The recorder interleaves two (full and light passes); a
+/// recording with more chains in flight at once is refused where a pass needs a chain that
+/// was let go, never read wrong.
+pub(crate) const MAX_CHAINS: usize = 8;
+
 /// Why a recording cannot be opened or read. Every message names the recording.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -245,3 +245,26 @@ proptest! {
         prop_assert_eq!(&read_lent(tmp.path(), start, true), &filled(&recorded[from..]));
     }
 }
+
+/// A long recording at rest (a full pass in 6, light passes between, without pods): more
+/// chains than a reader keeps (finished chains are let go), read back whole, lent and filled,
+/// and from inside a chain.
+#[test]
+fn a_long_recording_at_rest_reads_back_whole() {
+    let steps: Vec<Step> = (0..1500)
+        .map(|k| Step {
+            nanos: if k % 7 == 0 { 0 } else { 1000 * k as u32 },
+            gap: 10,
+            pods: vec![u8::from(k % 3 == 0), 0, u8::from(k % 5 == 0), 0],
+            light: k % 6 != 0,
+            light_pods: false,
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let recorded = record_light(tmp.path(), headroom_record::store::SCHEMA_VERSION, &steps);
+    let plain: Vec<_> = recorded.iter().map(|(t, s, _)| (*t, s.clone())).collect();
+    assert_eq!(read(tmp.path(), None), plain);
+    assert_eq!(read_lent(tmp.path(), None, true), filled(&recorded));
+    let start = Some(recorded[1000].0);
+    assert_eq!(read_lent(tmp.path(), start, true), filled(&recorded[1000..]));
+}

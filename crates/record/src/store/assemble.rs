@@ -15,10 +15,7 @@ use super::decode::Decoded;
 use crate::model::Pass;
 use crate::pass_time::Retime;
 
-/// Chains whose last pass's pods are kept at most. The recorder interleaves two (full and
-/// light passes); a recording with more chains in flight at once is refused where a pass
-/// needs pods that were let go, never read wrong.
-const MAX_CHAINS: usize = 8;
+use super::MAX_CHAINS;
 
 /// How a walk hands passes on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,17 +140,71 @@ impl Assembler {
             pods
         };
         self.chains.insert(key_id, ChainPods { id, pods: own });
+        // Beyond the bound, the chain that went longest without a pass goes (a finished one).
         while self.chains.len() > MAX_CHAINS {
-            let oldest = self
+            let stalest = self
                 .chains
-                .keys()
-                .copied()
-                .filter(|&k| k != key_id && Lender::Chain(k) != self.lender)
-                .min();
-            match oldest {
+                .iter()
+                .filter(|(k, _)| **k != key_id && Lender::Chain(**k) != self.lender)
+                .min_by_key(|(_, c)| c.id)
+                .map(|(k, _)| *k);
+            match stalest {
                 Some(k) => self.chains.remove(&k),
                 None => break,
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::DecisionRecord;
+    use crate::pass_time::PassTexts;
+    use headroom_core::Timestamp;
+
+    fn decoded(id: i64, plan: PodsPlan) -> Decoded {
+        Decoded {
+            key_id: 1,
+            pass: Pass {
+                id,
+                time: Timestamp::from_second(1_800_000_000 + id).unwrap(),
+                trigger: "period".into(),
+                woken_by: Vec::new(),
+                light: false,
+                config_id: 1,
+                readings: Default::default(),
+                pods: Default::default(),
+                decision: DecisionRecord::default(),
+            },
+            plan,
+        }
+    }
+
+    fn reuse(base_id: i64, moved: usize) -> PodsPlan {
+        let t = PassTexts::new(Timestamp::from_second(1_800_000_000).unwrap(), true);
+        PodsPlan::Reuse {
+            base_id,
+            from: t.clone(),
+            to: t,
+            moved: vec![false; moved],
+        }
+    }
+
+    #[test]
+    fn a_pass_whose_base_pods_are_not_at_hand_is_refused_not_guessed() {
+        let mut a = Assembler::default();
+        let err = a.complete(decoded(2, reuse(1, 3))).unwrap_err();
+        assert!(
+            err.contains("pass 2: the figures of its base pass 1 were not kept"),
+            "{err}"
+        );
+        // Kept, but for another pass of the chain, or with another number of pods.
+        a.keep(1, 5, vec![PodStats::default(); 3], false);
+        assert!(a.complete(decoded(7, reuse(6, 3))).is_err());
+        assert!(a.complete(decoded(6, reuse(5, 2))).is_err());
+        let pass = a.complete(decoded(6, reuse(5, 3))).unwrap();
+        assert_eq!(pass.readings.summary.pods.len(), 3);
     }
 }

@@ -2,7 +2,7 @@
 //! chains it was given; chains are independent (a key pass and its deltas), so several
 //! decoders can work side by side, each on its own chains.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,6 +47,8 @@ pub(super) struct Decoder<'a> {
     /// Whether the recording marks the pass time in whole seconds (schema 3 on).
     pub marks_seconds: bool,
     tips: HashMap<i64, Tip>,
+    /// Chains whose tip was let go ([`super::MAX_CHAINS`]).
+    let_go: HashSet<i64>,
     inflater: Inflater,
 }
 
@@ -57,6 +59,7 @@ impl<'a> Decoder<'a> {
             samples,
             marks_seconds,
             tips: HashMap::new(),
+            let_go: HashSet::new(),
             inflater: Inflater::default(),
         }
     }
@@ -73,6 +76,14 @@ impl<'a> Decoder<'a> {
             None => Tip::default(),
             Some(base) => {
                 let Some(tip) = self.tips.remove(&row.key_id) else {
+                    if self.let_go.contains(&row.key_id) {
+                        return Err(damaged(format!(
+                            "pass {id}: its chain (key pass {}) was let go: a recording with more \
+                             than {} chains of passes at once",
+                            row.key_id,
+                            super::MAX_CHAINS
+                        )));
+                    }
                     // A chain that started before the range's first key pass: skip.
                     return Ok(None);
                 };
@@ -97,7 +108,7 @@ impl<'a> Decoder<'a> {
         }
         let Some(pods) = row.pods else {
             tip.not_handed_on();
-            self.tips.insert(row.key_id, tip);
+            self.keep(row.key_id, tip);
             return Ok(None);
         };
         let decision = DecisionRecord::deserialize(&tip.decision.tree)
@@ -113,7 +124,7 @@ impl<'a> Decoder<'a> {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| damaged(format!("pass {id}: woken_by {text:?}: {e}")))?,
         };
-        self.tips.insert(row.key_id, tip);
+        self.keep(row.key_id, tip);
         let pass = Pass {
             id,
             time,
@@ -130,6 +141,26 @@ impl<'a> Decoder<'a> {
             pass,
             plan,
         }))
+    }
+}
+
+impl Decoder<'_> {
+    /// Keep `tip` as its chain's, and beyond [`super::MAX_CHAINS`] let go of the chain that
+    /// went longest without a pass (a finished one: chains of the same kind follow each other).
+    fn keep(&mut self, key_id: i64, tip: Tip) {
+        self.tips.insert(key_id, tip);
+        let stalest = self
+            .tips
+            .iter()
+            .filter(|(k, _)| **k != key_id)
+            .min_by_key(|(_, t)| t.id)
+            .map(|(k, _)| *k);
+        if self.tips.len() > super::MAX_CHAINS
+            && let Some(oldest) = stalest
+        {
+            self.tips.remove(&oldest);
+            self.let_go.insert(oldest);
+        }
     }
 }
 
