@@ -9,10 +9,18 @@ use std::process::ExitCode;
 use anyhow::Context;
 use headroom_core::quantity::Quantity;
 use headroom_record::incidents::{self, Incident};
+use headroom_record::store::WalkOptions;
 
 use super::bad_input;
 use super::replay::RecordingRange;
 use super::simulate::Format;
+
+/// Incidents need the raw samples (the working set split before each); the passes are only
+/// read, so they are lent (nothing copied), light passes as recorded.
+const WITH_SAMPLES: WalkOptions = WalkOptions {
+    samples: true,
+    fill_light: false,
+};
 
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = "Examples:\n  \
@@ -50,12 +58,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut points = Vec::new();
     let mut origin = None;
     store
-        .for_each_pass(read_from, to, |p| {
-            finder.push(&p);
+        .lend_each_pass(read_from, to, WITH_SAMPLES, |p| {
+            finder.push(p);
             passes += 1;
             if let Some(config) = &plot_config {
                 let origin = *origin.get_or_insert(p.time);
-                points.push(super::incidents_plot::Point::of(&p, &p.decision, config, origin));
+                points.push(super::incidents_plot::Point::of(p, &p.decision, config, origin));
             }
             Ok(())
         })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use headroom_core::Timestamp;
 use headroom_core::signal::Signal;
 use headroom_record::Store;
+use headroom_record::store::WalkOptions;
 
 use super::history::{History, Point};
 use crate::cmd::bad_input;
@@ -56,7 +57,7 @@ impl RecordingFeed {
         let mut added = 0;
         let mut newest = self.last;
         self.store
-            .for_each_summary(Some(from), None, |pass| {
+            .lend_each_pass(Some(from), None, WalkOptions::default(), |pass| {
                 history.push(Point {
                     time: pass.time,
                     memory: pass.decision.available(Signal::MemoryAvailable.as_str()),
