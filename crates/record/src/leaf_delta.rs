@@ -520,5 +520,37 @@ mod tests {
                 prev = next;
             }
         }
+
+        /// A damaged delta (a valid one cut short or with bytes changed, or bytes at random) is
+        /// an error or names leaves of the tree, in order: never a panic, never a leaf past
+        /// the end (the walk marks pods moved by these positions).
+        #[test]
+        fn a_damaged_delta_is_an_error_or_in_bounds_never_a_panic(
+            base in tree(),
+            moves in proptest::collection::vec(0u8..=255, 1..16),
+            damage in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 0..4),
+            cut in proptest::option::of(proptest::prelude::any::<usize>()),
+            random in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let index = Index::of(&base);
+            let next = moved(&base, &moves, &mut 0, &mut Vec::new());
+            let mut d = diff(&base, &next).unwrap();
+            for (at, byte) in damage {
+                if !d.is_empty() {
+                    let i = at % d.len();
+                    d[i] = byte;
+                }
+            }
+            if let Some(cut) = cut {
+                d.truncate(cut % (d.len() + 1));
+            }
+            for delta in [d, random] {
+                let mut tree = base.clone();
+                if let Ok(at) = apply_indexed(&mut tree, &index, &delta) {
+                    proptest::prop_assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+                    proptest::prop_assert!(at.iter().all(|&p| p < index.leaves()), "{at:?}");
+                }
+            }
+        }
     }
 }
