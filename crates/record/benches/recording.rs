@@ -29,7 +29,7 @@ use headroom_core::pod::Pod;
 use headroom_core::rank::FsTopology;
 use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::root::HostRoot;
-use headroom_record::store::WalkOptions;
+use headroom_record::store::{Samples, WalkOptions};
 use headroom_record::{PassInput, Recorder, RecordingMeta, Retention, Store};
 
 use headroom_linux::test_support::{self, V1_STAT as STAT};
@@ -414,7 +414,7 @@ fn replay_once(rec: &Path, config: &headroom_core::config::EvictionConfig, passe
     let mut sync_time = Duration::ZERO;
     // As `headroom replay` walks: lent, light passes lent the pods before them.
     let how = WalkOptions {
-        samples: false,
+        samples: Samples::Skip,
         fill_light: true,
     };
     store

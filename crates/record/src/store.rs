@@ -37,7 +37,7 @@ mod decode;
 mod read;
 mod retention;
 
-pub use assemble::WalkOptions;
+pub use read::{Samples, WalkOptions};
 
 /// The file inside a recording directory.
 pub const DB_FILE: &str = "recording.sqlite";

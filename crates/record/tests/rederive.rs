@@ -14,6 +14,7 @@ use headroom_core::summary::MemoryStats;
 use headroom_linux::collect::{CollectOptions, Collector};
 use headroom_linux::memcg::{MemcgSample, MemoryBreakdown};
 use headroom_linux::root::HostRoot;
+use headroom_record::store::{Samples, WalkOptions};
 use headroom_record::{PassInput, Recorder, RecordingMeta, Retention, Store};
 
 const STAT: &str = include_str!("../../linux/tests/fixtures/samples/sync-v1-root-memory.stat");
@@ -141,6 +142,28 @@ fn the_summary_re_derives_from_the_stored_raw_samples() {
     let store = Store::open(&rec).unwrap();
     let stored = store.passes(None, None).unwrap();
     assert_eq!(stored.len() as u64, passes);
+    // The node-level walk (`incidents`, plots): the same passes without each pod's samples.
+    let mut node_level = Vec::new();
+    let how = WalkOptions {
+        samples: Samples::NodeLevel,
+        fill_light: false,
+    };
+    store
+        .lend_each_pass(None, None, how, |p| {
+            node_level.push(p.clone());
+            Ok(())
+        })
+        .unwrap();
+    let without_pods: Vec<_> = stored
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            assert!(!p.readings.pods.is_empty());
+            p.readings.pods.clear();
+            p
+        })
+        .collect();
+    assert_eq!(node_level, without_pods);
     let mut compared = 0;
     for p in &stored {
         let r = &p.readings;

@@ -10,7 +10,7 @@ use headroom_core::Timestamp;
 use headroom_core::summary::{ContainerStats, MemoryStats, PodReference, PodStats, Summary, SwapStats};
 use headroom_record::model::{DecisionRecord, Readings};
 use headroom_record::pass_time::{PassTexts, mark};
-use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, Store, WalkOptions};
+use headroom_record::store::{DB_FILE, NewPass, RecordingMeta, Samples, Store, WalkOptions};
 use proptest::prelude::*;
 
 /// One pass to record: which pods are there, which move, when it is.
@@ -180,7 +180,7 @@ fn read_lent(dir: &std::path::Path, from: Option<Timestamp>, fill_light: bool) -
     let store = Store::open(dir).unwrap();
     let mut out = Vec::new();
     let how = WalkOptions {
-        samples: false,
+        samples: Samples::Skip,
         fill_light,
     };
     store

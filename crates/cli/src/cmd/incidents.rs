@@ -9,16 +9,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use headroom_core::quantity::Quantity;
 use headroom_record::incidents::{self, Incident};
-use headroom_record::store::WalkOptions;
+use headroom_record::store::{Samples, WalkOptions};
 
 use super::bad_input;
 use super::replay::RecordingRange;
 use super::simulate::Format;
 
-/// Incidents need the raw samples (the working set split before each); the passes are only
-/// read, so they are lent (nothing copied), light passes as recorded.
+/// Incidents need the node's and the pods cgroup's raw samples (the working set split before
+/// each), not each pod's; the passes are only read, so they are lent (nothing copied), light
+/// passes as recorded.
 const WITH_SAMPLES: WalkOptions = WalkOptions {
-    samples: true,
+    samples: Samples::NodeLevel,
     fill_light: false,
 };
 

@@ -14,7 +14,7 @@ use headroom_core::rank::FsTopology;
 use headroom_core::reclaim::Policy;
 use headroom_record::Store;
 use headroom_record::model::{DecisionRecord, Pass};
-use headroom_record::store::WalkOptions;
+use headroom_record::store::{Samples, WalkOptions};
 use serde_json::{Value, json};
 
 use super::bad_input;
@@ -115,7 +115,7 @@ fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp
 /// Light passes (only the node and pods cgroups read) are lent the pod figures of the last
 /// pass before them (see the help).
 const LIGHT_FILLED_WITH_SAMPLES: WalkOptions = WalkOptions {
-    samples: true,
+    samples: Samples::All,
     fill_light: true,
 };
 
@@ -265,10 +265,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    // The raw samples are decoded only for the plot and reclaim-first (the kubelet's decisions
-    // need the Summary alone).
+    // The kubelet's decisions need the Summary alone; the plot reads the node's sample,
+    // reclaim-first each pod's.
+    let samples = if policy == Policy::ReclaimFirst {
+        Samples::All
+    } else if args.plot.is_some() {
+        Samples::NodeLevel
+    } else {
+        Samples::Skip
+    };
     let how = WalkOptions {
-        samples: args.plot.is_some() || policy == Policy::ReclaimFirst,
+        samples,
         fill_light: true,
     };
     let walked = store.lend_each_pass(from, to, how, step);

@@ -67,9 +67,16 @@ impl<'de> Deserializer<'de> for Unmarked<'de> {
         }
     }
 
+    /// A value nobody reads (a field a struct does not have, `pods` of node-level readings):
+    /// the tree is already parsed, so there is nothing to check in it, and walking it would cost
+    /// as much as reading it.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        unit unit_struct seq tuple tuple_struct map struct identifier
     }
 }
 

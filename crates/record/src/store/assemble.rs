@@ -4,7 +4,8 @@
 //! hold typed pods, so nothing is copied: an idle pod is moved from one pass to the next.
 //!
 //! It also lends light passes (only the node and pods cgroups read) the pod figures of the
-//! last pass before them that had some, when the walk is asked to ([`WalkOptions::fill_light`]).
+//! last pass before them that had some, when the walk is asked to
+//! ([`super::WalkOptions::fill_light`]).
 
 use std::collections::HashMap;
 
@@ -16,16 +17,6 @@ use crate::model::Pass;
 use crate::pass_time::Retime;
 
 use super::MAX_CHAINS;
-
-/// How a walk hands passes on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WalkOptions {
-    /// Decode the raw samples too, not only the Summary (several times dearer).
-    pub samples: bool,
-    /// A light pass without pod figures is lent those of the last pass before it that had
-    /// some (what `replay` ranks with), as they were read then; they are taken back after.
-    pub fill_light: bool,
-}
 
 /// The last handed-on pass of a chain and its pods.
 struct ChainPods {

@@ -11,9 +11,13 @@ use headroom_core::pod::Pod;
 use serde::Deserialize;
 
 use super::chain::{PodsPlan, Tip};
+use super::read::Samples;
 use super::{Inflater, StoreError};
-use crate::model::{DecisionRecord, Pass, Readings};
-use crate::pass_time::PassTexts;
+use crate::model::{CgroupSample, DecisionRecord, Pass, Readings};
+use crate::pass_time::{PassTexts, from_marked};
+use headroom_linux::memcg::MemcgSample;
+use headroom_linux::meminfo::Meminfo;
+use headroom_linux::psi::Psi;
 
 /// One `passes` row as read from the database, blobs still compressed.
 pub(super) struct Row {
@@ -42,8 +46,8 @@ pub(super) struct Decoded {
 
 pub(super) struct Decoder<'a> {
     pub dir: &'a Path,
-    /// Decode the raw samples too (not only the Summary).
-    pub samples: bool,
+    /// Which raw samples to decode besides the Summary.
+    pub samples: Samples,
     /// Whether the recording marks the pass time in whole seconds (schema 3 on).
     pub marks_seconds: bool,
     tips: HashMap<i64, Tip>,
@@ -53,7 +57,7 @@ pub(super) struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    pub fn new(dir: &'a Path, samples: bool, marks_seconds: bool) -> Decoder<'a> {
+    pub fn new(dir: &'a Path, samples: Samples, marks_seconds: bool) -> Decoder<'a> {
         Decoder {
             dir,
             samples,
@@ -101,7 +105,7 @@ impl<'a> Decoder<'a> {
             .map_err(stream_err("decision"))?;
         tip.summary(&row.summary, has_base, inflater)
             .map_err(stream_err("summary"))?;
-        if self.samples {
+        if self.samples != Samples::Skip {
             let blob = row.samples.as_deref().unwrap_or_default();
             tip.samples(blob, has_base, inflater)
                 .map_err(stream_err("samples"))?;
@@ -164,20 +168,56 @@ impl Decoder<'_> {
     }
 }
 
+/// The node-level part of a pass's raw samples: [`Readings`] without `pods`, which is skipped,
+/// not deserialized (most of the samples: four cgroups a pod).
+#[derive(Deserialize)]
+struct NodeLevel {
+    #[serde(default)]
+    meminfo: Option<Meminfo>,
+    #[serde(default)]
+    psi: Option<Psi>,
+    #[serde(default)]
+    node: Option<MemcgSample>,
+    #[serde(default)]
+    pods_cgroup: Option<CgroupSample>,
+}
+
+impl NodeLevel {
+    /// Every field of `Readings` named (no `..`): a field added there does not compile here
+    /// until it is decided whether it is node-level.
+    fn into_readings(self) -> Readings {
+        let NodeLevel {
+            meminfo,
+            psi,
+            node,
+            pods_cgroup,
+        } = self;
+        Readings {
+            summary: Default::default(),
+            meminfo,
+            psi,
+            node,
+            pods_cgroup,
+            pods: Vec::new(),
+        }
+    }
+}
+
 /// The typed readings of a pass (the Summary alone without `samples`), read from the marked
 /// trees with the pass time in place of the mark (the trees stay marked: they are the next
 /// pass's base), and how the walk completes the Summary's pods.
 fn readings(
     tip: &mut Tip,
     base_id: Option<i64>,
-    samples: bool,
+    samples: Samples,
     texts: &PassTexts,
 ) -> Result<(Readings, PodsPlan), serde_json::Error> {
     let (summary, plan) = tip.typed_summary(base_id, texts)?;
-    let mut readings: Readings = if samples {
-        crate::pass_time::from_marked(&tip.samples.tree, texts)?
-    } else {
-        Readings::default()
+    let tree = &tip.samples.tree;
+    let mut readings: Readings = match samples {
+        Samples::Skip => Readings::default(),
+        Samples::NodeLevel => from_marked::<NodeLevel>(tree, texts)?.into_readings(),
+        Samples::All => from_marked(tree, texts)?,
     };
     readings.summary = summary;
     Ok((readings, plan))

@@ -9,7 +9,7 @@ use headroom_core::pod::Pod;
 use headroom_core::summary::PodStats;
 use rusqlite::{OptionalExtension, params};
 
-use super::assemble::{Assembler, WalkOptions};
+use super::assemble::Assembler;
 use super::decode::{Decoder, Row};
 use super::{Store, StoreError, classify, db_err, unzip};
 use crate::model::{Event, Pass};
@@ -20,6 +20,28 @@ const MAX_DECODERS: usize = 4;
 /// whose every pass is full (one chain after another) the next chain is decoded while this
 /// one is handed on.
 const IN_FLIGHT: usize = 2 * super::KEY_EVERY as usize + 8;
+
+/// How a walk hands passes on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalkOptions {
+    pub samples: Samples,
+    /// A light pass without pod figures is lent those of the last pass before it that had
+    /// some (what `replay` ranks with), as they were read then; they are taken back after.
+    pub fill_light: bool,
+}
+
+/// Which raw samples a walk decodes besides the Summary (`Readings`' other fields).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Samples {
+    /// None: the Summary alone (several times cheaper).
+    #[default]
+    Skip,
+    /// Meminfo, PSI, the root and the pods cgroups, not each pod's and container's (`pods`
+    /// stays empty): what `incidents` and the plots read, a fraction of the work of all.
+    NodeLevel,
+    /// All of them.
+    All,
+}
 
 fn ns(t: Option<Timestamp>, d: i64) -> i64 {
     t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(d))
@@ -57,7 +79,7 @@ impl Store {
         mut f: impl FnMut(Pass) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let how = WalkOptions {
-            samples: true,
+            samples: Samples::All,
             fill_light: false,
         };
         self.walk(from, to, how, |pass| {
@@ -109,6 +131,7 @@ impl Store {
         mut hand: impl FnMut(Pass) -> Result<Vec<PodStats>, StoreError>,
     ) -> Result<(), StoreError> {
         let samples = how.samples;
+        let with_samples = samples != Samples::Skip;
         let (from_ns, to_ns) = (ns(from, i64::MIN), ns(to, i64::MAX));
         let damaged = |detail: String| StoreError::Damaged {
             dir: self.dir.clone(),
@@ -132,7 +155,7 @@ impl Store {
             "SELECT id, time_ns, trigger, light, key_id, base_id, pods_id, config_id, {}, decision, \
              summary{} FROM passes WHERE id >= ?1 AND time_ns <= ?2 ORDER BY id",
             if self.woken_by_column { "woken_by" } else { "NULL" },
-            if samples { ", samples" } else { "" }
+            if with_samples { ", samples" } else { "" }
         );
         let mut stmt = self.conn.prepare(&sql).map_err(db_err(&self.dir))?;
         let mut rows = stmt.query(params![start, to_ns]).map_err(db_err(&self.dir))?;
@@ -193,7 +216,7 @@ impl Store {
             let mut next_decoder = 0;
             let mut pods_lists: HashMap<i64, Arc<Vec<Pod>>> = HashMap::new();
             loop {
-                let read = self.next_row(&mut rows, samples, from_ns, &mut pods_lists);
+                let read = self.next_row(&mut rows, with_samples, from_ns, &mut pods_lists);
                 let row = match read {
                     Ok(Some(row)) => row,
                     Ok(None) => break,
