@@ -20,7 +20,7 @@
 //! 3 only in the pass-time marks, [`crate::pass_time`]); any other version is refused with a
 //! message naming the file, its version and the ones this headroom reads.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use headroom_core::Timestamp;
@@ -219,12 +219,10 @@ fn zip_tagged(tag: Option<u8>, bytes: &[u8]) -> Vec<u8> {
     z.finish().unwrap_or_default()
 }
 
+/// A zlib stream read once (a pod list, the pass before an append): the same reader as the
+/// walk's, which keeps it across streams.
 fn unzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    // The bufread decoder reads the slice as it is (the read one would zero a 32 KiB buffer
-    // for every stream: replay unzips two or three streams a pass).
-    flate2::bufread::ZlibDecoder::new(bytes).read_to_end(&mut out)?;
-    Ok(out)
+    Inflater::default().unzip(bytes)
 }
 
 /// A zlib reader kept across streams: a fresh one allocates and zeroes ~40 KiB of state, and
