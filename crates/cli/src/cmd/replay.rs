@@ -112,10 +112,11 @@ fn parse_time(flag: &str, v: &Option<String>) -> anyhow::Result<Option<Timestamp
         .transpose()
 }
 
-/// Light passes (only the node and pods cgroups read) are lent the pod figures of the last
-/// pass before them (see the help).
-const LIGHT_FILLED_WITH_SAMPLES: WalkOptions = WalkOptions {
-    samples: Samples::All,
+/// `--export-timeline`: a timeline holds the Summaries and the pods, no raw samples; light
+/// passes (only the node and pods cgroups read) are lent the pod figures of the last pass
+/// before them (see the help).
+const TIMELINE_WALK: WalkOptions = WalkOptions {
+    samples: Samples::Skip,
     fill_light: true,
 };
 
@@ -182,7 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.export_timeline {
         let mut passes = Vec::new();
         store
-            .lend_each_pass(from, to, LIGHT_FILLED_WITH_SAMPLES, |p| {
+            .lend_each_pass(from, to, TIMELINE_WALK, |p| {
                 passes.push(p.clone());
                 Ok(())
             })
