@@ -59,6 +59,24 @@ pub const KEY_EVERY: u32 = 60;
 /// was let go, never read wrong.
 pub(crate) const MAX_CHAINS: usize = 8;
 
+/// The chain to let go of when `chains` (by key pass id) holds more than [`MAX_CHAINS`]: the
+/// one whose last pass (`last_id`) is oldest, a finished one, since chains of the same kind
+/// follow each other; never one that `keep` says to keep.
+fn stalest_beyond_bound<V>(
+    chains: &std::collections::HashMap<i64, V>,
+    keep: impl Fn(i64) -> bool,
+    last_id: impl Fn(&V) -> i64,
+) -> Option<i64> {
+    if chains.len() <= MAX_CHAINS {
+        return None;
+    }
+    chains
+        .iter()
+        .filter(|(k, _)| !keep(**k))
+        .min_by_key(|(_, v)| last_id(v))
+        .map(|(k, _)| *k)
+}
+
 /// Why a recording cannot be opened or read. Every message names the recording.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

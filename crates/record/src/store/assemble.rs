@@ -131,18 +131,11 @@ impl Assembler {
             pods
         };
         self.chains.insert(key_id, ChainPods { id, pods: own });
-        // Beyond the bound, the chain that went longest without a pass goes (a finished one).
-        while self.chains.len() > MAX_CHAINS {
-            let stalest = self
-                .chains
-                .iter()
-                .filter(|(k, _)| **k != key_id && Lender::Chain(**k) != self.lender)
-                .min_by_key(|(_, c)| c.id)
-                .map(|(k, _)| *k);
-            match stalest {
-                Some(k) => self.chains.remove(&k),
-                None => break,
-            };
+        // Beyond the bound, the stalest chain goes (never this one, nor the lender).
+        let lender = self.lender;
+        let keep = |k: i64| k == key_id || Lender::Chain(k) == lender;
+        while let Some(k) = super::stalest_beyond_bound(&self.chains, keep, |c| c.id) {
+            self.chains.remove(&k);
         }
     }
 }

@@ -149,21 +149,12 @@ impl<'a> Decoder<'a> {
 }
 
 impl Decoder<'_> {
-    /// Keep `tip` as its chain's, and beyond [`super::MAX_CHAINS`] let go of the chain that
-    /// went longest without a pass (a finished one: chains of the same kind follow each other).
+    /// Keep `tip` as its chain's, and beyond [`super::MAX_CHAINS`] let go of the stalest chain.
     fn keep(&mut self, key_id: i64, tip: Tip) {
         self.tips.insert(key_id, tip);
-        let stalest = self
-            .tips
-            .iter()
-            .filter(|(k, _)| **k != key_id)
-            .min_by_key(|(_, t)| t.id)
-            .map(|(k, _)| *k);
-        if self.tips.len() > super::MAX_CHAINS
-            && let Some(oldest) = stalest
-        {
-            self.tips.remove(&oldest);
-            self.let_go.insert(oldest);
+        if let Some(stalest) = super::stalest_beyond_bound(&self.tips, |k| k == key_id, |t| t.id) {
+            self.tips.remove(&stalest);
+            self.let_go.insert(stalest);
         }
     }
 }
