@@ -76,17 +76,9 @@ impl Store {
         &self,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-        mut f: impl FnMut(Pass) -> Result<(), StoreError>,
+        f: impl FnMut(Pass) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let how = WalkOptions {
-            samples: Samples::All,
-            fill_light: false,
-        };
-        self.walk(from, to, how, |pass| {
-            let pods = pass.readings.summary.pods.clone();
-            f(pass)?;
-            Ok(pods)
-        })
+        self.hand_each_pass(from, to, Samples::All, f)
     }
 
     /// [`Store::for_each_pass`] without the raw samples (`readings` holds only the Summary):
@@ -95,9 +87,24 @@ impl Store {
         &self,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
+        f: impl FnMut(Pass) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.hand_each_pass(from, to, Samples::Skip, f)
+    }
+
+    /// The walk handing each pass over to keep, light passes as recorded.
+    fn hand_each_pass(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        samples: Samples,
         mut f: impl FnMut(Pass) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.walk(from, to, WalkOptions::default(), |pass| {
+        let how = WalkOptions {
+            samples,
+            fill_light: false,
+        };
+        self.walk(from, to, how, |pass| {
             let pods = pass.readings.summary.pods.clone();
             f(pass)?;
             Ok(pods)
