@@ -24,12 +24,7 @@ impl Runner {
     ) -> Option<PathBuf> {
         let action = self.cfg.action;
         let key = pod.key();
-        let target = snapshot
-            .pods
-            .iter()
-            .find(|c| c.uid == pod.metadata.uid)
-            .map(|c| PodTarget::new(&self.cfg.root, &self.host_memory_root, &c.path));
-        let own = self.own.cgroup.as_deref();
+        let target = self.target_of(snapshot, pod);
         // The rails of a kill list the pod's processes: the first SIGTERM goes to that list.
         let rails = match (&target, action) {
             (_, Action::None) => Ok(None),
@@ -37,22 +32,14 @@ impl Runner {
                 pod: key.clone(),
                 uid: pod.metadata.uid.clone(),
             }),
-            (Some(t), Action::Kill) => actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own)
-                .and_then(|()| actuator::check_on_disk(t, &self.own)),
+            (Some(t), Action::Kill) => self.kill_rails(pod, t),
             (Some(t), Action::Evict) => {
+                let own = self.own.cgroup.as_deref();
                 actuator::check_target(pod, &t.cgroup, &self.cfg.pod_cgroup_root, own).map(|()| None)
             }
         };
-        let mut fields = vec![
-            ("action", action.as_str().to_string()),
-            ("pod", key.clone()),
-            ("uid", pod.metadata.uid.clone()),
-            (
-                "cgroup",
-                target.as_ref().map(|t| t.cgroup.clone()).unwrap_or_default(),
-            ),
-            ("grace", format!("{grace}s")),
-        ];
+        let cgroup = target.as_ref().map(|t| t.cgroup.clone()).unwrap_or_default();
+        let mut fields = action_fields(action, pod, cgroup, grace);
         let listed = match rails {
             Ok(listed) => listed,
             Err(refusal) => {
@@ -77,7 +64,7 @@ impl Runner {
                 None
             }
             Action::Kill => {
-                let decided = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+                let decided = grace_duration(grace);
                 // SIGTERM first, bookkeeping after: a pod filling the pods cgroup gains on the
                 // OOM killer every millisecond the signal waits. A zero grace is a SIGKILL at
                 // once (no SIGTERM), as before.
@@ -105,6 +92,28 @@ impl Runner {
                 ok.then_some(target.real)
             }
         }
+    }
+
+    /// The cgroup of `pod` in the pass's snapshot, as an action targets it.
+    pub(super) fn target_of(&self, snapshot: &NodeSnapshot, pod: &Pod) -> Option<PodTarget> {
+        snapshot
+            .pods
+            .iter()
+            .find(|c| c.uid == pod.metadata.uid)
+            .map(|c| PodTarget::new(&self.cfg.root, &self.host_memory_root, &c.path))
+    }
+
+    /// The rails of a kill (a pod cgroup under the pod cgroup root, not the agent's own, on a
+    /// cgroup filesystem) and the pod's processes listed: the first SIGTERM's list (`None`:
+    /// they cannot be listed).
+    pub(super) fn kill_rails(
+        &self,
+        pod: &Pod,
+        target: &PodTarget,
+    ) -> Result<Option<Vec<i32>>, actuator::Refusal> {
+        let own = self.own.cgroup.as_deref();
+        actuator::check_target(pod, &target.cgroup, &self.cfg.pod_cgroup_root, own)
+            .and_then(|()| actuator::check_on_disk(target, &self.own))
     }
 
     /// The kill after its first SIGTERM (`first`; `None`: none sent yet): the SIGKILL
@@ -217,4 +226,25 @@ impl Runner {
         );
         false
     }
+}
+
+/// The head of an action line: what is done to which pod, where, with which grace (seconds).
+pub(super) fn action_fields(
+    action: Action,
+    pod: &Pod,
+    cgroup: String,
+    grace: i64,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("action", action.as_str().to_string()),
+        ("pod", pod.key()),
+        ("uid", pod.metadata.uid.clone()),
+        ("cgroup", cgroup),
+        ("grace", format!("{grace}s")),
+    ]
+}
+
+/// A decided grace period in seconds as a duration (a negative one is none).
+pub(super) fn grace_duration(grace: i64) -> Duration {
+    Duration::from_secs(u64::try_from(grace).unwrap_or(0))
 }

@@ -2,7 +2,7 @@
 //! pods-cgroup threshold is within reach, fire at the crossing, confirm in the pass after.
 
 use super::Runner;
-use crate::actuator::{self, Action, PodTarget};
+use crate::actuator::{Action, PodTarget};
 use crate::prepared_kill::{self, Fired, HotFiles, PodSetWatch, PreparedKill, Verdict};
 use crate::report;
 use headroom_core::Timestamp;
@@ -112,10 +112,8 @@ impl Runner {
         let pods = self.active_pods(&mut snapshot);
         let pods = self.leave_out_acted(pods);
         let plan = self.plan(&snapshot, &pods, now)?;
-        let own = self.own.cgroup.as_deref();
-        actuator::check_target(&plan.pod, &plan.target.cgroup, &self.cfg.pod_cgroup_root, own)
-            .map_err(|r| r.to_string())?;
-        let listed = actuator::check_on_disk(&plan.target, &self.own)
+        let listed = self
+            .kill_rails(&plan.pod, &plan.target)
             .map_err(|r| r.to_string())?
             .ok_or("its processes cannot be listed")?;
         let procs = headroom_linux::control::PreparedProcesses::open(&listed).map_err(|e| e.to_string())?;
@@ -167,11 +165,8 @@ impl Runner {
         let pod = pods
             .get(e.index)
             .ok_or("the ranked pod is not among the active pods")?;
-        let target = snapshot
-            .pods
-            .iter()
-            .find(|c| c.uid == pod.metadata.uid)
-            .map(|c| PodTarget::new(&self.cfg.root, &self.host_memory_root, &c.path))
+        let target = self
+            .target_of(snapshot, pod)
             .ok_or("the ranked pod has no cgroup")?;
         let stats = snapshot
             .summary
@@ -323,26 +318,20 @@ impl Runner {
                 other.key()
             );
         }
-        let fields = vec![
-            ("action", "kill".to_string()),
-            ("pod", key.clone()),
-            ("uid", f.pod.metadata.uid.clone()),
-            ("cgroup", f.target.cgroup.clone()),
-            ("grace", format!("{}s", f.grace)),
-            (
-                "prepared",
-                format!(
-                    "first SIGTERM sent at the crossing, {:?} after the re-read; {}",
-                    f.hot_path,
-                    verdict.as_str()
-                ),
+        let mut fields = super::act::action_fields(Action::Kill, &f.pod, f.target.cgroup.clone(), f.grace);
+        fields.push((
+            "prepared",
+            format!(
+                "first SIGTERM sent at the crossing, {:?} after the re-read; {}",
+                f.hot_path,
+                verdict.as_str()
             ),
-            ("message", f.message.trim_end().to_string()),
-        ];
+        ));
+        fields.push(("message", f.message.trim_end().to_string()));
         let line = report::action_line(&fields, self.cfg.log_format);
         self.emit(&line);
         self.shared.metrics.inc_eviction(f.threshold.signal.as_str());
-        let decided = Duration::from_secs(u64::try_from(f.grace).unwrap_or(0));
+        let decided = super::act::grace_duration(f.grace);
         let pod = f.pod.clone();
         self.finish_kill(&pod, f.target, decided, Some(f.first), &f.message)
     }
