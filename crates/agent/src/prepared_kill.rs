@@ -49,12 +49,13 @@ use headroom_core::pod::Pod;
 use headroom_core::summary::{MemoryStats, PodStats};
 use headroom_core::threshold::Threshold;
 use headroom_linux::control::{FirstSigterm, PreparedProcesses};
-use headroom_linux::memcg::{CgroupKind, CgroupVersion, MemcgSample, MemoryBreakdown, StatMap, parse_value};
+use headroom_linux::memcg::{
+    CgroupKind, CgroupVersion, MemcgSample, MemoryBreakdown, StatMap, parse_value, reread,
+};
 use rustix::fs::inotify;
 use std::fs::File;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -121,16 +122,14 @@ impl HotFiles {
     /// inactive_file`, available = `memory.max - working set` under a real limit), read in the
     /// collector's order (stat, current, max). `None`: unreadable.
     pub fn read(&self) -> Option<MemoryStats> {
-        let mut buf = vec![0u8; 8192];
-        let n = self.stat.read_at(&mut buf, 0).ok()?;
         let mut sample = MemcgSample::empty(CgroupKind {
             version: CgroupVersion::V2,
             is_root: false,
             host_swap_used: 0,
         });
-        sample.stat = StatMap::parse(std::str::from_utf8(&buf[..n]).ok()?);
-        sample.usage = Some(read_value(&self.current)?);
-        sample.limit = Some(read_value(&self.max)?);
+        sample.stat = StatMap::parse(reread(&self.stat, &mut vec![0u8; 8192])?);
+        sample.usage = Some(parse_value(reread(&self.current, &mut [0u8; 32])?)?);
+        sample.limit = Some(parse_value(reread(&self.max, &mut [0u8; 32])?)?);
         let b = MemoryBreakdown::from_sample(&sample);
         Some(MemoryStats {
             available_bytes: b.available(),
@@ -139,12 +138,6 @@ impl HotFiles {
             ..Default::default()
         })
     }
-}
-
-fn read_value(f: &File) -> Option<u64> {
-    let mut buf = [0u8; 32];
-    let n = f.read_at(&mut buf, 0).ok()?;
-    parse_value(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
 /// Watches the pod cgroup root and its QoS folders (`*besteffort*`, `*burstable*`) for pod

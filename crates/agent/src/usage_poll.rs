@@ -32,7 +32,6 @@ use headroom_core::signal::Signal;
 use headroom_core::summary::Summary;
 use headroom_core::threshold::Threshold;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -123,9 +122,7 @@ impl UsagePoll {
     }
 
     fn read(&self) -> Option<u64> {
-        let mut buf = [0u8; 32];
-        let n = self.file.read_at(&mut buf, 0).ok()?;
-        std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+        headroom_linux::memcg::reread_u64(&self.file)
     }
 
     /// The fastest growth worth reading for ([`defensible_rate`]); None: the bound alone.

@@ -45,7 +45,7 @@ impl UsageThreshold {
         // already crossed: it will only ever signal the downward crossing. A caller that
         // computed `bytes` from an earlier read can therefore arm silently *behind* a crossing
         // that happened in between; this read, taken after the registration, tells it so.
-        let usage_after_arm = read_u64_at_start(&usage);
+        let usage_after_arm = crate::memcg::reread_u64(&usage);
         Ok(UsageThreshold {
             eventfd,
             cgroup: cgroup.to_path_buf(),
@@ -76,13 +76,4 @@ impl UsageThreshold {
             _ => 0,
         }
     }
-}
-
-/// Read a decimal counter file from offset 0 (a kept-open cgroup file gives a fresh value on
-/// every read from the start).
-fn read_u64_at_start(file: &File) -> Option<u64> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = [0u8; 32];
-    let n = file.read_at(&mut buf, 0).ok()?;
-    std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
 }

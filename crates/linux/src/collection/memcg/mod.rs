@@ -64,6 +64,20 @@ pub fn parse_value(s: &str) -> Option<u64> {
     s.parse::<i64>().ok().map(|_| 0) // only negatives reach here
 }
 
+/// Read a kept-open cgroup file again from its start into `buf`: one `pread`, and a fresh
+/// value every time (cgroupfs renders the file per read). `None`: unreadable, or not UTF-8.
+pub fn reread<'b>(file: &std::fs::File, buf: &'b mut [u8]) -> Option<&'b str> {
+    use std::os::unix::fs::FileExt;
+    let n = file.read_at(buf, 0).ok()?;
+    std::str::from_utf8(buf.get(..n)?).ok()
+}
+
+/// A kept-open counter file (`memory.current`, `memory.usage_in_bytes`) read again: its
+/// decimal value.
+pub fn reread_u64(file: &std::fs::File) -> Option<u64> {
+    reread(file, &mut [0u8; 32])?.trim().parse().ok()
+}
+
 /// cAdvisor's working set: `usage - inactive_file`, clamped at 0; `usage` without the key.
 pub fn working_set(usage: u64, inactive_file: Option<u64>) -> u64 {
     match inactive_file {
